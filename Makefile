@@ -1,0 +1,74 @@
+# factory — one Makefile for the whole line. `make demo` and `make test` are the quickstart.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The machine-wide pip config can point at missing local mirrors; drop only those warnings.
+PIP := $(BIN)/pip -q --disable-pip-version-check
+QUIET_PIP := grep -v "^WARNING: Location 'file:" || true
+
+export FACTORY_DATA_DIR ?= $(CURDIR)/data
+export FACTORY_STATE_DIR ?= $(CURDIR)/.factory
+export FACTORY_WAREHOUSE ?= $(FACTORY_STATE_DIR)/warehouse.duckdb
+export DAGSTER_HOME ?= $(FACTORY_STATE_DIR)/dagster_home
+# Telemetry off everywhere (see STACK.md §5): calls out can hang where egress is dropped.
+export DO_NOT_TRACK := true
+export MLFLOW_DISABLE_TELEMETRY := true
+export DAGSTER_DISABLE_TELEMETRY := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
+START ?= 2013-01-01
+END ?= 2013-12-31
+
+.PHONY: help install demo test ui data check lint bench clean
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, on its own: this exact spec takes the local CPU wheel where one is offered.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
+	$(PIP) install torch==2.13.0 2>&1 | $(QUIET_PIP)
+	$(PIP) install -r requirements.lock 2>&1 | $(QUIET_PIP)
+	$(PIP) install --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
+	touch $@
+
+# The dbt manifest and the dbt component's state are prepared here, once, not at every load.
+.local_defs_state/.prepared: $(VENV)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	$(BIN)/dg utils refresh-defs-state
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+install: $(VENV)/.installed .local_defs_state/.prepared $(DAGSTER_HOME)/dagster.yaml  ## venv, locked deps, prepared dbt project
+
+data: install  ## lay the NYC flights 2013 year out as daily landing files
+	$(BIN)/factory landing
+
+demo: data  ## install, land the data, run the line (ingest → warehouse → quality → features)
+	$(BIN)/factory run --start $(START) --end $(END)
+
+test: install  ## the test suite (CPU, offline)
+	$(BIN)/pytest
+
+ui: install  ## Dagster UI (webserver + daemon) on http://127.0.0.1:3000, same instance as the demo
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+check: install  ## ruff + definitions validation
+	$(BIN)/ruff check factory_assets tests benchmarks
+	$(BIN)/ruff format --check factory_assets tests benchmarks
+	$(BIN)/dg check defs
+
+bench: install  ## benchmarks, results in benchmarks/results/*.json
+	$(BIN)/python -m benchmarks
+
+clean:  ## remove local state (warehouse, Dagster home) but keep the venv and the landing data
+	rm -rf $(FACTORY_STATE_DIR) .local_defs_state dbt_project/target

@@ -1,0 +1,1 @@
+"""factory: an AI factory on Dagster."""

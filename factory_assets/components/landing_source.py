@@ -1,0 +1,128 @@
+"""Ingest assets built from a SourceSchema: validate landing files, quarantine bad rows."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.defs.resources import LandingZone
+from factory_assets.lib.ingest import LandingFileError, SourceSchema, ValidatedFile, validate
+from factory_assets.lib.warehouse import replace_partitions, replace_tables
+from factory_assets.metadata import table_metadata
+from factory_assets.partitions import DAILY
+
+OWNERS = ["team:data-platform"]
+KINDS = {"polars", "duckdb", "csv"}
+WAREHOUSE_POOL = "warehouse"
+RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def _stamped(frame: pl.DataFrame, loaded_at: dt.datetime, **columns) -> pl.DataFrame:
+    extra = [pl.lit(value).alias(name) for name, value in columns.items()]
+    return frame.with_columns(*extra, pl.lit(loaded_at).alias("_loaded_at"))
+
+
+def _quarantine_summary(quarantine: pl.DataFrame) -> dg.MetadataValue:
+    top = (
+        quarantine.group_by("reason").len("rows").sort("rows", descending=True).head(10)
+        if quarantine.height
+        else pl.DataFrame({"reason": ["(none)"], "rows": [0]})
+    )
+    lines = ["| reason | rows |", "|---|---|"]
+    lines += [f"| {r['reason'].replace('|', '/')} | {r['rows']} |" for r in top.iter_rows(named=True)]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _fail_unusable(errors: list[str], total: int) -> None:
+    """Raise a Failure naming every unusable file; nothing has been written at this point."""
+    if errors:
+        raise dg.Failure(
+            description=(
+                f"{len(errors)} of {total} landing files are unusable; nothing was written, "
+                f"the warehouse is as it was. First: {errors[0]}"
+            ),
+            metadata={"unusable_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors))},
+            allow_retries=False,
+        )
+
+
+def _result(conn, table: str, validated: list[ValidatedFile], good: pl.DataFrame,
+            quarantine: pl.DataFrame) -> dg.MaterializeResult:  # fmt: skip
+    extra = sorted({name for v in validated for name in v.extra_columns})
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(conn, table),
+            # per-partition count only when the run wrote one partition; else the range's total
+            ("dagster/partition_row_count" if len(validated) == 1 else "rows_loaded"): good.height,
+            "quarantined_rows": quarantine.height,
+            "quarantine_table": f"{table}_quarantine",
+            "quarantine_reasons": _quarantine_summary(quarantine),
+            "extra_columns_ignored": ", ".join(extra) or "(none)",
+        }
+    )
+
+
+def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.AssetsDefinition:
+    """``raw_<source>``: one daily partition per landing file, replaced exactly on re-runs.
+
+    A run over a range of days (single-run backfill) validates every file first and writes
+    nothing unless all are usable.
+    """
+    table = f"raw_{schema.name}"
+
+    @dg.asset(
+        name=table, description=description, group_name="ingest", kinds=KINDS, owners=OWNERS,
+        partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL, retry_policy=RETRY,
+    )  # fmt: skip
+    def _asset(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
+    ) -> dg.MaterializeResult:
+        days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+        validated, errors = [], []
+        for day in days:
+            try:
+                validated.append((day, validate(landing.daily_file(schema.name, day), schema, day)))
+            except LandingFileError as err:
+                errors.append(f"{day}: {err}")
+        _fail_unusable(errors, len(days))
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        good = pl.concat(
+            [_stamped(v.good, loaded_at, _partition_date=day,
+                      _source_file=str(landing.daily_file(schema.name, day)))
+             for day, v in validated]  # fmt: skip
+        )
+        quarantine = pl.concat([_stamped(v.quarantine, loaded_at) for _, v in validated])
+        for name in sorted({n for _, v in validated for n in v.extra_columns}):
+            context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
+        with duckdb.get_connection() as conn:
+            writes = [(table, good), (f"{table}_quarantine", quarantine)]
+            replace_partitions(conn, writes, "_partition_date", days)
+            return _result(conn, table, [v for _, v in validated], good, quarantine)
+
+    return _asset
+
+
+def build_reference_asset(schema: SourceSchema, description: str) -> dg.AssetsDefinition:
+    """``raw_<source>``: the latest reference snapshot, swapped in whole."""
+    table = f"raw_{schema.name}"
+
+    @dg.asset(
+        name=table, description=description, group_name="ingest", kinds=KINDS, owners=OWNERS,
+        pool=WAREHOUSE_POOL, retry_policy=RETRY,
+    )  # fmt: skip
+    def _asset(duckdb: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
+        path = landing.reference_file(schema.name)
+        try:
+            validated = validate(path, schema)
+        except LandingFileError as err:
+            _fail_unusable([str(err)], 1)
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        good = _stamped(validated.good, loaded_at, _source_file=str(path))
+        quarantine = _stamped(validated.quarantine, loaded_at)
+        with duckdb.get_connection() as conn:
+            replace_tables(conn, [(table, good), (f"{table}_quarantine", quarantine)])
+            return _result(conn, table, [validated], good, quarantine)
+
+    return _asset

@@ -1,0 +1,49 @@
+"""Resources and executor of the line; the only Python module that reads the environment."""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.lib.landing import daily_file, reference_file
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LandingZone(dg.ConfigurableResource):
+    """Where upstream systems drop files: daily flights and weather, reference snapshots."""
+
+    root: str
+
+    def daily_file(self, source: str, day: dt.date) -> Path:
+        """The landing file of ``source`` for ``day``."""
+        return daily_file(Path(self.root) / "landing", source, day)
+
+    def reference_file(self, source: str) -> Path:
+        """The current snapshot of a reference source."""
+        return reference_file(Path(self.root) / "landing", source)
+
+
+def _setting(name: str, default: Path) -> str | dg.EnvVar:
+    """The environment variable where it is set (shown as such in the UI), else the default."""
+    return dg.EnvVar(name) if os.environ.get(name) else str(default)
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("FACTORY_STATE_DIR") or PROJECT_ROOT / ".factory")
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Warehouse (DuckDB file), landing zone, and a multiprocess executor of 4 steps."""
+    return dg.Definitions(
+        resources={
+            "duckdb": DuckDBResource(
+                database=_setting("FACTORY_WAREHOUSE", _state_dir() / "warehouse.duckdb")
+            ),
+            "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", PROJECT_ROOT / "data")),
+        },
+        executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),
+    )

@@ -1,0 +1,77 @@
+"""Writes to the DuckDB warehouse that appear whole or not at all.
+
+Every write is one transaction: a reader (or a crash) sees the table before or after it, never
+half of it. Table names come from code, never from data; values are bound as parameters.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import duckdb
+import polars as pl
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit on success, roll back on any error."""
+    conn.execute("begin transaction")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    conn.register("__incoming", frame.to_arrow())
+    try:
+        conn.execute(f"create table if not exists {table} as select * from __incoming limit 0")
+        conn.execute(f"insert into {table} by name select * from __incoming")
+    finally:
+        conn.unregister("__incoming")
+
+
+def replace_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    writes: Iterable[tuple[str, pl.DataFrame]],
+    column: str,
+    values: list,
+) -> None:
+    """Replace exactly the rows whose ``column`` is in ``values``, in several tables at once.
+
+    Args:
+        conn: an open warehouse connection.
+        writes: (table, rows) pairs; each table's rows for ``values`` become ``rows``.
+        column: the partition column, e.g. ``_partition_date``.
+        values: the partitions being replaced; rows of other partitions are untouched.
+    """
+    with transaction(conn):
+        for table, frame in writes:
+            _insert(conn, table, frame.head(0))
+            conn.execute(f"delete from {table} where {column} in (select unnest(?))", [values])
+            _insert(conn, table, frame)
+
+
+def replace_tables(
+    conn: duckdb.DuckDBPyConnection, writes: Iterable[tuple[str, pl.DataFrame]]
+) -> None:
+    """Swap each table for its frame, all in one transaction."""
+    with transaction(conn):
+        for table, frame in writes:
+            conn.register("__incoming", frame.to_arrow())
+            try:
+                conn.execute(f"create or replace table {table} as select * from __incoming")
+            finally:
+                conn.unregister("__incoming")
+
+
+def describe_table(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[int, list[tuple]]:
+    """Row count and (column, type) pairs of a table or view, as DuckDB reports them."""
+    rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
+    columns = conn.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_name = ? and table_schema = current_schema() order by ordinal_position",
+        [table],
+    ).fetchall()
+    return rows, columns
