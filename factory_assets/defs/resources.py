@@ -35,13 +35,20 @@ def _state_dir() -> Path:
     return Path(os.environ.get("FACTORY_STATE_DIR") or PROJECT_ROOT / ".factory")
 
 
+def _warehouse_path() -> Path:
+    default = _state_dir() / "warehouse.duckdb"
+    # dbt reads the same variable in dbt_project/profiles.yml: both must open the same file.
+    os.environ.setdefault("FACTORY_WAREHOUSE", str(default))
+    return default
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     """Warehouse (DuckDB file), landing zone, and a multiprocess executor of 4 steps."""
     return dg.Definitions(
         resources={
             "duckdb": DuckDBResource(
-                database=_setting("FACTORY_WAREHOUSE", _state_dir() / "warehouse.duckdb")
+                database=_setting("FACTORY_WAREHOUSE", _warehouse_path())
             ),
             "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", PROJECT_ROOT / "data")),
         },
