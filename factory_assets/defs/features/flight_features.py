@@ -1,0 +1,30 @@
+"""flight_features: pre-departure features for every flight, the input of the flights model."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.lib.features.flights import flight_features as build_flight_features
+from factory_assets.lib.warehouse import replace_tables
+from factory_assets.metadata import table_metadata
+
+
+@dg.asset(
+    deps=["fct_flights", "fct_weather_hourly", "dim_planes"],
+    group_name="features",
+    kinds={"polars", "duckdb"},
+    owners=["team:ml-platform"],
+    pool="warehouse",
+)
+def flight_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Pre-departure features per flight: schedule, route, plane, origin weather at the
+    scheduled hour, and 28-day route and carrier late-rates from earlier days only.
+
+    Built by lib/features/flights.py, the same function batch and online scoring call.
+    """
+    with duckdb.get_connection() as conn:
+        flights = conn.sql("select * from fct_flights").pl()
+        weather = conn.sql("select * from fct_weather_hourly").pl()
+        planes = conn.sql("select * from dim_planes").pl()
+        features = build_flight_features(flights, flights, weather, planes)
+        replace_tables(conn, [("flight_features", features)])
+        return dg.MaterializeResult(metadata=table_metadata(conn, "flight_features"))
