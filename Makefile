@@ -20,6 +20,9 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_DISABLE_TELEMETRY := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
+# dbt and the dagster CLIs are found on PATH by dagster-dbt; the venv comes first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+STATE_STAMP := factory_assets/defs/.local_defs_state/.prepared
 DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
 START ?= 2013-01-01
 END ?= 2013-12-31
@@ -39,16 +42,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
 	touch $@
 
 # The dbt manifest and the dbt component's state are prepared here, once, not at every load.
-.local_defs_state/.prepared: $(VENV)/.installed $(DBT_SOURCES)
+$(STATE_STAMP): $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
 	$(BIN)/dg utils refresh-defs-state
+	mkdir -p $(dir $@)
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-install: $(VENV)/.installed .local_defs_state/.prepared $(DAGSTER_HOME)/dagster.yaml  ## venv, locked deps, prepared dbt project
+install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv, locked deps, prepared dbt project
 
 data: install  ## lay the NYC flights 2013 year out as daily landing files
 	$(BIN)/factory landing
@@ -71,4 +75,4 @@ bench: install  ## benchmarks, results in benchmarks/results/*.json
 	$(BIN)/python -m benchmarks
 
 clean:  ## remove local state (warehouse, Dagster home) but keep the venv and the landing data
-	rm -rf $(FACTORY_STATE_DIR) .local_defs_state dbt_project/target
+	rm -rf $(FACTORY_STATE_DIR) factory_assets/defs/.local_defs_state dbt_project/target

@@ -31,6 +31,11 @@ def _setting(name: str, default: Path) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else str(default)
 
 
+def data_dir() -> Path:
+    """Root of the landing zone and other external data (FACTORY_DATA_DIR, default data/)."""
+    return Path(os.environ.get("FACTORY_DATA_DIR") or PROJECT_ROOT / "data")
+
+
 def _state_dir() -> Path:
     return Path(os.environ.get("FACTORY_STATE_DIR") or PROJECT_ROOT / ".factory")
 
@@ -50,7 +55,7 @@ def resources() -> dg.Definitions:
             "duckdb": DuckDBResource(
                 database=_setting("FACTORY_WAREHOUSE", _warehouse_path())
             ),
-            "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", PROJECT_ROOT / "data")),
+            "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", data_dir())),
         },
         executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),
     )
