@@ -87,10 +87,11 @@ def run_assets(
     checks: list[dg.AssetCheckKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize ``selection`` in process over [first, last] (a single-run backfill)."""
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(key) for key in selection},
+        asset_check_selection=None if checks is None else set(checks),
+    )
     return job.execute_in_process(
-        asset_selection=[dg.AssetKey(key) for key in selection],
-        asset_check_selection=checks,
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),

@@ -1,0 +1,110 @@
+"""The line from landing files to flight_features, in process, on real files and a real dbt."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import run_assets
+
+LINE = ["raw_flights", "raw_weather", "raw_planes", "raw_airports", "raw_airlines",
+        "stg_nycflights__flights", "stg_nycflights__weather", "stg_nycflights__planes",
+        "stg_nycflights__airports", "stg_nycflights__airlines", "fct_flights",
+        "fct_weather_hourly", "dim_planes", "dim_airports", "dim_carriers", "flight_features"]  # fmt: skip
+DBT = [key for key in LINE if not key.startswith("raw_") and key != "flight_features"]
+
+
+def _one(path: Path, sql: str) -> tuple:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()[0]
+
+
+@pytest.fixture(scope="module")
+def built(defs, landing_root, tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:  # noqa: ANN001
+    """The whole line run once over the test week; tests work on copies of its warehouse."""
+    path = tmp_path_factory.mktemp("built") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACTORY_WAREHOUSE", str(path))
+        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
+        result = run_assets(defs, LINE)
+    return path, result
+
+
+@pytest.fixture
+def copy_of_built(built, warehouse) -> Path:  # noqa: ANN001
+    shutil.copy(built[0], warehouse)
+    return warehouse
+
+
+def test_the_line_builds_every_table_consistently(built) -> None:  # noqa: ANN001
+    path, result = built
+    assert result.success
+    raw = _one(path, "select count(*) from raw_flights")[0]
+    assert raw > 5000
+    assert _one(path, "select count(*) from fct_flights")[0] == raw
+    assert _one(path, "select count(*) from flight_features")[0] == raw
+    assert _one(path, "select count(distinct flight_date) from fct_flights")[0] == 8
+    events = {e.asset_key.to_user_string(): e.materialization.metadata
+              for e in result.get_asset_materialization_events()}  # fmt: skip
+    assert set(LINE) <= set(events)
+    assert events["fct_flights"]["dagster/row_count"].value == raw
+    columns = {c.name for c in events["fct_flights"]["dagster/column_schema"].value.columns}
+    assert {"flight_id", "is_late", "is_cancelled", "flight_date"} <= columns
+
+
+def test_dbt_tests_and_suites_ran_as_checks(built) -> None:  # noqa: ANN001
+    checks = {e.asset_check_key.name: e for e in built[1].get_asset_check_evaluations()}
+    assert checks["unique_fct_flights_flight_id"].passed
+    assert checks["fct_flights_meets_suite"].passed
+    assert checks["flight_features_meets_suite"].passed
+    planes = next(v for k, v in checks.items() if k.startswith("relationships_fct_flights_tailnum"))
+    assert not planes.passed and planes.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_is_late_and_is_cancelled_follow_the_outcomes(built) -> None:  # noqa: ANN001
+    path, _ = built
+    assert _one(path, "select count(*) from fct_flights where is_cancelled and is_late is not null"
+                ) == (0,)  # fmt: skip
+    assert _one(path, "select count(*) from fct_flights where is_late <> (arrival_delay_min > 15)"
+                ) == (0,)  # fmt: skip
+
+
+def test_fct_flights_rebuilds_only_the_reloaded_day(defs, copy_of_built) -> None:  # noqa: ANN001
+    sql = ("select flight_date, count(*), max(_loaded_at) from fct_flights "
+           "group by all order by 1")  # fmt: skip
+    with duckdb.connect(str(copy_of_built), read_only=True) as conn:
+        before = conn.execute(sql).fetchall()
+    day = dt.date(2013, 1, 5)
+    assert run_assets(defs, ["raw_flights"], first=day, last=day).success
+    assert run_assets(defs, DBT).success
+    with duckdb.connect(str(copy_of_built), read_only=True) as conn:
+        after = conn.execute(sql).fetchall()
+    changed = [b[0] for b, a in zip(before, after, strict=True) if b != a]
+    assert changed == [day]
+    assert [r[:2] for r in after] == [r[:2] for r in before]
+
+
+def test_a_failing_suite_stops_features_in_the_same_run(defs, copy_of_built) -> None:  # noqa: ANN001
+    with duckdb.connect(str(copy_of_built)) as conn:
+        conn.execute("update fct_flights set distance_mi = -5 where flight_id in "
+                     "(select flight_id from fct_flights order by flight_id limit 7)")  # fmt: skip
+    features_before = _one(copy_of_built, "select count(*), min(flight_id) from flight_features")
+    check = dg.AssetCheckKey(dg.AssetKey("fct_flights"), "fct_flights_meets_suite")
+
+    result = run_assets(defs, ["flight_features"], checks=[check])
+
+    evaluation = result.get_asset_check_evaluations()[0]
+    assert not evaluation.passed
+    assert evaluation.metadata["unexpected_counts"].value == {
+        "expect_column_values_to_be_between(distance_mi)": 7
+    }
+    assert "distance_mi | 7" in evaluation.metadata["failed_expectations"].value
+    assert not result.get_asset_materialization_events()  # flight_features did not run
+    assert not result.success
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert started == {"fct_flights_fct_flights_meets_suite"}
+    assert _one(copy_of_built, "select count(*), min(flight_id) from flight_features"
+                ) == features_before  # fmt: skip
