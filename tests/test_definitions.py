@@ -36,7 +36,9 @@ def test_lineage_is_one_graph_from_landing_to_features(defs: dg.Definitions) -> 
     graph = defs.resolve_asset_graph()
     upstream = graph.get(dg.AssetKey("flight_features")).parent_keys
     assert dg.AssetKey("fct_flights") in upstream
-    assert dg.AssetKey("raw_flights") in graph.get(dg.AssetKey("stg_nycflights__flights")).parent_keys
+    assert (
+        dg.AssetKey("raw_flights") in graph.get(dg.AssetKey("stg_nycflights__flights")).parent_keys
+    )
     ancestors = graph.upstream_key_iterator(dg.AssetKey("flight_features"))
     assert {"raw_flights", "raw_weather", "raw_planes"} <= {k.to_user_string() for k in ancestors}
 

@@ -30,7 +30,9 @@ def _quarantine_summary(quarantine: pl.DataFrame) -> dg.MetadataValue:
         else pl.DataFrame({"reason": ["(none)"], "rows": [0]})
     )
     lines = ["| reason | rows |", "|---|---|"]
-    lines += [f"| {r['reason'].replace('|', '/')} | {r['rows']} |" for r in top.iter_rows(named=True)]
+    lines += [
+        f"| {r['reason'].replace('|', '/')} | {r['rows']} |" for r in top.iter_rows(named=True)
+    ]
     return dg.MetadataValue.md("\n".join(lines))
 
 
@@ -89,9 +91,15 @@ def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.Asset
         _fail_unusable(errors, len(days))
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         good = pl.concat(
-            [_stamped(v.good, loaded_at, _partition_date=day,
-                      _source_file=str(landing.daily_file(schema.name, day)))
-             for day, v in validated]  # fmt: skip
+            [
+                _stamped(
+                    v.good,
+                    loaded_at,
+                    _partition_date=day,
+                    _source_file=str(landing.daily_file(schema.name, day)),
+                )
+                for day, v in validated
+            ]  # fmt: skip
         )
         quarantine = pl.concat([_stamped(v.quarantine, loaded_at) for _, v in validated])
         for name in sorted({n for _, v in validated for n in v.extra_columns}):

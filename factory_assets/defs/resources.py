@@ -52,9 +52,7 @@ def resources() -> dg.Definitions:
     """Warehouse (DuckDB file), landing zone, and a multiprocess executor of 4 steps."""
     return dg.Definitions(
         resources={
-            "duckdb": DuckDBResource(
-                database=_setting("FACTORY_WAREHOUSE", _warehouse_path())
-            ),
+            "duckdb": DuckDBResource(database=_setting("FACTORY_WAREHOUSE", _warehouse_path())),
             "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", data_dir())),
         },
         executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),

@@ -33,6 +33,7 @@ class SourceSchema:
         ranges: column -> inclusive (low, high) bounds.
         date_columns: (year, month, day) columns that must equal the file's day, if daily.
         min_rows: fewest good rows a file may have.
+
     """
 
     name: str
@@ -67,9 +68,7 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as err:
         raise LandingFileError(f"landing file is not UTF-8 text ({err.reason}): {path}") from err
     if not text.endswith("\n"):
-        raise LandingFileError(
-            f"landing file is truncated: its last line has no line end: {path}"
-        )
+        raise LandingFileError(f"landing file is truncated: its last line has no line end: {path}")
     return text
 
 
@@ -124,16 +123,18 @@ def _reasons(schema: SourceSchema, day: dt.date | None) -> list[pl.Expr]:
     for name, dtype in schema.columns.items():
         raw, typed = pl.col(name), pl.col(f"__typed_{name}")
         rules.append(
-            pl.when(raw.is_not_null() & typed.is_null())
-            .then(pl.format(f"{name}: cannot read '{{}}' as {dtype}", raw))
+            pl.when(raw.is_not_null() & typed.is_null()).then(
+                pl.format(f"{name}: cannot read '{{}}' as {dtype}", raw)
+            )
         )
     for name in schema.required:
         rules.append(pl.when(pl.col(name).is_null()).then(pl.lit(f"{name}: required, missing")))
     for name, (low, high) in schema.ranges.items():
         typed = pl.col(f"__typed_{name}")
         rules.append(
-            pl.when(~typed.is_between(low, high))
-            .then(pl.format(f"{name}: {{}} outside [{low}, {high}]", typed))
+            pl.when(~typed.is_between(low, high)).then(
+                pl.format(f"{name}: {{}} outside [{low}, {high}]", typed)
+            )
         )
     if schema.date_columns and day is not None:
         y, m, d = (pl.col(f"__typed_{c}") for c in schema.date_columns)
@@ -142,7 +143,9 @@ def _reasons(schema: SourceSchema, day: dt.date | None) -> list[pl.Expr]:
         shown = pl.format("{}-{}-{}", y, m.cast(pl.String).str.zfill(2),
                           d.cast(pl.String).str.zfill(2))  # fmt: skip
         rules.append(
-            pl.when(other_day).then(pl.format(f"row is dated {{}}, not this file's day {day}", shown))
+            pl.when(other_day).then(
+                pl.format(f"row is dated {{}}, not this file's day {day}", shown)
+            )
         )
     return rules
 
@@ -177,6 +180,7 @@ def validate(path: Path, schema: SourceSchema, day: dt.date | None = None) -> Va
 
     Raises:
         LandingFileError: the file is unusable as a whole; nothing of it may be loaded.
+
     """
     frame, ragged, extra = parse_csv(read_text(path), path, schema)
     names = list(schema.columns)
@@ -197,7 +201,9 @@ def validate(path: Path, schema: SourceSchema, day: dt.date | None = None) -> Va
         )
     bad = marked.filter(pl.col("reason").is_not_null())
     record_columns = [c for c in frame.columns if c != "line"]
-    rows = bad.select("line", "reason", pl.struct(record_columns).struct.json_encode().alias("record"))
+    rows = bad.select(
+        "line", "reason", pl.struct(record_columns).struct.json_encode().alias("record")
+    )
     quarantine = (
         pl.concat([rows, ragged])
         .sort("line")

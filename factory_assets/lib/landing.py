@@ -65,11 +65,14 @@ def _split_by_day(name: str) -> dict[dt.date, bytes]:
     return out
 
 
-def lay_out_landing(landing_dir: Path, first: dt.date = FIRST_DAY, last: dt.date = LAST_DAY) -> dict:
+def lay_out_landing(
+    landing_dir: Path, first: dt.date = FIRST_DAY, last: dt.date = LAST_DAY
+) -> dict:
     """Write the daily and reference landing files for days in [first, last].
 
     Returns:
         Counts of files written per source.
+
     """
     written = {}
     for source in DAILY_SOURCES:

@@ -33,7 +33,9 @@ def _describe(result) -> dict:  # noqa: ANN001 (a GX ExpectationValidationResult
     }
 
 
-def run_suite(frame: pd.DataFrame, suite_name: str, expectations: list[Expectation]) -> SuiteOutcome:
+def run_suite(
+    frame: pd.DataFrame, suite_name: str, expectations: list[Expectation]
+) -> SuiteOutcome:
     """Validate ``frame`` against the expectations with an ephemeral GX context."""
     import great_expectations as gx
     import great_expectations.expectations as gxe

@@ -45,6 +45,7 @@ def replace_partitions(
         writes: (table, rows) pairs; each table's rows for ``values`` become ``rows``.
         column: the partition column, e.g. ``_partition_date``.
         values: the partitions being replaced; rows of other partitions are untouched.
+
     """
     with transaction(conn):
         for table, frame in writes:

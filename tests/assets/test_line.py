@@ -13,7 +13,8 @@ from tests.conftest import run_assets
 LINE = ["raw_flights", "raw_weather", "raw_planes", "raw_airports", "raw_airlines",
         "stg_nycflights__flights", "stg_nycflights__weather", "stg_nycflights__planes",
         "stg_nycflights__airports", "stg_nycflights__airlines", "fct_flights",
-        "fct_weather_hourly", "dim_planes", "dim_airports", "dim_carriers", "flight_features"]  # fmt: skip
+        "fct_weather_hourly", "dim_planes", "dim_airports", "dim_carriers",
+        "flight_features"]  # fmt: skip
 DBT = [key for key in LINE if not key.startswith("raw_") and key != "flight_features"]
 
 

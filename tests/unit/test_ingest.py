@@ -81,7 +81,8 @@ def test_ragged_rows_are_quarantined_with_the_raw_line(lines: list[str], tmp_pat
 
 
 def test_extra_column_is_reported_and_ignored(lines: list[str], tmp_path: Path) -> None:
-    text = lines[0].rstrip("\n") + ",gate\n" + "".join(l.rstrip("\n") + ",B7\n" for l in lines[1:])
+    rows = "".join(line.rstrip("\n") + ",B7\n" for line in lines[1:])
+    text = lines[0].rstrip("\n") + ",gate\n" + rows
     result = validate(_write(tmp_path, text), FLIGHTS, DAY)
     assert result.extra_columns == ["gate"]
     assert result.good.height == len(lines) - 1
@@ -96,9 +97,14 @@ def test_extra_column_is_reported_and_ignored(lines: list[str], tmp_path: Path) 
         (lambda ls: os.urandom(2048) + b"\x00", "binary data"),
         (lambda ls: b"\xff\xfe" + "".join(ls).encode("utf-16-le"), "binary data"),
         (lambda ls: "".join(ls)[:-25], "truncated"),
-        (lambda ls: "<html><body>502 Bad Gateway</body></html>\n", "no recognisable flights header"),
-        (lambda ls: "".join(l.replace(",carrier", "", 1) for l in ls[:1]) + "".join(ls[1:]),
-         r"lacks required columns \['carrier'\]"),
+        (
+            lambda ls: "<html><body>502 Bad Gateway</body></html>\n",
+            "no recognisable flights header",
+        ),
+        (
+            lambda ls: ls[0].replace(",carrier", "", 1) + "".join(ls[1:]),
+            r"lacks required columns \['carrier'\]",
+        ),
         (lambda ls: ls[0], "0 good rows"),
     ],
     ids=["empty", "blank", "garbage", "utf16", "truncated", "html", "missing-column", "no-rows"],

@@ -16,8 +16,10 @@ from factory_assets.metadata import table_metadata
     pool="warehouse",
 )
 def flight_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Pre-departure features per flight: schedule, route, plane, origin weather at the
-    scheduled hour, and 28-day route and carrier late-rates from earlier days only.
+    """Pre-departure features per flight, point in time.
+
+    Schedule, route, plane, origin weather at the scheduled hour, and 28-day route and carrier
+    late-rates from earlier days only.
 
     Built by lib/features/flights.py, the same function batch and online scoring call.
     """

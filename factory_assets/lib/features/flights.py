@@ -24,68 +24,77 @@ HISTORY_COLUMNS = ["flight_date", "carrier_code", "origin", "dest", "is_late"]
 RATE_KEYS = {"route": ["origin", "dest"], "carrier": ["carrier_code"]}
 
 
-def _cumulative_daily(history: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Running totals of labelled flights and late flights per key, one row per key and day."""
+DAY_KEYS = ["carrier_code", "origin", "dest", "flight_date"]
+
+
+def labelled_daily(history: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Labelled flights ``n`` and late flights ``late`` per carrier, route and day."""
     return (
-        history.filter(pl.col("is_late").is_not_null())
-        .group_by([*keys, "flight_date"])
+        history.lazy()
+        .select(HISTORY_COLUMNS)
+        .filter(pl.col("is_late").is_not_null())
+        .group_by(DAY_KEYS)
         .agg(pl.len().alias("n"), pl.col("is_late").cast(pl.Int64).sum().alias("late"))
+    )
+
+
+def _windowed(wanted: pl.LazyFrame, daily: pl.LazyFrame, name: str, window_days: int):
+    """Rates per (key, day) of ``wanted`` from daily counts, over days D-window … D-1."""
+    keys = RATE_KEYS[name]
+    wanted = wanted.select([*keys, "flight_date"]).unique()
+    per_key = daily.group_by([*keys, "flight_date"]).agg(pl.col("n", "late").sum())
+    # One block of consecutive days per key, starting window+1 days before the first target day;
+    # that first day is zeroed, so differences of one global running sum never cross blocks.
+    start = pl.col("flight_date").min() - dt.timedelta(days=window_days + 1)
+    span = wanted.select(pl.date_ranges(start, pl.col("flight_date").max()).alias("flight_date"))
+    first_day = span.select(pl.col("flight_date").list.first().alias("_first"))
+    flights, rate = f"{name}_flights_{window_days}d", f"{name}_late_rate_{window_days}d"
+    running = [
+        pl.when(pl.col("flight_date") > pl.col("_first")).then(pl.col(c)).otherwise(0)
+        .fill_null(0).cum_sum().alias(c)
+        for c in ("n", "late")
+    ]  # fmt: skip
+    dense = (
+        wanted.select(keys).unique().join(span.explode("flight_date"), how="cross")
+        .join(per_key, on=[*keys, "flight_date"], how="left")
+        .join(first_day, how="cross")
         .sort([*keys, "flight_date"])
+        .with_columns(running)
         .with_columns(
-            pl.col("n").cum_sum().over(keys).alias("cum_n"),
-            pl.col("late").cum_sum().over(keys).alias("cum_late"),
+            (pl.col("n").shift(1) - pl.col("n").shift(window_days + 1)).alias(flights),
+            (pl.col("late").shift(1) - pl.col("late").shift(window_days + 1)).alias("_late"),
         )
-        .select([*keys, "flight_date", "cum_n", "cum_late"])
-    )
-
-
-def _totals_through(targets: pl.DataFrame, cum: pl.DataFrame, keys: list[str], on: str, tag: str):
-    """Running totals as of the last history day <= targets[on], per key (0 when none)."""
-    joined = targets.sort(on).join_asof(
-        cum.rename({"flight_date": on}).sort(on), on=on, by=keys, strategy="backward",
-        check_sortedness=False,
-    )
-    return joined.rename({"cum_n": f"n_{tag}", "cum_late": f"late_{tag}"}).with_columns(
-        pl.col(f"n_{tag}", f"late_{tag}").fill_null(0)
+    )  # fmt: skip
+    return wanted.join(dense, on=[*keys, "flight_date"], how="left").select(
+        [
+            *keys,
+            "flight_date",
+            pl.when(pl.col(flights) > 0).then(pl.col("_late") / pl.col(flights)).alias(rate),
+            pl.col(flights).cast(pl.UInt32),
+        ]  # fmt: skip
     )
 
 
 def rolling_late_rates(
-    targets: pl.DataFrame, history: pl.DataFrame, name: str, window_days: int = WINDOW_DAYS
-) -> pl.DataFrame:
+    targets: pl.DataFrame | pl.LazyFrame,
+    history: pl.DataFrame | pl.LazyFrame,
+    name: str,
+    window_days: int = WINDOW_DAYS,
+) -> pl.LazyFrame:
     """``<name>_late_rate_<w>d`` and ``<name>_flights_<w>d`` per (key, flight_date) of targets.
 
     Counts labelled flights of the key on days [D - window_days, D - 1]: never day D itself,
-    never a later day. The rate is null where there were none.
+    never a later day. The rate is null where there were none. Daily counts are laid on a dense
+    calendar per key, so a window is a fixed number of rows and a shift by one excludes day D.
     """
-    keys = RATE_KEYS[name]
-    cum = _cumulative_daily(history.select(HISTORY_COLUMNS), keys)
-    days = targets.select([*keys, "flight_date"]).unique().with_columns(
-        (pl.col("flight_date") - dt.timedelta(days=1)).alias("_end"),
-        (pl.col("flight_date") - dt.timedelta(days=window_days + 1)).alias("_start"),
-    )
-    upto_end = _totals_through(days, cum, keys, "_end", "end")
-    upto_start = _totals_through(days, cum, keys, "_start", "start")
-    flights, rate = f"{name}_flights_{window_days}d", f"{name}_late_rate_{window_days}d"
-    return (
-        upto_end.join(upto_start.select([*keys, "flight_date", "n_start", "late_start"]),
-                      on=[*keys, "flight_date"])  # fmt: skip
-        .with_columns(
-            (pl.col("n_end") - pl.col("n_start")).alias(flights),
-            (pl.col("late_end") - pl.col("late_start")).alias("_late"),
-        )
-        .with_columns(
-            pl.when(pl.col(flights) > 0).then(pl.col("_late") / pl.col(flights)).alias(rate)
-        )
-        .select([*keys, "flight_date", rate, flights])
-    )
+    return _windowed(targets.lazy(), labelled_daily(history), name, window_days)
 
 
 def flight_features(
-    flights: pl.DataFrame,
-    history: pl.DataFrame,
-    weather: pl.DataFrame,
-    planes: pl.DataFrame,
+    flights: pl.DataFrame | pl.LazyFrame,
+    history: pl.DataFrame | pl.LazyFrame,
+    weather: pl.DataFrame | pl.LazyFrame,
+    planes: pl.DataFrame | pl.LazyFrame,
     window_days: int = WINDOW_DAYS,
 ) -> pl.DataFrame:
     """One row of pre-departure features per flight in ``flights``.
@@ -99,46 +108,51 @@ def flight_features(
         window_days: length of the late-rate window, ending the day before the flight.
 
     Returns:
-        flight_id, flight_date, categorical and numeric features, sorted by flight_id.
+        flight_id, flight_date, categorical and numeric features, in the order of ``flights``.
+
     """
-    base = flights.select(SCHEDULE_COLUMNS)
-    obs = weather.select(["origin", "observed_hour_utc", *WEATHER_COLUMNS]).sort(
-        "observed_hour_utc"
-    )
-    with_weather = base.sort("scheduled_hour_utc").join_asof(
-        obs, left_on="scheduled_hour_utc", right_on="observed_hour_utc", by="origin",
-        strategy="backward", tolerance=WEATHER_TOLERANCE, check_sortedness=False,
+    base = flights.lazy().select(SCHEDULE_COLUMNS).with_row_index("_row")
+    obs = weather.lazy().select(["origin", "observed_hour_utc", *WEATHER_COLUMNS])
+    out = base.sort("scheduled_hour_utc").join_asof(
+        obs.sort("observed_hour_utc"), left_on="scheduled_hour_utc",
+        right_on="observed_hour_utc", by="origin", strategy="backward",
+        tolerance=WEATHER_TOLERANCE, check_sortedness=False,
     )  # fmt: skip
-    plane = planes.select(
+    plane = planes.lazy().select(
         "tailnum", "manufactured_year", pl.col("seats").alias("plane_seats"),
         pl.col("engines").alias("plane_engines"),
     )  # fmt: skip
-    out = with_weather.join(plane, on="tailnum", how="left")
-    for name in RATE_KEYS:
+    out = out.join(plane, on="tailnum", how="left")
+    for name, keys in RATE_KEYS.items():
         rates = rolling_late_rates(base, history, name, window_days)
-        out = out.join(rates, on=[*RATE_KEYS[name], "flight_date"], how="left")
+        out = out.join(rates, on=[*keys, "flight_date"], how="left")
     sched = pl.col("scheduled_departure_at")
-    return out.select(
-        "flight_id",
-        "flight_date",
-        pl.col("carrier_code").alias("carrier"),
-        "origin",
-        "dest",
-        (pl.col("origin") + "-" + pl.col("dest")).alias("route"),
-        sched.dt.hour().cast(pl.Int8).alias("sched_hour"),
-        sched.dt.weekday().cast(pl.Int8).alias("sched_weekday"),
-        sched.dt.month().cast(pl.Int8).alias("sched_month"),
-        pl.col("distance_mi").cast(pl.Float64),
-        (pl.col("flight_date").dt.year() - pl.col("manufactured_year"))
-        .cast(pl.Float64)
-        .alias("plane_age_years"),
-        pl.col("plane_seats").cast(pl.Float64),
-        pl.col("plane_engines").cast(pl.Float64),
-        ((pl.col("scheduled_hour_utc") - pl.col("observed_hour_utc")).dt.total_minutes() / 60)
-        .alias("weather_age_hours"),
-        *WEATHER_COLUMNS,
-        f"route_late_rate_{window_days}d",
-        f"route_flights_{window_days}d",
-        f"carrier_late_rate_{window_days}d",
-        f"carrier_flights_{window_days}d",
-    ).sort("flight_id")
+    return (
+        out.sort("_row")
+        .select(
+            "flight_id",
+            "flight_date",
+            pl.col("carrier_code").alias("carrier"),
+            "origin",
+            "dest",
+            (pl.col("origin") + "-" + pl.col("dest")).alias("route"),
+            sched.dt.hour().cast(pl.Int8).alias("sched_hour"),
+            sched.dt.weekday().cast(pl.Int8).alias("sched_weekday"),
+            sched.dt.month().cast(pl.Int8).alias("sched_month"),
+            pl.col("distance_mi").cast(pl.Float64),
+            (pl.col("flight_date").dt.year() - pl.col("manufactured_year"))
+            .cast(pl.Float64)
+            .alias("plane_age_years"),
+            pl.col("plane_seats").cast(pl.Float64),
+            pl.col("plane_engines").cast(pl.Float64),
+            (
+                (pl.col("scheduled_hour_utc") - pl.col("observed_hour_utc")).dt.total_minutes() / 60
+            ).alias("weather_age_hours"),
+            *WEATHER_COLUMNS,
+            f"route_late_rate_{window_days}d",
+            f"route_flights_{window_days}d",
+            f"carrier_late_rate_{window_days}d",
+            f"carrier_flights_{window_days}d",
+        )
+        .collect(engine="in-memory")  # faster than the streaming default at this size
+    )
