@@ -1,0 +1,51 @@
+"""Warehouse writes appear whole or not at all."""
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from factory_assets.lib.warehouse import describe_table, replace_partitions, replace_tables
+
+D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)
+
+
+def _frame(day: dt.date, values: list[int]) -> pl.DataFrame:
+    return pl.DataFrame({"_partition_date": [day] * len(values), "v": values})
+
+
+@pytest.fixture
+def conn(tmp_path: Path):  # noqa: ANN201
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        yield connection
+
+
+def test_replace_partitions_touches_only_the_given_days(conn) -> None:  # noqa: ANN001
+    replace_partitions(conn, [("t", pl.concat([_frame(D1, [1, 2]), _frame(D2, [3])]))],
+                       "_partition_date", [D1, D2])  # fmt: skip
+    replace_partitions(conn, [("t", _frame(D2, [4, 5, 6]))], "_partition_date", [D2])
+    rows = conn.execute("select _partition_date, sum(v), count(*) from t group by 1 order by 1")
+    assert rows.fetchall() == [(D1, 3, 2), (D2, 15, 3)]
+
+
+def test_a_failed_write_leaves_every_table_as_it_was(conn) -> None:  # noqa: ANN001
+    replace_partitions(conn, [("t", _frame(D1, [1])), ("q", _frame(D1, [9]))], "_partition_date",
+                       [D1])  # fmt: skip
+    wrong_shape = pl.DataFrame({"_partition_date": [D1], "v": ["not a number"]})
+    with pytest.raises(duckdb.Error):
+        replace_partitions(conn, [("q", _frame(D1, [8])), ("t", wrong_shape)], "_partition_date",
+                           [D1])  # fmt: skip
+    assert conn.execute("select v from t").fetchall() == [(1,)]
+    assert conn.execute("select v from q").fetchall() == [(9,)]
+
+
+def test_replace_tables_swaps_all_or_nothing(conn) -> None:  # noqa: ANN001
+    replace_tables(conn, [("a", pl.DataFrame({"x": [1]})), ("b", pl.DataFrame({"y": [2]}))])
+    assert describe_table(conn, "a") == (1, [("x", "BIGINT")])
+    with pytest.raises(duckdb.Error):  # the second swap fails: the first must not stay
+        replace_tables(
+            conn, [("a", pl.DataFrame({"x": [7, 8]})), ("b c", pl.DataFrame({"z": [3]}))]
+        )
+    assert conn.execute("select * from a").fetchall() == [(1,)]
