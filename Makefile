@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The machine-wide pip config can point at missing local mirrors; drop only those warnings.
 PIP := $(BIN)/pip -q --disable-pip-version-check
-QUIET_PIP := grep -v "^WARNING: Location 'file:" || true
+QUIET_PIP := sed "/^WARNING: Location 'file:/d"
 
 export FACTORY_DATA_DIR ?= $(CURDIR)/data
 export FACTORY_STATE_DIR ?= $(CURDIR)/.factory

@@ -48,37 +48,56 @@ def build_inputs() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     raw = _read("flights", FLIGHTS)
     date = pl.date("year", "month", "day")
     flights = raw.select(
-        pl.format("{}-{}-{}-{}", date.dt.strftime("%Y-%m-%d"), "carrier", "flight", "origin")
-        .alias("flight_id"),
-        date.alias("flight_date"), pl.col("carrier").alias("carrier_code"),
-        pl.col("flight").alias("flight_number"), "tailnum", "origin", "dest",
+        pl.format("{}-{}-{}-{}", date.dt.strftime("%Y-%m-%d"), "carrier", "flight", "origin").alias(
+            "flight_id"
+        ),
+        date.alias("flight_date"),
+        pl.col("carrier").alias("carrier_code"),
+        pl.col("flight").alias("flight_number"),
+        "tailnum",
+        "origin",
+        "dest",
         pl.format("{}-{}", "origin", "dest").alias("route"),
         date.dt.combine(pl.time("hour", "minute")).alias("scheduled_departure_at"),
         pl.col("time_hour").alias("scheduled_hour_utc"),
         pl.col("hour").alias("scheduled_departure_hour"),
         pl.col("sched_arr_time").alias("scheduled_arrival_hhmm"),
-        pl.col("distance").alias("distance_mi"), pl.col("dep_time").alias("departure_hhmm"),
-        pl.col("dep_delay").alias("departure_delay_min"), pl.col("arr_time").alias("arrival_hhmm"),
-        pl.col("arr_delay").alias("arrival_delay_min"), pl.col("air_time").alias("air_time_min"),
+        pl.col("distance").alias("distance_mi"),
+        pl.col("dep_time").alias("departure_hhmm"),
+        pl.col("dep_delay").alias("departure_delay_min"),
+        pl.col("arr_time").alias("arrival_hhmm"),
+        pl.col("arr_delay").alias("arrival_delay_min"),
+        pl.col("air_time").alias("air_time_min"),
         pl.col("dep_time").is_null().alias("is_cancelled"),
         (pl.col("dep_time").is_not_null() & pl.col("arr_delay").is_null()).alias("is_diverted"),
         (pl.col("arr_delay") > 15).alias("is_late"),  # null where arr_delay is null
-    )  # fmt: skip
+    )
     weather = _read("weather", WEATHER).select(
-        pl.format("{}-{}", "origin", pl.col("time_hour").dt.strftime("%Y%m%d%H"))
-        .alias("weather_id"),
-        "origin", pl.col("time_hour").alias("observed_hour_utc"),
-        pl.date("year", "month", "day").alias("local_date"), pl.col("hour").alias("local_hour"),
-        pl.col("temp").alias("temperature_f"), pl.col("dewp").alias("dewpoint_f"),
-        pl.col("humid").alias("humidity_pct"), pl.col("wind_dir").alias("wind_direction_deg"),
-        pl.col("wind_speed").alias("wind_speed_mph"), pl.col("wind_gust").alias("wind_gust_mph"),
-        pl.col("precip").alias("precipitation_in"), pl.col("pressure").alias("pressure_mb"),
+        pl.format("{}-{}", "origin", pl.col("time_hour").dt.strftime("%Y%m%d%H")).alias(
+            "weather_id"
+        ),
+        "origin",
+        pl.col("time_hour").alias("observed_hour_utc"),
+        pl.date("year", "month", "day").alias("local_date"),
+        pl.col("hour").alias("local_hour"),
+        pl.col("temp").alias("temperature_f"),
+        pl.col("dewp").alias("dewpoint_f"),
+        pl.col("humid").alias("humidity_pct"),
+        pl.col("wind_dir").alias("wind_direction_deg"),
+        pl.col("wind_speed").alias("wind_speed_mph"),
+        pl.col("wind_gust").alias("wind_gust_mph"),
+        pl.col("precip").alias("precipitation_in"),
+        pl.col("pressure").alias("pressure_mb"),
         pl.col("visib").alias("visibility_mi"),
-    )  # fmt: skip
+    )
     planes = _read("planes", PLANES).rename(
-        {"year": "manufactured_year", "type": "aircraft_type", "speed": "cruise_speed_mph",
-         "engine": "engine_type"}
-    )  # fmt: skip
+        {
+            "year": "manufactured_year",
+            "type": "aircraft_type",
+            "speed": "cruise_speed_mph",
+            "engine": "engine_type",
+        }
+    )
     return flights, weather, planes
 
 

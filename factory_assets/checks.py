@@ -25,9 +25,12 @@ def build_suite_check(
     """
 
     @dg.asset_check(
-        asset=table, name=f"{table}_meets_suite", description=description, blocking=True,
+        asset=table,
+        name=f"{table}_meets_suite",
+        description=description,
+        blocking=True,
         pool="warehouse",
-    )  # fmt: skip
+    )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as conn:
             frame = conn.sql(query).df()

@@ -4,10 +4,20 @@ import re
 
 import dagster as dg
 
-STAGES = {"ingest", "warehouse", "quality", "features", "models", "packaging", "serving",
-          "monitoring"}  # fmt: skip
-NAME = re.compile(r"^(raw_[a-z0-9_]+|stg_[a-z0-9]+__[a-z0-9_]+|(fct|dim)_[a-z0-9_]+|feat_[a-z_]+|"
-                  r"[a-z0-9_]+_features|[a-z0-9_]+)$")  # fmt: skip
+STAGES = {
+    "ingest",
+    "warehouse",
+    "quality",
+    "features",
+    "models",
+    "packaging",
+    "serving",
+    "monitoring",
+}
+NAME = re.compile(
+    r"^(raw_[a-z0-9_]+|stg_[a-z0-9]+__[a-z0-9_]+|(fct|dim)_[a-z0-9_]+|feat_[a-z_]+|"
+    r"[a-z0-9_]+_features|[a-z0-9_]+)$"
+)
 
 
 def _specs(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
@@ -17,9 +27,20 @@ def _specs(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
 
 def test_the_line_is_there(defs: dg.Definitions) -> None:
     keys = {key.to_user_string() for key in _specs(defs)}
-    assert {"raw_flights", "raw_weather", "raw_planes", "raw_airports", "raw_airlines",
-            "stg_nycflights__flights", "fct_flights", "dim_planes", "dim_airports",
-            "dim_carriers", "fct_weather_hourly", "flight_features"} <= keys  # fmt: skip
+    assert {
+        "raw_flights",
+        "raw_weather",
+        "raw_planes",
+        "raw_airports",
+        "raw_airlines",
+        "stg_nycflights__flights",
+        "fct_flights",
+        "dim_planes",
+        "dim_airports",
+        "dim_carriers",
+        "fct_weather_hourly",
+        "flight_features",
+    } <= keys
 
 
 def test_every_asset_has_group_description_kinds_owners(defs: dg.Definitions) -> None:

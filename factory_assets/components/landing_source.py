@@ -49,8 +49,9 @@ def _fail_unusable(errors: list[str], total: int) -> None:
         )
 
 
-def _result(conn, table: str, validated: list[ValidatedFile], good: pl.DataFrame,
-            quarantine: pl.DataFrame) -> dg.MaterializeResult:  # fmt: skip
+def _result(
+    conn, table: str, validated: list[ValidatedFile], good: pl.DataFrame, quarantine: pl.DataFrame
+) -> dg.MaterializeResult:
     extra = sorted({name for v in validated for name in v.extra_columns})
     return dg.MaterializeResult(
         metadata={
@@ -74,10 +75,16 @@ def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.Asset
     table = f"raw_{schema.name}"
 
     @dg.asset(
-        name=table, description=description, group_name="ingest", kinds=KINDS, owners=OWNERS,
-        partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WAREHOUSE_POOL, retry_policy=RETRY,
-    )  # fmt: skip
+        name=table,
+        description=description,
+        group_name="ingest",
+        kinds=KINDS,
+        owners=OWNERS,
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
+    )
     def _asset(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
     ) -> dg.MaterializeResult:
@@ -99,7 +106,7 @@ def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.Asset
                     _source_file=str(landing.daily_file(schema.name, day)),
                 )
                 for day, v in validated
-            ]  # fmt: skip
+            ]
         )
         quarantine = pl.concat([_stamped(v.quarantine, loaded_at) for _, v in validated])
         for name in sorted({n for _, v in validated for n in v.extra_columns}):
@@ -117,9 +124,14 @@ def build_reference_asset(schema: SourceSchema, description: str) -> dg.AssetsDe
     table = f"raw_{schema.name}"
 
     @dg.asset(
-        name=table, description=description, group_name="ingest", kinds=KINDS, owners=OWNERS,
-        pool=WAREHOUSE_POOL, retry_policy=RETRY,
-    )  # fmt: skip
+        name=table,
+        description=description,
+        group_name="ingest",
+        kinds=KINDS,
+        owners=OWNERS,
+        pool=WAREHOUSE_POOL,
+        retry_policy=RETRY,
+    )
     def _asset(duckdb: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
         path = landing.reference_file(schema.name)
         try:

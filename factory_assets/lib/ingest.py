@@ -97,9 +97,11 @@ def parse_csv(
             ragged.append((number, f"row has {fields} fields, the header has {len(header)}", line))
     try:
         frame = pl.read_csv(
-            "".join(kept).encode(), infer_schema=False, null_values=NULL_TOKENS,
+            "".join(kept).encode(),
+            infer_schema=False,
+            null_values=NULL_TOKENS,
             raise_if_empty=False,
-        )  # fmt: skip
+        )
     except pl.exceptions.PolarsError as err:
         first_line = str(err).splitlines()[0]
         raise LandingFileError(f"landing file is not valid CSV ({first_line}): {path}") from err
@@ -140,8 +142,9 @@ def _reasons(schema: SourceSchema, day: dt.date | None) -> list[pl.Expr]:
         y, m, d = (pl.col(f"__typed_{c}") for c in schema.date_columns)
         # compared part by part: a row with month 13 must get a reason, not break the build
         other_day = (y != day.year) | (m != day.month) | (d != day.day)
-        shown = pl.format("{}-{}-{}", y, m.cast(pl.String).str.zfill(2),
-                          d.cast(pl.String).str.zfill(2))  # fmt: skip
+        shown = pl.format(
+            "{}-{}-{}", y, m.cast(pl.String).str.zfill(2), d.cast(pl.String).str.zfill(2)
+        )
         rules.append(
             pl.when(other_day).then(
                 pl.format(f"row is dated {{}}, not this file's day {day}", shown)

@@ -28,7 +28,7 @@ FLIGHTS = SourceSchema(
         "hour": I32,
         "minute": I32,
         "time_hour": TS,
-    },  # fmt: skip
+    },
     primary_key=("year", "month", "day", "carrier", "flight", "origin"),
     required=(
         "year",
@@ -44,7 +44,7 @@ FLIGHTS = SourceSchema(
         "hour",
         "minute",
         "time_hour",
-    ),  # fmt: skip
+    ),
     ranges={
         "month": (1, 12),
         "day": (1, 31),
@@ -53,7 +53,7 @@ FLIGHTS = SourceSchema(
         "sched_dep_time": (0, 2359),
         "sched_arr_time": (0, 2400),
         "distance": (1, 10_000),
-    },  # fmt: skip
+    },
     date_columns=("year", "month", "day"),
     min_rows=1,  # a day without a single flight from NYC is a broken export, not a quiet day
 )
@@ -76,7 +76,7 @@ WEATHER = SourceSchema(
         "pressure": F64,
         "visib": F64,
         "time_hour": TS,
-    },  # fmt: skip
+    },
     primary_key=("origin", "time_hour"),
     required=("origin", "year", "month", "day", "hour", "time_hour"),
     ranges={"month": (1, 12), "day": (1, 31), "hour": (0, 23), "humid": (0, 100)},
@@ -95,7 +95,7 @@ PLANES = SourceSchema(
         "seats": I32,
         "speed": I32,
         "engine": STR,
-    },  # fmt: skip
+    },
     primary_key=("tailnum",),
     required=("tailnum",),
     ranges={"engines": (0, 8), "seats": (1, 1000)},
@@ -113,7 +113,7 @@ AIRPORTS = SourceSchema(
         "tz": F64,
         "dst": STR,
         "tzone": STR,
-    },  # fmt: skip
+    },
     primary_key=("faa",),
     required=("faa", "name"),
     ranges={"lat": (-90, 90), "lon": (-180, 180)},

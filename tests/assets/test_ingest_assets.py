@@ -19,11 +19,17 @@ def _rows(warehouse: Path, sql: str) -> list[tuple]:
 
 def test_rematerializing_a_day_replaces_exactly_that_day(defs, warehouse) -> None:  # noqa: ANN001
     assert run_assets(defs, ["raw_flights"], first=D2, last=D3).success
-    before = _rows(warehouse, "select _partition_date, count(*), min(_loaded_at) from raw_flights "
-                   "group by all order by 1")  # fmt: skip
+    before = _rows(
+        warehouse,
+        "select _partition_date, count(*), min(_loaded_at) from raw_flights "
+        "group by all order by 1",
+    )
     assert run_assets(defs, ["raw_flights"], first=D3, last=D3).success
-    after = _rows(warehouse, "select _partition_date, count(*), min(_loaded_at) from raw_flights "
-                  "group by all order by 1")  # fmt: skip
+    after = _rows(
+        warehouse,
+        "select _partition_date, count(*), min(_loaded_at) from raw_flights "
+        "group by all order by 1",
+    )
     assert [r[:2] for r in after] == [r[:2] for r in before]  # same days, same counts
     assert after[0][2] == before[0][2]  # 01-02 untouched
     assert after[1][2] > before[1][2]  # 01-03 replaced
@@ -51,8 +57,11 @@ def test_bad_rows_are_quarantined_and_good_rows_kept(defs, own_landing, warehous
 
 def test_an_unusable_file_fails_the_run_and_changes_nothing(defs, own_landing, warehouse) -> None:  # noqa: ANN001
     assert run_assets(defs, ["raw_flights"], first=D2, last=D3).success
-    before = _rows(warehouse, "select _partition_date, count(*), max(_loaded_at) from raw_flights "
-                   "group by all order by 1")  # fmt: skip
+    before = _rows(
+        warehouse,
+        "select _partition_date, count(*), max(_loaded_at) from raw_flights "
+        "group by all order by 1",
+    )
     path = daily_file(own_landing / "landing", "flights", D3)
     path.write_bytes(path.read_bytes()[:-40])  # an upload cut short
 
@@ -64,8 +73,11 @@ def test_an_unusable_file_fails_the_run_and_changes_nothing(defs, own_landing, w
     assert "2013-01-03" in message and "truncated" in message
     assert "the warehouse is as it was" in message
     assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
-    after = _rows(warehouse, "select _partition_date, count(*), max(_loaded_at) from raw_flights "
-                  "group by all order by 1")  # fmt: skip
+    after = _rows(
+        warehouse,
+        "select _partition_date, count(*), max(_loaded_at) from raw_flights "
+        "group by all order by 1",
+    )
     assert after == before
 
 

@@ -8,30 +8,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import run_assets
+from tests.conftest import LINE, run_assets
 
-LINE = ["raw_flights", "raw_weather", "raw_planes", "raw_airports", "raw_airlines",
-        "stg_nycflights__flights", "stg_nycflights__weather", "stg_nycflights__planes",
-        "stg_nycflights__airports", "stg_nycflights__airlines", "fct_flights",
-        "fct_weather_hourly", "dim_planes", "dim_airports", "dim_carriers",
-        "flight_features"]  # fmt: skip
 DBT = [key for key in LINE if not key.startswith("raw_") and key != "flight_features"]
 
 
 def _one(path: Path, sql: str) -> tuple:
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute(sql).fetchall()[0]
-
-
-@pytest.fixture(scope="module")
-def built(defs, landing_root, tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:  # noqa: ANN001
-    """The whole line run once over the test week; tests work on copies of its warehouse."""
-    path = tmp_path_factory.mktemp("built") / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACTORY_WAREHOUSE", str(path))
-        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
-        result = run_assets(defs, LINE)
-    return path, result
 
 
 @pytest.fixture
@@ -48,8 +32,10 @@ def test_the_line_builds_every_table_consistently(built) -> None:  # noqa: ANN00
     assert _one(path, "select count(*) from fct_flights")[0] == raw
     assert _one(path, "select count(*) from flight_features")[0] == raw
     assert _one(path, "select count(distinct flight_date) from fct_flights")[0] == 8
-    events = {e.asset_key.to_user_string(): e.materialization.metadata
-              for e in result.get_asset_materialization_events()}  # fmt: skip
+    events = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     assert set(LINE) <= set(events)
     assert events["fct_flights"]["dagster/row_count"].value == raw
     columns = {c.name for c in events["fct_flights"]["dagster/column_schema"].value.columns}
@@ -67,15 +53,16 @@ def test_dbt_tests_and_suites_ran_as_checks(built) -> None:  # noqa: ANN001
 
 def test_is_late_and_is_cancelled_follow_the_outcomes(built) -> None:  # noqa: ANN001
     path, _ = built
-    assert _one(path, "select count(*) from fct_flights where is_cancelled and is_late is not null"
-                ) == (0,)  # fmt: skip
-    assert _one(path, "select count(*) from fct_flights where is_late <> (arrival_delay_min > 15)"
-                ) == (0,)  # fmt: skip
+    assert _one(
+        path, "select count(*) from fct_flights where is_cancelled and is_late is not null"
+    ) == (0,)
+    assert _one(
+        path, "select count(*) from fct_flights where is_late <> (arrival_delay_min > 15)"
+    ) == (0,)
 
 
 def test_fct_flights_rebuilds_only_the_reloaded_day(defs, copy_of_built) -> None:  # noqa: ANN001
-    sql = ("select flight_date, count(*), max(_loaded_at) from fct_flights "
-           "group by all order by 1")  # fmt: skip
+    sql = "select flight_date, count(*), max(_loaded_at) from fct_flights group by all order by 1"
     with duckdb.connect(str(copy_of_built), read_only=True) as conn:
         before = conn.execute(sql).fetchall()
     day = dt.date(2013, 1, 5)
@@ -90,8 +77,10 @@ def test_fct_flights_rebuilds_only_the_reloaded_day(defs, copy_of_built) -> None
 
 def test_a_failing_suite_stops_features_in_the_same_run(defs, copy_of_built) -> None:  # noqa: ANN001
     with duckdb.connect(str(copy_of_built)) as conn:
-        conn.execute("update fct_flights set distance_mi = -5 where flight_id in "
-                     "(select flight_id from fct_flights order by flight_id limit 7)")  # fmt: skip
+        conn.execute(
+            "update fct_flights set distance_mi = -5 where flight_id in "
+            "(select flight_id from fct_flights order by flight_id limit 7)"
+        )
     features_before = _one(copy_of_built, "select count(*), min(flight_id) from flight_features")
     check = dg.AssetCheckKey(dg.AssetKey("fct_flights"), "fct_flights_meets_suite")
 
@@ -107,5 +96,7 @@ def test_a_failing_suite_stops_features_in_the_same_run(defs, copy_of_built) -> 
     assert not result.success
     started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert started == {"fct_flights_fct_flights_meets_suite"}
-    assert _one(copy_of_built, "select count(*), min(flight_id) from flight_features"
-                ) == features_before  # fmt: skip
+    assert (
+        _one(copy_of_built, "select count(*), min(flight_id) from flight_features")
+        == features_before
+    )

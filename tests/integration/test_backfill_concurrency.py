@@ -36,8 +36,9 @@ def test_backfill_with_four_concurrent_steps_has_no_lock_errors(instance, wareho
         assert a.end_time <= b.start_time or b.end_time <= a.start_time, (a.step_key, b.step_key)
 
     materialized = instance.get_materialized_partitions(dg.AssetKey("raw_flights"))
-    assert materialized == {(dt.date(2013, 1, 1) + dt.timedelta(days=i)).isoformat()
-                            for i in range(6)}  # fmt: skip
+    assert materialized == {
+        (dt.date(2013, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(6)
+    }
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         flights = conn.execute("select count(*) from fct_flights").fetchall()[0][0]
         features = conn.execute("select count(*) from flight_features").fetchall()[0][0]

@@ -35,15 +35,20 @@ def test_outcomes_and_later_days_do_not_change_a_flights_features(year, day) -> 
     assert expected.height > 500
     # Overwrite every outcome of the day and later, flip the day's labels, drop later weather.
     tampered = flights.with_columns(
-        [pl.when(pl.col("flight_date") >= day).then(v).otherwise(pl.col(k)).alias(k)
-         for k, v in POST_DEPARTURE.items()]  # fmt: skip
+        [
+            pl.when(pl.col("flight_date") >= day).then(v).otherwise(pl.col(k)).alias(k)
+            for k, v in POST_DEPARTURE.items()
+        ]
     ).with_columns(
-        pl.when(pl.col("flight_date") >= day).then(~pl.col("is_late")).otherwise("is_late")
+        pl.when(pl.col("flight_date") >= day)
+        .then(~pl.col("is_late"))
+        .otherwise("is_late")
         .alias("is_late")
-    )  # fmt: skip
+    )
     later = tampered.filter(pl.col("flight_date") > day)
-    tampered = pl.concat([tampered.filter(pl.col("flight_date") <= day),
-                          later.sample(fraction=0.5, seed=7)])  # fmt: skip
+    tampered = pl.concat(
+        [tampered.filter(pl.col("flight_date") <= day), later.sample(fraction=0.5, seed=7)]
+    )
     scheduled_end = pl.datetime(day.year, day.month, day.day) + pl.duration(hours=30)
     early_weather = weather.filter(pl.col("observed_hour_utc") < scheduled_end)
     assert_frame_equal(_features_of_day(tampered, early_weather, planes, day), expected)
@@ -63,21 +68,30 @@ def test_labels_of_the_flights_own_day_are_never_used(year) -> None:  # noqa: AN
 
 def _flights(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(
-        rows, schema={"flight_date": pl.Date, "carrier_code": pl.String, "origin": pl.String,
-                      "dest": pl.String, "is_late": pl.Boolean}, orient="row",
-    )  # fmt: skip
+        rows,
+        schema={
+            "flight_date": pl.Date,
+            "carrier_code": pl.String,
+            "origin": pl.String,
+            "dest": pl.String,
+            "is_late": pl.Boolean,
+        },
+        orient="row",
+    )
 
 
 def test_rolling_rate_counts_days_d_minus_window_to_d_minus_one() -> None:
     d = dt.date(2013, 1, 10)
-    history = _flights([
-        (d - dt.timedelta(days=3), "UA", "EWR", "IAH", True),  # outside a 2-day window
-        (d - dt.timedelta(days=2), "UA", "EWR", "IAH", True),
-        (d - dt.timedelta(days=1), "UA", "EWR", "IAH", False),
-        (d - dt.timedelta(days=1), "UA", "EWR", "IAH", None),  # cancelled: no label
-        (d, "UA", "EWR", "IAH", True),  # the flight's own day
-        (d + dt.timedelta(days=1), "UA", "EWR", "IAH", True),
-    ])  # fmt: skip
+    history = _flights(
+        [
+            (d - dt.timedelta(days=3), "UA", "EWR", "IAH", True),  # outside a 2-day window
+            (d - dt.timedelta(days=2), "UA", "EWR", "IAH", True),
+            (d - dt.timedelta(days=1), "UA", "EWR", "IAH", False),
+            (d - dt.timedelta(days=1), "UA", "EWR", "IAH", None),  # cancelled: no label
+            (d, "UA", "EWR", "IAH", True),  # the flight's own day
+            (d + dt.timedelta(days=1), "UA", "EWR", "IAH", True),
+        ]
+    )
     targets = _flights([(d, "UA", "EWR", "IAH", None), (d, "UA", "JFK", "IAH", None)])
     rates = rolling_late_rates(targets, history, "route", window_days=2).collect().sort("origin")
     assert rates.select("route_late_rate_2d", "route_flights_2d").rows() == [(0.5, 2), (None, 0)]

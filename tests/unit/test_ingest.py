@@ -48,8 +48,9 @@ def test_missing_required_value_and_out_of_range(lines: list[str], tmp_path: Pat
     row = lines[1].split(",")
     row[9] = "NA"  # carrier
     row[1] = "13"  # month
-    result = validate(_write(tmp_path, "".join([lines[0], ",".join(row), *lines[2:]])), FLIGHTS,
-                      DAY)  # fmt: skip
+    result = validate(
+        _write(tmp_path, "".join([lines[0], ",".join(row), *lines[2:]])), FLIGHTS, DAY
+    )
     reason = result.quarantine["reason"][0]
     assert "carrier: required, missing" in reason
     assert "month: 13 outside [1, 12]" in reason
@@ -75,8 +76,9 @@ def test_ragged_rows_are_quarantined_with_the_raw_line(lines: list[str], tmp_pat
     result = validate(_write(tmp_path, text), FLIGHTS, DAY)
     assert result.good.height == len(lines) - 1
     assert result.quarantine["reason"].to_list() == [
-        "row has 4 fields, the header has 19", "row has 21 fields, the header has 19"
-    ]  # fmt: skip
+        "row has 4 fields, the header has 19",
+        "row has 21 fields, the header has 19",
+    ]
     assert result.quarantine["record"][0] == "2013,1,2,517\n"
 
 

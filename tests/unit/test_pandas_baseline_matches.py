@@ -32,9 +32,17 @@ FLIGHTS = [
 ]
 # (origin, observed UTC day of March, hour); values derive from the row number
 WEATHER = [
-    ("JFK", 1, 12), ("JFK", 1, 13), ("JFK", 2, 10), ("JFK", 3, 9), ("JFK", 5, 13),
-    ("JFK", 6, 4), ("LGA", 1, 18), ("LGA", 1, 19), ("LGA", 2, 22), ("LGA", 4, 21),
-]  # fmt: skip
+    ("JFK", 1, 12),
+    ("JFK", 1, 13),
+    ("JFK", 2, 10),
+    ("JFK", 3, 9),
+    ("JFK", 5, 13),
+    ("JFK", 6, 4),
+    ("LGA", 1, 18),
+    ("LGA", 1, 19),
+    ("LGA", 2, 22),
+    ("LGA", 4, 21),
+]
 
 
 def _flights() -> pl.DataFrame:
@@ -42,13 +50,20 @@ def _flights() -> pl.DataFrame:
     for day, carrier, number, origin, dest, tailnum, hour, minute, is_late in FLIGHTS:
         date = dt.date(2013, 3, day)
         local = dt.datetime(2013, 3, day, hour, minute)
-        rows.append({
-            "flight_id": f"{date}-{carrier}-{number}-{origin}", "flight_date": date,
-            "carrier_code": carrier, "origin": origin, "dest": dest, "tailnum": tailnum,
-            "scheduled_departure_at": local,
-            "scheduled_hour_utc": local.replace(minute=0) + UTC_OFFSET,
-            "distance_mi": 2475 if dest == "LAX" else 733, "is_late": is_late,
-        })  # fmt: skip
+        rows.append(
+            {
+                "flight_id": f"{date}-{carrier}-{number}-{origin}",
+                "flight_date": date,
+                "carrier_code": carrier,
+                "origin": origin,
+                "dest": dest,
+                "tailnum": tailnum,
+                "scheduled_departure_at": local,
+                "scheduled_hour_utc": local.replace(minute=0) + UTC_OFFSET,
+                "distance_mi": 2475 if dest == "LAX" else 733,
+                "is_late": is_late,
+            }
+        )
     return pl.DataFrame(rows).with_columns(pl.col("distance_mi").cast(pl.Int32))
 
 
@@ -68,10 +83,14 @@ def _weather() -> pl.DataFrame:
 
 def _planes() -> pl.DataFrame:
     return pl.DataFrame(
-        {"tailnum": ["N1", "N2"], "manufactured_year": [2005, None], "seats": [150, 200],
-         "engines": [2, 2]},
+        {
+            "tailnum": ["N1", "N2"],
+            "manufactured_year": [2005, None],
+            "seats": [150, 200],
+            "engines": [2, 2],
+        },
         schema_overrides={"manufactured_year": pl.Int32, "seats": pl.Int32, "engines": pl.Int32},
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("window_days", [1, 2, 28])

@@ -23,20 +23,23 @@ def conn(tmp_path: Path):  # noqa: ANN201
 
 
 def test_replace_partitions_touches_only_the_given_days(conn) -> None:  # noqa: ANN001
-    replace_partitions(conn, [("t", pl.concat([_frame(D1, [1, 2]), _frame(D2, [3])]))],
-                       "_partition_date", [D1, D2])  # fmt: skip
+    replace_partitions(
+        conn, [("t", pl.concat([_frame(D1, [1, 2]), _frame(D2, [3])]))], "_partition_date", [D1, D2]
+    )
     replace_partitions(conn, [("t", _frame(D2, [4, 5, 6]))], "_partition_date", [D2])
     rows = conn.execute("select _partition_date, sum(v), count(*) from t group by 1 order by 1")
     assert rows.fetchall() == [(D1, 3, 2), (D2, 15, 3)]
 
 
 def test_a_failed_write_leaves_every_table_as_it_was(conn) -> None:  # noqa: ANN001
-    replace_partitions(conn, [("t", _frame(D1, [1])), ("q", _frame(D1, [9]))], "_partition_date",
-                       [D1])  # fmt: skip
+    replace_partitions(
+        conn, [("t", _frame(D1, [1])), ("q", _frame(D1, [9]))], "_partition_date", [D1]
+    )
     wrong_shape = pl.DataFrame({"_partition_date": [D1], "v": ["not a number"]})
     with pytest.raises(duckdb.Error):
-        replace_partitions(conn, [("q", _frame(D1, [8])), ("t", wrong_shape)], "_partition_date",
-                           [D1])  # fmt: skip
+        replace_partitions(
+            conn, [("q", _frame(D1, [8])), ("t", wrong_shape)], "_partition_date", [D1]
+        )
     assert conn.execute("select v from t").fetchall() == [(1,)]
     assert conn.execute("select v from q").fetchall() == [(9,)]
 

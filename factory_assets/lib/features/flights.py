@@ -12,14 +12,27 @@ import polars as pl
 WINDOW_DAYS = 28
 WEATHER_TOLERANCE = "3h"  # an observation older than this is treated as missing
 WEATHER_COLUMNS = [
-    "temperature_f", "dewpoint_f", "humidity_pct", "wind_speed_mph", "wind_gust_mph",
-    "precipitation_in", "pressure_mb", "visibility_mi",
-]  # fmt: skip
+    "temperature_f",
+    "dewpoint_f",
+    "humidity_pct",
+    "wind_speed_mph",
+    "wind_gust_mph",
+    "precipitation_in",
+    "pressure_mb",
+    "visibility_mi",
+]
 # What a scheduled flight carries before departure; features read nothing else of it.
 SCHEDULE_COLUMNS = [
-    "flight_id", "flight_date", "carrier_code", "origin", "dest", "tailnum",
-    "scheduled_departure_at", "scheduled_hour_utc", "distance_mi",
-]  # fmt: skip
+    "flight_id",
+    "flight_date",
+    "carrier_code",
+    "origin",
+    "dest",
+    "tailnum",
+    "scheduled_departure_at",
+    "scheduled_hour_utc",
+    "distance_mi",
+]
 HISTORY_COLUMNS = ["flight_date", "carrier_code", "origin", "dest", "is_late"]
 RATE_KEYS = {"route": ["origin", "dest"], "carrier": ["carrier_code"]}
 
@@ -50,12 +63,18 @@ def _windowed(wanted: pl.LazyFrame, daily: pl.LazyFrame, name: str, window_days:
     first_day = span.select(pl.col("flight_date").list.first().alias("_first"))
     flights, rate = f"{name}_flights_{window_days}d", f"{name}_late_rate_{window_days}d"
     running = [
-        pl.when(pl.col("flight_date") > pl.col("_first")).then(pl.col(c)).otherwise(0)
-        .fill_null(0).cum_sum().alias(c)
+        pl.when(pl.col("flight_date") > pl.col("_first"))
+        .then(pl.col(c))
+        .otherwise(0)
+        .fill_null(0)
+        .cum_sum()
+        .alias(c)
         for c in ("n", "late")
-    ]  # fmt: skip
+    ]
     dense = (
-        wanted.select(keys).unique().join(span.explode("flight_date"), how="cross")
+        wanted.select(keys)
+        .unique()
+        .join(span.explode("flight_date"), how="cross")
         .join(per_key, on=[*keys, "flight_date"], how="left")
         .join(first_day, how="cross")
         .sort([*keys, "flight_date"])
@@ -64,14 +83,14 @@ def _windowed(wanted: pl.LazyFrame, daily: pl.LazyFrame, name: str, window_days:
             (pl.col("n").shift(1) - pl.col("n").shift(window_days + 1)).alias(flights),
             (pl.col("late").shift(1) - pl.col("late").shift(window_days + 1)).alias("_late"),
         )
-    )  # fmt: skip
+    )
     return wanted.join(dense, on=[*keys, "flight_date"], how="left").select(
         [
             *keys,
             "flight_date",
             pl.when(pl.col(flights) > 0).then(pl.col("_late") / pl.col(flights)).alias(rate),
             pl.col(flights).cast(pl.UInt32),
-        ]  # fmt: skip
+        ]
     )
 
 
@@ -114,14 +133,20 @@ def flight_features(
     base = flights.lazy().select(SCHEDULE_COLUMNS).with_row_index("_row")
     obs = weather.lazy().select(["origin", "observed_hour_utc", *WEATHER_COLUMNS])
     out = base.sort("scheduled_hour_utc").join_asof(
-        obs.sort("observed_hour_utc"), left_on="scheduled_hour_utc",
-        right_on="observed_hour_utc", by="origin", strategy="backward",
-        tolerance=WEATHER_TOLERANCE, check_sortedness=False,
-    )  # fmt: skip
+        obs.sort("observed_hour_utc"),
+        left_on="scheduled_hour_utc",
+        right_on="observed_hour_utc",
+        by="origin",
+        strategy="backward",
+        tolerance=WEATHER_TOLERANCE,
+        check_sortedness=False,
+    )
     plane = planes.lazy().select(
-        "tailnum", "manufactured_year", pl.col("seats").alias("plane_seats"),
+        "tailnum",
+        "manufactured_year",
+        pl.col("seats").alias("plane_seats"),
         pl.col("engines").alias("plane_engines"),
-    )  # fmt: skip
+    )
     out = out.join(plane, on="tailnum", how="left")
     for name, keys in RATE_KEYS.items():
         rates = rolling_late_rates(base, history, name, window_days)
