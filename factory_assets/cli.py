@@ -1,7 +1,8 @@
-"""``factory``: the command line of the line (lay out landing data, run the line)."""
+"""``factory``: the command line of the line (land data, run jobs, roll a champion back)."""
 
 import argparse
 import datetime as dt
+import getpass
 import sys
 import time
 
@@ -13,24 +14,68 @@ from factory_assets.lib.landing import FIRST_DAY, LAST_DAY, lay_out_landing
 LINE_JOB = "factory_line"
 
 
-def line_job() -> dg.JobDefinition:
-    """The main job, rebuilt from the definitions in each process that runs a step."""
+def job(name: str = LINE_JOB) -> dg.JobDefinition:
+    """A job of the code location, rebuilt in each process that runs a step."""
     from factory_assets.definitions import defs
 
-    return defs().resolve_job_def(LINE_JOB)
+    return defs().resolve_job_def(name)
+
+
+def run_job(
+    name: str,
+    instance: dg.DagsterInstance,
+    start: str | None = None,
+    end: str | None = None,
+    run_config: dict | None = None,
+) -> dg.JobExecutionResult:
+    """Run a job on ``instance`` (multiprocess executor), over days [start, end] if given."""
+    recon = dg.build_reconstructable_job("factory_assets.cli", "job", reconstructable_args=(name,))
+    tags = {}
+    if start and end:
+        tags = {
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+        }
+    # Step events stay in the instance (and the UI); the console shows INFO and above.
+    config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}, **(run_config or {})}
+    return dg.execute_job(
+        recon, instance=instance, tags=tags, run_config=config, raise_on_error=False
+    )
 
 
 def run_line(start: str, end: str, instance: dg.DagsterInstance) -> dg.JobExecutionResult:
-    """Run the line for days [start, end] as one run (multiprocess executor) on ``instance``."""
-    job = dg.build_reconstructable_job("factory_assets.cli", "line_job")
-    tags = {
-        "dagster/asset_partition_range_start": start,
-        "dagster/asset_partition_range_end": end,
-    }
-    # Step events stay in the instance (and the UI); the console shows INFO and above.
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    return dg.execute_job(
-        job, instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+    """Run the main line for days [start, end] as one run."""
+    return run_job(LINE_JOB, instance, start, end)
+
+
+def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
+    print(
+        f"{label}: run {result.run_id} {'SUCCESS' if result.success else 'FAILURE'} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.event_specific_data
+            if not check.passed:
+                print(f"  check {check.asset_check_key.to_user_string()}: {check.severity.value}")
+        elif event.is_step_failure:
+            print(f"  step {event.step_key} failed: {event.message}")
+    return result.success
+
+
+def _champion_summary() -> None:
+    from factory_assets.defs.resources import resources
+
+    registry = resources().resources["tracking"].registry()
+    champion = registry.version("flights", "champion")
+    if champion is None:
+        print("flights: no champion")
+        return
+    tags = champion.tags
+    print(
+        f"flights champion: version {champion.version}; holdout AUC {tags.get('holdout_auc')}, "
+        f"Brier {tags.get('holdout_brier')}; data {tags.get('data_version')}; "
+        f"code {tags.get('code_version')}"
     )
 
 
@@ -42,20 +87,42 @@ def _landing(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = run_line(args.start.isoformat(), args.end.isoformat(), instance)
-        print(f"run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} "
-              f"in {time.perf_counter() - started:.1f} s ({args.start} … {args.end})")  # fmt: skip
-        for event in result.all_events:
-            if event.event_type_value == "ASSET_CHECK_EVALUATION":
-                check = event.event_specific_data
-                if not check.passed:
-                    print(f"  check {check.asset_check_key.to_user_string()}: "
-                          f"{check.severity.value}")  # fmt: skip
-            elif event.is_step_failure:
-                print(f"  step {event.step_key} failed: {event.message}")
-    return 0 if result.success else 1
+        started = time.perf_counter()
+        ok = _report(
+            run_line(args.start.isoformat(), args.end.isoformat(), instance),
+            f"line {args.start} … {args.end}",
+            started,
+        )
+        if ok and args.score_days:
+            first = dt.date.fromisoformat(args.score_from)
+            last = first + dt.timedelta(days=args.score_days - 1)
+            started = time.perf_counter()
+            ok = _report(
+                run_job("score_flights", instance, first.isoformat(), last.isoformat()),
+                f"scoring {first} … {last}",
+                started,
+            )
+    _champion_summary()
+    return 0 if ok else 1
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    config = {
+        "ops": {
+            "move_champion_back": {
+                "config": {"model": args.model, "reason": args.reason, "who": args.who}
+            }
+        }
+    }
+    with dg.DagsterInstance.get() as instance:
+        ok = _report(
+            run_job("rollback_champion", instance, run_config=config),
+            f"rollback {args.model}",
+            time.perf_counter(),
+        )
+    _champion_summary()
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     landing.add_argument("--first", type=dt.date.fromisoformat, default=FIRST_DAY)
     landing.add_argument("--last", type=dt.date.fromisoformat, default=LAST_DAY)
     landing.set_defaults(handler=_landing)
-    run = sub.add_parser("run", help="run the line over a range of days")
+    run = sub.add_parser("run", help="run the line over a range of days, then score some days")
     run.add_argument("--start", type=dt.date.fromisoformat, default=FIRST_DAY)
     run.add_argument("--end", type=dt.date.fromisoformat, default=LAST_DAY)
+    run.add_argument("--score-from", default="2013-05-01", help="first day to score")
+    run.add_argument("--score-days", type=int, default=7, help="days to score (0: none)")
     run.set_defaults(handler=_run)
+    rollback = sub.add_parser("rollback", help="move a model's champion back one version")
+    rollback.add_argument("--model", default="flights")
+    rollback.add_argument("--reason", required=True)
+    rollback.add_argument("--who", default=getpass.getuser())
+    rollback.set_defaults(handler=_rollback)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -48,8 +48,9 @@ def warehouse(tmp_path: Path, landing_root: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
-def own_landing(warehouse: Path, landing_root: Path, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Path:  # fmt: skip
+def own_landing(
+    warehouse: Path, landing_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A private copy of the landing zone that the test may damage."""
     root = tmp_path / "data"
     shutil.copytree(landing_root, root)
@@ -62,9 +63,43 @@ def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
     """The project's definitions, loaded once (as a code server would)."""
     os.environ.setdefault("FACTORY_WAREHOUSE", str(tmp_path_factory.mktemp("wh") / "w.duckdb"))
     os.environ.setdefault("FACTORY_DATA_DIR", str(tmp_path_factory.mktemp("nodata")))
+    mlflow = tmp_path_factory.mktemp("mlflow")
+    os.environ.setdefault("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{mlflow / 'mlflow.db'}")
+    os.environ.setdefault("FACTORY_MLFLOW_ARTIFACTS", (mlflow / "artifacts").as_uri())
     from factory_assets.definitions import defs as load
 
     return load()
+
+
+LINE = [
+    "raw_flights",
+    "raw_weather",
+    "raw_planes",
+    "raw_airports",
+    "raw_airlines",
+    "stg_nycflights__flights",
+    "stg_nycflights__weather",
+    "stg_nycflights__planes",
+    "stg_nycflights__airports",
+    "stg_nycflights__airlines",
+    "fct_flights",
+    "fct_weather_hourly",
+    "dim_planes",
+    "dim_airports",
+    "dim_carriers",
+    "flight_features",
+]
+
+
+@pytest.fixture(scope="session")
+def built(defs, landing_root, tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:  # noqa: ANN001
+    """The line to flight_features run once over the test days; tests work on copies."""
+    path = tmp_path_factory.mktemp("built") / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACTORY_WAREHOUSE", str(path))
+        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
+        result = run_assets(defs, LINE)
+    return path, result
 
 
 @pytest.fixture

@@ -3,11 +3,15 @@
 import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.lib.landing import daily_file, reference_file
+
+if TYPE_CHECKING:
+    from factory_assets.lib.registry import Registry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,6 +28,23 @@ class LandingZone(dg.ConfigurableResource):
     def reference_file(self, source: str) -> Path:
         """The current snapshot of a reference source."""
         return reference_file(Path(self.root) / "landing", source)
+
+
+class TrackingStore(dg.ConfigurableResource):
+    """MLflow tracking server or store and the registry on it, plus where artifacts go."""
+
+    tracking_uri: str
+    artifact_location: str
+
+    def registry(self) -> "Registry":
+        """The model registry on this store."""
+        from factory_assets.lib.registry import Registry
+
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        return Registry(self.tracking_uri)
 
 
 def _setting(name: str, default: Path) -> str | dg.EnvVar:
@@ -49,11 +70,19 @@ def _warehouse_path() -> Path:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    """Warehouse (DuckDB file), landing zone, and a multiprocess executor of 4 steps."""
+    """Warehouse, landing zone, MLflow store, and a multiprocess executor of 4 steps."""
     return dg.Definitions(
         resources={
             "duckdb": DuckDBResource(database=_setting("FACTORY_WAREHOUSE", _warehouse_path())),
             "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", data_dir())),
+            "tracking": TrackingStore(
+                tracking_uri=_setting(
+                    "FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{_state_dir() / 'mlflow.db'}"
+                ),
+                artifact_location=_setting(
+                    "FACTORY_MLFLOW_ARTIFACTS", (_state_dir() / "mlartifacts").as_uri()
+                ),
+            ),
         },
         executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),
     )

@@ -1,0 +1,273 @@
+"""Packaging a trained net: a self-contained ONNX file, its parity check, versions, a model card.
+
+torch, onnx and onnxruntime are imported inside the functions: every dagster process imports the
+code location, and those libraries cost seconds each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import subprocess
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+    import polars as pl
+    import torch
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ParityError(RuntimeError):
+    """ONNX outputs differ from torch beyond tolerance; message gives max abs diff."""
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the dynamo exporter's known, harmless notices; real errors still raise."""
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)  # "torchvision is not installed. Skipping ..." x4
+    try:
+        with warnings.catch_warnings():
+            # torch's own pytree code trips its own deprecation (torch 2.13), not ours to fix.
+            warnings.filterwarnings(
+                "ignore", message=r"`isinstance\(treespec, LeafSpec\)`", category=FutureWarning
+            )
+            yield
+    finally:
+        registration.setLevel(level)
+
+
+def _probability_net(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` followed by a sigmoid, so the exported graph serves probabilities directly."""
+    import torch
+
+    class ProbabilityNet(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(self.inner(cat, num))
+
+    return ProbabilityNet(net).eval()
+
+
+def _inline_external_data(path: Path) -> None:
+    """Fold any ``<file>.data`` weights back into the file so it is the only artefact."""
+    import onnx
+
+    sidecar = path.with_name(path.name + ".data")
+    model = onnx.load(str(path), load_external_data=False)
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    if external:
+        model = onnx.load(str(path))
+        onnx.save_model(model, str(path), save_as_external_data=False)
+    sidecar.unlink(missing_ok=True)
+    onnx.checker.check_model(str(path))
+
+
+def export_onnx(net: torch.nn.Module, n_cat: int, n_num: int, path: Path) -> Path:
+    """Export ``net`` as one ONNX file serving probabilities for a dynamic batch.
+
+    Inputs ``cat`` (int64 [batch, n_cat]) and ``num`` (float32 [batch, n_num]); output
+    ``probability`` (float32 [batch]). The file is written under a temporary name and renamed,
+    so ``path`` holds a whole model or nothing. Puts ``net`` in eval mode.
+
+    Returns:
+        ``path``.
+
+    """
+    import torch
+
+    net.eval()
+    device = next(net.parameters()).device
+    # Batch 2, not 1: torch.export specialises size-1 dims, which would pin the batch.
+    example = (
+        torch.zeros(2, n_cat, dtype=torch.long, device=device),
+        torch.zeros(2, n_num, dtype=torch.float32, device=device),
+    )
+    # One named Dim plus DYNAMIC on the tied input: naming both warns "axis name not used".
+    shapes = {"cat": {0: torch.export.Dim("batch")}, "num": {0: torch.export.Dim.DYNAMIC}}
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
+    try:
+        with _quiet_exporter():
+            torch.onnx.export(
+                _probability_net(net),
+                example,
+                str(tmp),
+                input_names=["cat", "num"],
+                output_names=["probability"],
+                dynamic_shapes=shapes,
+                external_data=False,
+                dynamo=True,
+                verbose=False,
+            )
+        _inline_external_data(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
+    path.with_name(path.name + ".data").unlink(missing_ok=True)  # stale from an older export
+    return path
+
+
+def onnx_predict(
+    session_or_path: ort.InferenceSession | Path | str, cat: np.ndarray, num: np.ndarray
+) -> np.ndarray:
+    """Probabilities, shape [batch], from a session or a file (opened on CPU)."""
+    session = session_or_path
+    if isinstance(session_or_path, str | Path):
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(session_or_path), providers=["CPUExecutionProvider"])
+    feeds = {
+        "cat": np.ascontiguousarray(cat, dtype=np.int64),
+        "num": np.ascontiguousarray(num, dtype=np.float32),
+    }
+    (probability,) = session.run(["probability"], feeds)
+    return np.asarray(probability).reshape(-1)
+
+
+def check_parity(
+    net: torch.nn.Module, onnx_path: Path, cat: np.ndarray, num: np.ndarray, atol: float = 1e-5
+) -> float:
+    """Max abs difference between torch and onnxruntime probabilities on one sample.
+
+    Puts ``net`` in eval mode.
+
+    Raises:
+        ParityError: the difference exceeds ``atol`` (or the outputs disagree in shape or are NaN).
+
+    """
+    import torch
+
+    net.eval()
+    device = next(net.parameters()).device
+    with torch.no_grad():
+        logits = net(
+            torch.as_tensor(cat, dtype=torch.long, device=device),
+            torch.as_tensor(num, dtype=torch.float32, device=device),
+        )
+        expected = torch.sigmoid(logits).reshape(-1).cpu().numpy()
+    actual = onnx_predict(onnx_path, cat, num)
+    if expected.shape != actual.shape:
+        raise ParityError(f"shape differs: torch {expected.shape}, onnx {actual.shape}")
+    diff = float(np.max(np.abs(expected - actual))) if expected.size else 0.0
+    if not diff <= atol:  # also catches NaN
+        raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
+    return diff
+
+
+def data_version(frame: pl.DataFrame, window: tuple[str, str]) -> str:
+    """Content hash of the training rows and the window, blind to row and column order.
+
+    Row hashes come from polars ``hash_rows(seed=0)``, which polars does not promise to keep
+    across its versions: an upgrade may change the version of unchanged data.
+
+    Returns:
+        ``"sha256:<16 hex>"``.
+
+    """
+    columns = sorted(frame.columns)
+    digest = hashlib.sha256(f"window={window[0]}..{window[1]}\n".encode())
+    digest.update(f"rows={frame.height}\n".encode())
+    for name in columns:
+        digest.update(f"{name}:{frame.schema[name]}\n".encode())
+    if frame.height and columns:
+        hashes = frame.select(columns).hash_rows(seed=0)
+        digest.update(np.sort(hashes.to_numpy()).astype("<u8").tobytes())  # sorted: order-free
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def _git(repo: Path, *args: str) -> str:
+    # --no-optional-locks: status must not take .git/index.lock from a concurrent commit.
+    command = ["git", "--no-optional-locks", "-C", str(repo), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def code_version(repo: Path | None = None) -> str:
+    """``git rev-parse HEAD`` of ``repo`` (default: the project), ``-dirty`` if it has changes.
+
+    Returns:
+        The commit hash, maybe suffixed ``-dirty``; ``"unknown"`` outside git or without git.
+
+    """
+    repo = PROJECT_ROOT if repo is None else Path(repo)
+    try:
+        commit = _git(repo, "rev-parse", "--verify", "HEAD").strip()
+        dirty = bool(_git(repo, "status", "--porcelain").strip())
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def _cell(value: Any, round_floats: bool = True) -> str:
+    if round_floats and isinstance(value, float | np.floating):
+        return f"{value:.4f}"
+    if isinstance(value, tuple | list):
+        return " to ".join(str(v) for v in value)
+    return str(value).replace("|", "\\|")
+
+
+def _table(rows: dict, header: tuple[str, str], round_floats: bool = True) -> str:
+    lines = [f"| {header[0]} | {header[1]} |", "| --- | --- |"]
+    lines += [f"| {key} | {_cell(value, round_floats)} |" for key, value in rows.items()]
+    return "\n".join(lines) if rows else "_none_"
+
+
+def model_card(
+    *,
+    name: str,
+    version: str | None,
+    data_version: str,
+    code_version: str,
+    window: dict,
+    params: dict,
+    metrics: dict,
+    segment_tables: dict[str, str],
+    importance_table: str,
+    gate: dict,
+) -> str:
+    """A markdown model card; segment and importance tables arrive already as markdown.
+
+    ``gate`` needs ``promoted`` (bool) and ``reason``; its other keys are listed as evidence.
+    """
+    promoted = bool(gate.get("promoted"))
+    evidence = {k: v for k, v in gate.items() if k not in ("promoted", "reason")}
+    segments = [f"### By {key}\n\n{table.strip()}" for key, table in segment_tables.items()]
+    sections = [
+        f"# Model card: {name}",
+        f"Registry version: {version or 'not registered'}",
+        "## Intended use\n\nPredicts the probability that a scheduled departure from a New York "
+        "City airport (EWR, JFK, LGA) arrives more than 15 minutes late. Uses only features "
+        "known before departure: schedule, carrier, route, weather observed by the scheduled "
+        "hour, late rates of earlier days; never the actual departure times or delays.",
+        f"## Data\n\n- Data version: `{data_version}`\n"
+        + "\n".join(f"- {key}: {_cell(value)}" for key, value in window.items()),
+        f"## Code\n\n- Code version: `{code_version}`",
+        "## Parameters\n\n" + _table(params, ("parameter", "value"), round_floats=False),
+        "## Holdout metrics\n\n" + _table(metrics, ("metric", "value")),
+        "## Segments\n\n" + ("\n\n".join(segments) if segments else "_none_"),
+        "## Feature importance\n\n" + (importance_table.strip() or "_none_"),
+        f"## Gate decision\n\n**{'Promoted' if promoted else 'Not promoted'}**: "
+        f"{gate.get('reason', 'no reason given')}\n\n" + _table(evidence, ("evidence", "value")),
+        "## Limitations\n\n"
+        "- Trained on 2013 departures from New York City only; other years, airports or "
+        "schedules are out of scope.\n"
+        "- Delays drift with the season (summer storms, winter weather, holidays): a model "
+        "trained on one window can be miscalibrated in another; watch the drift report.\n"
+        "- Segments with little data (small carriers, rare destinations) have noisy metrics; "
+        "read their tables with the row counts in mind.",
+    ]
+    return "\n\n".join(sections) + "\n"

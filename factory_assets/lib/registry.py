@@ -1,0 +1,142 @@
+"""The MLflow model registry as the factory uses it: packages, the gate, aliases, rollback.
+
+A package is a directory logged to a training run (model.onnx, preprocessor.json,
+model_card.md) and registered as a model version. Alias ``champion`` moves only through
+``promote`` (after the gate) or ``rollback``; every move is recorded in tags.
+"""
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Absolute floors on the holdout and the margin a challenger must win by."""
+
+    min_auc: float = 0.60
+    max_brier: float = 0.25  # a constant 0.5 scores 0.25: anything worse is no model
+    margin: float = 0.002
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The gate's verdict and why."""
+
+    promote: bool
+    reason: str
+
+
+def decide(challenger: dict, champion: dict | None, gate: GateConfig) -> GateDecision:
+    """Promote only above the floors and, when a champion exists, by ``margin`` AUC on it.
+
+    Args:
+        challenger: holdout metrics of the new model (``auc``, ``brier``).
+        champion: the current champion's metrics on the same holdout rows, or None.
+        gate: floors and margin.
+    """
+    auc, brier = challenger["auc"], challenger["brier"]
+    if not auc >= gate.min_auc:  # also false for NaN
+        return GateDecision(False, f"holdout AUC {auc:.4f} below the floor {gate.min_auc}")
+    if not brier <= gate.max_brier:
+        return GateDecision(False, f"holdout Brier {brier:.4f} above the ceiling {gate.max_brier}")
+    if champion is None:
+        return GateDecision(True, f"first model: AUC {auc:.4f} and Brier {brier:.4f} pass floors")
+    needed = champion["auc"] + gate.margin
+    if auc >= needed:
+        return GateDecision(
+            True,
+            f"AUC {auc:.4f} beats the champion's {champion['auc']:.4f} by at least {gate.margin}",
+        )
+    return GateDecision(
+        False,
+        f"AUC {auc:.4f} does not beat the champion's {champion['auc']:.4f} "
+        f"by {gate.margin} (needs {needed:.4f})",
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Registry:
+    """A thin, typed layer over MlflowClient for one tracking store."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        from mlflow import MlflowClient
+
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def experiment(self, name: str, artifact_location: str) -> str:
+        """The experiment's id, created with its artifact location on first use."""
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        return self.client.create_experiment(name, artifact_location=artifact_location)
+
+    def version(self, name: str, alias: str):  # noqa: ANN201 (mlflow ModelVersion)
+        """The model version behind an alias, or None."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            return None
+
+    def register(self, name: str, run_id: str, package_dir: Path, tags: dict[str, str]):  # noqa: ANN201
+        """Log ``package_dir`` to the run under ``package/`` and register it as a new version."""
+        from mlflow.exceptions import MlflowException
+
+        self.client.log_artifacts(run_id, str(package_dir), "package")
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException:
+            pass  # already registered
+        source = f"{self.client.get_run(run_id).info.artifact_uri}/package"
+        return self.client.create_model_version(name, source, run_id=run_id, tags=tags)
+
+    def promote(self, name: str, version: str, reason: str) -> str | None:
+        """Point ``champion`` at ``version``; returns the previous champion's version."""
+        previous = self.version(name, CHAMPION)
+        if previous is not None:
+            self.client.set_model_version_tag(name, previous.version, "replaced_by", version)
+            self.client.set_model_version_tag(name, version, "previous_champion", previous.version)
+        self.client.set_model_version_tag(name, version, "promoted_at", _now())
+        self.client.set_model_version_tag(name, version, "gate_reason", reason)
+        self.client.set_registered_model_alias(name, CHAMPION, version)
+        return None if previous is None else previous.version
+
+    def keep_as_challenger(self, name: str, version: str, reason: str) -> None:
+        """Register a version that lost the gate as ``challenger``, with the reason."""
+        self.client.set_model_version_tag(name, version, "gate_reason", reason)
+        self.client.set_registered_model_alias(name, CHALLENGER, version)
+
+    def rollback(self, name: str, who: str, why: str) -> tuple[str, str]:
+        """Move ``champion`` back to the version it replaced; records who and why.
+
+        Raises:
+            LookupError: no champion, or the champion has no previous version.
+        """
+        current = self.version(name, CHAMPION)
+        if current is None or "previous_champion" not in current.tags:
+            raise LookupError(f"model {name!r} has no earlier champion to roll back to")
+        target = current.tags["previous_champion"]
+        for key, value in {
+            "rolled_back_by": who,
+            "rolled_back_reason": why,
+            "rolled_back_at": _now(),
+        }.items():
+            self.client.set_model_version_tag(name, current.version, key, value)
+        self.client.set_model_version_tag(name, target, "restored_from", current.version)
+        self.client.set_registered_model_alias(name, CHAMPION, target)
+        return current.version, target
+
+    def download(self, version) -> Path:  # noqa: ANN001
+        """A local copy of a version's package directory."""
+        from mlflow.artifacts import download_artifacts
+
+        target = Path(tempfile.mkdtemp(prefix=f"package-{version.name}-{version.version}-"))
+        return Path(download_artifacts(artifact_uri=version.source, dst_path=str(target)))

@@ -1,0 +1,31 @@
+"""Scoring with a packaged model: preprocessor JSON + ONNX through onnxruntime, no training code."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from factory_assets.lib.training.dataset import Preprocessor
+
+MODEL_FILE, PREPROCESSOR_FILE, CARD_FILE = "model.onnx", "preprocessor.json", "model_card.md"
+
+
+class PackagedModel:
+    """A model package directory opened for scoring."""
+
+    def __init__(self, directory: Path) -> None:
+        import onnxruntime as ort
+
+        self.preprocessor = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())
+        self.session = ort.InferenceSession(
+            str(directory / MODEL_FILE), providers=["CPUExecutionProvider"]
+        )
+
+    def predict(self, features: pl.DataFrame) -> np.ndarray:
+        """Probability of a late arrival for each row of flight_features."""
+        from factory_assets.lib.packaging import onnx_predict
+
+        if features.height == 0:
+            return np.empty(0, dtype=np.float32)
+        cat, num = self.preprocessor.transform(features)
+        return onnx_predict(self.session, cat, num)

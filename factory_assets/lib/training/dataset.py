@@ -1,0 +1,101 @@
+"""From flight_features rows to model tensors: vocabularies, scaling and missing flags.
+
+The fitted Preprocessor is plain data (JSON): it travels with the packaged model, so scoring
+needs this module and numpy, never the training code.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import polars as pl
+
+from factory_assets.lib.features.flights import WEATHER_COLUMNS
+
+CATEGORICAL = ["carrier", "origin", "dest", "route"]
+NUMERIC = [
+    "sched_hour",
+    "sched_weekday",
+    "sched_month",
+    "distance_mi",
+    "plane_age_years",
+    "plane_seats",
+    "plane_engines",
+    "weather_age_hours",
+    *WEATHER_COLUMNS,
+    "route_late_rate_28d",
+    "route_flights_28d",
+    "carrier_late_rate_28d",
+    "carrier_flights_28d",
+]
+LABEL = "is_late"
+
+
+@dataclass
+class Preprocessor:
+    """Maps feature rows to (categorical indices, scaled numerics), as fitted on training rows.
+
+    Index 0 of every vocabulary is "unknown or missing"; a numeric null becomes the training
+    mean (0 after scaling) and, for columns that had nulls in training, a 1 in a missing flag.
+    """
+
+    categorical: list[str] = field(default_factory=lambda: list(CATEGORICAL))
+    numeric: list[str] = field(default_factory=lambda: list(NUMERIC))
+    vocab: dict[str, list[str]] = field(default_factory=dict)
+    means: dict[str, float] = field(default_factory=dict)
+    stds: dict[str, float] = field(default_factory=dict)
+    missing_flags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, frame: pl.DataFrame) -> "Preprocessor":
+        """Learn vocabularies and scaling from the training rows only."""
+        pre = cls()
+        for column in pre.categorical:
+            pre.vocab[column] = sorted(frame[column].drop_nulls().unique().to_list())
+        for column in pre.numeric:
+            values = frame[column].cast(pl.Float64)
+            pre.means[column] = float(values.mean() or 0.0)
+            std = values.std()
+            pre.stds[column] = float(std) if std and std > 0 else 1.0
+            if values.null_count() > 0:
+                pre.missing_flags.append(column)
+        return pre
+
+    @property
+    def cardinalities(self) -> list[int]:
+        """Embedding table sizes, one per categorical column (vocabulary + unknown)."""
+        return [len(self.vocab[c]) + 1 for c in self.categorical]
+
+    @property
+    def n_numeric(self) -> int:
+        """Width of the numeric input: scaled columns then missing flags."""
+        return len(self.numeric) + len(self.missing_flags)
+
+    def transform(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Categorical indices (int64, [n, n_cat]) and numerics (float32, [n, n_numeric])."""
+        cat = frame.select(
+            pl.col(c).replace_strict(
+                {v: i + 1 for i, v in enumerate(self.vocab[c])}, default=0, return_dtype=pl.Int64
+            )
+            for c in self.categorical
+        ).to_numpy()
+        num = frame.select(
+            *[
+                ((pl.col(c).cast(pl.Float64) - self.means[c]) / self.stds[c]).fill_null(0.0)
+                for c in self.numeric
+            ],
+            *[
+                pl.col(c).is_null().cast(pl.Float64).alias(f"{c}_missing")
+                for c in self.missing_flags
+            ],
+        ).to_numpy()
+        return cat.astype(np.int64), num.astype(np.float32)
+
+    def to_json(self) -> str:
+        """The fitted state as JSON."""
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Preprocessor":
+        """Rebuild a fitted Preprocessor from ``to_json`` output."""
+        return cls(**json.loads(text))

@@ -1,0 +1,103 @@
+"""Training the flights model: seeded, bf16 on a GPU, fp32 on the CPU."""
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import polars as pl
+
+from factory_assets.lib.training.dataset import Preprocessor
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Knobs of one training run (dates are ISO strings so the config is plain data)."""
+
+    train_start: str = "2013-01-01"
+    train_end: str = "2013-03-31"
+    val_days: int = 14  # validation: the two weeks right after the training window
+    max_epochs: int = 6
+    batch_size: int = 1024
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    hidden: list[int] = field(default_factory=lambda: [64, 32])
+    dropout: float = 0.1
+    seed: int = 13
+
+    @property
+    def train_window(self) -> tuple[dt.date, dt.date]:
+        """Inclusive training dates."""
+        return dt.date.fromisoformat(self.train_start), dt.date.fromisoformat(self.train_end)
+
+    @property
+    def val_window(self) -> tuple[dt.date, dt.date]:
+        """Inclusive validation dates, after the training window."""
+        first = self.train_window[1] + dt.timedelta(days=1)
+        return first, first + dt.timedelta(days=self.val_days - 1)
+
+    def params(self) -> dict:
+        """Flat parameters for tracking."""
+        return {
+            k: (",".join(map(str, v)) if isinstance(v, list) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+@dataclass
+class TrainOutcome:
+    """What training produced."""
+
+    net: object  # FlightDelayNet (torch is imported lazily)
+    preprocessor: Preprocessor
+    metrics: dict[str, float]
+    accelerator: str
+    precision: str
+    train_rows: int
+
+
+def device_settings() -> tuple[str, str]:
+    """Accelerator and precision: bf16-mixed on a CUDA GPU, fp32 on the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "gpu", "bf16-mixed"
+    return "cpu", "32-true"
+
+
+def train_flights(
+    frame: pl.DataFrame, config: TrainConfig, logger: object = False, fast_dev_run: bool = False
+) -> TrainOutcome:
+    """Fit a FlightDelayNet on the training window of ``frame`` (features + is_late).
+
+    Args:
+        frame: flight_features joined with the label ``is_late``.
+        config: windows and hyper-parameters.
+        logger: a Lightning logger (MLflow in the pipeline) or False.
+        fast_dev_run: one batch of each loop, for tests.
+    """
+    import lightning as L
+
+    from factory_assets.lib.training.flights_datamodule import FlightsDataModule
+    from factory_assets.lib.training.flights_module import FlightDelayNet, FlightsModule
+
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    data = FlightsDataModule(frame, config.train_window, config.val_window, config.batch_size)
+    data.setup()
+    pre = data.preprocessor
+    net = FlightDelayNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)
+    module = FlightsModule(net, lr=config.lr, weight_decay=config.weight_decay)
+    accelerator, precision = device_settings()
+    trainer = L.Trainer(
+        accelerator=accelerator,
+        devices=1,
+        precision=precision,
+        max_epochs=config.max_epochs,
+        logger=logger,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        deterministic=accelerator == "cpu",
+        fast_dev_run=fast_dev_run,
+    )
+    trainer.fit(module, datamodule=data)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    return TrainOutcome(net.cpu().eval(), pre, metrics, accelerator, precision, len(data.train_set))

@@ -1,0 +1,179 @@
+"""Train → evaluate → package → gate → score, on real files, a real dbt build and a real MLflow."""
+
+import datetime as dt
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+from factory_assets.lib.registry import CHALLENGER, CHAMPION, Registry
+from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
+
+IMPORTANCE_NAMES = set(CATEGORICAL + NUMERIC)
+
+MODEL = ["flights_model", "flights_evaluation", "flights_package"]
+HOLDOUT = {
+    "holdout_start": "2013-01-08",
+    "holdout_end": "2013-01-08",
+    "importance_rows": 400,
+    "min_segment_rows": 50,
+}
+DAY = dt.date(2013, 1, 8)
+
+
+def _config(shuffle: bool = False, **gate: float) -> dict:
+    train = {
+        "train_start": "2013-01-01",
+        "train_end": "2013-01-05",
+        "val_days": 2,
+        "max_epochs": 2,
+        "shuffle_labels": shuffle,
+    }
+    return {
+        "ops": {
+            "flights_model": {"config": train},
+            "flights_evaluation": {"config": HOLDOUT},
+            "flights_package": {"config": {**HOLDOUT, **gate}},
+        }
+    }
+
+
+def _materialize(defs, keys: list[str], run_config: dict | None = None, partition=None):  # noqa: ANN001, ANN202
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(k) for k in keys}
+    )
+    return job.execute_in_process(
+        run_config=run_config or {}, partition_key=partition, raise_on_error=False
+    )
+
+
+def _package_metadata(result) -> dict:  # noqa: ANN001
+    event = next(
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "flights_package"
+    )
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def line(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A copy of the built warehouse, a fresh MLflow store, and a first champion (v1)."""
+    root = tmp_path_factory.mktemp("models")
+    shutil.copy(built[0], root / "warehouse.duckdb")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+        mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
+        mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
+        first = _materialize(defs, MODEL, _config(min_auc=0.5))
+        yield root / "warehouse.duckdb", Registry(uri), first
+
+
+def test_the_first_model_passing_the_floors_becomes_champion(line) -> None:  # noqa: ANN001
+    _, registry, first = line
+    assert first.success
+    metadata = _package_metadata(first)
+    assert metadata["promoted"] is True and metadata["model_version"] == "1"
+    assert metadata["onnx_parity_max_abs_diff"] <= 1e-5
+    assert "# Model card: flights" in metadata["model_card"]
+    champion = registry.version("flights", CHAMPION)
+    assert str(champion.version) == "1"
+    for tag in ("data_version", "code_version", "holdout_auc", "holdout_brier"):
+        assert champion.tags[tag], tag
+    package = registry.download(champion)
+    assert sorted(p.name for p in package.iterdir()) == [
+        "model.onnx",
+        "model_card.md",
+        "preprocessor.json",
+    ]
+
+
+def test_evaluation_names_metrics_segments_and_importance(line) -> None:  # noqa: ANN001
+    event = next(
+        e
+        for e in line[2].get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "flights_evaluation"
+    )
+    metadata = event.materialization.metadata
+    assert 0.0 <= metadata["holdout_auc"].value <= 1.0
+    assert 0.0 <= metadata["holdout_brier"].value <= 1.0
+    for table in ("calibration", "by_carrier", "by_origin", "importance"):
+        assert metadata[table].value.startswith("|"), table
+    rows = metadata["importance"].value.splitlines()[2:]
+    assert len(rows) == 15  # the top 15 of the 29 features
+    assert all(row.split("|")[1].strip() in IMPORTANCE_NAMES for row in rows)
+
+
+def test_batch_scoring_writes_one_prediction_per_flight_of_the_day(line, defs) -> None:  # noqa: ANN001
+    warehouse, _, _ = line
+    result = _materialize(defs, ["flight_predictions"], partition=DAY.isoformat())
+    assert result.success
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        flights = conn.execute(
+            "select count(*) from fct_flights where flight_date = ?", [DAY]
+        ).fetchall()[0][0]
+        rows = conn.execute(
+            "select count(*), count(distinct flight_id), min(probability), "
+            "max(probability), any_value(model_version) from flight_predictions "
+            "where flight_date = ?",
+            [DAY],
+        ).fetchall()[0]
+    assert rows[0] == rows[1] == flights > 700
+    assert 0.0 <= rows[2] <= rows[3] <= 1.0
+    assert rows[4] == "1"
+
+
+def test_a_model_of_shuffled_labels_is_never_promoted(line, defs) -> None:  # noqa: ANN001
+    _, registry, _ = line
+    result = _materialize(defs, MODEL, _config(shuffle=True))
+    metadata = _package_metadata(result)
+    assert metadata["promoted"] is False
+    assert (
+        "below the floor" in metadata["gate_reason"] or "does not beat" in metadata["gate_reason"]
+    )
+    assert str(registry.version("flights", CHAMPION).version) == "1"
+    loser = registry.version("flights", CHALLENGER)
+    assert str(loser.version) == metadata["model_version"]
+    assert loser.tags["gate_reason"] == metadata["gate_reason"]
+
+
+def test_failed_parity_registers_nothing(line, defs) -> None:  # noqa: ANN001
+    _, registry, _ = line
+    before = len(registry.client.search_model_versions("name='flights'"))
+    result = _materialize(defs, MODEL, _config(min_auc=0.5, parity_atol=1e-12))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "flights_package"
+    cause = failure.step_failure_data.error.cause
+    assert cause.cls_name == "ParityError" and "max abs diff" in cause.message
+    assert len(registry.client.search_model_versions("name='flights'")) == before
+
+
+def test_promotion_then_rollback_records_who_and_why(line, defs) -> None:  # noqa: ANN001
+    _, registry, _ = line
+    promoted = _package_metadata(_materialize(defs, MODEL, _config(min_auc=0.5, margin=-1.0)))
+    assert promoted["promoted"] is True
+    new = promoted["model_version"]
+    assert str(registry.version("flights", CHAMPION).version) == new
+    assert registry.client.get_model_version("flights", new).tags["previous_champion"] == "1"
+
+    config = {
+        "ops": {
+            "move_champion_back": {
+                "config": {
+                    "model": "flights",
+                    "reason": "late-rate spike",
+                    "who": "ops@example.com",
+                }
+            }
+        }
+    }
+    assert defs.resolve_job_def("rollback_champion").execute_in_process(run_config=config).success
+    assert str(registry.version("flights", CHAMPION).version) == "1"
+    demoted = registry.client.get_model_version("flights", new).tags
+    assert demoted["rolled_back_by"] == "ops@example.com"
+    assert demoted["rolled_back_reason"] == "late-rate spike"
+    with pytest.raises(LookupError):  # v1 was the first champion: nothing before it
+        registry.rollback("flights", "ops@example.com", "again")
