@@ -14,12 +14,10 @@ class PackagedModel:
     """A model package directory opened for scoring."""
 
     def __init__(self, directory: Path) -> None:
-        import onnxruntime as ort
+        from factory_assets.lib.packaging import open_session
 
         self.preprocessor = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())
-        self.session = ort.InferenceSession(
-            str(directory / MODEL_FILE), providers=["CPUExecutionProvider"]
-        )
+        self.session = open_session(directory / MODEL_FILE)
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
         """Probability of a late arrival for each row of flight_features."""
