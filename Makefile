@@ -14,6 +14,8 @@ export FACTORY_DATA_DIR ?= $(CURDIR)/data
 export FACTORY_STATE_DIR ?= $(CURDIR)/.factory
 export FACTORY_WAREHOUSE ?= $(FACTORY_STATE_DIR)/warehouse.duckdb
 export DAGSTER_HOME ?= $(FACTORY_STATE_DIR)/dagster_home
+export FACTORY_MLFLOW_TRACKING_URI ?= sqlite:///$(FACTORY_STATE_DIR)/mlflow.db
+export FACTORY_MLFLOW_ARTIFACTS ?= file://$(FACTORY_STATE_DIR)/mlartifacts
 # Telemetry off everywhere (see STACK.md §5): calls out can hang where egress is dropped.
 export DO_NOT_TRACK := true
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -26,8 +28,11 @@ STATE_STAMP := factory_assets/defs/.local_defs_state/.prepared
 DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
 START ?= 2013-01-01
 END ?= 2013-12-31
+SCORE_FROM ?= 2013-05-01
+SCORE_DAYS ?= 7
+MLFLOW_PORT ?= 5000
 
-.PHONY: help install demo test ui data check lint bench clean
+.PHONY: help install demo test ui mlflow-ui data check lint bench clean
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -57,14 +62,19 @@ install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv
 data: install  ## lay the NYC flights 2013 year out as daily landing files
 	$(BIN)/factory landing
 
-demo: data  ## install, land the data, run the line (ingest → warehouse → quality → features)
-	$(BIN)/factory run --start $(START) --end $(END)
+demo: data  ## install, land the data, run the line to a registered champion, score a week
+	$(BIN)/factory run --start $(START) --end $(END) --score-from $(SCORE_FROM) --score-days $(SCORE_DAYS)
 
 test: install  ## the test suite (CPU, offline)
 	$(BIN)/pytest
 
 ui: install  ## Dagster UI (webserver + daemon) on http://127.0.0.1:3000, same instance as the demo
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+mlflow-ui: install  ## MLflow UI on http://127.0.0.1:5000 over the same tracking store and registry
+	$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--backend-store-uri $(FACTORY_MLFLOW_TRACKING_URI) \
+		--default-artifact-root $(FACTORY_MLFLOW_ARTIFACTS)
 
 check: install  ## ruff + definitions validation
 	$(BIN)/ruff check factory_assets tests benchmarks

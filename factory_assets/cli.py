@@ -66,7 +66,7 @@ def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
 def _champion_summary() -> None:
     from factory_assets.defs.resources import resources
 
-    registry = resources().resources["tracking"].registry()
+    registry = resources().resources["tracking"].process_config_and_initialize().registry()
     champion = registry.version("flights", "champion")
     if champion is None:
         print("flights: no champion")

@@ -77,7 +77,14 @@ def test_dbt_tests_and_gx_suites_are_asset_checks(defs: dg.Definitions) -> None:
 
 def test_warehouse_writers_share_one_pool(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
-    for key in ("raw_flights", "raw_planes", "fct_flights", "flight_features"):
+    for key in (
+        "raw_flights",
+        "raw_planes",
+        "fct_flights",
+        "flight_features",
+        "flights_model",
+        "flight_predictions",
+    ):
         node = graph.get(dg.AssetKey(key))
         assert node.pools == {"warehouse"}, key
 
@@ -87,3 +94,17 @@ def test_raw_assets_are_daily_over_2013(defs: dg.Definitions) -> None:
     partitions = graph.get(dg.AssetKey("raw_flights")).partitions_def
     keys = partitions.get_partition_keys()
     assert (keys[0], keys[-1], len(keys)) == ("2013-01-01", "2013-12-31", 365)
+
+
+def test_loading_definitions_imports_no_heavy_library() -> None:
+    # Every step process re-imports the code location: torch & co. cost ~10 s there.
+    import subprocess
+    import sys
+
+    heavy = ["torch", "lightning", "mlflow", "great_expectations", "evidently", "onnxruntime"]
+    probe = (
+        "import sys; from factory_assets.definitions import defs; defs(); "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from factory_assets.cli import main
 from factory_assets.lib.registry import CHALLENGER, CHAMPION, Registry
 from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
 
@@ -151,7 +152,7 @@ def test_failed_parity_registers_nothing(line, defs) -> None:  # noqa: ANN001
     assert len(registry.client.search_model_versions("name='flights'")) == before
 
 
-def test_promotion_then_rollback_records_who_and_why(line, defs) -> None:  # noqa: ANN001
+def test_promotion_then_rollback_records_who_and_why(line, defs, instance, capsys) -> None:  # noqa: ANN001
     _, registry, _ = line
     promoted = _package_metadata(_materialize(defs, MODEL, _config(min_auc=0.5, margin=-1.0)))
     assert promoted["promoted"] is True
@@ -159,21 +160,14 @@ def test_promotion_then_rollback_records_who_and_why(line, defs) -> None:  # noq
     assert str(registry.version("flights", CHAMPION).version) == new
     assert registry.client.get_model_version("flights", new).tags["previous_champion"] == "1"
 
-    config = {
-        "ops": {
-            "move_champion_back": {
-                "config": {
-                    "model": "flights",
-                    "reason": "late-rate spike",
-                    "who": "ops@example.com",
-                }
-            }
-        }
-    }
-    assert defs.resolve_job_def("rollback_champion").execute_in_process(run_config=config).success
+    # the CLI runs the rollback_champion job on the instance, as an operator would
+    assert main(["rollback", "--reason", "late-rate spike", "--who", "ops@example.com"]) == 0
+    assert "flights champion: version 1" in capsys.readouterr().out
     assert str(registry.version("flights", CHAMPION).version) == "1"
     demoted = registry.client.get_model_version("flights", new).tags
     assert demoted["rolled_back_by"] == "ops@example.com"
     assert demoted["rolled_back_reason"] == "late-rate spike"
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name="rollback_champion"))
+    assert [run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS]
     with pytest.raises(LookupError):  # v1 was the first champion: nothing before it
         registry.rollback("flights", "ops@example.com", "again")
