@@ -12,14 +12,20 @@ import dagster as dg
 import duckdb
 import pytest
 
-from factory_assets.cli import run_line
+from factory_assets.cli import LINE_JOB, run_job
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked")
 
 
 @pytest.mark.slow
 def test_backfill_with_four_concurrent_steps_has_no_lock_errors(instance, warehouse) -> None:  # noqa: ANN001
-    result = run_line("2013-01-01", "2013-01-06", instance)
+    holdout = {"holdout_start": "2013-01-06", "holdout_end": "2013-01-06", "importance_rows": 300}
+    model_config = {
+        "flights_model": {"config": {"train_end": "2013-01-03", "val_days": 2, "max_epochs": 1}},
+        "flights_evaluation": {"config": holdout},
+        "flights_package": {"config": holdout},
+    }
+    result = run_job(LINE_JOB, instance, "2013-01-01", "2013-01-06", {"ops": model_config})
 
     assert result.success
     logs = instance.all_logs(result.run_id)
@@ -31,7 +37,7 @@ def test_backfill_with_four_concurrent_steps_has_no_lock_errors(instance, wareho
 
     # Every warehouse step ran alone: no two step intervals overlap.
     stats = [s for s in instance.get_run_step_stats(result.run_id) if s.end_time]
-    assert len(stats) >= 9
+    assert len(stats) >= 12  # ingest, dbt, suites, features, train, evaluate, package
     for a, b in itertools.combinations(stats, 2):
         assert a.end_time <= b.start_time or b.end_time <= a.start_time, (a.step_key, b.step_key)
 
