@@ -93,7 +93,7 @@ def test_rolling_rate_counts_days_d_minus_window_to_d_minus_one() -> None:
         ]
     )
     targets = _flights([(d, "UA", "EWR", "IAH", None), (d, "UA", "JFK", "IAH", None)])
-    rates = rolling_late_rates(targets, history, "route", window_days=2).collect().sort("origin")
+    rates = rolling_late_rates(targets, history, "route", window_days=2)
     assert rates.select("route_late_rate_2d", "route_flights_2d").rows() == [(0.5, 2), (None, 0)]
 
 

@@ -5,8 +5,8 @@ late-rates computed from labelled flights of days D-window … D-1 only. Outcome
 (departure and arrival times and delays, air time) are never read.
 """
 
-import datetime as dt
 
+import numpy as np
 import polars as pl
 
 WINDOW_DAYS = 28
@@ -37,76 +37,64 @@ HISTORY_COLUMNS = ["flight_date", "carrier_code", "origin", "dest", "is_late"]
 RATE_KEYS = {"route": ["origin", "dest"], "carrier": ["carrier_code"]}
 
 
-DAY_KEYS = ["carrier_code", "origin", "dest", "flight_date"]
-
-
-def labelled_daily(history: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Labelled flights ``n`` and late flights ``late`` per carrier, route and day."""
-    return (
-        history.lazy()
-        .select(HISTORY_COLUMNS)
-        .filter(pl.col("is_late").is_not_null())
-        .group_by(DAY_KEYS)
-        .agg(pl.len().alias("n"), pl.col("is_late").cast(pl.Int64).sum().alias("late"))
+def _key_ids(targets: pl.DataFrame, history: pl.DataFrame, keys: list[str], same: bool):  # noqa: ANN202
+    """Dense integer ids of the key values, per target row and per history row."""
+    frames = [targets] if same else [targets, history]
+    table = (
+        pl.concat([f.select(keys).unique() for f in frames])
+        .unique(maintain_order=True)
+        .with_row_index("_key")
     )
 
+    def ids(frame: pl.DataFrame) -> np.ndarray:
+        joined = frame.select(keys).join(table, on=keys, how="left", maintain_order="left")
+        return joined["_key"].to_numpy().astype(np.int64)
 
-def _windowed(wanted: pl.LazyFrame, daily: pl.LazyFrame, name: str, window_days: int):
-    """Rates per (key, day) of ``wanted`` from daily counts, over days D-window … D-1."""
-    keys = RATE_KEYS[name]
-    wanted = wanted.select([*keys, "flight_date"]).unique()
-    per_key = daily.group_by([*keys, "flight_date"]).agg(pl.col("n", "late").sum())
-    # One block of consecutive days per key, starting window+1 days before the first target day;
-    # that first day is zeroed, so differences of one global running sum never cross blocks.
-    start = pl.col("flight_date").min() - dt.timedelta(days=window_days + 1)
-    span = wanted.select(pl.date_ranges(start, pl.col("flight_date").max()).alias("flight_date"))
-    first_day = span.select(pl.col("flight_date").list.first().alias("_first"))
-    flights, rate = f"{name}_flights_{window_days}d", f"{name}_late_rate_{window_days}d"
-    running = [
-        pl.when(pl.col("flight_date") > pl.col("_first"))
-        .then(pl.col(c))
-        .otherwise(0)
-        .fill_null(0)
-        .cum_sum()
-        .alias(c)
-        for c in ("n", "late")
-    ]
-    dense = (
-        wanted.select(keys)
-        .unique()
-        .join(span.explode("flight_date"), how="cross")
-        .join(per_key, on=[*keys, "flight_date"], how="left")
-        .join(first_day, how="cross")
-        .sort([*keys, "flight_date"])
-        .with_columns(running)
-        .with_columns(
-            (pl.col("n").shift(1) - pl.col("n").shift(window_days + 1)).alias(flights),
-            (pl.col("late").shift(1) - pl.col("late").shift(window_days + 1)).alias("_late"),
-        )
-    )
-    return wanted.join(dense, on=[*keys, "flight_date"], how="left").select(
-        [
-            *keys,
-            "flight_date",
-            pl.when(pl.col(flights) > 0).then(pl.col("_late") / pl.col(flights)).alias(rate),
-            pl.col(flights).cast(pl.UInt32),
-        ]
-    )
+    t_ids = ids(targets)
+    return t_ids, (t_ids if same else ids(history)), table.height
 
 
 def rolling_late_rates(
-    targets: pl.DataFrame | pl.LazyFrame,
-    history: pl.DataFrame | pl.LazyFrame,
-    name: str,
-    window_days: int = WINDOW_DAYS,
-) -> pl.LazyFrame:
-    """``<name>_late_rate_<w>d`` and ``<name>_flights_<w>d`` per (key, flight_date) of targets.
+    targets: pl.DataFrame, history: pl.DataFrame, name: str, window_days: int = WINDOW_DAYS
+) -> pl.DataFrame:
+    """``<name>_late_rate_<w>d`` and ``<name>_flights_<w>d`` for each row of ``targets``.
 
-    Counts labelled flights of the key on days [D - window_days, D - 1]: never day D itself,
-    never a later day. The rate is null where there were none. Daily counts are laid on a dense
-    calendar per key, so a window is a fixed number of rows and a shift by one excludes day D.
+    Counts labelled history flights of the row's key on days [D - window_days, D - 1]: never
+    day D itself, never a later day. The rate is null where there were none. Counts are laid
+    on a dense (key x day) grid whose running sums give any window by one subtraction.
+
+    Args:
+        targets: rows to describe; only the key columns and ``flight_date`` are read.
+        history: labelled flights; only HISTORY_COLUMNS are read. May be ``targets`` itself.
+        name: ``route`` (origin, dest) or ``carrier``.
+        window_days: length of the window, ending the day before each target's day.
     """
-    return _windowed(targets.lazy(), labelled_daily(history), name, window_days)
+    keys = RATE_KEYS[name]
+    rate_name, count_name = f"{name}_late_rate_{window_days}d", f"{name}_flights_{window_days}d"
+    same = targets is history
+    t_ids, h_ids, n_keys = _key_ids(targets, history, keys, same)
+    t_day = targets["flight_date"].to_physical().to_numpy().astype(np.int64)
+    h_day = t_day if same else history["flight_date"].to_physical().to_numpy().astype(np.int64)
+    if len(t_day) == 0:
+        return pl.DataFrame(schema={rate_name: pl.Float64, count_name: pl.UInt32})
+    first = int(t_day.min()) - window_days  # grid column 0 is the earliest window start
+    n_days = int(t_day.max()) - first + 1
+    labelled = history["is_late"].is_not_null().to_numpy()
+    keep = labelled & (h_day >= first) & (h_day < first + n_days)
+    cell = h_ids[keep] * n_days + (h_day[keep] - first)
+    late = history["is_late"].fill_null(False).to_numpy()[keep].astype(np.float64)
+    running = []
+    for weights in (None, late):
+        grid = np.bincount(cell, weights=weights, minlength=n_keys * n_days)
+        cum = np.zeros((n_keys, n_days + 1))
+        cum[:, 1:] = np.cumsum(grid.reshape(n_keys, n_days), axis=1)
+        day = t_day - first  # cum[:, day] sums the days before D; day >= window_days
+        running.append(cum[t_ids, day] - cum[t_ids, day - window_days])
+    count, lates = running
+    rate = np.divide(lates, count, out=np.full_like(count, np.nan), where=count > 0)
+    return pl.DataFrame({rate_name: rate, count_name: count.astype(np.uint32)}).with_columns(
+        pl.col(rate_name).fill_nan(None)
+    )
 
 
 def flight_features(
@@ -130,16 +118,24 @@ def flight_features(
         flight_id, flight_date, categorical and numeric features, in the order of ``flights``.
 
     """
-    base = flights.lazy().select(SCHEDULE_COLUMNS).with_row_index("_row")
+    flights = flights.lazy().collect(engine="in-memory")
+    history = flights if history is flights else history.lazy().collect(engine="in-memory")
+    rates = [rolling_late_rates(flights, history, name, window_days) for name in RATE_KEYS]
+    base = pl.concat([flights.select(SCHEDULE_COLUMNS), *rates], how="horizontal")
     obs = weather.lazy().select(["origin", "observed_hour_utc", *WEATHER_COLUMNS])
-    out = base.sort("scheduled_hour_utc").join_asof(
-        obs.sort("observed_hour_utc"),
-        left_on="scheduled_hour_utc",
-        right_on="observed_hour_utc",
-        by="origin",
-        strategy="backward",
-        tolerance=WEATHER_TOLERANCE,
-        check_sortedness=False,
+    out = (
+        base.lazy()
+        .with_row_index("_row")
+        .sort("scheduled_hour_utc")
+        .join_asof(
+            obs.sort("observed_hour_utc"),
+            left_on="scheduled_hour_utc",
+            right_on="observed_hour_utc",
+            by="origin",
+            strategy="backward",
+            tolerance=WEATHER_TOLERANCE,
+            check_sortedness=False,
+        )
     )
     plane = planes.lazy().select(
         "tailnum",
@@ -148,9 +144,6 @@ def flight_features(
         pl.col("engines").alias("plane_engines"),
     )
     out = out.join(plane, on="tailnum", how="left")
-    for name, keys in RATE_KEYS.items():
-        rates = rolling_late_rates(base, history, name, window_days)
-        out = out.join(rates, on=[*keys, "flight_date"], how="left")
     sched = pl.col("scheduled_departure_at")
     return (
         out.sort("_row")
