@@ -4,6 +4,8 @@ import re
 
 import dagster as dg
 
+from tests.conftest import LINE
+
 STAGES = {
     "ingest",
     "warehouse",
@@ -28,18 +30,11 @@ def _specs(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
 def test_the_line_is_there(defs: dg.Definitions) -> None:
     keys = {key.to_user_string() for key in _specs(defs)}
     assert {
-        "raw_flights",
-        "raw_weather",
-        "raw_planes",
-        "raw_airports",
-        "raw_airlines",
-        "stg_nycflights__flights",
-        "fct_flights",
-        "dim_planes",
-        "dim_airports",
-        "dim_carriers",
-        "fct_weather_hourly",
-        "flight_features",
+        *LINE,
+        "flights_model",
+        "flights_evaluation",
+        "flights_package",
+        "flight_predictions",
     } <= keys
 
 

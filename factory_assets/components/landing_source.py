@@ -66,6 +66,19 @@ def _result(
     )
 
 
+def _asset_args(table: str, description: str) -> dict:
+    """What every ingest asset declares: group, kinds, owners, the warehouse pool, retries."""
+    return {
+        "name": table,
+        "description": description,
+        "group_name": "ingest",
+        "kinds": KINDS,
+        "owners": OWNERS,
+        "pool": WAREHOUSE_POOL,
+        "retry_policy": RETRY,
+    }
+
+
 def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.AssetsDefinition:
     """``raw_<source>``: one daily partition per landing file, replaced exactly on re-runs.
 
@@ -75,15 +88,9 @@ def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.Asset
     table = f"raw_{schema.name}"
 
     @dg.asset(
-        name=table,
-        description=description,
-        group_name="ingest",
-        kinds=KINDS,
-        owners=OWNERS,
+        **_asset_args(table, description),
         partitions_def=DAILY,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WAREHOUSE_POOL,
-        retry_policy=RETRY,
     )
     def _asset(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
@@ -123,15 +130,7 @@ def build_reference_asset(schema: SourceSchema, description: str) -> dg.AssetsDe
     """``raw_<source>``: the latest reference snapshot, swapped in whole."""
     table = f"raw_{schema.name}"
 
-    @dg.asset(
-        name=table,
-        description=description,
-        group_name="ingest",
-        kinds=KINDS,
-        owners=OWNERS,
-        pool=WAREHOUSE_POOL,
-        retry_policy=RETRY,
-    )
+    @dg.asset(**_asset_args(table, description))
     def _asset(duckdb: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
         path = landing.reference_file(schema.name)
         try:

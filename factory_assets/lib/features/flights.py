@@ -5,7 +5,6 @@ late-rates computed from labelled flights of days D-window … D-1 only. Outcome
 (departure and arrival times and delays, air time) are never read.
 """
 
-
 import numpy as np
 import polars as pl
 
