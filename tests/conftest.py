@@ -58,14 +58,24 @@ def own_landing(
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_state(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Point every store at a temporary folder: tests never touch the project's .factory/.
+
+    `make test` exports the project's own paths; they are overridden here, not inherited.
+    """
+    state = tmp_path_factory.mktemp("state")
+    os.environ["FACTORY_STATE_DIR"] = str(state)
+    os.environ["FACTORY_WAREHOUSE"] = str(state / "warehouse.duckdb")
+    os.environ["FACTORY_DATA_DIR"] = str(state / "data")
+    os.environ["FACTORY_MLFLOW_TRACKING_URI"] = f"sqlite:///{state / 'mlflow.db'}"
+    os.environ["FACTORY_MLFLOW_ARTIFACTS"] = (state / "mlartifacts").as_uri()
+    os.environ["DAGSTER_HOME"] = str(state / "dagster_home")
+
+
 @pytest.fixture(scope="session")
-def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
+def defs(isolated_state: None) -> dg.Definitions:
     """The project's definitions, loaded once (as a code server would)."""
-    os.environ.setdefault("FACTORY_WAREHOUSE", str(tmp_path_factory.mktemp("wh") / "w.duckdb"))
-    os.environ.setdefault("FACTORY_DATA_DIR", str(tmp_path_factory.mktemp("nodata")))
-    mlflow = tmp_path_factory.mktemp("mlflow")
-    os.environ.setdefault("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{mlflow / 'mlflow.db'}")
-    os.environ.setdefault("FACTORY_MLFLOW_ARTIFACTS", (mlflow / "artifacts").as_uri())
     from factory_assets.definitions import defs as load
 
     return load()
