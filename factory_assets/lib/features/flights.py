@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 WINDOW_DAYS = 28
-WEATHER_TOLERANCE = "3h"  # an observation older than this is treated as missing
+WEATHER_TOLERANCE_HOURS = 3  # an observation older than this is treated as missing
 WEATHER_COLUMNS = [
     "temperature_f",
     "dewpoint_f",
@@ -96,6 +96,48 @@ def rolling_late_rates(
     )
 
 
+def weather_at_hours(weather: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """The latest observation per origin and hour, at most WEATHER_TOLERANCE_HOURS old.
+
+    One row per (origin, hour) the targets need, so features join it exactly instead of
+    sorting every flight for an as-of join. An observation counts from the first full hour
+    at or after it was made, never earlier.
+    """
+    scheduled = pl.col("scheduled_hour_utc")
+    span = targets.select(
+        pl.datetime_ranges(
+            scheduled.min().dt.truncate("1h") - pl.duration(hours=WEATHER_TOLERANCE_HOURS),
+            scheduled.max().dt.truncate("1h"),
+            "1h",
+        ).alias("hour")
+    ).explode("hour")
+    observed = pl.col("observed_hour_utc")
+    obs = (
+        weather.select(["origin", "observed_hour_utc", *WEATHER_COLUMNS])
+        .with_columns(
+            pl.when(observed == observed.dt.truncate("1h"))
+            .then(observed)
+            .otherwise(observed.dt.truncate("1h") + pl.duration(hours=1))
+            .alias("hour")
+        )
+        .sort("observed_hour_utc")
+        .unique(["origin", "hour"], keep="last", maintain_order=True)
+        .with_row_index("_obs")
+    )
+    origins = targets.select(pl.col("origin").unique().sort())
+    grid = (
+        origins.join(span, how="cross")
+        .join(
+            obs.select("origin", "hour", "_obs"),
+            on=["origin", "hour"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(pl.col("_obs").forward_fill(limit=WEATHER_TOLERANCE_HOURS).over("origin"))
+    )
+    return grid.join(obs.drop("origin", "hour"), on="_obs", how="left").drop("_obs")
+
+
 def flight_features(
     flights: pl.DataFrame | pl.LazyFrame,
     history: pl.DataFrame | pl.LazyFrame,
@@ -121,20 +163,14 @@ def flight_features(
     history = flights if history is flights else history.lazy().collect(engine="in-memory")
     rates = [rolling_late_rates(flights, history, name, window_days) for name in RATE_KEYS]
     base = pl.concat([flights.select(SCHEDULE_COLUMNS), *rates], how="horizontal")
-    obs = weather.lazy().select(["origin", "observed_hour_utc", *WEATHER_COLUMNS])
-    out = (
-        base.lazy()
-        .with_row_index("_row")
-        .sort("scheduled_hour_utc")
-        .join_asof(
-            obs.sort("observed_hour_utc"),
-            left_on="scheduled_hour_utc",
-            right_on="observed_hour_utc",
-            by="origin",
-            strategy="backward",
-            tolerance=WEATHER_TOLERANCE,
-            check_sortedness=False,
-        )
+    hours = weather_at_hours(weather.lazy().collect(engine="in-memory"), base)
+    out = base.lazy().with_columns(pl.col("scheduled_hour_utc").dt.truncate("1h").alias("_hour"))
+    out = out.join(
+        hours.lazy(),
+        left_on=["origin", "_hour"],
+        right_on=["origin", "hour"],
+        how="left",
+        maintain_order="left",
     )
     plane = planes.lazy().select(
         "tailnum",
@@ -142,17 +178,16 @@ def flight_features(
         pl.col("seats").alias("plane_seats"),
         pl.col("engines").alias("plane_engines"),
     )
-    out = out.join(plane, on="tailnum", how="left")
+    out = out.join(plane, on="tailnum", how="left", maintain_order="left")
     sched = pl.col("scheduled_departure_at")
     return (
-        out.sort("_row")
-        .select(
+        out.select(
             "flight_id",
             "flight_date",
             pl.col("carrier_code").alias("carrier"),
             "origin",
             "dest",
-            (pl.col("origin") + "-" + pl.col("dest")).alias("route"),
+            pl.format("{}-{}", "origin", "dest").alias("route"),
             sched.dt.hour().cast(pl.Int8).alias("sched_hour"),
             sched.dt.weekday().cast(pl.Int8).alias("sched_weekday"),
             sched.dt.month().cast(pl.Int8).alias("sched_month"),
@@ -170,6 +205,5 @@ def flight_features(
             f"route_flights_{window_days}d",
             f"carrier_late_rate_{window_days}d",
             f"carrier_flights_{window_days}d",
-        )
-        .collect(engine="in-memory")  # faster than the streaming default at this size
+        ).collect(engine="in-memory")  # faster than the streaming default at this size
     )
