@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_features_vs_pandas import build_inputs
-from benchmarks.common import timed, write_result
+from benchmarks.common import timed_pair, write_result
 from factory_assets.lib.features.flights import flight_features
 
 NAME = "scoring_onnx_vs_torch"
 GOAL = 2
-REPEATS = 5
+REPEATS = 9
 LARGE_BATCH = 65_536
 
 
@@ -68,10 +68,16 @@ def main() -> dict:
         def onnx_score(c: np.ndarray, n: np.ndarray) -> np.ndarray:
             return onnx_predict(session, c, n)
 
-        candidate, candidate_s = timed(lambda: _in_batches(onnx_score, cat, num, days), REPEATS)
-        _, large_candidate_s = timed(lambda: _in_batches(onnx_score, cat, num, large), REPEATS)
-    baseline, baseline_s = timed(lambda: _in_batches(torch_score, cat, num, days), REPEATS)
-    _, large_baseline_s = timed(lambda: _in_batches(torch_score, cat, num, large), REPEATS)
+        baseline, baseline_s, candidate, candidate_s = timed_pair(
+            lambda: _in_batches(torch_score, cat, num, days),
+            lambda: _in_batches(onnx_score, cat, num, days),
+            REPEATS,
+        )
+        _, large_baseline_s, _, large_candidate_s = timed_pair(
+            lambda: _in_batches(torch_score, cat, num, large),
+            lambda: _in_batches(onnx_score, cat, num, large),
+            REPEATS,
+        )
     diff = float(np.max(np.abs(candidate - baseline)))
     if diff > 1e-5:
         raise AssertionError(f"ONNX and torch disagree: max abs diff {diff}")

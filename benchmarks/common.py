@@ -33,6 +33,26 @@ def timed(fn: Callable[[], T], repeats: int) -> tuple[T, list[float]]:
     return result, seconds
 
 
+def timed_pair(
+    baseline: Callable[[], T], candidate: Callable[[], T], repeats: int
+) -> tuple[T, list[float], T, list[float]]:
+    """Time two functions in alternation: baseline, candidate, baseline, candidate, ...
+
+    This machine's speed drifts by tens of percent over seconds (shared cores); alternating
+    makes both sides meet the same drift, so the ratio of medians is not skewed by it.
+
+    Returns:
+        Baseline's last result and seconds, then the candidate's.
+    """
+    results, seconds = [baseline(), candidate()], ([], [])  # untimed warm-ups
+    for _ in range(repeats):
+        for side, fn in enumerate((baseline, candidate)):
+            start = time.perf_counter()
+            results[side] = fn()
+            seconds[side].append(time.perf_counter() - start)
+    return results[0], seconds[0], results[1], seconds[1]
+
+
 def machine() -> dict[str, Any]:
     """What the timings were measured on; ratios differ a lot with core count."""
     return {

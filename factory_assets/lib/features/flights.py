@@ -36,25 +36,42 @@ HISTORY_COLUMNS = ["flight_date", "carrier_code", "origin", "dest", "is_late"]
 RATE_KEYS = {"route": ["origin", "dest"], "carrier": ["carrier_code"]}
 
 
-def _key_ids(targets: pl.DataFrame, history: pl.DataFrame, keys: list[str], same: bool):  # noqa: ANN202
-    """Dense integer ids of the key values, per target row and per history row."""
+def _key_ids(
+    targets: pl.DataFrame, history: pl.DataFrame, names: list[str], same: bool
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, int]]:
+    """Dense integer ids of each name's key, per target row and per history row.
+
+    The rows are matched once against the table of all key-column combinations; each name's
+    ids then come from that small table, so 336k rows are joined once, not once per name.
+    """
+    columns = sorted({c for name in names for c in RATE_KEYS[name]})
     frames = [targets] if same else [targets, history]
-    table = (
-        pl.concat([f.select(keys).unique() for f in frames])
+    combos = (
+        pl.concat([f.select(columns).unique() for f in frames])
         .unique(maintain_order=True)
-        .with_row_index("_key")
+        .with_row_index("_combo")
     )
 
-    def ids(frame: pl.DataFrame) -> np.ndarray:
-        joined = frame.select(keys).join(table, on=keys, how="left", maintain_order="left")
-        return joined["_key"].to_numpy().astype(np.int64)
+    def combo_ids(frame: pl.DataFrame) -> np.ndarray:
+        joined = frame.select(columns).join(combos, on=columns, how="left", maintain_order="left")
+        return joined["_combo"].to_numpy().astype(np.int64)
 
-    t_ids = ids(targets)
-    return t_ids, (t_ids if same else ids(history)), table.height
+    t_combo = combo_ids(targets)
+    h_combo = t_combo if same else combo_ids(history)
+    t_ids, h_ids, sizes = {}, {}, {}
+    for name in names:
+        per_combo = combos.select(pl.struct(RATE_KEYS[name]).rank("dense") - 1)
+        lookup = per_combo.to_series().to_numpy().astype(np.int64)
+        t_ids[name], h_ids[name] = lookup[t_combo], lookup[h_combo]
+        sizes[name] = int(lookup.max()) + 1 if len(lookup) else 0
+    return t_ids, h_ids, sizes
 
 
-def rolling_late_rates(
-    targets: pl.DataFrame, history: pl.DataFrame, name: str, window_days: int = WINDOW_DAYS
+def late_rates(
+    targets: pl.DataFrame,
+    history: pl.DataFrame,
+    names: list[str] | None = None,
+    window_days: int = WINDOW_DAYS,
 ) -> pl.DataFrame:
     """``<name>_late_rate_<w>d`` and ``<name>_flights_<w>d`` for each row of ``targets``.
 
@@ -65,77 +82,94 @@ def rolling_late_rates(
     Args:
         targets: rows to describe; only the key columns and ``flight_date`` are read.
         history: labelled flights; only HISTORY_COLUMNS are read. May be ``targets`` itself.
-        name: ``route`` (origin, dest) or ``carrier``.
+        names: keys of RATE_KEYS (default: all): ``route`` (origin, dest), ``carrier``.
         window_days: length of the window, ending the day before each target's day.
     """
-    keys = RATE_KEYS[name]
-    rate_name, count_name = f"{name}_late_rate_{window_days}d", f"{name}_flights_{window_days}d"
+    names = list(RATE_KEYS) if names is None else names
+    schema = {}
+    for name in names:
+        schema[f"{name}_late_rate_{window_days}d"] = pl.Float64
+        schema[f"{name}_flights_{window_days}d"] = pl.UInt32
+    if targets.height == 0:
+        return pl.DataFrame(schema=schema)
     same = targets is history
-    t_ids, h_ids, n_keys = _key_ids(targets, history, keys, same)
+    t_ids, h_ids, sizes = _key_ids(targets, history, names, same)
     t_day = targets["flight_date"].to_physical().to_numpy().astype(np.int64)
     h_day = t_day if same else history["flight_date"].to_physical().to_numpy().astype(np.int64)
-    if len(t_day) == 0:
-        return pl.DataFrame(schema={rate_name: pl.Float64, count_name: pl.UInt32})
     first = int(t_day.min()) - window_days  # grid column 0 is the earliest window start
     n_days = int(t_day.max()) - first + 1
-    labelled = history["is_late"].is_not_null().to_numpy()
-    keep = labelled & (h_day >= first) & (h_day < first + n_days)
-    cell = h_ids[keep] * n_days + (h_day[keep] - first)
+    keep = history["is_late"].is_not_null().to_numpy() & (h_day >= first)
+    keep &= h_day < first + n_days
     late = history["is_late"].fill_null(False).to_numpy()[keep].astype(np.float64)
-    running = []
-    for weights in (None, late):
-        grid = np.bincount(cell, weights=weights, minlength=n_keys * n_days)
-        cum = np.zeros((n_keys, n_days + 1))
-        cum[:, 1:] = np.cumsum(grid.reshape(n_keys, n_days), axis=1)
-        day = t_day - first  # cum[:, day] sums the days before D; day >= window_days
-        running.append(cum[t_ids, day] - cum[t_ids, day - window_days])
-    count, lates = running
-    rate = np.divide(lates, count, out=np.full_like(count, np.nan), where=count > 0)
-    return pl.DataFrame({rate_name: rate, count_name: count.astype(np.uint32)}).with_columns(
-        pl.col(rate_name).fill_nan(None)
+    day = t_day - first  # a running sum at column `day` covers the days before D
+    columns = {}
+    for name in names:
+        cell = h_ids[name][keep] * n_days + (h_day[keep] - first)
+        window = []
+        for weights in (None, late):
+            grid = np.bincount(cell, weights=weights, minlength=sizes[name] * n_days)
+            cum = np.zeros((sizes[name], n_days + 1))
+            cum[:, 1:] = np.cumsum(grid.reshape(sizes[name], n_days), axis=1)
+            window.append(cum[t_ids[name], day] - cum[t_ids[name], day - window_days])
+        count, lates = window
+        rate = np.divide(lates, count, out=np.full_like(count, np.nan), where=count > 0)
+        columns[f"{name}_late_rate_{window_days}d"] = rate
+        columns[f"{name}_flights_{window_days}d"] = count.astype(np.uint32)
+    return pl.DataFrame(columns, schema=schema).with_columns(
+        pl.col(f"{name}_late_rate_{window_days}d").fill_nan(None) for name in names
     )
 
 
-def weather_at_hours(weather: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
-    """The latest observation per origin and hour, at most WEATHER_TOLERANCE_HOURS old.
+def rolling_late_rates(
+    targets: pl.DataFrame, history: pl.DataFrame, name: str, window_days: int = WINDOW_DAYS
+) -> pl.DataFrame:
+    """The late rate and count of one key (``route`` or ``carrier``); see ``late_rates``."""
+    return late_rates(targets, history, [name], window_days)
 
-    One row per (origin, hour) the targets need, so features join it exactly instead of
-    sorting every flight for an as-of join. An observation counts from the first full hour
-    at or after it was made, never earlier.
+
+def weather_for(targets: pl.DataFrame, weather: pl.DataFrame) -> pl.DataFrame:
+    """Per target row, the latest observation at its origin at most 3 hours before it.
+
+    An observation counts from the first full hour at or after it was made, never earlier, and
+    a flight looks it up at its scheduled hour. Observations are laid on an (origin x hour)
+    grid that is forward-filled at most WEATHER_TOLERANCE_HOURS steps, so each flight needs
+    one array lookup instead of a sort and an as-of join.
+
+    Returns:
+        ``observed_hour_utc`` and WEATHER_COLUMNS, one row per target row, in its order.
     """
-    scheduled = pl.col("scheduled_hour_utc")
-    span = targets.select(
-        pl.datetime_ranges(
-            scheduled.min().dt.truncate("1h") - pl.duration(hours=WEATHER_TOLERANCE_HOURS),
-            scheduled.max().dt.truncate("1h"),
-            "1h",
-        ).alias("hour")
-    ).explode("hour")
     observed = pl.col("observed_hour_utc")
-    obs = (
-        weather.select(["origin", "observed_hour_utc", *WEATHER_COLUMNS])
-        .with_columns(
-            pl.when(observed == observed.dt.truncate("1h"))
-            .then(observed)
-            .otherwise(observed.dt.truncate("1h") + pl.duration(hours=1))
-            .alias("hour")
-        )
-        .sort("observed_hour_utc")
-        .unique(["origin", "hour"], keep="last", maintain_order=True)
-        .with_row_index("_obs")
+    ready = (
+        pl.when(observed == observed.dt.truncate("1h"))
+        .then(observed)
+        .otherwise(observed.dt.truncate("1h") + pl.duration(hours=1))
     )
-    origins = targets.select(pl.col("origin").unique().sort())
-    grid = (
-        origins.join(span, how="cross")
-        .join(
-            obs.select("origin", "hour", "_obs"),
-            on=["origin", "hour"],
-            how="left",
-            maintain_order="left",
-        )
-        .with_columns(pl.col("_obs").forward_fill(limit=WEATHER_TOLERANCE_HOURS).over("origin"))
+    obs = weather.select("origin", "observed_hour_utc", *WEATHER_COLUMNS).with_columns(
+        ready.dt.epoch("s").floordiv(3600).alias("_hour")
     )
-    return grid.join(obs.drop("origin", "hour"), on="_obs", how="left").drop("_obs")
+    target_hour = targets["scheduled_hour_utc"].dt.truncate("1h").dt.epoch("s") // 3600
+    target_hour = target_hour.to_numpy().astype(np.int64)
+    origins = {o: i for i, o in enumerate(pl.concat([targets["origin"], obs["origin"]]).unique())}
+    t_origin = targets["origin"].replace_strict(origins, return_dtype=pl.Int64).to_numpy()
+    o_origin = obs["origin"].replace_strict(origins, return_dtype=pl.Int64).to_numpy()
+    if len(target_hour) == 0:
+        return obs.select("observed_hour_utc", *WEATHER_COLUMNS).head(0)
+    first = int(target_hour.min()) - WEATHER_TOLERANCE_HOURS
+    width = int(target_hour.max()) - first + 1
+    o_hour = obs["_hour"].to_numpy().astype(np.int64) - first
+    grid = np.full((len(origins), width), -1, dtype=np.int64)
+    inside = (o_hour >= 0) & (o_hour < width)
+    # later observations of the same hour overwrite earlier ones: sort by time first
+    order = np.argsort(obs["observed_hour_utc"].to_numpy(), kind="stable")
+    order = order[inside[order]]
+    grid[o_origin[order], o_hour[order]] = order
+    filled = grid.copy()
+    for lag in range(1, WEATHER_TOLERANCE_HOURS + 1):  # nearest earlier hour wins
+        gap = filled[:, lag:] < 0
+        filled[:, lag:][gap] = grid[:, :-lag][gap]
+    rows = filled[t_origin, target_hour - first]
+    picked = pl.Series("_row", rows).replace(-1, None)
+    return obs.select("observed_hour_utc", *WEATHER_COLUMNS)[picked]
 
 
 def flight_features(
@@ -161,17 +195,12 @@ def flight_features(
     """
     flights = flights.lazy().collect(engine="in-memory")
     history = flights if history is flights else history.lazy().collect(engine="in-memory")
-    rates = [rolling_late_rates(flights, history, name, window_days) for name in RATE_KEYS]
-    base = pl.concat([flights.select(SCHEDULE_COLUMNS), *rates], how="horizontal")
-    hours = weather_at_hours(weather.lazy().collect(engine="in-memory"), base)
-    out = base.lazy().with_columns(pl.col("scheduled_hour_utc").dt.truncate("1h").alias("_hour"))
-    out = out.join(
-        hours.lazy(),
-        left_on=["origin", "_hour"],
-        right_on=["origin", "hour"],
-        how="left",
-        maintain_order="left",
+    rates = late_rates(flights, history, list(RATE_KEYS), window_days)
+    base = pl.concat([flights.select(SCHEDULE_COLUMNS), rates], how="horizontal")
+    base = pl.concat(
+        [base, weather_for(base, weather.lazy().collect(engine="in-memory"))], how="horizontal"
     )
+    out = base.lazy()
     plane = planes.lazy().select(
         "tailnum",
         "manufactured_year",
