@@ -11,13 +11,13 @@ import pytest
 import torch
 from torch import nn
 
+from factory_assets.lib.model_card import model_card
 from factory_assets.lib.packaging import (
     ParityError,
     check_parity,
     code_version,
     data_version,
     export_onnx,
-    model_card,
     onnx_predict,
 )
 

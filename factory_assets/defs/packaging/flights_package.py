@@ -59,6 +59,7 @@ def flights_package(
     """
     from factory_assets.lib import packaging
     from factory_assets.lib import registry as reg
+    from factory_assets.lib.model_card import model_card
     from factory_assets.lib.scoring import CARD_FILE, MODEL_FILE, PREPROCESSOR_FILE
 
     registry = tracking.registry()
@@ -82,7 +83,7 @@ def flights_package(
             "champion_version": champion_version,
             "champion_auc": None if champion is None else round(champion["auc"], 4),
         }
-        card = packaging.model_card(
+        card = model_card(
             name=MODEL_NAME,
             version=None,
             data_version=flights_model["data_version"],
