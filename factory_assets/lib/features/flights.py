@@ -101,16 +101,21 @@ def late_rates(
     keep = history["is_late"].is_not_null().to_numpy() & (h_day >= first)
     keep &= h_day < first + n_days
     late = history["is_late"].fill_null(False).to_numpy()[keep].astype(np.float64)
-    day = t_day - first  # a running sum at column `day` covers the days before D
+    # running sums have n_days + 1 columns; column d covers grid days < d, so the window of a
+    # target on grid day j is cum[j] - cum[j - window_days], with j - window_days >= 0
+    start = t_day - first - window_days
+    width = n_days + 1 - window_days
     columns = {}
     for name in names:
         cell = h_ids[name][keep] * n_days + (h_day[keep] - first)
+        where = t_ids[name] * width + start
         window = []
         for weights in (None, late):
             grid = np.bincount(cell, weights=weights, minlength=sizes[name] * n_days)
             cum = np.zeros((sizes[name], n_days + 1))
-            cum[:, 1:] = np.cumsum(grid.reshape(sizes[name], n_days), axis=1)
-            window.append(cum[t_ids[name], day] - cum[t_ids[name], day - window_days])
+            np.cumsum(grid.reshape(sizes[name], n_days), axis=1, out=cum[:, 1:])
+            sums = cum[:, window_days:] - cum[:, :-window_days]  # every window, per key and day
+            window.append(sums.ravel().take(where))
         count, lates = window
         rate = np.divide(lates, count, out=np.full_like(count, np.nan), where=count > 0)
         columns[f"{name}_late_rate_{window_days}d"] = rate
@@ -168,8 +173,9 @@ def weather_for(targets: pl.DataFrame, weather: pl.DataFrame) -> pl.DataFrame:
         gap = filled[:, lag:] < 0
         filled[:, lag:][gap] = grid[:, :-lag][gap]
     rows = filled[t_origin, target_hour - first]
-    picked = pl.Series("_row", rows).replace(-1, None)
-    return obs.select("observed_hour_utc", *WEATHER_COLUMNS)[picked]
+    values = obs.select("observed_hour_utc", *WEATHER_COLUMNS)
+    rows[rows < 0] = values.height  # a last, all-null row stands for "no observation"
+    return pl.concat([values, values.clear(1)])[pl.Series("_row", rows)]
 
 
 def flight_features(
