@@ -1,6 +1,7 @@
 """The dbt warehouse as Dagster assets, with row counts and column schemas on each model."""
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 import dagster as dg
 import duckdb
@@ -24,19 +25,11 @@ class WarehouseDbtComponent(DbtProjectComponent):
         events = list(invocation.stream())
         credentials = getattr(getattr(invocation.adapter, "config", None), "credentials", None)
         path = getattr(credentials, "path", None)
-        with duckdb.connect(path) if path else _no_connection() as conn:
+        with duckdb.connect(path) if path else nullcontext() as conn:
             for event in events:
                 yield _with_table_metadata(context, conn, event)
         if not invocation.is_successful():
             raise invocation.get_error() or dg.Failure("dbt failed; see the step log")
-
-
-class _no_connection:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _with_table_metadata(context: dg.AssetExecutionContext, conn, event):  # noqa: ANN001

@@ -27,3 +27,11 @@ class PackagedModel:
             return np.empty(0, dtype=np.float32)
         cat, num = self.preprocessor.transform(features)
         return onnx_predict(self.session, cat, num)
+
+
+def load_alias(registry, name: str, alias: str):  # noqa: ANN001, ANN201
+    """The model version behind ``alias`` and its package opened for scoring, or None."""
+    version = registry.version(name, alias)
+    if version is None:
+        return None
+    return version, PackagedModel(registry.download(version))

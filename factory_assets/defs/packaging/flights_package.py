@@ -31,12 +31,12 @@ class FlightsPackaging(FlightsHoldout):
 def _champion_metrics(registry, holdout: pl.DataFrame) -> tuple[dict | None, str | None]:  # noqa: ANN001
     """The current champion scored on the same holdout rows, with its version."""
     from factory_assets.lib.evaluation import binary_metrics
-    from factory_assets.lib.scoring import PackagedModel
+    from factory_assets.lib.scoring import load_alias
 
-    champion = registry.version(MODEL_NAME, CHAMPION)
-    if champion is None:
+    loaded = load_alias(registry, MODEL_NAME, CHAMPION)
+    if loaded is None:
         return None, None
-    model = PackagedModel(registry.download(champion))
+    champion, model = loaded
     y = holdout["is_late"].cast(pl.Int8).to_numpy()
     return binary_metrics(y, model.predict(holdout)), champion.version
 

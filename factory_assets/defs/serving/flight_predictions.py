@@ -31,13 +31,12 @@ def flight_predictions(
     Scored with the champion's ONNX package through onnxruntime, each row with the model
     version that made it; a day is replaced whole.
     """
-    from factory_assets.lib.scoring import PackagedModel
+    from factory_assets.lib.scoring import load_alias
 
-    registry = tracking.registry()
-    champion = registry.version(MODEL_NAME, CHAMPION)
-    if champion is None:
+    loaded = load_alias(tracking.registry(), MODEL_NAME, CHAMPION)
+    if loaded is None:
         raise dg.Failure(f"model {MODEL_NAME!r} has no champion yet: materialize flights_package")
-    model = PackagedModel(registry.download(champion))
+    champion, model = loaded
     days = [dt.date.fromisoformat(key) for key in context.partition_keys]
     with duckdb.get_connection() as conn:
         features = conn.sql(
