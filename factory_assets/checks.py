@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.quality import Expectation, run_suite
 
 
@@ -29,7 +30,7 @@ def build_suite_check(
         name=f"{table}_meets_suite",
         description=description,
         blocking=True,
-        pool="warehouse",
+        **warehouse_step(),
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as conn:

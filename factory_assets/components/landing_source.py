@@ -7,6 +7,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.defs.resources import LandingZone
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.ingest import LandingFileError, SourceSchema, ValidatedFile, validate
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
@@ -14,8 +15,6 @@ from factory_assets.partitions import DAILY
 
 OWNERS = ["team:data-platform"]
 KINDS = {"polars", "duckdb", "csv"}
-WAREHOUSE_POOL = "warehouse"
-RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def _stamped(frame: pl.DataFrame, loaded_at: dt.datetime, **columns) -> pl.DataFrame:
@@ -67,15 +66,14 @@ def _result(
 
 
 def _asset_args(table: str, description: str) -> dict:
-    """What every ingest asset declares: group, kinds, owners, the warehouse pool, retries."""
+    """What every ingest asset declares: group, kinds, owners, pool, retries, pod size."""
     return {
         "name": table,
         "description": description,
         "group_name": "ingest",
         "kinds": KINDS,
         "owners": OWNERS,
-        "pool": WAREHOUSE_POOL,
-        "retry_policy": RETRY,
+        **warehouse_step(),
     }
 
 

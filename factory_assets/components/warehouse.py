@@ -7,7 +7,10 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProjectComponent
 
+from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags
 from factory_assets.metadata import table_metadata
+
+LOCK_MARKERS = ("could not set lock", "conflicting lock")
 
 
 class WarehouseDbtComponent(DbtProjectComponent):
@@ -17,7 +20,17 @@ class WarehouseDbtComponent(DbtProjectComponent):
     file (one process at a time) refuses. Here dbt runs to its end first; then the step opens
     the file once and adds ``dagster/row_count`` and ``dagster/column_schema`` to every model it
     built. dbt test results stream unchanged as asset checks.
+
+    The component's YAML has no retry policy, so a dbt build that fails on the warehouse's file
+    lock asks for a retry itself, with the delays of the shared ``WAREHOUSE_RETRY``; other
+    failures (a failing dbt test) are not retried.
     """
+
+    @staticmethod
+    @dg.template_var
+    def warehouse_pod() -> dict:
+        """``{{ warehouse_pod }}`` in defs.yaml: the op tags sizing the dbt step's pod."""
+        return k8s_op_tags("small")
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         """Run dbt, then enrich each materialization with the table's metadata."""
@@ -29,7 +42,21 @@ class WarehouseDbtComponent(DbtProjectComponent):
             for event in events:
                 yield _with_table_metadata(context, conn, event)
         if not invocation.is_successful():
-            raise invocation.get_error() or dg.Failure("dbt failed; see the step log")
+            error = invocation.get_error() or dg.Failure("dbt failed; see the step log")
+            _retry_on_lock(context, error)
+            raise error
+
+
+def _retry_on_lock(context: dg.AssetExecutionContext, error: Exception) -> None:
+    """Ask for another attempt, with exponential backoff, if dbt lost on the file lock."""
+    attempt = context.retry_number + 1
+    if attempt <= WAREHOUSE_RETRY.max_retries and any(
+        marker in str(error).lower() for marker in LOCK_MARKERS
+    ):
+        raise dg.RetryRequested(
+            max_retries=WAREHOUSE_RETRY.max_retries,
+            seconds_to_wait=WAREHOUSE_RETRY.calculate_delay(attempt),
+        ) from error
 
 
 def _with_table_metadata(context: dg.AssetExecutionContext, conn, event):  # noqa: ANN001

@@ -68,9 +68,22 @@ def _warehouse_path() -> Path:
     return default
 
 
+def executor() -> dg.ExecutorDefinition:
+    """4 steps at once: subprocesses here (default), or one pod each (FACTORY_EXECUTOR=k8s).
+
+    On Kubernetes each step's pod is sized by its ``dagster-k8s/config`` op tag
+    (factory_assets/execution.py) and inherits image, env and secrets from the code location.
+    """
+    if os.environ.get("FACTORY_EXECUTOR", "multiprocess") == "k8s":
+        from dagster_k8s import k8s_job_executor  # the kubernetes client: only where it runs
+
+        return k8s_job_executor.configured({"max_concurrent": 4})
+    return dg.multiprocess_executor.configured({"max_concurrent": 4})
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
-    """Warehouse, landing zone, MLflow store, and a multiprocess executor of 4 steps."""
+    """Warehouse, landing zone, MLflow store, and an executor of 4 steps at once."""
     return dg.Definitions(
         resources={
             "duckdb": DuckDBResource(database=_setting("FACTORY_WAREHOUSE", _warehouse_path())),
@@ -84,5 +97,5 @@ def resources() -> dg.Definitions:
                 ),
             ),
         },
-        executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),
+        executor=executor(),
     )

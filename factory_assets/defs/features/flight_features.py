@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.features.flights import flight_features as build_flight_features
 from factory_assets.lib.warehouse import replace_tables
 from factory_assets.metadata import table_metadata
@@ -13,7 +14,7 @@ from factory_assets.metadata import table_metadata
     group_name="features",
     kinds={"polars", "duckdb"},
     owners=["team:ml-platform"],
-    pool="warehouse",
+    **warehouse_step(),
 )
 def flight_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Pre-departure features per flight, point in time.

@@ -9,6 +9,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.defs.resources import TrackingStore
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.training.artifacts import LABELLED_FEATURES_SQL, load_trained
 
 
@@ -54,7 +55,10 @@ def read_holdout(duckdb: DuckDBResource, config: FlightsHoldout) -> pl.DataFrame
 
 
 @dg.asset(
-    group_name="models", kinds={"pytorch", "mlflow"}, owners=["team:ml-platform"], pool="warehouse"
+    group_name="models",
+    kinds={"pytorch", "mlflow"},
+    owners=["team:ml-platform"],
+    **warehouse_step(),
 )
 def flights_evaluation(
     config: FlightsHoldout,

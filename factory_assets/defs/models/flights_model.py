@@ -10,6 +10,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.defs.resources import TrackingStore
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.training.artifacts import LABELLED_FEATURES_SQL, save_trained
 from factory_assets.lib.training.train import TrainConfig
 
@@ -34,7 +35,7 @@ class FlightsTraining(dg.Config):
     group_name="models",
     kinds={"pytorch", "mlflow"},
     owners=["team:ml-platform"],
-    pool="warehouse",
+    **warehouse_step("gpu"),
     tags={"factory/compute": "gpu"},
 )
 def flights_model(

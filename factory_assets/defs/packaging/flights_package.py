@@ -13,6 +13,7 @@ from factory_assets.defs.models.flights_evaluation import (
     read_holdout,
 )
 from factory_assets.defs.resources import TrackingStore
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.registry import CHAMPION, GateConfig
 
 MODEL_NAME = "flights"
@@ -42,7 +43,10 @@ def _champion_metrics(registry, holdout: pl.DataFrame) -> tuple[dict | None, str
 
 
 @dg.asset(
-    group_name="packaging", kinds={"onnx", "mlflow"}, owners=["team:ml-platform"], pool="warehouse"
+    group_name="packaging",
+    kinds={"onnx", "mlflow"},
+    owners=["team:ml-platform"],
+    **warehouse_step(),
 )
 def flights_package(
     context: dg.AssetExecutionContext,

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.defs.packaging.flights_package import MODEL_NAME
 from factory_assets.defs.resources import TrackingStore
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.registry import CHAMPION
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.metadata import table_metadata
@@ -21,7 +22,7 @@ from factory_assets.partitions import DAILY
     group_name="serving",
     kinds={"onnx", "duckdb"},
     owners=["team:ml-platform"],
-    pool="warehouse",
+    **warehouse_step(),
 )
 def flight_predictions(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, tracking: TrackingStore
