@@ -1,4 +1,4 @@
-"""Without a server the Postgres tests skip and say how to run them; CI turns that into a failure."""
+"""No server: the Postgres tests skip and say how to run them; CI turns that into a failure."""
 
 import socket
 

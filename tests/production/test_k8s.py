@@ -1,0 +1,172 @@
+"""Kubernetes: the Job specs dagster-k8s would launch for our steps, and the Helm values.
+
+No cluster: the specs are built by dagster-k8s's own pieces, in the order its step handler
+(``K8sStepHandler._get_container_context`` then ``launch_step``) uses them: the run launcher as
+the chart configures it, the code location's container context (image, env, secrets, volumes,
+passed to runs by ``includeConfigInLaunchedRuns``), then the step's ``dagster-k8s/config`` tag.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.code_pointer import ModuleCodePointer
+from dagster._core.execution.api import create_execution_plan
+from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
+from dagster._grpc.types import ExecuteStepArgs
+from dagster_k8s import K8sRunLauncher
+from dagster_k8s.container_context import K8sContainerContext
+from dagster_k8s.job import construct_dagster_k8s_job, get_k8s_job_name, get_user_defined_k8s_config
+
+from factory_assets.execution import GPU_NODE_SELECTOR
+from tests.conftest import ROOT
+
+VALUES = yaml.safe_load((ROOT / "deploy" / "k8s" / "values.yaml").read_text())
+DEPLOYMENT = VALUES["dagster-user-deployments"]["deployments"][0]
+IMAGE = "registry.example.com/factory/factory:0123abc"
+PYTHON = "/usr/local/bin/python"  # the image's interpreter, as its code server reports it
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u, user: {token: none}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def _launcher(tmp_path: Path) -> K8sRunLauncher:
+    """The run launcher as the chart writes it into the instance from values.yaml."""
+    config = VALUES["runLauncher"]["config"]["k8sRunLauncher"]
+    camel = {"containerConfig", "podSpecConfig", "jobSpecConfig"}
+    run_k8s_config = {
+        "".join("_" + c.lower() if c.isupper() else c for c in key): value
+        for key, value in config["runK8sConfig"].items()
+        if key in camel
+    }
+    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
+    return K8sRunLauncher(
+        service_account_name="factory-dagster",
+        instance_config_map="factory-dagster-instance",
+        postgres_password_secret=VALUES["global"]["postgresqlSecretName"],
+        dagster_home=VALUES["global"]["dagsterHome"],
+        load_incluster_config=False,  # a dummy kubeconfig: nothing is contacted
+        kubeconfig_file=str(tmp_path / "kubeconfig"),
+        job_namespace="factory",
+        env_secrets=[s["name"] for s in config["envSecrets"]],
+        run_k8s_config=run_k8s_config,
+    )
+
+
+def _run(job_name: str) -> dg.DagsterRun:
+    """A run of our code location as the user code deployment reports its origin."""
+    container_context = {
+        "k8s": {
+            "env": DEPLOYMENT["env"],
+            "env_secrets": [s["name"] for s in DEPLOYMENT["envSecrets"]],
+            "volumes": DEPLOYMENT["volumes"],
+            "volume_mounts": DEPLOYMENT["volumeMounts"],
+        }
+    }
+    module = DEPLOYMENT["dagsterApiGrpcArgs"][1]
+    origin = JobPythonOrigin(
+        job_name,
+        RepositoryPythonOrigin(
+            executable_path=PYTHON,
+            code_pointer=ModuleCodePointer(module, "defs", working_directory="/opt/factory"),
+            container_image=IMAGE,
+            container_context=container_context,
+        ),
+    )
+    return dg.DagsterRun(job_name=job_name, job_code_origin=origin)
+
+
+def _step_job(defs: dg.Definitions, asset: str, tmp_path: Path):  # noqa: ANN202 (V1Job)
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(asset)}
+    )
+    step = create_execution_plan(job).get_all_steps_in_topo_order()[0]
+    launcher, run = _launcher(tmp_path), _run(job.name)
+    context = K8sContainerContext.create_for_run(run, launcher, include_run_tags=False)
+    context = context.merge(
+        K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(step.tags))
+    )
+    config = context.get_k8s_job_config(None, launcher).with_image(IMAGE)
+    args = ExecuteStepArgs(run.job_code_origin, run.run_id, [step.key], should_verify_step=True)
+    name = get_k8s_job_name(run.run_id, step.key)
+    return construct_dagster_k8s_job(
+        job_config=config,
+        args=args.get_command_args(skip_serialized_namedtuple=True),
+        job_name=name,
+        pod_name=name,
+        component="step_worker",
+        user_defined_k8s_config=context.run_k8s_config,
+        labels={"dagster/op": step.key},
+        env_vars=args.get_command_env(),
+    )
+
+
+def _common(job) -> tuple:  # noqa: ANN001
+    pod = job.spec.template.spec
+    container = pod.containers[0]
+    assert container.image == IMAGE
+    assert list(container.args[:5]) == [PYTHON, "-m", "dagster", "api", "execute_step"]
+    assert "factory-env" in {e.secret_ref.name for e in container.env_from if e.secret_ref}
+    env = {e.name: e for e in container.env}
+    assert env["FACTORY_EXECUTOR"].value == "k8s"
+    assert env["DAGSTER_PG_PASSWORD"].value_from.secret_key_ref.name == "dagster-postgresql-secret"
+    assert {v.name for v in pod.volumes} >= {"factory-data"}
+    return pod, container
+
+
+def test_training_step_gets_a_gpu_node(defs, tmp_path) -> None:  # noqa: ANN001
+    pod, container = _common(_step_job(defs, "flights_model", tmp_path))
+    assert container.resources.limits["nvidia.com/gpu"] == "1"
+    assert container.resources.requests["nvidia.com/gpu"] == "1"
+    assert container.resources.requests["memory"] == "16Gi"
+    assert pod.node_selector == GPU_NODE_SELECTOR
+    assert any(t.key == "nvidia.com/gpu" for t in pod.tolerations)
+
+
+@pytest.mark.parametrize("asset", ["raw_flights", "fct_flights"])
+def test_ingest_and_dbt_steps_stay_small_on_any_node(defs, tmp_path, asset) -> None:  # noqa: ANN001
+    pod, container = _common(_step_job(defs, asset, tmp_path))
+    resources = {**container.resources.requests, **container.resources.limits}
+    assert "nvidia.com/gpu" not in resources
+    assert container.resources.requests == {"cpu": "500m", "memory": "1Gi"}
+    assert not pod.node_selector and not pod.tolerations
+
+
+def test_factory_executor_selects_step_pods(monkeypatch) -> None:  # noqa: ANN001
+    from factory_assets.defs.resources import executor
+
+    assert executor().name == "multiprocess"
+    monkeypatch.setenv("FACTORY_EXECUTOR", "k8s")
+    assert executor().name == "k8s"
+
+
+def test_helm_values_name_what_the_cluster_needs() -> None:
+    assert DEPLOYMENT["dagsterApiGrpcArgs"] == ["--module-name", "factory_assets.definitions"]
+    assert DEPLOYMENT["image"]["repository"].endswith("/factory")
+    assert DEPLOYMENT["includeConfigInLaunchedRuns"]["enabled"] is True
+    assert {"name": "FACTORY_EXECUTOR", "value": "k8s"} in DEPLOYMENT["env"]
+    assert VALUES["runLauncher"]["type"] == "K8sRunLauncher"
+    assert VALUES["postgresql"]["enabled"] is False and VALUES["postgresql"]["postgresqlHost"]
+    assert not VALUES["postgresql"]["postgresqlPassword"]  # the password lives in a secret
+    daemon = VALUES["dagsterDaemon"]
+    assert daemon["enabled"] and daemon["runMonitoring"]["enabled"]
+    assert daemon["runCoordinator"]["type"] == "QueuedRunCoordinator"
+    assert daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] == 4
+    assert VALUES["concurrency"]["pools"] == {"defaultLimit": 1, "granularity": "op"}
+    assert VALUES["telemetry"]["enabled"] is False
+
+
+def test_production_instance_keeps_the_embedded_pools_and_secrets_out() -> None:
+    embedded = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    prod = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    assert prod["concurrency"] == embedded["concurrency"]
+    assert prod["telemetry"] == {"enabled": False}
+    db = prod["storage"]["postgres"]["postgres_db"]
+    assert all(set(value) == {"env"} for value in db.values())  # credentials: env vars only
+    assert prod["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert "sqlite" in embedded["storage"]  # the default tier stays zero-server
