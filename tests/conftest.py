@@ -70,6 +70,7 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["FACTORY_DATA_DIR"] = str(state / "data")
     os.environ["FACTORY_MLFLOW_TRACKING_URI"] = f"sqlite:///{state / 'mlflow.db'}"
     os.environ["FACTORY_MLFLOW_ARTIFACTS"] = (state / "mlartifacts").as_uri()
+    os.environ["FACTORY_ONLINE_DIR"] = str(state / "online")
     os.environ["DAGSTER_HOME"] = str(state / "dagster_home")
 
 
@@ -84,11 +85,13 @@ def defs(isolated_state: None) -> dg.Definitions:
 LINE = [
     "raw_flights",
     "raw_weather",
+    "raw_outcomes",
     "raw_planes",
     "raw_airports",
     "raw_airlines",
     "stg_nycflights__flights",
     "stg_nycflights__weather",
+    "stg_nycflights__outcomes",
     "stg_nycflights__planes",
     "stg_nycflights__airports",
     "stg_nycflights__airlines",

@@ -33,6 +33,8 @@ class SourceSchema:
         ranges: column -> inclusive (low, high) bounds.
         date_columns: (year, month, day) columns that must equal the file's day, if daily.
         min_rows: fewest good rows a file may have.
+        lag_days: the rows of a daily file describe the day this many days before the file's
+            (delivery) day, e.g. 1 for outcomes delivered the day after the flights.
 
     """
 
@@ -43,6 +45,7 @@ class SourceSchema:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     date_columns: tuple[str, str, str] | None = None
     min_rows: int = 0
+    lag_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def _reasons(schema: SourceSchema, day: dt.date | None) -> list[pl.Expr]:
             )
         )
     if schema.date_columns and day is not None:
+        day = day - dt.timedelta(days=schema.lag_days)
         y, m, d = (pl.col(f"__typed_{c}") for c in schema.date_columns)
         # compared part by part: a row with month 13 must get a reason, not break the build
         other_day = (y != day.year) | (m != day.month) | (d != day.day)

@@ -1,7 +1,11 @@
 """The landing zone: NYC flights 2013 laid out as an upstream system would drop it.
 
-One CSV per day for flights and for weather, reference snapshots for planes, airports and
-airlines. Files are written to a temporary name and renamed, so a reader never sees half a file.
+One CSV per day for the flight schedule and for weather, reference snapshots for planes, airports
+and airlines. What happened to a day's flights (departure and arrival times and delays) is
+delivered apart, one day later: ``outcomes_<T>.csv`` holds the outcomes of the flights of T - 1,
+as an operations feed closes a day only after its last arrival.
+
+Files are written to a temporary name and renamed, so a reader never sees half a file.
 """
 
 import datetime as dt
@@ -12,8 +16,11 @@ from pathlib import Path
 
 import polars as pl
 
-DAILY_SOURCES = ("flights", "weather")
+DAILY_SOURCES = ("flights", "weather", "outcomes")
 REFERENCE_SOURCES = ("planes", "airports", "airlines")
+OUTCOME_KEY = ["year", "month", "day", "carrier", "flight", "origin"]
+OUTCOME_COLUMNS = ["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
+OUTCOME_LAG = dt.timedelta(days=1)  # outcomes of day D are delivered on D + 1
 FIRST_DAY = dt.date(2013, 1, 1)
 LAST_DAY = dt.date(2013, 12, 31)
 
@@ -53,16 +60,28 @@ def _write_atomic(path: Path, payload: bytes) -> None:
     tmp.replace(path)
 
 
-def _split_by_day(name: str) -> dict[dt.date, bytes]:
-    """One CSV payload per local calendar day, values kept as the upstream text (NA for null)."""
+def _split_by_day(name: str) -> dict[dt.date, pl.DataFrame]:
+    """One frame per local calendar day, values kept as the upstream text."""
     frame = pl.read_csv(io.BytesIO(read_package_table(name)), infer_schema=False)
     days = frame.with_columns(
         _day=pl.date(pl.col("year").cast(pl.Int32), pl.col("month"), pl.col("day"))
     )
-    out = {}
-    for (day,), part in days.partition_by("_day", as_dict=True, maintain_order=True).items():
-        out[day] = part.drop("_day").write_csv(null_value="NA").encode()
-    return out
+    parts = days.partition_by("_day", as_dict=True, maintain_order=True)
+    return {day: part.drop("_day") for (day,), part in parts.items()}
+
+
+def _daily_payloads() -> dict[str, tuple[list[str], dict[dt.date, pl.DataFrame]]]:
+    """Per daily source: its columns and its rows by file day (outcomes shifted by the lag)."""
+    flights = _split_by_day("flights")
+    weather = _split_by_day("weather")
+    columns = next(iter(flights.values())).columns
+    schedule = [c for c in columns if c not in OUTCOME_COLUMNS]
+    outcomes = OUTCOME_KEY + OUTCOME_COLUMNS
+    return {
+        "flights": (schedule, {d: f.select(schedule) for d, f in flights.items()}),
+        "weather": (next(iter(weather.values())).columns, weather),
+        "outcomes": (outcomes, {d + OUTCOME_LAG: f.select(outcomes) for d, f in flights.items()}),
+    }
 
 
 def lay_out_landing(
@@ -75,14 +94,17 @@ def lay_out_landing(
 
     """
     written = {}
-    for source in DAILY_SOURCES:
-        per_day = _split_by_day(source)
-        header = next(iter(per_day.values())).split(b"\n", 1)[0] + b"\n"
-        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    for source, (columns, per_day) in _daily_payloads().items():
+        header = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
         for day in days:
             # Upstream delivers a file every day; a day without records (weather stops on
-            # 2013-12-30 in the source) is a header-only file, not a missing one.
-            _write_atomic(daily_file(landing_dir, source, day), per_day.get(day, header))
+            # 2013-12-30 in the source, no outcomes arrive on the first day) is a header-only
+            # file, not a missing one.
+            frame = per_day.get(day, header)
+            _write_atomic(
+                daily_file(landing_dir, source, day), frame.write_csv(null_value="NA").encode()
+            )
         written[source] = len(days)
     for source in REFERENCE_SOURCES:
         _write_atomic(reference_file(landing_dir, source), read_package_table(source))

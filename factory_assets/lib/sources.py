@@ -12,18 +12,13 @@ FLIGHTS = SourceSchema(
         "year": I32,
         "month": I32,
         "day": I32,
-        "dep_time": I32,
         "sched_dep_time": I32,
-        "dep_delay": I32,
-        "arr_time": I32,
         "sched_arr_time": I32,
-        "arr_delay": I32,
         "carrier": STR,
         "flight": I32,
         "tailnum": STR,
         "origin": STR,
         "dest": STR,
-        "air_time": I32,
         "distance": I32,
         "hour": I32,
         "minute": I32,
@@ -56,6 +51,28 @@ FLIGHTS = SourceSchema(
     },
     date_columns=("year", "month", "day"),
     min_rows=1,  # a day without a single flight from NYC is a broken export, not a quiet day
+)
+
+OUTCOMES = SourceSchema(
+    name="outcomes",
+    columns={
+        "year": I32,
+        "month": I32,
+        "day": I32,
+        "carrier": STR,
+        "flight": I32,
+        "origin": STR,
+        "dep_time": I32,
+        "dep_delay": I32,
+        "arr_time": I32,
+        "arr_delay": I32,
+        "air_time": I32,
+    },
+    primary_key=("year", "month", "day", "carrier", "flight", "origin"),
+    required=("year", "month", "day", "carrier", "flight", "origin"),
+    ranges={"dep_time": (0, 2400), "arr_time": (0, 2400), "air_time": (0, 1000)},
+    date_columns=("year", "month", "day"),
+    lag_days=1,  # delivered the day after the flights it describes
 )
 
 WEATHER = SourceSchema(

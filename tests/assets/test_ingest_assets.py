@@ -40,7 +40,7 @@ def test_bad_rows_are_quarantined_and_good_rows_kept(defs, own_landing, warehous
     lines = path.read_text().splitlines(True)
     broken = lines[1].replace("2013,1,2,", "2013,1,2,soon,", 1)  # one field too many
     wrong_type = lines[2].split(",")
-    wrong_type[8] = "late"  # arr_delay
+    wrong_type[10] = "far"  # distance
     path.write_text("".join([lines[0], broken, ",".join(wrong_type), *lines[3:], lines[4]]))
 
     result = run_assets(defs, ["raw_flights"], first=D2, last=D2)
@@ -49,7 +49,7 @@ def test_bad_rows_are_quarantined_and_good_rows_kept(defs, own_landing, warehous
     assert _rows(warehouse, "select count(*) from raw_flights") == [(len(lines) - 3,)]
     quarantined = _rows(warehouse, "select line, reason from raw_flights_quarantine order by line")
     assert [line for line, _ in quarantined] == [2, 3, len(lines) + 1]
-    assert quarantined[1][1] == "arr_delay: cannot read 'late' as Int32"
+    assert quarantined[1][1] == "distance: cannot read 'far' as Int32"
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["quarantined_rows"].value == 3
     assert metadata["dagster/partition_row_count"].value == len(lines) - 3

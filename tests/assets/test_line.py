@@ -100,3 +100,19 @@ def test_a_failing_suite_stops_features_in_the_same_run(defs, copy_of_built) -> 
         _one(copy_of_built, "select count(*), min(flight_id) from flight_features")
         == features_before
     )
+
+
+def test_labels_arrive_a_day_after_their_flights(built) -> None:  # noqa: ANN001
+    path, _ = built
+    by_day = dict(
+        duckdb.connect(str(path), read_only=True)
+        .sql(
+            "select flight_date, bool_and(has_outcome) and count(is_late) > 0 "
+            "from fct_flights group by all"
+        )
+        .fetchall()
+    )
+    # the last landed day's outcomes come with the next day's delivery, not yet landed
+    assert by_day.pop(dt.date(2013, 1, 8)) is False
+    assert all(by_day.values()) and len(by_day) == 7
+    assert _one(path, "select count(*) from fct_flights where not has_outcome and is_late") == (0,)

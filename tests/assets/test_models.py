@@ -15,8 +15,8 @@ IMPORTANCE_NAMES = set(CATEGORICAL + NUMERIC)
 
 MODEL = ["flights_model", "flights_evaluation", "flights_package"]
 HOLDOUT = {
-    "holdout_start": "2013-01-08",
-    "holdout_end": "2013-01-08",
+    "holdout_start": "2013-01-07",
+    "holdout_end": "2013-01-07",
     "importance_rows": 400,
     "min_segment_rows": 50,
 }
@@ -26,7 +26,7 @@ DAY = dt.date(2013, 1, 8)
 def _config(shuffle: bool = False, **gate: float) -> dict:
     train = {
         "train_start": "2013-01-01",
-        "train_end": "2013-01-05",
+        "train_end": "2013-01-04",
         "val_days": 2,
         "max_epochs": 2,
         "shuffle_labels": shuffle,

@@ -9,7 +9,7 @@ import pytest
 
 from factory_assets.lib.ingest import LandingFileError, validate
 from factory_assets.lib.landing import daily_file
-from factory_assets.lib.sources import FLIGHTS, WEATHER
+from factory_assets.lib.sources import FLIGHTS, OUTCOMES, WEATHER
 
 DAY = dt.date(2013, 1, 2)
 
@@ -30,12 +30,12 @@ def test_a_clean_file_loads_every_row_typed(lines: list[str], tmp_path: Path) ->
     assert result.good.height == len(lines) - 1
     assert result.quarantine.height == 0
     assert result.good.schema["time_hour"] == pl.Datetime("us")
-    assert result.good.schema["dep_delay"] == pl.Int32
+    assert result.good.schema["distance"] == pl.Int32
 
 
 def test_wrong_type_quarantines_that_row_only(lines: list[str], tmp_path: Path) -> None:
     bad = lines[3].split(",")
-    bad[10] = "fifteen"  # flight number
+    bad[6] = "fifteen"  # flight number
     text = "".join([*lines[:3], ",".join(bad), *lines[4:]])
     result = validate(_write(tmp_path, text), FLIGHTS, DAY)
     assert result.good.height == len(lines) - 2
@@ -46,7 +46,7 @@ def test_wrong_type_quarantines_that_row_only(lines: list[str], tmp_path: Path) 
 
 def test_missing_required_value_and_out_of_range(lines: list[str], tmp_path: Path) -> None:
     row = lines[1].split(",")
-    row[9] = "NA"  # carrier
+    row[5] = "NA"  # carrier
     row[1] = "13"  # month
     result = validate(
         _write(tmp_path, "".join([lines[0], ",".join(row), *lines[2:]])), FLIGHTS, DAY
@@ -76,8 +76,8 @@ def test_ragged_rows_are_quarantined_with_the_raw_line(lines: list[str], tmp_pat
     result = validate(_write(tmp_path, text), FLIGHTS, DAY)
     assert result.good.height == len(lines) - 1
     assert result.quarantine["reason"].to_list() == [
-        "row has 4 fields, the header has 19",
-        "row has 21 fields, the header has 19",
+        "row has 4 fields, the header has 14",
+        "row has 16 fields, the header has 14",
     ]
     assert result.quarantine["record"][0] == "2013,1,2,517\n"
 
@@ -125,3 +125,12 @@ def test_header_only_weather_is_a_day_without_observations(tmp_path: Path) -> No
     header = ",".join(WEATHER.columns) + "\n"
     result = validate(_write(tmp_path, header), WEATHER, DAY)
     assert result.good.height == 0 and result.quarantine.height == 0
+
+
+def test_outcomes_are_expected_for_the_day_before_their_delivery(landing_root: Path) -> None:
+    delivered = dt.date(2013, 1, 3)
+    path = daily_file(landing_root / "landing", "outcomes", delivered)
+    assert validate(path, OUTCOMES, delivered).quarantine.height == 0
+    shifted = validate(path, OUTCOMES, delivered + dt.timedelta(days=1)).quarantine
+    assert shifted.height > 0
+    assert shifted["reason"][0] == "row is dated 2013-01-02, not this file's day 2013-01-03"

@@ -30,3 +30,19 @@ def test_a_day_without_weather_lands_as_a_header_only_file(tmp_path: Path) -> No
     lines = daily_file(tmp_path, "weather", last).read_text().splitlines()
     assert len(lines) == 1 and lines[0].startswith("origin,year,month,day,hour")
     assert len(daily_file(tmp_path, "flights", last).read_text().splitlines()) > 700
+
+
+def test_outcomes_land_a_day_after_their_flights_and_apart_from_the_schedule(
+    landing_root: Path,
+) -> None:
+    landing = landing_root / "landing"
+    first = pl.read_csv(daily_file(landing, "outcomes", dt.date(2013, 1, 1)), infer_schema=False)
+    assert first.height == 0  # nothing flew the day before the first day
+    schedule = pl.read_csv(daily_file(landing, "flights", dt.date(2013, 1, 4)), infer_schema=False)
+    outcomes = pl.read_csv(daily_file(landing, "outcomes", dt.date(2013, 1, 5)), infer_schema=False)
+    assert not {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"} & set(
+        schedule.columns
+    )
+    assert outcomes.select("year", "month", "day").unique().rows() == [("2013", "1", "4")]
+    key = ["carrier", "flight", "origin"]
+    assert outcomes.select(key).sort(key).equals(schedule.select(key).sort(key))

@@ -7,17 +7,52 @@
     )
 }}
 
--- Incremental by day: a run rebuilds only the days whose raw rows were (re)loaded since the
--- last build, replacing each such day whole (delete+insert on flight_date).
-with flights as (
+-- Incremental by day: a run rebuilds only the days whose schedule or outcomes were (re)loaded
+-- since the last build, replacing each such day whole (delete+insert on flight_date). Outcomes
+-- land a day after the schedule, so a day is built twice: scheduled, then with its labels.
+with
+{% if is_incremental() %}
+watermark as (
+    select coalesce(max(_loaded_at), timestamp '1900-01-01') as loaded_at from {{ this }}
+),
+
+changed_days as (
+    select flight_date from {{ ref('stg_nycflights__flights') }}
+    where _loaded_at > (select loaded_at from watermark)
+    union
+    select flight_date from {{ ref('stg_nycflights__outcomes') }}
+    where _loaded_at > (select loaded_at from watermark)
+),
+{% endif %}
+
+flights as (
     select * from {{ ref('stg_nycflights__flights') }}
     {% if is_incremental() %}
-    where flight_date in (
-        select distinct flight_date
-        from {{ ref('stg_nycflights__flights') }}
-        where _loaded_at > (select coalesce(max(_loaded_at), timestamp '1900-01-01') from {{ this }})
-    )
+    where flight_date in (select flight_date from changed_days)
     {% endif %}
+),
+
+outcomes as (
+    select * from {{ ref('stg_nycflights__outcomes') }}
+    {% if is_incremental() %}
+    where flight_date in (select flight_date from changed_days)
+    {% endif %}
+),
+
+joined as (
+    select
+        flights.* exclude (_loaded_at),
+        outcomes.dep_time,
+        outcomes.dep_delay,
+        outcomes.arr_time,
+        outcomes.arr_delay,
+        outcomes.air_time,
+        outcomes.delivered_on as outcome_delivered_on,
+        outcomes.flight_date is not null as has_outcome,
+        greatest(flights._loaded_at, coalesce(outcomes._loaded_at, flights._loaded_at))
+            as _loaded_at
+    from flights
+    left join outcomes using (flight_date, carrier_code, flight_number, origin)
 ),
 
 final as (
@@ -37,17 +72,20 @@ final as (
         scheduled_departure_hour,
         sched_arr_time as scheduled_arrival_hhmm,
         distance as distance_mi,
-        -- outcomes, known only after departure: never features
+        -- outcomes, delivered the day after the flight and known only after departure:
+        -- never features; null until they land (has_outcome false)
+        has_outcome,
+        outcome_delivered_on,
         dep_time as departure_hhmm,
         dep_delay as departure_delay_min,
         arr_time as arrival_hhmm,
         arr_delay as arrival_delay_min,
         air_time as air_time_min,
-        dep_time is null as is_cancelled,
-        dep_time is not null and arr_delay is null as is_diverted,
+        case when has_outcome then dep_time is null end as is_cancelled,
+        case when has_outcome then dep_time is not null and arr_delay is null end as is_diverted,
         case when arr_delay is null then null else arr_delay > 15 end as is_late,
         _loaded_at
-    from flights
+    from joined
 )
 
 select * from final

@@ -15,7 +15,7 @@ FCT_FLIGHTS_EXPECTATIONS = [
             "dest",
             "scheduled_hour_utc",
             "distance_mi",
-            "is_cancelled",
+            "has_outcome",
         )
     ],
     ("ExpectColumnValuesToBeInSet", {"column": "origin", "value_set": ["EWR", "JFK", "LGA"]}),
@@ -28,12 +28,15 @@ FCT_FLIGHTS_EXPECTATIONS = [
     ("ExpectColumnMeanToBeBetween", {"column": "is_late", "min_value": 0.02, "max_value": 0.7}),
     # Cancelled flights have no arrival delay, so no lateness.
     ("ExpectColumnValuesToBeNull", {"column": "cancelled_arrival_delay_min"}),
+    # A landed outcome always says whether the flight was cancelled.
+    ("ExpectColumnValuesToBeNull", {"column": "outcome_without_cancel_flag"}),
 ]
 
 fct_flights_meets_suite = build_suite_check(
     "fct_flights",
     "select * exclude (is_late), is_late::double as is_late, "
-    "case when is_cancelled then arrival_delay_min end as cancelled_arrival_delay_min "
+    "case when is_cancelled then arrival_delay_min end as cancelled_arrival_delay_min, "
+    "case when has_outcome and is_cancelled is null then 1 end as outcome_without_cancel_flag "
     "from fct_flights",
     FCT_FLIGHTS_EXPECTATIONS,
     "GX suite on fct_flights: keys, domains, late share and cancellation logic. Blocking.",

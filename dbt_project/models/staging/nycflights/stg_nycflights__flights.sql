@@ -16,11 +16,6 @@ renamed as (
         minute as scheduled_departure_minute,
         -- upstream sends the scheduled hour as a UTC instant; weather is keyed the same way
         time_hour as scheduled_hour_utc,
-        dep_time,
-        dep_delay,
-        arr_time,
-        arr_delay,
-        air_time,
         distance,
         _loaded_at
     from source
