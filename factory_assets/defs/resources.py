@@ -47,6 +47,22 @@ class TrackingStore(dg.ConfigurableResource):
         return Registry(self.tracking_uri)
 
 
+class OnlineStore(dg.ConfigurableResource):
+    """Files the scoring service reads (snapshots) and writes (shadow logs); never DuckDB."""
+
+    root: str
+
+    @property
+    def snapshots(self) -> Path:
+        """Where online feature snapshots go; ``CURRENT`` names the live one."""
+        return Path(self.root) / "snapshots"
+
+    @property
+    def shadow(self) -> Path:
+        """Where the service appends its shadow-scoring logs."""
+        return Path(self.root) / "shadow"
+
+
 def _setting(name: str, default: Path) -> str | dg.EnvVar:
     """The environment variable where it is set (shown as such in the UI), else the default."""
     return dg.EnvVar(name) if os.environ.get(name) else str(default)
@@ -88,6 +104,7 @@ def resources() -> dg.Definitions:
         resources={
             "duckdb": DuckDBResource(database=_setting("FACTORY_WAREHOUSE", _warehouse_path())),
             "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", data_dir())),
+            "online": OnlineStore(root=_setting("FACTORY_ONLINE_DIR", _state_dir() / "online")),
             "tracking": TrackingStore(
                 tracking_uri=_setting(
                     "FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{_state_dir() / 'mlflow.db'}"

@@ -206,6 +206,23 @@ def flight_features(
     base = pl.concat(
         [base, weather_for(base, weather.lazy().collect(engine="in-memory"))], how="horizontal"
     )
+    return assemble_features(base, planes, window_days)
+
+
+def assemble_features(
+    base: pl.DataFrame, planes: pl.DataFrame | pl.LazyFrame, window_days: int = WINDOW_DAYS
+) -> pl.DataFrame:
+    """The feature rows from schedule, late-rate and weather columns plus the plane registry.
+
+    The last step of ``flight_features``; online scoring calls it on rows whose late rates and
+    weather were looked up in tables that ``late_rates`` and ``weather_for`` built.
+
+    Args:
+        base: SCHEDULE_COLUMNS, the ``late_rates`` columns, ``observed_hour_utc`` and
+            WEATHER_COLUMNS, one row per flight.
+        planes: dim_planes rows (tailnum, manufactured_year, seats, engines).
+        window_days: the late-rate window the rate columns are named after.
+    """
     out = base.lazy()
     plane = planes.lazy().select(
         "tailnum",

@@ -29,6 +29,7 @@ NUMERIC = [
     "carrier_flights_28d",
 ]
 LABEL = "is_late"
+SMALL_FRAME = 256  # rows up to which categorical codes come from Python dicts
 
 
 @dataclass
@@ -73,23 +74,37 @@ class Preprocessor:
 
     def transform(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Categorical indices (int64, [n, n_cat]) and numerics (float32, [n, n_numeric])."""
-        cat = frame.select(
-            pl.col(c).replace_strict(
-                {v: i + 1 for i, v in enumerate(self.vocab[c])}, default=0, return_dtype=pl.Int64
-            )
-            for c in self.categorical
-        ).to_numpy()
-        num = frame.select(
-            *[
-                ((pl.col(c).cast(pl.Float64) - self.means[c]) / self.stds[c]).fill_null(0.0)
-                for c in self.numeric
-            ],
-            *[
-                pl.col(c).is_null().cast(pl.Float64).alias(f"{c}_missing")
-                for c in self.missing_flags
-            ],
-        ).to_numpy()
+        codes, numeric = self._compiled()
+        if frame.height <= SMALL_FRAME:  # online requests: dict lookups beat building a join
+            cat = np.array(
+                [[codes[c].get(v, 0) for v in frame[c].to_list()] for c in self.categorical],
+                dtype=np.int64,
+            ).T.reshape(frame.height, len(self.categorical))
+        else:
+            cat = frame.select(
+                pl.col(c).replace_strict(codes[c], default=0, return_dtype=pl.Int64)
+                for c in self.categorical
+            ).to_numpy()
+        num = frame.select(numeric).to_numpy()
         return cat.astype(np.int64), num.astype(np.float32)
+
+    def _compiled(self) -> tuple[dict[str, dict[str, int]], list[pl.Expr]]:
+        """Vocabulary indices and numeric expressions, built once per fitted Preprocessor."""
+        cache = self.__dict__.get("_compiled_cache")  # not a field: never in JSON or repr
+        if cache is None:
+            codes = {c: {v: i + 1 for i, v in enumerate(self.vocab[c])} for c in self.categorical}
+            numeric = [
+                *[
+                    ((pl.col(c).cast(pl.Float64) - self.means[c]) / self.stds[c]).fill_null(0.0)
+                    for c in self.numeric
+                ],
+                *[
+                    pl.col(c).is_null().cast(pl.Float64).alias(f"{c}_missing")
+                    for c in self.missing_flags
+                ],
+            ]
+            cache = self.__dict__["_compiled_cache"] = (codes, numeric)
+        return cache
 
     def to_json(self) -> str:
         """The fitted state as JSON."""

@@ -1,0 +1,1 @@
+"""The online scoring service (FastAPI): the registry's champions, features from the snapshot."""

@@ -1,0 +1,32 @@
+"""``python -m factory_assets.serving_app [--host H] [--port P]``: run the scoring service."""
+
+import argparse
+import logging
+
+import uvicorn
+
+from factory_assets.serving_app.app import create_app
+from factory_assets.serving_app.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve on ``host:port`` (127.0.0.1:8000 by default) with settings from the environment."""
+    parser = argparse.ArgumentParser(prog="python -m factory_assets.serving_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    uvicorn.run(
+        create_app(Settings.from_env()),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,  # a log line per request costs more than scoring one flight
+        http="httptools",
+        loop="uvloop",
+    )
+
+
+if __name__ == "__main__":
+    main()
