@@ -31,8 +31,10 @@ END ?= 2013-12-31
 SCORE_FROM ?= 2013-05-01
 SCORE_DAYS ?= 7
 MLFLOW_PORT ?= 5000
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 8000
 
-.PHONY: help install demo test ui mlflow-ui data check lint bench clean
+.PHONY: help install demo test ui mlflow-ui serve data check lint bench clean
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -75,6 +77,9 @@ mlflow-ui: install  ## MLflow UI on http://127.0.0.1:5000 over the same tracking
 	$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--backend-store-uri $(FACTORY_MLFLOW_TRACKING_URI) \
 		--default-artifact-root $(FACTORY_MLFLOW_ARTIFACTS)
+
+serve: install  ## scoring service (FastAPI) on http://$(SERVE_HOST):$(SERVE_PORT), docs at /docs
+	$(BIN)/python -m factory_assets.serving_app --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 check: install  ## ruff + definitions validation
 	$(BIN)/ruff check factory_assets tests benchmarks

@@ -4,9 +4,15 @@ import argparse
 import logging
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from factory_assets.serving_app.app import create_app
 from factory_assets.serving_app.settings import Settings
+
+
+def app_from_env() -> ASGIApp:
+    """The app with settings from the environment (what each uvicorn worker builds)."""
+    return create_app(Settings.from_env())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,11 +20,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m factory_assets.serving_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="processes (each polls alone)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(
-        create_app(Settings.from_env()),
+        "factory_assets.serving_app.__main__:app_from_env",
+        factory=True,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

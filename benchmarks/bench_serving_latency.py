@@ -1,0 +1,276 @@
+"""Online scoring latency and throughput: the running service against onnxruntime in-process.
+
+Self-contained: the full 2013 inputs, a net trained one epoch on January and packaged (ONNX +
+preprocessor) into a temporary MLflow store as ``champion``, an online snapshot as of
+SNAPSHOT_DAY, and the real service (``python -m factory_assets.serving_app``) on a free loopback
+port. The load generator (asyncio, raw HTTP/1.1 keep-alive) is bounded in count and time:
+
+- 1-row requests on an open-loop schedule at RATE req/s; latency counts from the *scheduled*
+  send time, so a stalled server cannot hide queueing (no coordinated omission);
+- 100-row batches closed-loop on 2 connections: the service's rows per second;
+- the floor: the same batches through the same feature code and onnxruntime in one process.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.common import RESULTS_DIR, machine
+
+NAME = "serving_latency"
+RATE, REQUESTS, MAX_SECONDS = 500, 5000, 60  # 10 s of load at the fixed rate
+BATCH, BATCH_REQUESTS, BATCH_SECONDS = 100, 400, 30
+SNAPSHOT_DAY = "2013-06-30"
+WORKERS = int(os.environ.get("BENCH_SERVE_WORKERS", "1"))
+LOW_RATE = 100  # also recorded: latency at a rate this machine sustains
+
+
+def _line(root: Path) -> tuple[str, Path, list[dict]]:
+    """A champion in a temporary MLflow store, a snapshot, and request rows of the next day."""
+    import datetime as dt
+
+    from benchmarks.bench_features_vs_pandas import build_inputs
+    from factory_assets.lib.features.flights import flight_features
+    from factory_assets.lib.online.snapshot import build_snapshot, write_snapshot
+    from factory_assets.lib.packaging import export_onnx
+    from factory_assets.lib.registry import Registry
+    from factory_assets.lib.scoring import MODEL_FILE, PREPROCESSOR_FILE
+    from factory_assets.lib.training.train import TrainConfig, train_flights
+
+    flights, weather, planes = build_inputs()
+    features = flight_features(flights, flights, weather, planes)
+    labelled = features.join(flights.select("flight_id", "is_late"), on="flight_id")
+    config = TrainConfig(train_end="2013-01-31", val_days=7, max_epochs=1)
+    outcome = train_flights(labelled.filter(pl.col("is_late").is_not_null()), config)
+    package = root / "package"
+    package.mkdir()
+    pre = outcome.preprocessor
+    export_onnx(outcome.net, len(pre.categorical), pre.n_numeric, package / MODEL_FILE)
+    (package / PREPROCESSOR_FILE).write_text(pre.to_json())
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    registry = Registry(uri)
+    experiment = registry.experiment("bench", (root / "artifacts").as_uri())
+    run = registry.client.create_run(experiment).info.run_id
+    version = registry.register("flights", run, package, {})
+    registry.promote("flights", version.version, "benchmark")
+    day = dt.date.fromisoformat(SNAPSHOT_DAY)
+    airports = pl.DataFrame({"airport_code": ["EWR", "JFK", "LGA"]}).with_columns(
+        time_zone=pl.lit("America/New_York")
+    )
+    manifest, frames = build_snapshot(
+        flights.filter(pl.col("flight_date") <= day),
+        weather,
+        planes,
+        airports,
+        flights.select("carrier_code").unique(),
+    )
+    write_snapshot(root / "online" / "snapshots", manifest, frames)
+    nxt = flights.filter(pl.col("flight_date") == day + dt.timedelta(days=1))
+    rows = nxt.select(
+        pl.col("flight_date").cast(pl.String),
+        (
+            pl.col("scheduled_departure_at").dt.hour().cast(pl.Int64) * 100
+            + pl.col("scheduled_departure_at").dt.minute()
+        ).alias("sched_dep_time"),  # fmt: skip
+        pl.col("carrier_code").alias("carrier"),
+        pl.col("flight_number").alias("flight"),
+        "tailnum",
+        "origin",
+        "dest",
+        pl.col("distance_mi").cast(pl.Float64).alias("distance"),
+    ).to_dicts()
+    return uri, root / "online", rows
+
+
+def _floor(online: Path, batches: list[list[dict]], uri: str) -> float:
+    """Rows per second of features + onnxruntime in this process, on the same batches."""
+    import datetime as dt
+
+    from factory_assets.lib.online.features import OnlineFeatures, ScheduledFlight
+    from factory_assets.lib.online.snapshot import current_snapshot
+    from factory_assets.lib.registry import Registry
+    from factory_assets.lib.scoring import load_alias
+
+    _, model = load_alias(Registry(uri), "flights", "champion")
+    features = OnlineFeatures(current_snapshot(online / "snapshots"))
+
+    def score(batch: list[dict]) -> np.ndarray:
+        flights = [
+            ScheduledFlight(
+                dt.date.fromisoformat(r["flight_date"]),
+                r["sched_dep_time"],
+                r["carrier"],
+                r["flight"],
+                r["origin"],
+                r["dest"],
+                r["distance"],
+                r["tailnum"],
+            )  # fmt: skip
+            for r in batch
+        ]
+        return model.predict(features.features(features.schedule(flights)))
+
+    score(batches[0])
+    start = time.perf_counter()
+    for batch in batches:
+        score(batch)
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+
+
+class Client:
+    """Raw HTTP/1.1 keep-alive connections: a light generator leaves the cores to the server."""
+
+    def __init__(self, port: int, connections: int) -> None:
+        self.port, self.size = port, connections
+        self.pool: asyncio.Queue = asyncio.Queue()
+
+    async def open(self) -> None:
+        for _ in range(self.size):
+            self.pool.put_nowait(await asyncio.open_connection("127.0.0.1", self.port))
+
+    async def post(self, path: str, body: bytes) -> int:
+        reader, writer = await self.pool.get()
+        try:
+            head = (
+                f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body)}\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            headers = await reader.readuntil(b"\r\n\r\n")
+            length = int(headers.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            return int(headers[9:12])
+        finally:
+            self.pool.put_nowait((reader, writer))
+
+
+async def _fixed_rate(port: int, bodies: list[bytes], rate: int = RATE) -> tuple[list, int]:
+    client = Client(port, 32)
+    await client.open()
+    loop, latencies, errors = asyncio.get_running_loop(), [], 0
+
+    async def one(body: bytes, due: float) -> None:
+        nonlocal errors
+        try:
+            status = await client.post("/v1/models/flights/predict", body)
+            errors += status != 200
+        except Exception:  # noqa: BLE001 - counted, the run goes on
+            errors += 1
+        latencies.append(loop.time() - due)
+
+    start, tasks = loop.time() + 0.05, []
+    for i, body in enumerate(bodies):
+        due = start + i / rate
+        if due - start > MAX_SECONDS:
+            break
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        tasks.append(asyncio.create_task(one(body, due)))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=MAX_SECONDS)
+    return latencies, errors
+
+
+async def _throughput(port: int, bodies: list[bytes], rows: int = BATCH) -> tuple[float, int]:
+    client = Client(port, 2)
+    await client.open()
+    loop, errors, done = asyncio.get_running_loop(), 0, 0
+    start = loop.time()
+
+    async def worker(mine: list[bytes]) -> None:
+        nonlocal errors, done
+        for body in mine:
+            if loop.time() - start > BATCH_SECONDS:
+                return
+            errors += await client.post("/v1/models/flights/predict", body) != 200
+            done += 1
+
+    await asyncio.gather(worker(bodies[0::2]), worker(bodies[1::2]))
+    return done * rows / (loop.time() - start), errors
+
+
+def _serve(uri: str, online: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "FACTORY_MLFLOW_TRACKING_URI": uri, "FACTORY_ONLINE_DIR": str(online)}
+    env |= {"FACTORY_SERVE_MAX_ROWS": str(BATCH), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    command = [sys.executable, "-m", "factory_assets.serving_app", "--port", str(port)]
+    command += ["--workers", str(WORKERS), "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the service did not become healthy in 120 s")
+
+
+def main() -> dict:
+    """Run the three measurements and write results/serving_latency.json."""
+    with socket.socket() as sock:  # a free loopback port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        uri, online, rows = _line(Path(tmp))
+        singles = [json.dumps({"flights": [rows[i % len(rows)]]}).encode() for i in range(REQUESTS)]
+        batches = [[rows[(i * BATCH + j) % len(rows)] for j in range(BATCH)] for i in range(50)]
+        batch_bodies = [json.dumps({"flights": b}).encode() for b in batches]
+        floor = _floor(online, batches, uri)
+        process = _serve(uri, online, port)
+        try:
+            asyncio.run(_fixed_rate(port, singles[:500]))  # warm-up, not recorded
+            latencies, errors = asyncio.run(_fixed_rate(port, singles))
+            service, batch_errors = asyncio.run(
+                _throughput(port, (batch_bodies * 10)[:BATCH_REQUESTS])
+            )
+            single_rps, _ = asyncio.run(_throughput(port, singles[:2000], rows=1))
+            low, low_errors = asyncio.run(_fixed_rate(port, singles[:1000], LOW_RATE))
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+    ms = np.array(latencies) * 1000
+    record = {
+        "name": NAME,
+        "rate_rps": RATE,
+        "requests": len(latencies),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "mean_ms": float(statistics.fmean(ms)),
+        "errors": errors + batch_errors + low_errors,
+        "single_row_max_rps": single_rps,
+        "low_rate_rps": LOW_RATE,
+        "low_rate_p50_ms": float(np.percentile(np.array(low) * 1000, 50)),
+        "low_rate_p99_ms": float(np.percentile(np.array(low) * 1000, 99)),
+        "batch_rows": BATCH,
+        "workers": WORKERS,
+        "batch_rows_s": service,
+        "floor_rows_s": floor,
+        "ratio": floor / service,
+        "goal": "p99_ms < 5 at 500 req/s (1 row); ratio <= 3",
+        "goal_met": bool(np.percentile(ms, 99) < 5 and floor / service <= 3),
+        "machine": machine(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{NAME}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(
+        f"{NAME}: {RATE} req/s x1 row: p50 {record['p50_ms']:.2f} ms, p99 {record['p99_ms']:.2f} "
+        f"ms, errors {record['errors']}; {BATCH}-row batches {service:,.0f} rows/s vs floor "
+        f"{floor:,.0f} rows/s: ratio {record['ratio']:.2f}; 1-row max {single_rps:.0f} req/s; "
+        f"{LOW_RATE} req/s: p50 {record['low_rate_p50_ms']:.2f} ms, "
+        f"p99 {record['low_rate_p99_ms']:.2f} ms"
+    )
+    return record
