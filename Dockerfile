@@ -18,7 +18,7 @@ RUN pip install -r requirements.lock
 COPY pyproject.toml README.md workspace.yaml dagster.yaml ./
 COPY dbt_project ./dbt_project
 COPY factory_assets ./factory_assets
-RUN pip install --no-deps --no-build-isolation . \
+RUN pip install --no-deps --no-build-isolation -e . \
     && cd dbt_project && dbt parse --quiet --profiles-dir . && cd .. \
     && dg utils refresh-defs-state \
     && mkdir -p "$FACTORY_STATE_DIR" && chown -R factory /app "$FACTORY_STATE_DIR"
