@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from factory_assets.defs.resources import TrackingStore
+from factory_assets.defs.resources import LandingZone, TrackingStore
+from factory_assets.partitions import DAILY
 
 factory_line = dg.define_asset_job(
     "factory_line",
@@ -44,3 +45,60 @@ def move_champion_back(
 def rollback_champion() -> None:
     """One op: the registry move."""
     move_champion_back()
+
+
+DAILY_LINE = dg.AssetSelection.assets(
+    "raw_flights",
+    "raw_weather",
+    "raw_outcomes",
+    "flight_features",
+    "flight_predictions",
+    "flights_drift_report",
+    "flights_prediction_performance",
+) | dg.AssetSelection.groups("warehouse")
+
+daily_line = dg.define_asset_job(
+    "daily_line",
+    selection=DAILY_LINE,
+    partitions_def=DAILY,
+    description=(
+        "One landed day through the line: the day's schedule, weather and the outcomes of the "
+        "day before → dbt warehouse and suites → features → scoring with the champion → drift "
+        "report and the performance of yesterday's predictions. Monitoring checks that fail "
+        "make flights_retrain_sensor retrain."
+    ),
+)
+
+retrain_flights = dg.define_asset_job(
+    "retrain_flights",
+    selection=dg.AssetSelection.assets(
+        "flight_features", "flights_model", "flights_evaluation", "flights_package"
+    ),
+    description=(
+        "Features → training on new windows → holdout evaluation → package and gate. Started "
+        "by flights_retrain_sensor with the windows in its run config."
+    ),
+)
+
+rescore_flights = dg.define_asset_job(
+    "rescore_flights",
+    selection=dg.AssetSelection.assets("flight_predictions", "flights_drift_report"),
+    partitions_def=DAILY,
+    description="Re-score a day with a newly promoted champion and re-check its drift.",
+)
+
+
+@dg.schedule(
+    job=daily_line,
+    cron_schedule="0 6 * * *",
+    execution_timezone="America/New_York",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def daily_line_schedule(
+    context: dg.ScheduleEvaluationContext, landing: LandingZone
+) -> dg.RunRequest | dg.SkipReason:
+    """Every morning, run the line for the newest day that has landed (once per day)."""
+    newest = landing.newest_day("flights")
+    if newest is None:
+        return dg.SkipReason(f"nothing has landed under {landing.root}")
+    return dg.RunRequest(run_key=f"daily-{newest}", partition_key=newest.isoformat())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.lib.landing import daily_file, reference_file
+from factory_assets.lib.landing import daily_file, newest_daily_file_day, reference_file
 
 if TYPE_CHECKING:
     from factory_assets.lib.registry import Registry
@@ -28,6 +28,10 @@ class LandingZone(dg.ConfigurableResource):
     def reference_file(self, source: str) -> Path:
         """The current snapshot of a reference source."""
         return reference_file(Path(self.root) / "landing", source)
+
+    def newest_day(self, source: str) -> dt.date | None:
+        """The newest day ``source`` has landed a file for."""
+        return newest_daily_file_day(Path(self.root) / "landing", source)
 
 
 class TrackingStore(dg.ConfigurableResource):
@@ -61,6 +65,27 @@ class OnlineStore(dg.ConfigurableResource):
     def shadow(self) -> Path:
         """Where the service appends its shadow-scoring logs."""
         return Path(self.root) / "shadow"
+
+
+class ReportStore(dg.ConfigurableResource):
+    """Where monitoring writes its HTML reports and plots, one folder per model."""
+
+    root: str
+
+    def path(self, model: str, name: str) -> Path:
+        """The file ``name`` of ``model``'s reports."""
+        return Path(self.root) / model / name
+
+
+class RetrainPolicy(dg.ConfigurableResource):
+    """When a failed monitoring check may start a retrain; days are data (partition) days."""
+
+    cooldown_days: int = 14
+
+
+def sensor_interval_s() -> int:
+    """Seconds between two evaluations of a monitoring sensor (FACTORY_SENSOR_INTERVAL_S)."""
+    return int(os.environ.get("FACTORY_SENSOR_INTERVAL_S", "30"))
 
 
 def _setting(name: str, default: Path) -> str | dg.EnvVar:
@@ -104,6 +129,10 @@ def resources() -> dg.Definitions:
         resources={
             "duckdb": DuckDBResource(database=_setting("FACTORY_WAREHOUSE", _warehouse_path())),
             "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", data_dir())),
+            "reports": ReportStore(root=_setting("FACTORY_REPORTS_DIR", _state_dir() / "reports")),
+            "retrain_policy": RetrainPolicy(
+                cooldown_days=int(os.environ.get("FACTORY_RETRAIN_COOLDOWN_DAYS", "14"))
+            ),
             "online": OnlineStore(root=_setting("FACTORY_ONLINE_DIR", _state_dir() / "online")),
             "tracking": TrackingStore(
                 tracking_uri=_setting(

@@ -110,3 +110,10 @@ def lay_out_landing(
         _write_atomic(reference_file(landing_dir, source), read_package_table(source))
         written[source] = 1
     return written
+
+
+def newest_daily_file_day(landing_dir: Path, source: str) -> dt.date | None:
+    """The newest day for which ``source`` has landed a file, or None."""
+    names = (p.stem.removeprefix(f"{source}_") for p in landing_dir.glob(f"{source}/*/*/*.csv"))
+    days = [dt.date.fromisoformat(name) for name in names if len(name) == 10]
+    return max(days, default=None)

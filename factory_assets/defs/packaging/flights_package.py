@@ -109,6 +109,8 @@ def flights_package(
         tags = {
             "data_version": flights_model["data_version"],
             "code_version": flights_model["code_version"],
+            "train_start": flights_model["train_window"][0],
+            "train_end": flights_model["train_window"][1],
             "holdout_auc": f"{challenger['auc']:.4f}",
             "holdout_brier": f"{challenger['brier']:.4f}",
             "onnx_parity_max_abs_diff": f"{diff:.2e}",

@@ -1,0 +1,203 @@
+"""Per-column drift of a day's features against a fixed reference, at a cost flat in history.
+
+The verdicts are Evidently's own (legacy stattests behind ``DataDriftPreset`` for a reference of
+more than 1,000 rows): normed Wasserstein distance for numeric columns with more than 5 distinct
+values, Jensen-Shannon distance otherwise, both drifting at ``score >= 0.1``. What differs is the
+work per check. The reference is summarised once (sorted values with prefix sums, value counts),
+so a day of m rows costs O(m log n) against a reference of n rows, where Evidently re-reads and
+re-sorts the whole reference and renders plots on every call. The Wasserstein distance is exact:
+on each interval where the day's CDF is constant, the integral of |F_ref - G| comes from two
+prefix-sum lookups around the point where F_ref crosses that constant.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+THRESHOLD = 0.1  # Evidently's default for both methods
+MIN_REFERENCE_ROWS = 1001  # at or below 1,000 rows Evidently switches to K-S / chi-square tests
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """One column's drift verdict."""
+
+    column: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+
+
+@dataclass
+class ColumnProfile:
+    """What a drift check needs of one reference column."""
+
+    numeric: bool
+    values: np.ndarray  # distinct non-null values, sorted
+    counts: np.ndarray  # rows per distinct value
+    ordered: np.ndarray = field(default_factory=lambda: np.zeros(0))  # numeric: all, sorted
+    prefix: np.ndarray = field(default_factory=lambda: np.zeros(1))  # its cumsum, 0 first
+    std: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        """Non-null reference rows."""
+        return int(self.counts.sum())
+
+
+def _clean(series: pl.Series, numeric: bool) -> np.ndarray:
+    if numeric:
+        values = series.cast(pl.Float64).to_numpy()
+        return values[np.isfinite(values)]
+    return series.drop_nulls().cast(pl.String).to_numpy()
+
+
+def profile_column(series: pl.Series, numeric: bool) -> ColumnProfile:
+    """Summarise one reference column (nulls and infinities dropped, as Evidently does)."""
+    values = _clean(series, numeric)
+    if values.size < MIN_REFERENCE_ROWS:
+        raise ValueError(
+            f"reference column {series.name!r} has {values.size} usable rows; drift checks need "
+            f"at least {MIN_REFERENCE_ROWS} (Evidently uses other tests below that)"
+        )
+    distinct, counts = np.unique(values, return_counts=True)
+    if not numeric:
+        return ColumnProfile(False, distinct, counts)
+    ordered = np.sort(values)
+    prefix = np.concatenate([[0.0], np.cumsum(ordered)])
+    return ColumnProfile(True, distinct, counts, ordered, prefix, float(np.std(ordered)))
+
+
+@dataclass
+class ReferenceProfile:
+    """A reference data set summarised per column, built once per champion."""
+
+    columns: dict[str, ColumnProfile]
+
+    @classmethod
+    def from_frame(
+        cls, frame: pl.DataFrame, numerical: list[str], categorical: list[str]
+    ) -> "ReferenceProfile":
+        """Profile ``numerical`` and ``categorical`` columns of ``frame``."""
+        profiles = {c: profile_column(frame[c], True) for c in numerical}
+        profiles |= {c: profile_column(frame[c], False) for c in categorical}
+        return cls(profiles)
+
+    def drift(self, current: pl.DataFrame, threshold: float = THRESHOLD) -> list[ColumnDrift]:
+        """One verdict per profiled column for the rows of ``current``."""
+        return [column_drift(name, p, current[name], threshold) for name, p in self.columns.items()]
+
+
+def _integral(ordered: np.ndarray, prefix: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integral of the reference CDF over [a, b] (vectorised; a <= b)."""
+    ka = np.searchsorted(ordered, a, side="right")
+    kb = np.searchsorted(ordered, b, side="right")
+    return (ka * (b - a) + (kb - ka) * b - (prefix[kb] - prefix[ka])) / ordered.size
+
+
+def wasserstein(profile: ColumnProfile, current: np.ndarray) -> float:
+    """Exact 1-Wasserstein distance between the reference and ``current`` (non-empty)."""
+    ordered, prefix = profile.ordered, profile.prefix
+    xs, counts = np.unique(current, return_counts=True)
+    cum = np.cumsum(counts)
+    n, m = ordered.size, int(cum[-1])
+    lo, hi = min(ordered[0], xs[0]), max(ordered[-1], xs[-1])
+    a = np.concatenate([[lo], xs])
+    b = np.concatenate([xs, [hi]])
+    cum = np.concatenate([[0], cum])
+    g = cum / m
+    # F_ref(x) >= g  <=>  #ref <= x is at least t = ceil(g n)  <=>  x >= ordered[t - 1]
+    t = -(-cum * n // m)
+    cross = np.where(t > 0, ordered[np.clip(t - 1, 0, n - 1)], -np.inf)
+    mid = np.clip(cross, a, b)
+    below = g * (mid - a) - _integral(ordered, prefix, a, mid)
+    above = _integral(ordered, prefix, mid, b) - g * (b - mid)
+    return float(np.sum(below + above))
+
+
+def _jensenshannon(profile: ColumnProfile, current: np.ndarray) -> float:
+    from scipy.spatial import distance
+
+    keys, cur_counts = np.unique(current, return_counts=True)
+    union = np.union1d(profile.values, keys)
+    ref = np.zeros(union.size)
+    ref[np.searchsorted(union, profile.values)] = profile.counts
+    cur = np.zeros(union.size)
+    cur[np.searchsorted(union, keys)] = cur_counts
+    return float(distance.jensenshannon(ref / ref.sum(), cur / cur.sum()))
+
+
+def column_drift(
+    name: str, profile: ColumnProfile, series: pl.Series, threshold: float = THRESHOLD
+) -> ColumnDrift:
+    """Evidently's default verdict for one column, from the reference profile."""
+    current = _clean(series, profile.numeric)
+    if current.size == 0:
+        return ColumnDrift(name, "empty", float("nan"), threshold, False)
+    if profile.numeric:
+        new = np.setdiff1d(np.unique(current), profile.values, assume_unique=True).size
+        if profile.values.size + new > 5:
+            score = wasserstein(profile, current) / max(profile.std, 0.001)
+            return ColumnDrift(name, "wasserstein", score, threshold, score >= threshold)
+    score = _jensenshannon(profile, current)
+    return ColumnDrift(name, "jensenshannon", score, threshold, score >= threshold)
+
+
+def drift_table(results: list[ColumnDrift]) -> pl.DataFrame:
+    """The verdicts as a table (one row per column)."""
+    return pl.DataFrame(
+        {
+            "column_name": [r.column for r in results],
+            "method": [r.method for r in results],
+            "score": [r.score for r in results],
+            "threshold": [r.threshold for r in results],
+            "drifted": [r.drifted for r in results],
+        },
+        schema={
+            "column_name": pl.String,
+            "method": pl.String,
+            "score": pl.Float64,
+            "threshold": pl.Float64,
+            "drifted": pl.Boolean,
+        },
+    )
+
+
+def drifted_share(results: list[ColumnDrift]) -> float:
+    """Share of checked (non-empty) columns that drifted, as Evidently's DriftedColumnsCount."""
+    checked = [r for r in results if r.method != "empty"]
+    return sum(r.drifted for r in checked) / len(checked) if checked else 0.0
+
+
+def write_evidently_report(
+    reference: pl.DataFrame,
+    current: pl.DataFrame,
+    numerical: list[str],
+    categorical: list[str],
+    path: Path,
+) -> Path:
+    """Evidently's DataDriftPreset report of ``current`` against ``reference``, as HTML.
+
+    Written to a temporary name and renamed, so a reader never opens half a report.
+    """
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    columns = numerical + categorical
+
+    def dataset(frame: pl.DataFrame) -> "Dataset":
+        pandas = frame.select(
+            *[pl.col(c).cast(pl.Float64) for c in numerical], *categorical
+        ).to_pandas()
+        return Dataset.from_pandas(pandas[columns], data_definition=definition)
+
+    snapshot = Report([DataDriftPreset()]).run(dataset(current), dataset(reference))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    snapshot.save_html(str(tmp))
+    tmp.replace(path)
+    return path

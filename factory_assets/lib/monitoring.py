@@ -1,0 +1,92 @@
+"""Monitoring decisions without Dagster: what to watch, when to retrain, on which window.
+
+A retrain is requested when a drift or performance check failed on a day that is after the
+cool-down of the last retrain and while no retrain of the model is in flight. Windows are in
+data days (partition dates), not wall-clock time, so a replay of a year behaves like the year.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
+
+# Calendar columns drift by construction (a model trained on winter sees no July); they are
+# inputs but not evidence that the world changed.
+CALENDAR_COLUMNS = ("sched_month",)
+PREDICTION = "prediction"
+
+
+def monitored_columns(ignore: tuple[str, ...] = CALENDAR_COLUMNS) -> tuple[list[str], list[str]]:
+    """(numerical, categorical) model inputs watched for drift, the prediction included."""
+    numerical = [c for c in NUMERIC if c not in ignore] + [PREDICTION]
+    return numerical, [c for c in CATEGORICAL if c not in ignore]
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """A failed monitoring check on one day."""
+
+    day: dt.date
+    check: str  # e.g. "drift_within_threshold"
+    detail: str  # what failed, for the retrain run's tags and the summary
+
+
+@dataclass(frozen=True)
+class RetrainDecision:
+    """Whether to retrain now, and why (or why not)."""
+
+    retrain: bool
+    reason: str
+    trigger: CheckFailure | None = None
+
+
+def decide_retrain(
+    failures: list[CheckFailure],
+    in_flight: bool,
+    last_retrain_day: dt.date | None,
+    cooldown_days: int,
+) -> RetrainDecision:
+    """One retrain for the newest failure outside the cool-down, none while one is running."""
+    if not failures:
+        return RetrainDecision(False, "no failed monitoring check")
+    newest = max(failures, key=lambda f: f.day)
+    if in_flight:
+        return RetrainDecision(False, "a retrain of this model is already in flight")
+    if last_retrain_day is not None and (newest.day - last_retrain_day).days < cooldown_days:
+        return RetrainDecision(
+            False,
+            f"cool-down: last retrain on {last_retrain_day}, next allowed "
+            f"{last_retrain_day + dt.timedelta(days=cooldown_days)}",
+        )
+    return RetrainDecision(True, f"{newest.check} failed on {newest.day}: {newest.detail}", newest)
+
+
+@dataclass(frozen=True)
+class TrainingWindows:
+    """Training, validation and holdout windows ending the day before ``day``."""
+
+    train_start: dt.date
+    train_end: dt.date
+    val_days: int
+    holdout_start: dt.date
+    holdout_end: dt.date
+
+
+def windows_before(
+    day: dt.date, train_days: int, val_days: int, holdout_days: int
+) -> TrainingWindows:
+    """The newest windows whose labels have landed by ``day`` (labels lag a day).
+
+    Holdout = the last ``holdout_days`` labelled days, validation the ``val_days`` before it,
+    training the ``train_days`` before that; no day is in two windows.
+    """
+    holdout_end = day - dt.timedelta(days=1)
+    holdout_start = holdout_end - dt.timedelta(days=holdout_days - 1)
+    train_end = holdout_start - dt.timedelta(days=val_days + 1)
+    train_start = train_end - dt.timedelta(days=train_days - 1)
+    return TrainingWindows(train_start, train_end, val_days, holdout_start, holdout_end)
+
+
+def parse_day(value: str) -> dt.date:
+    """A partition key or tag value as a date."""
+    return dt.date.fromisoformat(value)

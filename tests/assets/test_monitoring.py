@@ -1,0 +1,194 @@
+"""Drift report, delayed-label performance and the sensors that retrain, on a real line."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from factory_assets.defs.monitoring.flights_sensors import (
+    RETRAIN_TAG,
+    TRIGGER_DAY_TAG,
+    flights_promotion_sensor,
+    flights_retrain_sensor,
+)
+from factory_assets.defs.resources import RetrainPolicy
+from tests.assets.test_models import MODEL, _config
+
+DAY = dt.date(2013, 1, 8)  # scored, drift-checked; its outcomes land on the 9th (not landed)
+DRIFT = dg.AssetCheckKey(dg.AssetKey("flights_drift_report"), "drift_within_threshold")
+PERFORMANCE = dg.AssetCheckKey(
+    dg.AssetKey("flights_prediction_performance"), "performance_above_floor"
+)
+
+
+def _run(defs, keys, instance, partition=None, run_config=None, tags=None):  # noqa: ANN001, ANN202
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(k) for k in keys}
+    )
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=partition,
+        run_config=run_config or {},
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def _drift_config(**settings) -> dict:  # noqa: ANN003
+    return {"ops": {"flights_drift_report": {"config": settings}}}
+
+
+def _check(result, key: dg.AssetCheckKey):  # noqa: ANN001, ANN202
+    return next(e for e in result.get_asset_check_evaluations() if e.asset_check_key == key)
+
+
+@pytest.fixture(scope="module")
+def monitored(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A champion trained on 01-01…01-04 that scored the 7th and the 8th, on its own stores."""
+    root = tmp_path_factory.mktemp("monitoring")
+    shutil.copy(built[0], root / "warehouse.duckdb")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+        mp.setenv("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
+        mp.setenv("FACTORY_REPORTS_DIR", str(root / "reports"))
+        home = root / "dagster_home"
+        home.mkdir()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert _run(defs, MODEL, instance, run_config=_config(min_auc=0.5)).success
+            for day in (DAY - dt.timedelta(days=1), DAY):
+                assert _run(defs, ["flight_predictions"], instance, day.isoformat()).success
+            yield root, instance
+
+
+def test_drift_report_scores_every_input_and_links_the_html(defs, monitored) -> None:  # noqa: ANN001
+    root, instance = monitored
+    result = _run(defs, ["flights_drift_report"], instance, DAY.isoformat())
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    report = Path(metadata["report"].value)
+    assert report.is_file() and report.stat().st_size > 100_000
+    assert "temperature_f" in report.read_text()  # a column of the DataDriftPreset
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.sql("select column_name, method, score, drifted from flights_drift").fetchall()
+    columns = {r[0] for r in rows}
+    assert {"carrier", "route", "temperature_f", "prediction"} <= columns
+    assert "sched_month" not in columns  # calendar inputs drift by construction
+    assert all(np.isfinite(r[2]) and r[1] in {"wasserstein", "jensenshannon"} for r in rows)
+    share = sum(r[3] for r in rows) / len(rows)
+    assert metadata["drifted_share"].value == pytest.approx(share)
+
+
+def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None:  # noqa: ANN001
+    _, instance = monitored
+    config = _drift_config(max_drifted_share=0.0, html_report=False)
+    strict = _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
+    share = strict.get_asset_materialization_events()[0].materialization.metadata
+    assert share["drifted_share"].value > 0.0  # a week of January already moves the weather
+    assert not _check(strict, DRIFT).passed
+    lenient = _run(
+        defs,
+        ["flights_drift_report"],
+        instance,
+        DAY.isoformat(),
+        _drift_config(max_drifted_share=1.0, html_report=False),
+    )
+    assert _check(lenient, DRIFT).passed
+
+
+def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> None:  # noqa: ANN001
+    root, instance = monitored
+    # partition 01-08 judges the predictions served for 01-07, whose outcomes landed on 01-08
+    lenient = {
+        "ops": {"flights_prediction_performance": {"config": {"min_auc": 0.0, "max_brier": 1.0}}}
+    }
+    result = _run(defs, ["flights_prediction_performance"], instance, DAY.isoformat(), lenient)
+    assert result.success and _check(result, PERFORMANCE).passed
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["flight_date"].value == "2013-01-07"
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+        y, p = zip(
+            *conn.sql(
+                "select t.is_late, p.probability from flight_predictions p join fct_flights t "
+                "using (flight_id) where p.flight_date = '2013-01-07' and t.is_late is not null"
+            ).fetchall(),
+            strict=True,
+        )
+        unlabelled = conn.sql(
+            "select count(*) from fct_flights where flight_date = ? and is_late is not null",
+            params=[DAY],
+        ).fetchall()[0][0]
+    assert metadata["labelled_rows"].value == len(y) > 100
+    assert metadata["auc"].value == pytest.approx(roc_auc_score(y, p))
+    assert unlabelled == 0  # the 8th's own predictions cannot be judged yet
+    floor = {"ops": {"flights_prediction_performance": {"config": {"min_auc": 0.99}}}}
+    strict = _run(defs, ["flights_prediction_performance"], instance, DAY.isoformat(), floor)
+    assert not _check(strict, PERFORMANCE).passed
+
+
+def _sensor(instance, cursor=None, cooldown=14):  # noqa: ANN001, ANN202
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"retrain_policy": RetrainPolicy(cooldown_days=cooldown)},
+    )
+    return flights_retrain_sensor(context), context
+
+
+def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) -> None:  # noqa: ANN001
+    _, instance = monitored
+    config = _drift_config(max_drifted_share=0.0, html_report=False)
+    assert not _check(
+        _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config), DRIFT
+    ).passed
+
+    result, _ = _sensor(instance)
+    (request,) = result.run_requests
+    assert request.tags[TRIGGER_DAY_TAG] == "2013-01-08"
+    assert request.tags["factory/trigger"] == "drift_within_threshold"
+    train = request.run_config["ops"]["flights_model"]["config"]
+    holdout = request.run_config["ops"]["flights_package"]["config"]
+    assert holdout == {"holdout_start": "2012-12-25", "holdout_end": "2013-01-07"}
+    assert train["train_end"] < holdout["holdout_start"]
+
+    # nothing new since the cursor: no second request for the same failure
+    again, _ = _sensor(instance, cursor=result.cursor)
+    assert not again.run_requests
+
+    # a retrain in flight debounces a new failure
+    job = defs.resolve_job_def("retrain_flights")
+    queued = instance.create_run_for_job(
+        job,
+        tags={RETRAIN_TAG: "flights", TRIGGER_DAY_TAG: "2013-01-08"},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
+    busy, _ = _sensor(instance, cursor=result.cursor)
+    assert not busy.run_requests and "in flight" in busy.skip_reason.skip_message
+
+    # once it finished, the cool-down (data days) still holds the same day back…
+    instance.report_run_failed(instance.get_run_by_id(queued.run_id))
+    _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
+    cooling, _ = _sensor(instance, cursor=busy.cursor)
+    assert not cooling.run_requests and "cool-down" in cooling.skip_reason.skip_message
+    # …unless the cool-down is zero
+    _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
+    free, _ = _sensor(instance, cursor=cooling.cursor, cooldown=0)
+    assert len(free.run_requests) == 1
+
+
+def test_a_promotion_rescores_the_day_that_triggered_it(defs, monitored) -> None:  # noqa: ANN001
+    _, instance = monitored
+    tags = {RETRAIN_TAG: "flights", TRIGGER_DAY_TAG: DAY.isoformat()}
+    retrain = _run(defs, MODEL, instance, run_config=_config(min_auc=0.5, margin=-1.0), tags=tags)
+    assert retrain.success
+    context = dg.build_sensor_context(instance=instance)
+    (run_request,) = list(flights_promotion_sensor(context))
+    assert isinstance(run_request, dg.RunRequest)
+    assert run_request.partition_key == DAY.isoformat()
+    assert run_request.job_name in (None, "rescore_flights")
