@@ -34,7 +34,7 @@ MLFLOW_PORT ?= 5000
 SERVE_HOST ?= 127.0.0.1
 SERVE_PORT ?= 8000
 
-.PHONY: help install demo test ui mlflow-ui serve data check lint bench clean
+.PHONY: help install demo test ui mlflow-ui serve data check lint bench clean prod-home ui-prod
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -72,6 +72,20 @@ test: install  ## the test suite (CPU, offline)
 
 ui: install  ## Dagster UI (webserver + daemon) on http://127.0.0.1:3000, same instance as the demo
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# Production tier (deploy/README.md): the instance in Postgres, credentials from DAGSTER_PG_*.
+# Its home is FACTORY_PROD_HOME, never DAGSTER_HOME, so `make` never copies the embedded
+# dagster.yaml over it.
+FACTORY_PROD_HOME ?= $(FACTORY_STATE_DIR)/dagster_home_prod
+PG_VARS := DAGSTER_PG_HOST DAGSTER_PG_PORT DAGSTER_PG_USER DAGSTER_PG_PASSWORD DAGSTER_PG_DB
+
+prod-home:  ## production instance: deploy/dagster.yaml into $FACTORY_PROD_HOME (Postgres)
+	@for v in $(PG_VARS); do [ -n "$${!v+set}" ] || { echo "set $$v (deploy/README.md)"; exit 1; }; done
+	mkdir -p $(FACTORY_PROD_HOME)
+	cp deploy/dagster.yaml $(FACTORY_PROD_HOME)/dagster.yaml
+
+ui-prod: install prod-home  ## Dagster UI + daemon on the Postgres instance, http://127.0.0.1:3000
+	DAGSTER_HOME=$(FACTORY_PROD_HOME) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 mlflow-ui: install  ## MLflow UI on http://127.0.0.1:5000 over the same tracking store and registry
 	$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \

@@ -110,15 +110,21 @@ def _warehouse_path() -> Path:
 
 
 def executor() -> dg.ExecutorDefinition:
-    """4 steps at once: subprocesses here (default), or one pod each (FACTORY_EXECUTOR=k8s).
+    """How a run executes its steps (FACTORY_EXECUTOR).
 
-    On Kubernetes each step's pod is sized by its ``dagster-k8s/config`` op tag
-    (factory_assets/execution.py) and inherits image, env and secrets from the code location.
+    ``multiprocess`` (default): up to 4 steps at once, each a subprocess. ``in_process``: steps
+    one after another in the run worker, no process start per step (for runs whose steps are
+    all in the ``warehouse`` pool anyway). ``k8s``: up to 4 steps at once, each its own pod,
+    sized by its ``dagster-k8s/config`` op tag (factory_assets/execution.py), with the image,
+    env and secrets of the code location. Pools hold across runs with every executor.
     """
-    if os.environ.get("FACTORY_EXECUTOR", "multiprocess") == "k8s":
+    kind = os.environ.get("FACTORY_EXECUTOR", "multiprocess")
+    if kind == "k8s":
         from dagster_k8s import k8s_job_executor  # the kubernetes client: only where it runs
 
         return k8s_job_executor.configured({"max_concurrent": 4})
+    if kind == "in_process":
+        return dg.in_process_executor
     return dg.multiprocess_executor.configured({"max_concurrent": 4})
 
 

@@ -143,6 +143,8 @@ def test_factory_executor_selects_step_pods(monkeypatch) -> None:  # noqa: ANN00
     assert executor().name == "multiprocess"
     monkeypatch.setenv("FACTORY_EXECUTOR", "k8s")
     assert executor().name == "k8s"
+    monkeypatch.setenv("FACTORY_EXECUTOR", "in_process")
+    assert executor().name == "in_process"
 
 
 def test_helm_values_name_what_the_cluster_needs() -> None:
@@ -157,14 +159,16 @@ def test_helm_values_name_what_the_cluster_needs() -> None:
     assert daemon["enabled"] and daemon["runMonitoring"]["enabled"]
     assert daemon["runCoordinator"]["type"] == "QueuedRunCoordinator"
     assert daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] == 4
-    assert VALUES["concurrency"]["pools"] == {"defaultLimit": 1, "granularity": "op"}
+    assert VALUES["concurrency"]["pools"]["defaultLimit"] == 1
     assert VALUES["telemetry"]["enabled"] is False
 
 
 def test_production_instance_keeps_the_embedded_pools_and_secrets_out() -> None:
     embedded = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     prod = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
-    assert prod["concurrency"] == embedded["concurrency"]
+    assert prod["concurrency"]["runs"] == embedded["concurrency"]["runs"]
+    pools, same = prod["concurrency"]["pools"], embedded["concurrency"]["pools"]
+    assert {k: pools[k] for k in ("default_limit", "granularity")} == same
     assert prod["telemetry"] == {"enabled": False}
     db = prod["storage"]["postgres"]["postgres_db"]
     assert all(set(value) == {"env"} for value in db.values())  # credentials: env vars only
