@@ -43,13 +43,12 @@ class WarehouseDbtComponent(DbtProjectComponent):
                 yield _with_table_metadata(context, conn, event)
         if not invocation.is_successful():
             error = invocation.get_error() or dg.Failure("dbt failed; see the step log")
-            _retry_on_lock(context, error)
+            _retry_on_lock(context.retry_number + 1, error)
             raise error
 
 
-def _retry_on_lock(context: dg.AssetExecutionContext, error: Exception) -> None:
-    """Ask for another attempt, with exponential backoff, if dbt lost on the file lock."""
-    attempt = context.retry_number + 1
+def _retry_on_lock(attempt: int, error: Exception) -> None:
+    """Ask for retry ``attempt``, with exponential backoff, if dbt lost on the file lock."""
     if attempt <= WAREHOUSE_RETRY.max_retries and any(
         marker in str(error).lower() for marker in LOCK_MARKERS
     ):

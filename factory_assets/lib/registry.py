@@ -87,7 +87,13 @@ class Registry:
             return None
 
     def register(self, name: str, run_id: str, package_dir: Path, tags: dict[str, str]):  # noqa: ANN201
-        """Log ``package_dir`` to the run under ``package/`` and register it as a new version."""
+        """Log ``package_dir`` to the run under ``package/`` and register it as a new version.
+
+        The version is created only after every file is logged, with its tags in the same
+        transaction, so no version points at half a package. One training run gives one
+        version: if an earlier attempt was killed after registering (before its alias moved),
+        that version is reused and its tags refreshed, not registered twice.
+        """
         from mlflow.exceptions import MlflowException
 
         self.client.log_artifacts(run_id, str(package_dir), "package")
@@ -96,6 +102,11 @@ class Registry:
         except MlflowException:
             pass  # already registered
         source = f"{self.client.get_run(run_id).info.artifact_uri}/package"
+        for version in self.client.search_model_versions(f"name='{name}' and run_id='{run_id}'"):
+            if version.source == source:
+                for key, value in tags.items():
+                    self.client.set_model_version_tag(name, version.version, key, value)
+                return self.client.get_model_version(name, version.version)
         return self.client.create_model_version(name, source, run_id=run_id, tags=tags)
 
     def promote(self, name: str, version: str, reason: str) -> str | None:

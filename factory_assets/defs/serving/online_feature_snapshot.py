@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.defs.resources import OnlineStore
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.online.snapshot import build_snapshot, write_snapshot
 
 
@@ -19,7 +20,7 @@ class SnapshotConfig(dg.Config):
     group_name="serving",
     kinds={"polars", "parquet"},
     owners=["team:ml-platform"],
-    pool="warehouse",
+    **warehouse_step(),
 )
 def online_feature_snapshot(
     config: SnapshotConfig, duckdb: DuckDBResource, online: OnlineStore

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.defs.resources import OnlineStore
+from factory_assets.execution import warehouse_step
 from factory_assets.lib.online.shadow import read_shadow_log, shadow_summary
 from factory_assets.lib.warehouse import replace_tables
 from factory_assets.metadata import table_metadata
@@ -14,7 +15,7 @@ from factory_assets.metadata import table_metadata
     group_name="serving",
     kinds={"polars", "duckdb"},
     owners=["team:ml-platform"],
-    pool="warehouse",
+    **warehouse_step(),
 )
 def shadow_agreement(duckdb: DuckDBResource, online: OnlineStore) -> dg.MaterializeResult:
     """How often the shadow challenger agrees with the champion on live requests.
