@@ -1,7 +1,8 @@
 """What the service serves right now, and the poller that swaps it when the registry moves.
 
 Each model's champion (and challenger) is one immutable ``Served`` object behind a reference. The
-poller loads a new version completely (download, onnxruntime session, one warm-up call) and only
+poller loads a new version completely (download, onnxruntime session, one warm-up call, the
+preprocessor compiled to arrays; for a snapshot, every lookup table) and only
 then rebinds the reference, one atomic assignment; a request holds the object it took at its
 start, so in-flight requests finish on the old version and none is dropped.
 """
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from factory_assets.lib.online.features import OnlineFeatures
+from factory_assets.lib.online.scorer import OnlineScorer
 from factory_assets.lib.online.snapshot import current_snapshot
-from factory_assets.lib.scoring import PackagedModel
+from factory_assets.lib.scoring import MODEL_FILE, PackagedModel
 from factory_assets.serving_app.settings import Settings
 
 log = logging.getLogger("factory.serving")
@@ -33,6 +35,7 @@ class Served:
     version: str
     model: PackagedModel
     loaded_at: str
+    scorer: OnlineScorer  # the model compiled for FeatureBlocks (built before the swap)
 
 
 class ServingState:
@@ -98,6 +101,7 @@ class ServingState:
         directory = Path(registry.download(version))
         try:
             model = PackagedModel(directory)
+            scorer = OnlineScorer(model, (directory / MODEL_FILE).read_bytes())
         finally:  # all is in memory now; remove only the temporary copy download made
             if (
                 directory.parent.name.startswith("package-")
@@ -106,9 +110,9 @@ class ServingState:
                 shutil.rmtree(directory.parent, ignore_errors=True)
         pre = model.preprocessor
         cat = np.zeros((1, len(pre.categorical)), dtype=np.int64)
-        onnx_predict(model.session, cat, np.zeros((1, pre.n_numeric), dtype=np.float32))
+        onnx_predict(scorer.session, cat, np.zeros((1, pre.n_numeric), dtype=np.float32))
         loaded_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        return Served(version.name, str(version.version), model, loaded_at)
+        return Served(version.name, str(version.version), model, loaded_at, scorer)
 
     def start(self) -> None:
         """Refresh now, then every ``poll_seconds`` on a daemon thread."""

@@ -41,9 +41,12 @@ def test_health_models_and_docs(service: str) -> None:
     models = httpx.get(f"{service}/v1/models").json()
     assert models[0]["name"] == "flights" and models[0]["version"] == "1"
     assert httpx.get(f"{service}/docs").status_code == 200
-    assert (
-        PREDICT.replace("flights", "{name}") in httpx.get(f"{service}/openapi.json").json()["paths"]
-    )
+    openapi = httpx.get(f"{service}/openapi.json").json()
+    route = openapi["paths"][PREDICT.replace("flights", "{name}")]["post"]
+    body = route["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PredictRequest"}  # validated in the endpoint
+    assert {"PredictRequest", "Flight", "PredictResponse"} <= set(openapi["components"]["schemas"])
+    assert "carrier" in openapi["components"]["schemas"]["Flight"]["properties"]
 
 
 def _row(serving_line: ServingLine) -> dict:

@@ -61,7 +61,7 @@ class ShadowLog:
                 self.jobs.task_done()
 
     def _write(self, request_id: str, champion, challenger, features, probabilities) -> None:  # noqa: ANN001
-        shadow = challenger.model.predict(features)
+        shadow = challenger.scorer.predict(features)  # features: a FeatureBlock
         now = dt.datetime.now(dt.UTC)
         stamp = now.isoformat(timespec="milliseconds")
         lines = [
@@ -79,7 +79,7 @@ class ShadowLog:
                 }
             )
             for flight_id, day, p, q in zip(
-                features["flight_id"], features["flight_date"], probabilities, shadow, strict=True
+                features.flight_id, features.flight_date, probabilities, shadow, strict=True
             )
         ]
         folder = self.root / champion.name
