@@ -12,6 +12,7 @@ from factory_assets.defs.resources import data_dir
 from factory_assets.lib.landing import FIRST_DAY, LAST_DAY, lay_out_landing
 
 LINE_JOB = "factory_line"
+REPLAY_FIRST = dt.date(2013, 5, 1)  # the first champion learns January to April
 
 
 def job(name: str = LINE_JOB) -> dg.JobDefinition:
@@ -125,6 +126,29 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from factory_assets.definitions import defs
+    from factory_assets.replay import Replay, initial_line, replay_days, summarise
+
+    last = args.last
+    if args.days:
+        last = min(last, args.first + dt.timedelta(days=args.days - 1))
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        replay = Replay(instance, defs(), html=args.html)
+        if not args.no_initial:
+            initial_line(replay, args.first - dt.timedelta(days=1))
+        replay_days(replay, args.first, last, args.batch_days)
+        print(summarise(replay))
+    total = time.perf_counter() - started
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in replay.seconds.items())
+    print(f"replay {args.first} … {last}: {total:.0f} s ({total / 60:.1f} min); {stages}")
+    for failed in replay.failed_runs:
+        print(f"  failed run: {failed}")
+    _champion_summary()
+    return 0 if not replay.failed_runs else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``factory`` command."""
     parser = argparse.ArgumentParser(prog="factory", description=__doc__)
@@ -139,6 +163,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--score-from", default="2013-05-01", help="first day to score")
     run.add_argument("--score-days", type=int, default=7, help="days to score (0: none)")
     run.set_defaults(handler=_run)
+    rep = sub.add_parser(
+        "replay", help="replay days of 2013: each day lands, the line and the sensors run"
+    )
+    rep.add_argument("--first", type=dt.date.fromisoformat, default=REPLAY_FIRST)
+    rep.add_argument("--last", type=dt.date.fromisoformat, default=LAST_DAY)
+    rep.add_argument("--days", type=int, default=0, help="replay only this many days")
+    rep.add_argument(
+        "--batch-days", type=int, default=1, help="days per ingest-to-scoring run (default 1)"
+    )
+    rep.add_argument(
+        "--html",
+        choices=["always", "drifted", "never"],
+        default="never",
+        help="Evidently HTML report per day (verdicts never depend on it; ~4 MB and ~1 s each)",
+    )
+    rep.add_argument("--no-initial", action="store_true", help="skip the first training")
+    rep.set_defaults(handler=_replay)
     rollback = sub.add_parser("rollback", help="move a model's champion back one version")
     rollback.add_argument("--model", default="flights")
     rollback.add_argument("--reason", required=True)

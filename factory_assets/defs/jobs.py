@@ -47,19 +47,24 @@ def rollback_champion() -> None:
     move_champion_back()
 
 
-DAILY_LINE = dg.AssetSelection.assets(
+# What a new day changes; dimensions follow their reference snapshots, not the days.
+DAILY_LINE_ASSETS = [
     "raw_flights",
     "raw_weather",
     "raw_outcomes",
+    "stg_nycflights__flights",
+    "stg_nycflights__weather",
+    "stg_nycflights__outcomes",
+    "fct_flights",
+    "fct_weather_hourly",
     "flight_features",
     "flight_predictions",
-    "flights_drift_report",
-    "flights_prediction_performance",
-) | dg.AssetSelection.groups("warehouse")
+]
+MONITORING_ASSETS = ["flights_drift_report", "flights_prediction_performance"]
 
 daily_line = dg.define_asset_job(
     "daily_line",
-    selection=DAILY_LINE,
+    selection=DAILY_LINE_ASSETS + MONITORING_ASSETS,
     partitions_def=DAILY,
     description=(
         "One landed day through the line: the day's schedule, weather and the outcomes of the "

@@ -78,9 +78,17 @@ class ReportStore(dg.ConfigurableResource):
 
 
 class RetrainPolicy(dg.ConfigurableResource):
-    """When a failed monitoring check may start a retrain; days are data (partition) days."""
+    """When a failed monitoring check may start a retrain, and on which windows.
+
+    Days are data (partition) days. A retrain trains on ``train_days``, validates on the
+    ``val_days`` after them and is gated on the ``holdout_days`` that end the day before the
+    failed day (the newest labels).
+    """
 
     cooldown_days: int = 14
+    train_days: int = 90
+    val_days: int = 14
+    holdout_days: int = 14
 
 
 def sensor_interval_s() -> int:
@@ -137,7 +145,11 @@ def resources() -> dg.Definitions:
             "landing": LandingZone(root=_setting("FACTORY_DATA_DIR", data_dir())),
             "reports": ReportStore(root=_setting("FACTORY_REPORTS_DIR", _state_dir() / "reports")),
             "retrain_policy": RetrainPolicy(
-                cooldown_days=int(os.environ.get("FACTORY_RETRAIN_COOLDOWN_DAYS", "14"))
+                **{
+                    field: int(os.environ[f"FACTORY_RETRAIN_{field.upper()}"])
+                    for field in ("cooldown_days", "train_days", "val_days", "holdout_days")
+                    if os.environ.get(f"FACTORY_RETRAIN_{field.upper()}")
+                }
             ),
             "online": OnlineStore(root=_setting("FACTORY_ONLINE_DIR", _state_dir() / "online")),
             "tracking": TrackingStore(

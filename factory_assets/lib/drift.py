@@ -186,6 +186,14 @@ def write_evidently_report(
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    # Evidently refuses a column that is empty on either side (a day without wind gusts)
+    usable = [
+        c
+        for c in numerical + categorical
+        if reference[c].drop_nulls().len() and current[c].drop_nulls().len()
+    ]
+    numerical = [c for c in numerical if c in usable]
+    categorical = [c for c in categorical if c in usable]
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
     columns = numerical + categorical
 

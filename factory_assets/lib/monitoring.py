@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
 
-# Calendar columns drift by construction (a model trained on winter sees no July); they are
-# inputs but not evidence that the world changed.
-CALENDAR_COLUMNS = ("sched_month",)
+# Calendar columns drift by construction (a model trained on winter sees no July, and one day
+# has a single weekday); they are inputs but not evidence that the world changed.
+CALENDAR_COLUMNS = ("sched_month", "sched_weekday")
 PREDICTION = "prediction"
 
 

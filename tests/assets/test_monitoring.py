@@ -86,7 +86,7 @@ def test_drift_report_scores_every_input_and_links_the_html(defs, monitored) -> 
 
 def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None:  # noqa: ANN001
     _, instance = monitored
-    config = _drift_config(max_drifted_share=0.0, html_report=False)
+    config = _drift_config(max_drifted_share=0.0, html_report="never")
     strict = _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
     share = strict.get_asset_materialization_events()[0].materialization.metadata
     assert share["drifted_share"].value > 0.0  # a week of January already moves the weather
@@ -96,7 +96,7 @@ def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None
         ["flights_drift_report"],
         instance,
         DAY.isoformat(),
-        _drift_config(max_drifted_share=1.0, html_report=False),
+        _drift_config(max_drifted_share=1.0, html_report="never"),
     )
     assert _check(lenient, DRIFT).passed
 
@@ -142,7 +142,7 @@ def _sensor(instance, cursor=None, cooldown=14):  # noqa: ANN001, ANN202
 
 def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) -> None:  # noqa: ANN001
     _, instance = monitored
-    config = _drift_config(max_drifted_share=0.0, html_report=False)
+    config = _drift_config(max_drifted_share=0.0, html_report="never")
     assert not _check(
         _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config), DRIFT
     ).passed

@@ -15,7 +15,6 @@ CHECKS = [
     dg.AssetCheckKey(dg.AssetKey("flights_drift_report"), DRIFT_CHECK),
     dg.AssetCheckKey(dg.AssetKey("flights_prediction_performance"), PERFORMANCE_CHECK),
 ]
-TRAIN_DAYS, VAL_DAYS, HOLDOUT_DAYS = 90, 14, 14
 NOT_FINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.QUEUED,
@@ -53,9 +52,11 @@ def _retrain_state(instance: dg.DagsterInstance) -> tuple[bool, object]:
     return bool(in_flight), last_day
 
 
-def retrain_request(failure: "mon.CheckFailure", reason: str) -> dg.RunRequest:
+def retrain_request(
+    failure: "mon.CheckFailure", reason: str, policy: RetrainPolicy
+) -> dg.RunRequest:
     """A retrain of the flights model on the newest labelled windows before the failed day."""
-    w = mon.windows_before(failure.day, TRAIN_DAYS, VAL_DAYS, HOLDOUT_DAYS)
+    w = mon.windows_before(failure.day, policy.train_days, policy.val_days, policy.holdout_days)
     holdout = {"holdout_start": str(w.holdout_start), "holdout_end": str(w.holdout_end)}
     train = {
         "train_start": str(w.train_start),
@@ -101,7 +102,8 @@ def flights_retrain_sensor(
         return dg.SensorResult(skip_reason=decision.reason, cursor=str(newest))
     context.log.info(f"retrain {MODEL}: {decision.reason}")
     return dg.SensorResult(
-        run_requests=[retrain_request(decision.trigger, decision.reason)], cursor=str(newest)
+        run_requests=[retrain_request(decision.trigger, decision.reason, retrain_policy)],
+        cursor=str(newest),
     )
 
 
