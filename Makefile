@@ -26,15 +26,14 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 STATE_STAMP := factory_assets/defs/.local_defs_state/.prepared
 DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
-START ?= 2013-01-01
-END ?= 2013-12-31
-SCORE_FROM ?= 2013-05-01
-SCORE_DAYS ?= 7
+# make demo replays DAYS days from 2013-05-01 (0 = to the year's end), BATCH days per line run
+DAYS ?= 30
+BATCH ?= 1
 MLFLOW_PORT ?= 5000
 SERVE_HOST ?= 127.0.0.1
 SERVE_PORT ?= 8000
 
-.PHONY: help install demo test ui mlflow-ui serve data check lint bench clean prod-home ui-prod
+.PHONY: help install demo year test ui mlflow-ui serve data check lint bench clean prod-home ui-prod
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -64,8 +63,11 @@ install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv
 data: install  ## lay the NYC flights 2013 year out as daily landing files
 	$(BIN)/factory landing
 
-demo: data  ## install, land the data, run the line to a registered champion, score a week
-	$(BIN)/factory run --start $(START) --end $(END) --score-from $(SCORE_FROM) --score-days $(SCORE_DAYS)
+demo: data  ## install, land the data, train the first champion, replay DAYS days (default 30)
+	$(BIN)/factory replay --days $(DAYS) --batch-days $(BATCH)
+
+year: data  ## the whole year replayed: each week lands, the line runs, monitoring and sensors daily
+	$(BIN)/factory replay --days 0 --batch-days 7
 
 test: install  ## the test suite (CPU, offline)
 	$(BIN)/pytest

@@ -136,6 +136,7 @@ def _replay(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         replay = Replay(instance, defs(), html=args.html)
+        replay.start_cursors()
         if not args.no_initial:
             initial_line(replay, args.first - dt.timedelta(days=1))
         replay_days(replay, args.first, last, args.batch_days)

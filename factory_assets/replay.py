@@ -27,9 +27,19 @@ class Replay:
     instance: dg.DagsterInstance
     defs: dg.Definitions
     html: str = "drifted"
+    policy: object = None  # a RetrainPolicy instead of the definitions' own
     cursors: dict = field(default_factory=lambda: {"retrain": None, "promotion": None})
     seconds: dict = field(default_factory=dict)
     failed_runs: list = field(default_factory=list)
+
+    def start_cursors(self) -> None:
+        """Sensors start after what the instance already holds (a replay run twice)."""
+        from factory_assets.defs.monitoring.flights_sensors import newest_check_id
+
+        self.cursors["retrain"] = str(newest_check_id(self.instance))
+        records = self.instance.fetch_materializations(dg.AssetKey("flights_package"), limit=1)
+        if records.records:
+            self.cursors["promotion"] = str(records.records[0].storage_id)
 
     def run(self, stage: str, job: dg.JobDefinition, **kwargs) -> dg.ExecuteInProcessResult:  # noqa: ANN003
         """Run ``job`` in process on the instance, timing it under ``stage``."""
@@ -54,7 +64,7 @@ class Replay:
         context = dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursors["retrain"],
-            resources={"retrain_policy": self.defs.resources["retrain_policy"]},
+            resources={"retrain_policy": self.policy or self.defs.resources["retrain_policy"]},
         )
         result = flights_retrain_sensor(context)
         self.cursors["retrain"] = result.cursor

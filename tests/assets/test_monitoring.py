@@ -48,7 +48,7 @@ def _check(result, key: dg.AssetCheckKey):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture(scope="module")
-def monitored(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
+def monitored(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
     """A champion trained on 01-01…01-04 that scored the 7th and the 8th, on its own stores."""
     root = tmp_path_factory.mktemp("monitoring")
     shutil.copy(built[0], root / "warehouse.duckdb")
@@ -57,6 +57,7 @@ def monitored(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
         mp.setenv("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
         mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
         mp.setenv("FACTORY_REPORTS_DIR", str(root / "reports"))
+        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
         home = root / "dagster_home"
         home.mkdir()
         with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -192,3 +193,18 @@ def test_a_promotion_rescores_the_day_that_triggered_it(defs, monitored) -> None
     assert isinstance(run_request, dg.RunRequest)
     assert run_request.partition_key == DAY.isoformat()
     assert run_request.job_name in (None, "rescore_flights")
+
+
+def test_a_replay_runs_each_day_then_the_sensors_and_summarises(defs, monitored) -> None:  # noqa: ANN001
+    from factory_assets.replay import Replay, replay_days, summarise
+
+    _, instance = monitored
+    policy = RetrainPolicy(cooldown_days=0, train_days=3, val_days=2, holdout_days=1)
+    replay = Replay(instance, defs, html="never", policy=policy)
+    replay.start_cursors()
+    replay_days(replay, DAY - dt.timedelta(days=1), DAY)
+    text = summarise(replay)
+    assert not replay.failed_runs
+    assert set(replay.seconds) >= {"daily line", "summary"}
+    assert "days monitored: 2 (drift)" in text
+    assert Path(text.rsplit("plot: ", 1)[1]).stat().st_size > 10_000

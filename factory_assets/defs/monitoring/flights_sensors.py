@@ -40,6 +40,11 @@ def _new_failures(instance: dg.DagsterInstance, cursor: int) -> tuple[list, int]
     return failures, newest
 
 
+def newest_check_id(instance: dg.DagsterInstance) -> int:
+    """Storage id of the newest monitoring check evaluation (0 if none)."""
+    return _new_failures(instance, 0)[1]
+
+
 def _retrain_state(instance: dg.DagsterInstance) -> tuple[bool, object]:
     """Whether a retrain of the model is in flight, and the day the last one was for."""
     tags = {RETRAIN_TAG: MODEL}
