@@ -36,6 +36,7 @@ UTC = ZoneInfo("UTC")
 HOUR = dt.timedelta(hours=1)
 NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 LABELS = ("carrier", "origin", "dest", "route")  # the string features, straight from the request
+SMALL_BATCH = 16  # rows up to which a block is built from tuples; numpy gathers above
 
 
 class InputError(ValueError):
@@ -86,16 +87,24 @@ class Table:
     """
 
     columns: tuple[str, ...]
-    values: list[tuple[float, ...]]  # [keys + 1][columns]: tuples, joined per request row
-    valid: list[tuple[bool, ...]]  # same shape: False where the feature is null
+    values: np.ndarray  # float64 [keys + 1, columns]
+    valid: np.ndarray  # bool, same shape: False where the feature is null
+    rows: list[tuple[float, ...]]  # ``values`` as tuples: joined per row for small batches
+    known: list[tuple[bool, ...]]  # ``valid`` as tuples
 
     @classmethod
     def of(cls, frame: pl.DataFrame, columns: list[str]) -> "Table":
         """The ``columns`` of ``frame`` (numeric), nulls noted in ``valid``."""
         part = frame.select(columns)
-        valid = part.select(pl.all().is_not_null()).rows()
-        values = part.select(pl.all().cast(pl.Float64).fill_null(0.0)).rows()
-        return cls(tuple(columns), values, valid)
+        valid = part.select(pl.all().is_not_null())
+        values = part.select(pl.all().cast(pl.Float64).fill_null(0.0))
+        return cls(
+            tuple(columns),
+            np.ascontiguousarray(values.to_numpy(), dtype=np.float64),
+            np.ascontiguousarray(valid.to_numpy(), dtype=bool),
+            values.rows(),
+            valid.rows(),
+        )
 
     @property
     def missing(self) -> int:
@@ -323,27 +332,24 @@ class OnlineFeatures:
         route_index, carrier_index = self.route[0], self.carrier[0]
         plane_index, day_of, weather_at = self.plane_index, self.day_of, self.weather_at
         no_plane, no_route, no_carrier = self.plane_stride - 1, routes.missing, carriers.missing
-        cal_v, plane_v, weather_v, route_v, carrier_v = (t.values for t in self.tables)
-        cal_k, plane_k, weather_k, route_k, carrier_k = (t.valid for t in self.tables)
-        values, valid, ids = [], [], []
+        keys, ids = [], []
         for f in flights:
             day, plane_rows, iso = day_of[f.flight_date]
             at = day * 24 + f.sched_dep_time // 100
-            p = plane_rows + plane_index.get(f.tailnum, no_plane)
-            w = weather_at[f.origin][at]
-            r = route_index.get((f.origin, f.dest, day), no_route)
-            c = carrier_index.get((f.carrier, day), no_carrier)
-            d = f.distance
-            # the order of self.columns: calendar, distance (from the request), plane,
-            # weather, route and carrier rates
-            values.append(
-                cal_v[at] + (0.0 if d is None else float(d),) + plane_v[p] + weather_v[w]
-                + route_v[r] + carrier_v[c]
-            )  # fmt: skip
-            valid.append(
-                cal_k[at] + (d is not None,) + plane_k[p] + weather_k[w] + route_k[r] + carrier_k[c]
+            keys.append(
+                (
+                    at,
+                    plane_rows + plane_index.get(f.tailnum, no_plane),
+                    weather_at[f.origin][at],
+                    route_index.get((f.origin, f.dest, day), no_route),
+                    carrier_index.get((f.carrier, day), no_carrier),
+                )
             )
             ids.append(f"{iso}-{f.carrier}-{f.flight}-{f.origin}")
+        distance = [f.distance for f in flights]
+        values, valid = (
+            self._join(keys, distance) if len(keys) <= SMALL_BATCH else self._gather(keys, distance)
+        )
         return FeatureBlock(
             flight_id=ids,
             flight_date=[f.flight_date for f in flights],
@@ -354,10 +360,43 @@ class OnlineFeatures:
                 "route": [f"{f.origin}-{f.dest}" for f in flights],
             },
             columns=self.columns,
-            values=np.array(values, dtype=np.float64).reshape(len(ids), len(self.columns)),
-            valid=np.array(valid, dtype=bool).reshape(len(ids), len(self.columns)),
+            values=values,
+            valid=valid,
             schema=self.schema,
         )
+
+    # The columns of a block, in the order of self.columns: calendar, distance (from the
+    # request), plane, weather, route and carrier rates. Keys: one row index per table.
+
+    def _join(self, keys: list[tuple], distance: list) -> tuple[np.ndarray, np.ndarray]:
+        """Values and validity of a few rows: table rows as tuples, joined, one array each."""
+        cal_v, plane_v, weather_v, route_v, carrier_v = (t.rows for t in self.tables)
+        cal_k, plane_k, weather_k, route_k, carrier_k = (t.known for t in self.tables)
+        values, valid = [], []
+        for (at, p, w, r, c), d in zip(keys, distance, strict=True):
+            values.append(
+                cal_v[at] + (0.0 if d is None else float(d),) + plane_v[p] + weather_v[w]
+                + route_v[r] + carrier_v[c]
+            )  # fmt: skip
+            valid.append(
+                cal_k[at] + (d is not None,) + plane_k[p] + weather_k[w] + route_k[r] + carrier_k[c]
+            )
+        shape = (len(keys), len(self.columns))
+        return (
+            np.array(values, dtype=np.float64).reshape(shape),
+            np.array(valid, dtype=bool).reshape(shape),
+        )
+
+    def _gather(self, keys: list[tuple], distance: list) -> tuple[np.ndarray, np.ndarray]:
+        """Values and validity of many rows: one numpy gather per table."""
+        at = np.array(keys, dtype=np.intp).reshape(len(keys), len(self.tables))
+        known = np.array([d is not None for d in distance], dtype=bool)
+        miles = np.array([0.0 if d is None else d for d in distance], dtype=np.float64)
+        values = [t.values[at[:, i]] for i, t in enumerate(self.tables)]
+        valid = [t.valid[at[:, i]] for i, t in enumerate(self.tables)]
+        values.insert(1, miles[:, None])
+        valid.insert(1, known[:, None])
+        return np.concatenate(values, axis=1), np.concatenate(valid, axis=1)
 
     def schedule(self, flights: list[ScheduledFlight]) -> pl.DataFrame:
         """The fct_flights schedule columns of the requests, or InputError naming each bad row."""
