@@ -7,7 +7,8 @@ port. The load generator (asyncio, raw HTTP/1.1 keep-alive) is bounded in count 
 
 - 1-row requests on an open-loop schedule at RATE req/s; latency counts from the *scheduled*
   send time, so a stalled server cannot hide queueing (no coordinated omission);
-- 100-row batches closed-loop on 2 connections: the service's rows per second;
+- 100-row batches closed-loop on 2 connections: the service's rows per second (best of 5
+  passes of 80 batches, as the floor is the best of 5 passes; every pass is recorded);
 - the floor: the same batches through the service's own feature path (``OnlineFeatures.rows``)
   and ``OnlineScorer`` (onnxruntime) in one fresh process (best of 5 passes); the Polars path's
   rate (``features(schedule(...))``, ``PackagedModel.predict``) is kept for reference.
@@ -38,7 +39,7 @@ BATCH, BATCH_REQUESTS, BATCH_SECONDS = 100, 400, 30
 SNAPSHOT_DAY = "2013-06-30"
 WORKERS = int(os.environ.get("BENCH_SERVE_WORKERS", "1"))
 LOW_RATE = 100  # also recorded: latency at a rate this machine sustains
-FLOOR_REPEATS = 5
+FLOOR_REPEATS = THROUGHPUT_PASSES = 5  # best pass of each: the machine is shared
 
 
 def _line(root: Path) -> tuple[str, Path, list[dict]]:
@@ -291,9 +292,15 @@ def main() -> dict:
             latencies, errors = asyncio.run(_fixed_rate(port, singles))
             cpu_ms = (_cpu_seconds(process.pid) - cpu) * 1000 / len(latencies)
             load_after = os.getloadavg()
-            service, batch_errors = asyncio.run(
-                _throughput(port, (batch_bodies * 10)[:BATCH_REQUESTS])
-            )
+            # as the floor, the best of THROUGHPUT_PASSES passes (the overall rate is kept too)
+            bodies = (batch_bodies * 10)[:BATCH_REQUESTS]
+            step = len(bodies) // THROUGHPUT_PASSES
+            passes = [
+                asyncio.run(_throughput(port, bodies[i : i + step]))
+                for i in range(0, step * THROUGHPUT_PASSES, step)
+            ]
+            service, batch_errors = max(r for r, _ in passes), sum(e for _, e in passes)
+            overall = len(passes) * step * BATCH / sum(step * BATCH / r for r, _ in passes)
             single_rps, _ = asyncio.run(_throughput(port, singles[:2000], rows=1))
             low, low_errors = asyncio.run(_fixed_rate(port, singles[:1000], LOW_RATE))
         finally:
@@ -316,6 +323,8 @@ def main() -> dict:
         "batch_rows": BATCH,
         "workers": WORKERS,
         "batch_rows_s": service,
+        "batch_rows_s_passes": [r for r, _ in passes],
+        "batch_rows_s_overall": overall,
         "floor_rows_s": floor,
         "ratio": floor / service,
         "floor_polars_path_rows_s": floor_polars,
