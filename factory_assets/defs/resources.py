@@ -85,7 +85,7 @@ class RetrainPolicy(dg.ConfigurableResource):
     failed day (the newest labels).
     """
 
-    cooldown_days: int = 14
+    cooldown_days: int = 21
     train_days: int = 90
     val_days: int = 14
     holdout_days: int = 14

@@ -27,7 +27,7 @@ _REFERENCES: dict = {}  # (store, champion version, window) -> (rows, profiles b
 class DriftSettings(dg.Config):
     """How much drift the flights model tolerates, and what the report shows."""
 
-    max_drifted_share: float = 0.6  # the check fails above this share of drifted columns
+    max_drifted_share: float = 0.65  # fails above; a normal day sits near 0.6 (weather, rates)
     column_threshold: float = 0.1  # Evidently's default for Wasserstein and Jensen-Shannon
     # Evidently's HTML report: "always", "drifted" (only when the check fails) or "never";
     # the verdicts never depend on it
