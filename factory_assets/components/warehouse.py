@@ -38,7 +38,12 @@ class WarehouseDbtComponent(DbtProjectComponent):
         events = list(invocation.stream())
         credentials = getattr(getattr(invocation.adapter, "config", None), "credentials", None)
         path = getattr(credentials, "path", None)
-        with duckdb.connect(path) if path else nullcontext() as conn:
+        try:
+            opened = duckdb.connect(path) if path else nullcontext()
+        except duckdb.IOException as err:  # the lock dbt met, most likely: still held
+            _retry_on_lock(context.retry_number + 1, err)
+            raise
+        with opened as conn:
             for event in events:
                 yield _with_table_metadata(context, conn, event)
         if not invocation.is_successful():

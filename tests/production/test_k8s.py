@@ -157,6 +157,7 @@ def test_helm_values_name_what_the_cluster_needs() -> None:
     assert not VALUES["postgresql"]["postgresqlPassword"]  # the password lives in a secret
     daemon = VALUES["dagsterDaemon"]
     assert daemon["enabled"] and daemon["runMonitoring"]["enabled"]
+    assert daemon["runMonitoring"]["freeSlotsAfterRunEndSeconds"] > 0
     assert daemon["runCoordinator"]["type"] == "QueuedRunCoordinator"
     assert daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] == 4
     assert VALUES["concurrency"]["pools"]["defaultLimit"] == 1
@@ -173,4 +174,5 @@ def test_production_instance_keeps_the_embedded_pools_and_secrets_out() -> None:
     db = prod["storage"]["postgres"]["postgres_db"]
     assert all(set(value) == {"env"} for value in db.values())  # credentials: env vars only
     assert prod["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert prod["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert "sqlite" in embedded["storage"]  # the default tier stays zero-server
