@@ -9,12 +9,7 @@ run and launches it. The test waits for the run and for the new model version in
 import datetime as dt
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -25,40 +20,10 @@ from factory_assets.lib.landing import daily_file
 from factory_assets.lib.registry import Registry
 from tests.assets.test_models import MODEL, _config
 from tests.conftest import ROOT
+from tests.production.tier import TERMINAL, dagster_daemon
 
 DAY = dt.date(2013, 1, 8)
 RETRAIN = {"factory/retrain": "flights"}
-TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-
-
-@contextmanager
-def dagster_daemon(log: Path) -> Iterator[subprocess.Popen]:
-    """``dagster-daemon run`` on $DAGSTER_HOME in its own process group, all of it killed after.
-
-    Its code servers and run workers inherit the group; whatever outlives the daemon's own
-    shutdown gets SIGKILL, so no code server is left behind.
-    """
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield proc
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
 
 
 def _distort(landing: Path) -> None:

@@ -44,8 +44,13 @@ def dagster_daemon(log: Path) -> Iterator[subprocess.Popen]:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                pass
+            # code servers the daemon started can outlive its own shutdown: end the whole group
+            try:
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
 
 
 def run_worker(
