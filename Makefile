@@ -27,7 +27,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 STATE_STAMP := factory_assets/defs/.local_defs_state/.prepared
 DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
 # make demo replays DAYS days from 2013-05-01 (0 = to the year's end), BATCH days per line run
-DAYS ?= 30
+DAYS ?= 14
 BATCH ?= 1
 MLFLOW_PORT ?= 5000
 SERVE_HOST ?= 127.0.0.1
@@ -63,7 +63,7 @@ install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv
 data: install  ## lay the NYC flights 2013 year out as daily landing files
 	$(BIN)/factory landing
 
-demo: data  ## install, land the data, train the first champion, replay DAYS days (default 30)
+demo: data  ## install, land the data, train the first champion, replay DAYS days (default 14)
 	$(BIN)/factory replay --days $(DAYS) --batch-days $(BATCH)
 
 year: data  ## the whole year replayed: each week lands, the line runs, monitoring and sensors daily
