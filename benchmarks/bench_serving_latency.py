@@ -106,7 +106,6 @@ def _floor(online: Path, batches: list[list[dict]], uri: str) -> tuple[float, fl
     lookups) and ``OnlineScorer`` (numpy preprocessing, onnxruntime). The second figure is the
     Polars path (``features(schedule(...))`` and ``PackagedModel.predict``), for reference.
     """
-    import datetime as dt
 
     from factory_assets.lib.online.features import OnlineFeatures, ScheduledFlight
     from factory_assets.lib.online.scorer import OnlineScorer
@@ -121,19 +120,7 @@ def _floor(online: Path, batches: list[list[dict]], uri: str) -> tuple[float, fl
     features = OnlineFeatures(current_snapshot(online / "snapshots"))
 
     def flights(batch: list[dict]) -> list[ScheduledFlight]:
-        return [
-            ScheduledFlight(
-                dt.date.fromisoformat(r["flight_date"]),
-                r["sched_dep_time"],
-                r["carrier"],
-                r["flight"],
-                r["origin"],
-                r["dest"],
-                r["distance"],
-                r["tailnum"],
-            )  # fmt: skip
-            for r in batch
-        ]
+        return [ScheduledFlight.from_row(r) for r in batch]
 
     def fast(batch: list[dict]) -> np.ndarray:
         return scorer.predict(features.rows(flights(batch)))

@@ -38,19 +38,7 @@ def test_online_features_equal_the_batch_features(serving_line: ServingLine) -> 
     features = OnlineFeatures(current_snapshot(serving_line.online / "snapshots"))
     day = features.manifest.as_of
     rows = request_rows(serving_line, day, limit=10_000)
-    flights = [
-        ScheduledFlight(
-            dt.date.fromisoformat(r["flight_date"]),
-            r["sched_dep_time"],
-            r["carrier"],
-            r["flight"],
-            r["origin"],
-            r["dest"],
-            r["distance"],
-            r["tailnum"],
-        )  # fmt: skip
-        for r in rows
-    ]
+    flights = [ScheduledFlight.from_row(r) for r in rows]
     online = features.features(features.schedule(flights))
     batch = serving_line.query(
         "select * from flight_features where flight_date = ? order by flight_id", [day]

@@ -60,6 +60,20 @@ class ScheduledFlight:
     distance: float
     tailnum: str | None = None
 
+    @classmethod
+    def from_row(cls, row: dict) -> "ScheduledFlight":
+        """One flight from a request-shaped dict (``flight_date`` as an ISO string)."""
+        return cls(
+            dt.date.fromisoformat(row["flight_date"]),
+            row["sched_dep_time"],
+            row["carrier"],
+            row["flight"],
+            row["origin"],
+            row["dest"],
+            row["distance"],
+            row.get("tailnum"),
+        )
+
 
 @functools.lru_cache(maxsize=65_536)
 def _utc_hour(day: dt.date, hour: int, zone: str) -> dt.datetime:
