@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MONITORING_ASSETS
-from factory_assets.defs.monitoring.flights_sensors import (
-    flights_promotion_sensor,
-    flights_retrain_sensor,
-)
+from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MONITORING, SCORING
 from factory_assets.lib.landing import FIRST_DAY
+
+MODEL = "flights"  # the model whose sensors the replay ticks (its spec: defs/models/flights)
 
 
 @dataclass
@@ -34,10 +32,12 @@ class Replay:
 
     def start_cursors(self) -> None:
         """Sensors start after what the instance already holds (a replay run twice)."""
-        from factory_assets.defs.monitoring.flights_sensors import newest_check_id
-
-        self.cursors["retrain"] = str(newest_check_id(self.instance))
-        records = self.instance.fetch_materializations(dg.AssetKey("flights_package"), limit=1)
+        newest = 0
+        for key in self._check_keys():
+            history = self.instance.event_log_storage.get_asset_check_execution_history(key, 1)
+            newest = max([newest, *(r.id for r in history)])
+        self.cursors["retrain"] = str(newest)
+        records = self.instance.fetch_materializations(dg.AssetKey(f"{MODEL}_package"), limit=1)
         if records.records:
             self.cursors["promotion"] = str(records.records[0].storage_id)
 
@@ -50,14 +50,27 @@ class Replay:
             self.failed_runs.append(f"{stage} {kwargs.get('partition_key', '')} {result.run_id}")
         return result
 
-    def subset(self, keys: list[str]) -> dg.JobDefinition:
+    def _check_keys(self) -> list[dg.AssetCheckKey]:
+        return [
+            dg.AssetCheckKey(dg.AssetKey(f"{MODEL}_drift_report"), "drift_within_threshold"),
+            dg.AssetCheckKey(
+                dg.AssetKey(f"{MODEL}_prediction_performance"), "performance_above_floor"
+            ),
+        ]
+
+    def subset(self, selection: list[str] | dg.AssetSelection) -> dg.JobDefinition:
         """A job of the given assets (the global asset job's subset)."""
         job = self.defs.resolve_implicit_global_asset_job_def()
-        return job.get_subset(asset_selection={dg.AssetKey(k) for k in keys})
+        if not isinstance(selection, dg.AssetSelection):
+            selection = dg.AssetSelection.assets(*selection)
+        keys = selection.resolve(self.defs.resolve_asset_graph())
+        return job.get_subset(asset_selection=set(keys))
 
     def drift_config(self) -> dict:
-        """Run config that sets how often the drift step writes its HTML report."""
-        return {"ops": {"flights_drift_report": {"config": {"html_report": self.html}}}}
+        """Run config that sets how often the drift steps write their HTML reports."""
+        graph = self.defs.resolve_asset_graph()
+        drift = [k for k in MONITORING.resolve(graph) if k.path[-1].endswith("_drift_report")]
+        return {"ops": {k.path[-1]: {"config": {"html_report": self.html}} for k in drift}}
 
     def tick_sensors(self) -> None:
         """Evaluate the retrain sensor, run its request, then the promotion sensor's."""
@@ -66,22 +79,22 @@ class Replay:
             cursor=self.cursors["retrain"],
             resources={"retrain_policy": self.policy or self.defs.resources["retrain_policy"]},
         )
-        result = flights_retrain_sensor(context)
+        result = self.defs.get_sensor_def(f"{MODEL}_retrain_sensor")(context)
         self.cursors["retrain"] = result.cursor
         for request in result.run_requests:
-            tags = {**request.tags, "dagster/sensor_name": "flights_retrain_sensor"}
-            job = self.defs.resolve_job_def("retrain_flights")
+            tags = {**request.tags, "dagster/sensor_name": f"{MODEL}_retrain_sensor"}
+            job = self.defs.resolve_job_def(f"retrain_{MODEL}")
             self.run("retrain", job, run_config=request.run_config, tags=tags)
             self._promotions()
 
     def _promotions(self) -> None:
         context = dg.build_sensor_context(instance=self.instance, cursor=self.cursors["promotion"])
-        requests = list(flights_promotion_sensor(context))
+        requests = list(self.defs.get_sensor_def(f"{MODEL}_promotion_sensor")(context))
         self.cursors["promotion"] = context.cursor
         for request in requests:
             if isinstance(request, dg.RunRequest):
-                tags = {**request.tags, "dagster/sensor_name": "flights_promotion_sensor"}
-                job = self.defs.resolve_job_def("rescore_flights")
+                tags = {**request.tags, "dagster/sensor_name": f"{MODEL}_promotion_sensor"}
+                job = self.defs.resolve_job_def(f"rescore_{MODEL}")
                 self.run(
                     "rescore",
                     job,
@@ -107,7 +120,8 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
     batch); monitoring and the sensors still run day by day.
     """
     daily = replay.defs.resolve_job_def("daily_line")
-    line, monitoring = replay.subset(DAILY_LINE_ASSETS), replay.subset(MONITORING_ASSETS)
+    line = replay.subset(dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | SCORING)
+    monitoring = replay.subset(MONITORING)
     day = first
     while day <= last:
         end = min(day + dt.timedelta(days=batch_days - 1), last)
@@ -135,8 +149,8 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
 
 
 def summarise(replay: Replay) -> str:
-    """Materialize flights_monitoring_summary and return its text."""
-    result = replay.run("summary", replay.subset(["flights_monitoring_summary"]))
+    """Materialize the model's monitoring summary and return its text."""
+    result = replay.run("summary", replay.subset([f"{MODEL}_monitoring_summary"]))
     if not result.success:
         return "summary failed: see the run in the Dagster UI"
     metadata = result.get_asset_materialization_events()[0].materialization.metadata

@@ -5,6 +5,10 @@ import dagster as dg
 from factory_assets.defs.resources import LandingZone, TrackingStore
 from factory_assets.partitions import DAILY
 
+# Every model spec tags its scoring and monitoring stations (components/model_line/).
+SCORING = dg.AssetSelection.tag("factory/line", "scoring")
+MONITORING = dg.AssetSelection.tag("factory/line", "monitoring")
+
 factory_line = dg.define_asset_job(
     "factory_line",
     selection=dg.AssetSelection.groups(
@@ -19,8 +23,8 @@ factory_line = dg.define_asset_job(
 
 score_flights = dg.define_asset_job(
     "score_flights",
-    selection=dg.AssetSelection.assets("flight_predictions"),
-    description="Score days of flights with the current champion.",
+    selection=SCORING,
+    description="Score days with every model's current champion.",
 )
 
 
@@ -58,13 +62,11 @@ DAILY_LINE_ASSETS = [
     "fct_flights",
     "fct_weather_hourly",
     "flight_features",
-    "flight_predictions",
 ]
-MONITORING_ASSETS = ["flights_drift_report", "flights_prediction_performance"]
 
 daily_line = dg.define_asset_job(
     "daily_line",
-    selection=DAILY_LINE_ASSETS + MONITORING_ASSETS,
+    selection=dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | SCORING | MONITORING,
     partitions_def=DAILY,
     description=(
         "One landed day through the line: the day's schedule, weather and the outcomes of the "
@@ -72,24 +74,6 @@ daily_line = dg.define_asset_job(
         "report and the performance of yesterday's predictions. Monitoring checks that fail "
         "make flights_retrain_sensor retrain."
     ),
-)
-
-retrain_flights = dg.define_asset_job(
-    "retrain_flights",
-    selection=dg.AssetSelection.assets(
-        "flight_features", "flights_model", "flights_evaluation", "flights_package"
-    ),
-    description=(
-        "Features → training on new windows → holdout evaluation → package and gate. Started "
-        "by flights_retrain_sensor with the windows in its run config."
-    ),
-)
-
-rescore_flights = dg.define_asset_job(
-    "rescore_flights",
-    selection=dg.AssetSelection.assets("flight_predictions", "flights_drift_report"),
-    partitions_def=DAILY,
-    description="Re-score a day with a newly promoted champion and re-check its drift.",
 )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from factory_assets.components.model_line.results import ModelResults
 from factory_assets.lib.landing import daily_file, newest_daily_file_day, reference_file
 
 if TYPE_CHECKING:
@@ -83,12 +84,15 @@ class RetrainPolicy(dg.ConfigurableResource):
     Days are data (partition) days. A retrain trains on ``train_days``, validates on the
     ``val_days`` after them and is gated on the ``holdout_days`` that end the day before the
     failed day (the newest labels).
+
+    Unset fields take each model spec's own ``monitoring.retrain`` values; set ones (from
+    ``FACTORY_RETRAIN_*``) apply to every model.
     """
 
-    cooldown_days: int = 21
-    train_days: int = 90
-    val_days: int = 14
-    holdout_days: int = 14
+    cooldown_days: int | None = None
+    train_days: int | None = None
+    val_days: int | None = None
+    holdout_days: int | None = None
 
 
 def sensor_interval_s() -> int:
@@ -150,6 +154,9 @@ def resources() -> dg.Definitions:
                     for field in ("cooldown_days", "train_days", "val_days", "holdout_days")
                     if os.environ.get(f"FACTORY_RETRAIN_{field.upper()}")
                 }
+            ),
+            "model_results": ModelResults(
+                root=_setting("FACTORY_RESULTS_DIR", _state_dir() / "model_results")
             ),
             "online": OnlineStore(root=_setting("FACTORY_ONLINE_DIR", _state_dir() / "online")),
             "tracking": TrackingStore(

@@ -16,10 +16,14 @@ CALENDAR_COLUMNS = ("sched_month", "sched_weekday")
 PREDICTION = "prediction"
 
 
-def monitored_columns(ignore: tuple[str, ...] = CALENDAR_COLUMNS) -> tuple[list[str], list[str]]:
+def monitored_columns(
+    ignore: tuple[str, ...] = CALENDAR_COLUMNS,
+    numeric: tuple[str, ...] | list[str] = tuple(NUMERIC),
+    categorical: tuple[str, ...] | list[str] = tuple(CATEGORICAL),
+) -> tuple[list[str], list[str]]:
     """(numerical, categorical) model inputs watched for drift, the prediction included."""
-    numerical = [c for c in NUMERIC if c not in ignore] + [PREDICTION]
-    return numerical, [c for c in CATEGORICAL if c not in ignore]
+    numerical = [c for c in numeric if c not in ignore] + [PREDICTION]
+    return numerical, [c for c in categorical if c not in ignore]
 
 
 @dataclass(frozen=True)

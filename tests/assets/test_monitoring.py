@@ -10,12 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from factory_assets.defs.monitoring.flights_sensors import (
-    RETRAIN_TAG,
-    TRIGGER_DAY_TAG,
-    flights_promotion_sensor,
-    flights_retrain_sensor,
-)
+from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
 from factory_assets.defs.resources import RetrainPolicy
 from tests.assets.test_models import MODEL, _config
 
@@ -132,13 +127,13 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
     assert not _check(strict, PERFORMANCE).passed
 
 
-def _sensor(instance, cursor=None, cooldown=14):  # noqa: ANN001, ANN202
+def _sensor(defs, instance, cursor=None, cooldown=14):  # noqa: ANN001, ANN202
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
         resources={"retrain_policy": RetrainPolicy(cooldown_days=cooldown)},
     )
-    return flights_retrain_sensor(context), context
+    return defs.get_sensor_def("flights_retrain_sensor")(context), context
 
 
 def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) -> None:  # noqa: ANN001
@@ -148,7 +143,7 @@ def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) ->
         _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config), DRIFT
     ).passed
 
-    result, _ = _sensor(instance)
+    result, _ = _sensor(defs, instance)
     (request,) = result.run_requests
     assert request.tags[TRIGGER_DAY_TAG] == "2013-01-08"
     assert request.tags["factory/trigger"] == "drift_within_threshold"
@@ -158,7 +153,7 @@ def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) ->
     assert train["train_end"] < holdout["holdout_start"]
 
     # nothing new since the cursor: no second request for the same failure
-    again, _ = _sensor(instance, cursor=result.cursor)
+    again, _ = _sensor(defs, instance, cursor=result.cursor)
     assert not again.run_requests
 
     # a retrain in flight debounces a new failure
@@ -169,17 +164,17 @@ def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) ->
         status=dg.DagsterRunStatus.STARTED,
     )
     _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
-    busy, _ = _sensor(instance, cursor=result.cursor)
+    busy, _ = _sensor(defs, instance, cursor=result.cursor)
     assert not busy.run_requests and "in flight" in busy.skip_reason.skip_message
 
     # once it finished, the cool-down (data days) still holds the same day back…
     instance.report_run_failed(instance.get_run_by_id(queued.run_id))
     _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
-    cooling, _ = _sensor(instance, cursor=busy.cursor)
+    cooling, _ = _sensor(defs, instance, cursor=busy.cursor)
     assert not cooling.run_requests and "cool-down" in cooling.skip_reason.skip_message
     # …unless the cool-down is zero
     _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
-    free, _ = _sensor(instance, cursor=cooling.cursor, cooldown=0)
+    free, _ = _sensor(defs, instance, cursor=cooling.cursor, cooldown=0)
     assert len(free.run_requests) == 1
 
 
@@ -189,7 +184,7 @@ def test_a_promotion_rescores_the_day_that_triggered_it(defs, monitored) -> None
     retrain = _run(defs, MODEL, instance, run_config=_config(min_auc=0.5, margin=-1.0), tags=tags)
     assert retrain.success
     context = dg.build_sensor_context(instance=instance)
-    (run_request,) = list(flights_promotion_sensor(context))
+    (run_request,) = list(defs.get_sensor_def("flights_promotion_sensor")(context))
     assert isinstance(run_request, dg.RunRequest)
     assert run_request.partition_key == DAY.isoformat()
     assert run_request.job_name in (None, "rescore_flights")

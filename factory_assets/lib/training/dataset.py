@@ -32,6 +32,25 @@ LABEL = "is_late"
 SMALL_FRAME = 256  # rows up to which categorical codes come from Python dicts
 
 
+@dataclass(frozen=True)
+class ModelColumns:
+    """Which columns of a feature table a model reads: key, date, label and inputs."""
+
+    key: str = "flight_id"
+    date: str = "flight_date"
+    label: str = LABEL
+    categorical: tuple[str, ...] = tuple(CATEGORICAL)
+    numeric: tuple[str, ...] = tuple(NUMERIC)
+
+    @property
+    def inputs(self) -> list[str]:
+        """Every model input, categoricals first."""
+        return [*self.categorical, *self.numeric]
+
+
+FLIGHTS_COLUMNS = ModelColumns()
+
+
 @dataclass
 class Preprocessor:
     """Maps feature rows to (categorical indices, scaled numerics), as fitted on training rows.
@@ -48,9 +67,9 @@ class Preprocessor:
     missing_flags: list[str] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, frame: pl.DataFrame) -> "Preprocessor":
+    def fit(cls, frame: pl.DataFrame, columns: ModelColumns = FLIGHTS_COLUMNS) -> "Preprocessor":
         """Learn vocabularies and scaling from the training rows only."""
-        pre = cls()
+        pre = cls(categorical=list(columns.categorical), numeric=list(columns.numeric))
         for column in pre.categorical:
             pre.vocab[column] = sorted(frame[column].drop_nulls().unique().to_list())
         for column in pre.numeric:

@@ -15,7 +15,7 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
-from factory_assets.lib.training.dataset import LABEL, Preprocessor
+from factory_assets.lib.training.dataset import FLIGHTS_COLUMNS, ModelColumns, Preprocessor
 
 
 class _Tensors(Dataset):
@@ -31,10 +31,16 @@ class _Tensors(Dataset):
         return {"cat": self.cat[rows], "num": self.num[rows], "y": self.y[rows]}
 
 
-def in_window(frame: pl.DataFrame, window: tuple[dt.date, dt.date]) -> pl.DataFrame:
-    """Labelled rows whose flight_date lies in [start, end]."""
+def in_window(
+    frame: pl.DataFrame,
+    window: tuple[dt.date, dt.date],
+    columns: ModelColumns = FLIGHTS_COLUMNS,
+) -> pl.DataFrame:
+    """Labelled rows whose date lies in [start, end]."""
     start, end = window
-    return frame.filter(pl.col("flight_date").is_between(start, end), pl.col(LABEL).is_not_null())
+    return frame.filter(
+        pl.col(columns.date).is_between(start, end), pl.col(columns.label).is_not_null()
+    )
 
 
 class FlightsDataModule(L.LightningDataModule):
@@ -46,9 +52,10 @@ class FlightsDataModule(L.LightningDataModule):
         train_window: tuple[dt.date, dt.date],
         val_window: tuple[dt.date, dt.date],
         batch_size: int = 1024,
+        columns: ModelColumns = FLIGHTS_COLUMNS,
     ) -> None:
         super().__init__()
-        self.frame, self.batch_size = frame, batch_size
+        self.frame, self.batch_size, self.columns = frame, batch_size, columns
         self.train_window, self.val_window = train_window, val_window
         self.preprocessor: Preprocessor | None = None
 
@@ -57,17 +64,18 @@ class FlightsDataModule(L.LightningDataModule):
         if self.preprocessor is not None:
             return
         train, val = (
-            in_window(self.frame, self.train_window),
-            in_window(self.frame, self.val_window),
+            in_window(self.frame, self.train_window, self.columns),
+            in_window(self.frame, self.val_window, self.columns),
         )
         if train.height == 0 or val.height == 0:
             raise ValueError(
                 f"no labelled rows in the training window {self.train_window} "
                 f"or the validation window {self.val_window}"
             )
-        self.preprocessor = Preprocessor.fit(train)
-        self.train_set = _Tensors(*self.preprocessor.transform(train), train[LABEL].to_numpy())
-        self.val_set = _Tensors(*self.preprocessor.transform(val), val[LABEL].to_numpy())
+        self.preprocessor = Preprocessor.fit(train, self.columns)
+        label = self.columns.label
+        self.train_set = _Tensors(*self.preprocessor.transform(train), train[label].to_numpy())
+        self.val_set = _Tensors(*self.preprocessor.transform(val), val[label].to_numpy())
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled with a seeded generator, so two runs see the same batches."""

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from factory_assets.lib.training.dataset import Preprocessor
+from factory_assets.lib.training.dataset import FLIGHTS_COLUMNS, ModelColumns, Preprocessor
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,18 @@ def device_settings() -> tuple[str, str]:
 
 
 def train_flights(
-    frame: pl.DataFrame, config: TrainConfig, logger: object = False, fast_dev_run: bool = False
+    frame: pl.DataFrame,
+    config: TrainConfig,
+    logger: object = False,
+    fast_dev_run: bool = False,
+    columns: ModelColumns = FLIGHTS_COLUMNS,
 ) -> TrainOutcome:
-    """Fit a FlightDelayNet on the training window of ``frame`` (features + is_late).
+    """Fit an embedding + MLP net on the training window of ``frame`` (inputs + label).
 
     Args:
-        frame: flight_features joined with the label ``is_late``.
+        frame: feature rows with the label (flight_features joined with ``is_late`` by default).
         config: windows and hyper-parameters.
+        columns: which columns are the date, the label and the inputs.
         logger: a Lightning logger (MLflow in the pipeline) or False.
         fast_dev_run: one batch of each loop, for tests.
     """
@@ -80,7 +85,9 @@ def train_flights(
     from factory_assets.lib.training.flights_module import FlightDelayNet, FlightsModule
 
     L.seed_everything(config.seed, workers=True, verbose=False)
-    data = FlightsDataModule(frame, config.train_window, config.val_window, config.batch_size)
+    data = FlightsDataModule(
+        frame, config.train_window, config.val_window, config.batch_size, columns
+    )
     data.setup()
     pre = data.preprocessor
     net = FlightDelayNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)

@@ -1,0 +1,199 @@
+"""A model's jobs and sensors: failed monitoring checks retrain it; a promotion re-scores."""
+
+import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from factory_assets.components.model_line.common import segment_partitions
+from factory_assets.components.model_line.drift import DRIFT_CHECK
+from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
+from factory_assets.defs.resources import LandingZone, RetrainPolicy, sensor_interval_s
+from factory_assets.lib import monitoring as mon
+from factory_assets.lib.model_line import ModelLine
+from factory_assets.partitions import DAILY
+
+RETRAIN_TAG, TRIGGER_DAY_TAG = "factory/retrain", "factory/trigger_day"
+NOT_FINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def check_keys(line: ModelLine) -> list[dg.AssetCheckKey]:
+    """The drift and performance checks whose failures retrain ``line``."""
+    return [
+        dg.AssetCheckKey(dg.AssetKey(line.asset("drift_report")), DRIFT_CHECK),
+        dg.AssetCheckKey(dg.AssetKey(line.asset("prediction_performance")), PERFORMANCE_CHECK),
+    ]
+
+
+def new_failures(instance: dg.DagsterInstance, line: ModelLine, cursor: int) -> tuple[list, int]:
+    """(registered model, CheckFailure) stored after ``cursor``, and the newest storage id."""
+    failures, newest = [], cursor
+    for key in check_keys(line):
+        for record in instance.event_log_storage.get_asset_check_execution_history(key, 200):
+            if record.id <= cursor or record.partition is None:
+                continue
+            newest = max(newest, record.id)
+            if record.status != AssetCheckExecutionRecordStatus.FAILED:
+                continue
+            evaluation = record.event.dagster_event.event_specific_data
+            detail = {k: v.value for k, v in evaluation.metadata.items()}
+            text = detail.get("detail") or f"drifted share {detail.get('drifted_share'):.2f}"
+            day = mon.parse_day(record.partition)
+            for name in str(detail.get("failed_models") or line.name).split(", "):
+                failures.append((name, mon.CheckFailure(day, key.name, text)))
+    return failures, newest
+
+
+def _retrain_state(instance: dg.DagsterInstance, name: str) -> tuple[bool, object]:
+    tags = {RETRAIN_TAG: name}
+    in_flight = instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=NOT_FINISHED), limit=1)
+    last = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
+    last_day = mon.parse_day(last[0].tags[TRIGGER_DAY_TAG]) if last else None
+    return bool(in_flight), last_day
+
+
+def effective_policy(spec, policy: RetrainPolicy) -> dict:  # noqa: ANN001
+    """The spec's retrain settings, overridden where the resource sets a value."""
+    values = spec.monitoring.retrain.model_dump()
+    return {
+        k: v if getattr(policy, k, None) is None else getattr(policy, k) for k, v in values.items()
+    }
+
+
+def retrain_request(
+    line: ModelLine, name: str, failure, reason: str, policy: dict
+) -> dg.RunRequest:  # noqa: ANN001
+    """A retrain of ``name`` on the newest labelled windows before the failed day."""
+    w = mon.windows_before(
+        failure.day, policy["train_days"], policy["val_days"], policy["holdout_days"]
+    )
+    holdout = {"holdout_start": str(w.holdout_start), "holdout_end": str(w.holdout_end)}
+    train = {
+        "train_start": str(w.train_start),
+        "train_end": str(w.train_end),
+        "val_days": w.val_days,
+    }
+    segment = name.removeprefix(f"{line.name}-") if line.segments else None
+    return dg.RunRequest(
+        run_key=f"{name}-retrain-{failure.day}",
+        partition_key=segment,
+        run_config={
+            "ops": {
+                line.asset("model"): {"config": train},
+                line.asset("evaluation"): {"config": holdout},
+                line.asset("package"): {"config": holdout},
+            }
+        },
+        tags={
+            RETRAIN_TAG: name,
+            TRIGGER_DAY_TAG: str(failure.day),
+            "factory/trigger": failure.check,
+            "factory/trigger_detail": reason[:250],
+        },
+    )
+
+
+def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
+    """retrain_<model>, rescore_<model>; <model>_daily and its schedule if the spec has one."""
+    chain = [line.asset(s) for s in ("model", "evaluation", "package")]
+    retrain = dg.define_asset_job(
+        f"retrain_{line.name}",
+        selection=dg.AssetSelection.assets(*([line.features] if not line.segments else []), *chain),
+        partitions_def=segment_partitions(line),
+        description=f"Retrain {line.name} on new windows → holdout evaluation → package and gate. "
+        f"Started by {line.name}_retrain_sensor with the windows in its run config.",
+    )
+    rescore = dg.define_asset_job(
+        f"rescore_{line.name}",
+        selection=dg.AssetSelection.assets(line.predictions, line.asset("drift_report")),
+        partitions_def=DAILY,
+        description=f"Re-score a day with a newly promoted {line.name} champion; re-check drift.",
+    )
+    jobs = [retrain, rescore]
+    if spec.schedule:
+        daily = dg.define_asset_job(
+            f"{line.name}_daily",
+            selection=dg.AssetSelection.assets(
+                line.predictions, line.asset("drift_report"), line.asset("prediction_performance")
+            ),
+            partitions_def=DAILY,
+            description=f"Score the newest landed day with {line.name} and monitor it.",
+        )
+
+        @dg.schedule(
+            name=f"{line.name}_schedule",
+            job=daily,
+            cron_schedule=spec.schedule.cron,
+            execution_timezone=spec.schedule.timezone,
+            default_status=dg.DefaultScheduleStatus.STOPPED,
+        )
+        def _schedule(context: dg.ScheduleEvaluationContext, landing: LandingZone):  # noqa: ANN202
+            newest = landing.newest_day("flights")
+            if newest is None:
+                return dg.SkipReason(f"nothing has landed under {landing.root}")
+            return dg.RunRequest(run_key=f"{line.name}-{newest}", partition_key=newest.isoformat())
+
+        jobs += [daily, _schedule]
+    return jobs
+
+
+def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> list:  # noqa: ANN001
+    """<model>_retrain_sensor and <model>_promotion_sensor."""
+
+    @dg.sensor(
+        name=f"{line.name}_retrain_sensor",
+        job=retrain,
+        minimum_interval_seconds=sensor_interval_s(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Retrain {line.name} when its drift or performance check fails; at most one "
+        "retrain in flight per model, none within the cool-down (data days) of the last.",
+    )
+    def _retrain(
+        context: dg.SensorEvaluationContext, retrain_policy: RetrainPolicy
+    ) -> dg.SensorResult:
+        failures, newest = new_failures(context.instance, line, int(context.cursor or 0))
+        policy = effective_policy(spec, retrain_policy)
+        requests, reasons = [], []
+        for name in sorted({n for n, _ in failures}):
+            in_flight, last_day = _retrain_state(context.instance, name)
+            mine = [f for n, f in failures if n == name]
+            decision = mon.decide_retrain(mine, in_flight, last_day, policy["cooldown_days"])
+            reasons.append(f"{name}: {decision.reason}")
+            if decision.retrain:
+                context.log.info(f"retrain {name}: {decision.reason}")
+                requests.append(
+                    retrain_request(line, name, decision.trigger, decision.reason, policy)
+                )
+        if not requests:
+            reason = "; ".join(reasons) or "no failed monitoring check"
+            return dg.SensorResult(skip_reason=reason, cursor=str(newest))
+        return dg.SensorResult(run_requests=requests, cursor=str(newest))
+
+    @dg.asset_sensor(
+        name=f"{line.name}_promotion_sensor",
+        asset_key=dg.AssetKey(line.asset("package")),
+        job=rescore,
+        minimum_interval_seconds=sensor_interval_s(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"After a retrain promotes a new {line.name} champion, re-score and re-check "
+        "the day that caused it.",
+    )
+    def _promotion(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):  # noqa: ANN202
+        metadata = asset_event.asset_materialization.metadata
+        if not metadata["promoted"].value:
+            return dg.SkipReason("the new version was not promoted")
+        run = context.instance.get_run_by_id(asset_event.run_id)
+        day = run.tags.get(TRIGGER_DAY_TAG) if run else None
+        if day is None:
+            return dg.SkipReason("promotion outside a retrain: no day to re-score")
+        return dg.RunRequest(
+            run_key=f"{line.name}-rescore-{asset_event.run_id}",
+            partition_key=day,
+            tags={"factory/rescore": line.name, TRIGGER_DAY_TAG: day},
+        )
+
+    return [_retrain, _promotion]

@@ -1,0 +1,91 @@
+"""Run config of a model's stations, with the spec's values as the defaults the UI shows."""
+
+from typing import Literal
+
+import dagster as dg
+import pydantic
+
+
+class Training(dg.Config):
+    """Training window (validation: the ``val_days`` after it) and hyper-parameters."""
+
+    train_start: str
+    train_end: str
+    val_days: int
+    max_epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    hidden: list[int]
+    dropout: float
+    seed: int
+    trials: int = 0  # Optuna trials over the spec's search space; 0 trains once
+    shuffle_labels: bool = False  # a sanity run: a model of noise must never reach champion
+
+
+class Holdout(dg.Config):
+    """The fixed holdout every model (challenger and champion) is judged on."""
+
+    holdout_start: str
+    holdout_end: str
+    importance_rows: int
+    min_segment_rows: int
+
+
+class Packaging(Holdout):
+    """Gate floors and margin, and the ONNX parity tolerance."""
+
+    min_auc: float
+    max_brier: float  # a constant 0.5 scores 0.25: anything worse is no model
+    margin: float
+    parity_atol: float = 1e-5
+    parity_rows: int = 2000
+
+
+class Drift(dg.Config):
+    """How much drift the model tolerates, and what the report shows."""
+
+    max_drifted_share: float
+    column_threshold: float
+    # Evidently's HTML report: "always", "drifted" (only when the check fails) or "never";
+    # the verdicts never depend on it
+    html_report: Literal["always", "drifted", "never"]
+    report_reference_rows: int = 5000
+
+
+class Performance(dg.Config):
+    """The floor a day's served predictions must reach once labelled."""
+
+    min_auc: float
+    max_brier: float
+    min_rows: int  # fewer labelled rows say nothing about the model
+
+
+def with_defaults(base: type[dg.Config], name: str, values: dict) -> type[dg.Config]:
+    """``base`` with the spec's ``values`` as field defaults, named after the model."""
+    fields = {
+        key: (base.model_fields[key].annotation, value)
+        for key, value in values.items()
+        if key in base.model_fields
+    }
+    return pydantic.create_model(name, __base__=base, __doc__=base.__doc__, **fields)
+
+
+def configs(spec) -> dict[str, type[dg.Config]]:  # noqa: ANN001 (ModelSpec)
+    """The station configs of ``spec``: training, holdout, packaging, drift, performance."""
+    title = "".join(part.title() for part in spec.name.split("_"))
+    holdout = spec.evaluation.model_dump()
+    trials = spec.search.trials if spec.search else 0
+    return {
+        "training": with_defaults(
+            Training, f"{title}Training", {**spec.training.model_dump(), "trials": trials}
+        ),
+        "holdout": with_defaults(Holdout, f"{title}Holdout", holdout),
+        "packaging": with_defaults(
+            Packaging, f"{title}Packaging", {**holdout, **spec.gate.model_dump()}
+        ),
+        "drift": with_defaults(Drift, f"{title}Drift", spec.monitoring.drift.model_dump()),
+        "performance": with_defaults(
+            Performance, f"{title}Performance", spec.monitoring.performance.model_dump()
+        ),
+    }

@@ -1,0 +1,129 @@
+"""<model>_prediction_performance: served predictions judged once their labels have landed."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.execution import warehouse_step
+from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.warehouse import replace_partitions
+from factory_assets.partitions import DAILY
+
+PERFORMANCE_CHECK = "performance_above_floor"
+# Partition T evaluates the rows of T - 1: their outcomes are delivered on T.
+PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+
+
+def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame:
+    """One row per serving model: labelled rows, AUC, Brier, log loss, late rate."""
+    from factory_assets.lib.evaluation import binary_metrics
+
+    rows = []
+    for (name,), part in sorted(frame.partition_by("model_name", as_dict=True).items()):
+        m = binary_metrics(part["label"].cast(pl.Int8).to_numpy(), part["probability"].to_numpy())
+        rows.append(
+            {
+                "day": day,
+                "labels_landed_on": landed,
+                "model_name": name,
+                "rows": part.height,
+                "auc": m["auc"],
+                "brier": m["brier"],
+                "log_loss": m["log_loss"],
+                "late_rate": m["positive_rate"],
+                "mean_prediction": m["mean_prediction"],
+                "model_version": ",".join(sorted(set(part["model_version"].to_list()))),
+            }
+        )
+    return pl.DataFrame(rows) if rows else pl.DataFrame()
+
+
+def _verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]:  # noqa: ANN001
+    """(judged model names, failed details); models under ``min_rows`` are not judged."""
+    judged, failed = [], []
+    for row in table.iter_rows(named=True) if table.height else []:
+        own = row["model_name"] == line.name or row["model_name"].startswith(f"{line.name}-")
+        if not own or row["rows"] < config.min_rows:
+            continue
+        judged.append(row["model_name"])
+        if row["auc"] < config.min_auc or row["brier"] > config.max_brier:
+            failed.append(
+                f"{row['model_name']}: AUC {row['auc']:.3f} (floor {config.min_auc}), "
+                f"Brier {row['brier']:.3f} (ceiling {config.max_brier})"
+            )
+    return judged, failed
+
+
+def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
+    """The daily ``<model>_prediction_performance`` asset of ``line`` with its check."""
+    key = line.asset("prediction_performance")
+
+    @dg.asset(
+        name=key,
+        deps=[
+            dg.AssetDep(line.predictions, partition_mapping=PREVIOUS_DAY),
+            line.label_table,
+            "raw_outcomes",
+        ],
+        partitions_def=DAILY,
+        group_name="monitoring",
+        kinds={"duckdb"},
+        owners=list(spec.owners),
+        tags={"factory/model": line.name, "factory/line": "monitoring"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                PERFORMANCE_CHECK,
+                asset=key,
+                partitions_def=DAILY,
+                description="AUC of the day's served predictions at or above the floor, Brier "
+                "at or under the ceiling, once their labels have landed.",
+            )
+        ],
+        description=(
+            f"AUC and Brier of the {line.name} predictions served for the day before. "
+            "Partition T is computed when T's outcome delivery lands and judges the predictions "
+            f"for T - 1 against what happened. One row per day and model in "
+            f"{line.performance_table}."
+        ),
+        **warehouse_step(),
+    )
+    def _performance(context: dg.AssetExecutionContext, config: config_cls, duckdb: DuckDBResource):  # noqa: ANN202
+        landed = dt.date.fromisoformat(context.partition_key)
+        day = landed - dt.timedelta(days=1)
+        with duckdb.get_connection() as conn:
+            frame = conn.sql(line.labelled_predictions_sql(), params=[day]).pl()
+        table = day_rows(frame, day, landed)
+        if table.height:
+            with duckdb.get_connection() as conn:
+                replace_partitions(conn, [(line.performance_table, table)], "day", [day])
+        judged, failed = _verdicts(table, config, line)
+        first = table.row(0, named=True) if table.height else {}
+        yield dg.MaterializeResult(
+            metadata={
+                "flight_date": day.isoformat(),
+                "labelled_rows": frame.height,
+                "auc": first.get("auc", float("nan")),
+                "brier": first.get("brier", float("nan")),
+                "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
+                "model_version": first.get("model_version", "(none served)"),
+            }
+        )
+        detail = "; ".join(failed) or (
+            f"{len(judged)} model(s) above the floor"
+            if judged
+            else f"only {frame.height} labelled predictions: not evaluated"
+        )
+        yield dg.AssetCheckResult(
+            check_name=PERFORMANCE_CHECK,
+            passed=not failed,
+            metadata={
+                "day": day.isoformat(),
+                "evaluated": bool(judged),
+                "detail": detail,
+                "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
+            },
+        )
+
+    return _performance

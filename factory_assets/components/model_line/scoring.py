@@ -1,0 +1,118 @@
+"""<model>_predictions: each day's rows scored by the registry's champion (per segment)."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.defs.resources import TrackingStore
+from factory_assets.execution import warehouse_step
+from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.registry import CHAMPION
+from factory_assets.lib.warehouse import replace_partitions
+from factory_assets.metadata import table_metadata
+from factory_assets.partitions import DAILY
+
+
+def champions(tracking: TrackingStore, line: ModelLine, segments: list) -> dict:
+    """Segment -> (registered name, version, packaged model, is_fallback); None: the model."""
+    from factory_assets.lib.scoring import load_alias
+
+    registry, loaded, out = tracking.registry(), {}, {}
+
+    def load(name: str) -> tuple | None:
+        if name not in loaded:
+            loaded[name] = load_alias(registry, name, CHAMPION)
+        return loaded[name]
+
+    for segment in segments:
+        name = line.registry_name(segment)
+        found, fallback = load(name), False
+        if found is None and line.segments:
+            name, found, fallback = line.segments.fallback, load(line.segments.fallback), True
+        if found is None:
+            raise dg.Failure(
+                f"model {name!r} has no champion yet: materialize {line.asset('package')}"
+                + (f" (and the fallback {line.segments.fallback})" if line.segments else "")
+            )
+        out[segment] = (name, str(found[0].version), found[1], fallback)
+    return out
+
+
+def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame:
+    """Every row with its probability and the model (and version) that made it."""
+    c, parts = line.columns, []
+    groups = (
+        features.partition_by(line.segments.column, as_dict=True)
+        if line.segments
+        else {(None,): features}
+    )
+    for (segment,), rows in groups.items():
+        name, version, model, fallback = models.get(segment) or models[None]
+        parts.append(
+            rows.select(
+                c.key,
+                c.date,
+                pl.Series("probability", model.predict(rows), dtype=pl.Float32),
+                pl.lit(name).alias("model_name"),
+                pl.lit(version).alias("model_version"),
+                pl.lit(fallback).alias("fallback"),
+            )
+        )
+    scored = pl.concat(parts) if parts else pl.DataFrame()
+    return scored.with_columns(
+        pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("scored_at"),
+        pl.col(c.date).alias("_partition_date"),
+    )
+
+
+def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
+    """The daily ``<model>_predictions`` asset of ``line``."""
+
+    @dg.asset(
+        name=line.predictions,
+        deps=[line.features, line.asset("package")],
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="serving",
+        kinds={"onnx", "duckdb"},
+        owners=list(spec.owners),
+        tags={"factory/model": line.name, "factory/line": "scoring"},
+        description=(
+            f"{spec.description}\n\nThe probability for every row of the day, from the "
+            "champion's ONNX package through onnxruntime"
+            + (
+                f" of its {line.segments.column} (or the fallback {line.segments.fallback})"
+                if line.segments
+                else ""
+            )  # fmt: skip
+            + ", each row with the model and version that made it; a day is replaced whole."
+        ),
+        **warehouse_step(),
+    )
+    def _predictions(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, tracking: TrackingStore
+    ) -> dg.MaterializeResult:
+        days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+        with duckdb.get_connection() as conn:
+            features = conn.sql(line.days_sql(), params=[days]).pl()
+            present = features[line.segments.column].unique().to_list() if line.segments else [None]
+            models = champions(tracking, line, present)
+            scored = score(features, line, models)
+            replace_partitions(conn, [(line.predictions, scored)], "_partition_date", days)
+            metadata = table_metadata(conn, line.predictions)
+        versions = sorted({f"{n} v{v}" for n, v, _, _ in models.values()})
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "model_version": ", ".join(versions),
+                "rows_scored": scored.height,
+                "fallback_rows": int(scored["fallback"].sum()) if scored.height else 0,
+                "mean_probability": float(scored["probability"].mean() or 0.0)
+                if scored.height
+                else 0.0,
+            }
+        )
+
+    return _predictions

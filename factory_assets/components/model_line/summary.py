@@ -1,0 +1,97 @@
+"""<model>_monitoring_summary: the story so far — drift, served AUC, retrains and the gate."""
+
+import base64
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
+from factory_assets.defs.resources import ReportStore, TrackingStore
+from factory_assets.lib.model_line import ModelLine
+
+
+def retrains(instance: dg.DagsterInstance, tracking: TrackingStore, line: ModelLine) -> list:
+    """The sensor's retrain runs of ``line``, oldest first, with the gate's decision."""
+    from factory_assets.lib.replay_report import Retrain
+
+    names = [line.registry_name(s) for s in (line.segments.values if line.segments else [None])]
+    runs = [
+        r for n in names for r in instance.get_runs(filters=dg.RunsFilter(tags={RETRAIN_TAG: n}))
+    ]
+    client = tracking.registry().client
+    by_run = {}
+    for name in names:
+        for v in client.search_model_versions(f"name='{name}'"):
+            by_run[v.tags.get("dagster_run_id")] = v
+    out = []
+    for run in sorted(runs, key=lambda r: r.tags[TRIGGER_DAY_TAG]):
+        version = by_run.get(run.run_id)
+        out.append(
+            Retrain(
+                day=run.tags[TRIGGER_DAY_TAG],
+                trigger=run.tags.get("factory/trigger", "?"),
+                detail=run.tags.get("factory/trigger_detail", "").split(": ", 1)[-1],
+                status=run.status.value.lower(),
+                version=None if version is None else str(version.version),
+                decision=None if version is None else version.tags.get("gate_decision"),
+            )
+        )
+    return out
+
+
+def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
+    """The ``<model>_monitoring_summary`` asset of ``line``."""
+
+    @dg.asset(
+        name=line.asset("monitoring_summary"),
+        deps=[line.asset("drift_report"), line.asset("prediction_performance")],
+        group_name="monitoring",
+        kinds={"matplotlib", "duckdb"},
+        owners=list(spec.owners),
+        tags={"factory/model": line.name},
+        description=(
+            f"The {line.name} monitoring story so far, with a plot: days monitored, retrains "
+            "and why, promotions vs rejections, the daily AUC of served predictions; the PNG "
+            "plots daily AUC and drifted share with the retrains marked."
+        ),
+    )
+    def _summary(
+        context: dg.AssetExecutionContext,
+        duckdb: DuckDBResource,
+        tracking: TrackingStore,
+        reports: ReportStore,
+    ) -> dg.MaterializeResult:
+        from factory_assets.lib.replay_report import plot, summary_text
+
+        with duckdb.get_connection() as conn:
+            performance = conn.sql(
+                f"select day, sum(rows) as rows, avg(auc) as auc, avg(brier) as brier, "
+                f"avg(late_rate) as late_rate from {line.performance_table} "
+                "group by day order by day"
+            ).pl()
+            drift = conn.sql(
+                f"select day, max(drifted_share) as drifted_share from {line.drift_table} "
+                "group by day order by day"
+            ).pl()
+        history = retrains(context.instance, tracking, line)
+        text = summary_text(performance, drift, history)
+        png = plot(performance, drift, history, reports.path(line.name, "monitoring_summary.png"))
+        image = base64.b64encode(png.read_bytes()).decode()
+        return dg.MaterializeResult(
+            metadata={
+                "summary": dg.MetadataValue.md(f"```\n{text}\n```"),
+                "plot": dg.MetadataValue.md(
+                    f"![daily AUC and drift](data:image/png;base64,{image})"
+                ),
+                "plot_path": dg.MetadataValue.path(str(png)),
+                "retrains": len(history),
+                "promotions": sum(r.decision == "promoted" for r in history),
+                "days_monitored": drift.height,
+                "mean_served_auc": float(
+                    performance.filter(pl.col("rows") >= 100)["auc"].mean() or 0
+                ),
+            }
+        )
+
+    return _summary

@@ -1,0 +1,196 @@
+"""<model>_model: trained with Lightning (one run per segment), tracked in MLflow."""
+
+import dataclasses
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.components.model_line.common import by_segment, output, segments_of, station
+from factory_assets.defs.resources import TrackingStore
+from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.training.train import TrainConfig
+
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def read_labelled(duckdb: DuckDBResource, line: ModelLine, window: tuple, segments: list) -> dict:
+    """Labelled rows of ``window`` for each segment (None: all rows)."""
+    params = [window[0], window[1]]
+    if line.segments:
+        params.append([s for s in segments if s is not None])
+    with duckdb.get_connection() as conn:
+        frame = conn.sql(line.labelled_sql(bool(line.segments)), params=params).pl()
+    frame = frame.filter(pl.col(line.columns.label).is_not_null())
+    if not line.segments:
+        return {None: frame}
+    parts = frame.partition_by(line.segments.column, as_dict=True)
+    return {s: parts.get((s,), frame.clear()) for s in segments}
+
+
+def _fit(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine, tracking, run_id: str):  # noqa: ANN001, ANN202
+    from lightning.pytorch.loggers import MLFlowLogger
+
+    from factory_assets.lib.training.train import train_flights
+
+    logger = MLFlowLogger(
+        experiment_name=line.name, tracking_uri=tracking.tracking_uri, run_id=run_id
+    )
+    started = time.perf_counter()
+    outcome = train_flights(frame, cfg, logger=logger, columns=line.columns)
+    return outcome, time.perf_counter() - started
+
+
+def _search(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking, parent) -> tuple:  # noqa: ANN001
+    """Optuna trials as MLflow child runs; the best trial's model and the trial table."""
+    from factory_assets.lib.training.search import run_search
+
+    client, outcomes = tracking.registry().client, {}
+
+    def objective(params: dict, number: int) -> float:
+        child = client.create_run(
+            parent.info.experiment_id,
+            run_name=f"{parent.info.run_name}-trial-{number}",
+            tags={"mlflow.parentRunId": parent.info.run_id, "factory/trial": str(number)},
+        )
+        trial_cfg = dataclasses.replace(cfg, **params)
+        for key, value in trial_cfg.params().items():
+            client.log_param(child.info.run_id, key, value)
+        outcome, seconds = _fit(frame, trial_cfg, line, tracking, child.info.run_id)
+        client.set_terminated(child.info.run_id)
+        outcomes[number] = (outcome, seconds, trial_cfg)
+        return outcome.metrics["val/auroc"]
+
+    result = run_search(space, trials, objective, seed=cfg.seed)
+    outcome, seconds, best_cfg = outcomes[result.best_number]
+    total = sum(s for _, s, _ in outcomes.values())
+    return outcome, total, best_cfg, result
+
+
+def train_segment(context, spec, line, config, frame, segment, tracking) -> dict:  # noqa: ANN001, PLR0913
+    """Train one model (or run its search) on ``frame``; its MLflow run holds everything."""
+    from factory_assets.lib.packaging import code_version, data_version
+    from factory_assets.lib.training.artifacts import save_trained
+
+    cfg = TrainConfig(**{k: v for k, v in config.model_dump().items() if k in TRAIN_FIELDS})
+    if config.shuffle_labels:
+        frame = frame.with_columns(pl.col(line.columns.label).shuffle(seed=cfg.seed))
+    registry = tracking.registry()
+    experiment = registry.experiment(line.name, tracking.artifact_location)
+    versions = {
+        "data_version": data_version(frame, (cfg.train_start, cfg.val_window[1].isoformat())),
+        "code_version": code_version(),
+    }
+    name = line.registry_name(segment)
+    run = registry.client.create_run(
+        experiment,
+        run_name=f"{name}-{context.run_id[:8]}",
+        tags={"dagster_run_id": context.run_id, "factory/segment": segment or "", **versions},
+    )
+    search = None
+    if config.trials and spec.search:
+        outcome, seconds, cfg, search = _search(
+            frame, cfg, config.trials, spec.search.space, line, tracking, run
+        )
+    else:
+        outcome, seconds = _fit(frame, cfg, line, tracking, run.info.run_id)
+    for key, value in {**cfg.params(), "shuffle_labels": config.shuffle_labels}.items():
+        registry.client.log_param(run.info.run_id, key, value)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_trained(outcome.net, outcome.preprocessor, cfg.hidden, cfg.dropout, Path(tmp))
+        registry.client.log_artifacts(run.info.run_id, tmp, "training")
+    registry.client.set_terminated(run.info.run_id)
+    return {
+        "run_id": run.info.run_id,
+        **versions,
+        "segment": segment,
+        "config": cfg.params(),
+        "metrics": outcome.metrics,
+        "train_window": [cfg.train_start, cfg.train_end],
+        "val_window": [d.isoformat() for d in cfg.val_window],
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "train_rows": outcome.train_rows,
+        "train_seconds": round(seconds, 3),
+        "accelerator": outcome.accelerator,
+        "precision": outcome.precision,
+        "search": None if search is None else search.to_markdown(),
+    }
+
+
+def _metadata(results: dict, config) -> dict:  # noqa: ANN001
+    trained = {s: r for s, r in results.items() if "run_id" in r}
+    if list(results) == [None]:
+        r = results[None]
+        metadata = {
+            "mlflow_run_id": r["run_id"],
+            "data_version": r["data_version"],
+            "code_version": r["code_version"],
+            "val_auroc": r["metrics"].get("val/auroc"),
+            "val_loss": r["metrics"].get("val/loss"),
+            "train_rows": r["train_rows"],
+            "accelerator": r["accelerator"],
+            "precision": r["precision"],
+            "train_seconds": r["train_seconds"],
+            "shuffle_labels": config.shuffle_labels,
+        }
+        if r["search"]:
+            metadata["trials"] = dg.MetadataValue.md(r["search"])
+        return metadata
+    lines = ["| segment | model | train rows | val AUROC |", "|---|---|---|---|"]
+    for segment, r in results.items():
+        model = "trained" if "run_id" in r else f"fallback: {r['fallback']}"
+        auroc = r.get("metrics", {}).get("val/auroc")
+        cell = "" if auroc is None else f"{auroc:.4f}"
+        lines.append(f"| {segment} | {model} | {r['train_rows']} | {cell} |")
+    return {
+        "segments": dg.MetadataValue.md("\n".join(lines)),
+        "trained_segments": len(trained),
+        "fallback_segments": ", ".join(str(s) for s in results if s not in trained) or "(none)",
+        "train_seconds": round(sum(r["train_seconds"] for r in trained.values()), 3),
+    }
+
+
+def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
+    """The ``<model>_model`` asset of ``line``."""
+    deps = [line.features, *([line.labels_from] if line.labels_from else [])]
+
+    @dg.asset(
+        name=line.asset("model"),
+        deps=deps,
+        description=(
+            f"{spec.description}\n\nEmbedding + MLP net trained on the training window of "
+            f"{line.features} and validated on the days after it; every epoch's metrics go to "
+            "MLflow with the data and code versions (Optuna trials as child runs when the "
+            "spec has a search)."
+        ),
+        **station(spec, line, "models", {"pytorch", "mlflow"}, "gpu"),
+    )
+    def _model(
+        context: dg.AssetExecutionContext,
+        config: config_cls,
+        duckdb: DuckDBResource,
+        tracking: TrackingStore,
+    ) -> dg.Output:
+        segments = segments_of(context, line)
+        cfg = TrainConfig(**{k: v for k, v in config.model_dump().items() if k in TRAIN_FIELDS})
+        window = (cfg.train_window[0], cfg.val_window[1])
+        frames = read_labelled(duckdb, line, window, segments)
+        results = {}
+        for segment in segments:
+            frame = frames[segment]
+            rows = frame.filter(pl.col(line.columns.date) <= cfg.train_window[1]).height
+            if line.segments and rows < line.segments.min_rows:
+                results[segment] = {"fallback": line.segments.fallback, "train_rows": rows}
+                context.log.info(f"{segment}: {rows} rows < {line.segments.min_rows}: fallback")
+                continue
+            results[segment] = train_segment(context, spec, line, config, frame, segment, tracking)
+        return dg.Output(output(results, line), metadata=_metadata(results, config))
+
+    return _model
+
+
+__all__ = ["build_model", "by_segment", "read_labelled"]
