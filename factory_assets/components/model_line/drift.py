@@ -122,19 +122,15 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
             raise dg.Failure(f"no scored rows on {day}: materialize {line.predictions} first")
         model = pl.col("model_name")
         own = scored.filter((model == line.name) | model.str.starts_with(f"{line.name}-"))
-        if own.height == 0:  # every row served by the fallback, which monitors itself
-            yield dg.MaterializeResult(metadata={"fallback_rows": scored.height})
-            yield dg.AssetCheckResult(
-                check_name=DRIFT_CHECK,
-                passed=True,
-                metadata={"day": day.isoformat(), "evaluated": False},
-            )
-            return
-        tables, shares, failed, metadata = [], {}, [], {}
+        tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
         for (name,), current in own.partition_by("model_name", as_dict=True).items():
-            table, share, ref, columns, window = drift_of(
-                current, line, config, duckdb, tracking, name, day
-            )
+            try:
+                table, share, ref, columns, window = drift_of(
+                    current, line, config, duckdb, tracking, name, day
+                )
+            except ValueError as err:  # a segment's reference too small for Evidently's tests
+                skipped[name] = str(err)
+                continue
             tables.append(table)
             shares[name] = share
             passed = share <= config.max_drifted_share
@@ -146,6 +142,16 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
                 metadata["report"] = dg.MetadataValue.path(str(path))
                 metadata["report_url"] = dg.MetadataValue.url(path.as_uri())
             metadata["reference_window"] = f"{window[0]} … {window[1]} ({ref.height} rows)"
+        not_judged = {"fallback_rows": scored.height - own.height, **{
+            f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
+        if not tables:  # every row served by the fallback (which monitors itself), or too few
+            yield dg.MaterializeResult(metadata=not_judged)
+            yield dg.AssetCheckResult(
+                check_name=DRIFT_CHECK,
+                passed=True,
+                metadata={"day": day.isoformat(), "evaluated": False},
+            )
+            return
         table = pl.concat(tables)
         with duckdb.get_connection() as conn:
             replace_partitions(conn, [(line.drift_table, table)], "day", [day])
@@ -162,7 +168,7 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
                 ),
                 "champion_version": ", ".join(sorted(set(table["champion_version"]))),
                 "current_rows": scored.height,
-                "fallback_rows": scored.height - own.height,
+                **not_judged,
                 "columns": dg.MetadataValue.md(_markdown(table)),
             }
         )

@@ -1,0 +1,170 @@
+"""Model specs beyond the flights model: per-segment models with a fallback, an Optuna search."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from factory_assets.components.model_line.build import build_line
+from factory_assets.components.model_spec import MANIFEST, ModelSpec
+from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.registry import CHAMPION, Registry
+from tests.assets.test_models import MODEL, _config
+
+DAY = dt.date(2013, 1, 8)
+INPUTS = {
+    "categorical": ["origin", "dest"],
+    "numeric": ["sched_hour", "distance_mi", "temperature_f", "route_late_rate_28d"],
+}
+WINDOWS = {
+    "training": {
+        "train_start": "2013-01-01",
+        "train_end": "2013-01-04",
+        "val_days": 2,
+        "max_epochs": 1,
+        "hidden": [8],
+    },
+    "evaluation": {
+        "holdout_start": "2013-01-07",
+        "holdout_end": "2013-01-07",
+        "importance_rows": 200,
+        "min_segment_rows": 20,
+    },
+    "gate": {"min_auc": 0.0, "max_brier": 1.0, "margin": 0.0},
+}
+
+
+def _spec(name: str, **extra) -> tuple[ModelSpec, dg.Definitions]:  # noqa: ANN003
+    attributes = {
+        "name": name,
+        "description": f"test model {name}",
+        "data": {
+            "features": "flight_features",
+            "key": "flight_id",
+            "date": "flight_date",
+            "label": "is_late",
+            "labels_from": "fct_flights",
+            **INPUTS,
+        },
+        **WINDOWS,
+        **extra,
+    }
+    spec = ModelSpec.model_validate(attributes)
+    line = spec.line(Path(f"tests/{name}.yaml"), warehouse_tables(MANIFEST))
+    return spec, build_line(spec, line)
+
+
+def _job(defs: dg.Definitions, keys: list[str]) -> dg.JobDefinition:
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.get_subset(asset_selection={dg.AssetKey(k) for k in keys})
+
+
+def _metadata(result, key: str) -> dict:  # noqa: ANN001
+    event = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == key
+    )
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def stores(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A copy of the built warehouse, fresh MLflow and results stores, a global flights champion."""
+    root = tmp_path_factory.mktemp("specs")
+    shutil.copy(built[0], root / "warehouse.duckdb")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+        mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
+        mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
+        mp.setenv("FACTORY_RESULTS_DIR", str(root / "results"))
+        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
+        from factory_assets.definitions import defs as load
+
+        project = load()  # resources read the environment when definitions load
+        first = _job(project, MODEL).execute_in_process(run_config=_config(min_auc=0.5))
+        assert first.success
+        yield project, root, Registry(uri)
+
+
+def test_a_segmented_spec_trains_two_segments_and_falls_back_for_the_third(stores) -> None:  # noqa: ANN001
+    project, root, registry = stores
+    segments = {"column": "carrier", "values": ["UA", "B6", "HA"], "min_rows": 300,
+                "fallback": "flights"}  # fmt: skip
+    _, model_defs = _spec("late_by_carrier", segments=segments)
+    defs = dg.Definitions.merge(project, model_defs)
+    chain = ["late_by_carrier_model", "late_by_carrier_evaluation", "late_by_carrier_package"]
+    job = _job(defs, chain)
+    tags = {
+        "dagster/asset_partition_range_start": "UA",
+        "dagster/asset_partition_range_end": "HA",
+    }
+    result = job.execute_in_process(tags=tags, raise_on_error=False)
+    assert result.success
+    model = _metadata(result, "late_by_carrier_model")
+    assert model["trained_segments"] == 2 and model["fallback_segments"] == "HA"
+    package = _metadata(result, "late_by_carrier_package")
+    assert package["promoted"] == 2
+
+    # each trained segment has its own registered model and champion; HA is marked fallback
+    for carrier in ("UA", "B6"):
+        version = registry.version(f"late_by_carrier-{carrier}", CHAMPION)
+        assert version is not None and version.tags["segment"] == carrier
+    ha = registry.client.get_registered_model("late_by_carrier-HA")
+    assert ha.tags["fallback"] == "flights" and registry.version(ha.name, CHAMPION) is None
+
+    # scoring: each row by its segment's champion, everything else by the global fallback
+    scored = _job(defs, ["late_by_carrier_predictions"]).execute_in_process(
+        partition_key=DAY.isoformat()
+    )
+    assert scored.success
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.sql(
+            "select f.carrier, p.model_name, bool_and(p.fallback) as fallback, count(*) as n "
+            "from late_by_carrier_predictions p join flight_features f using (flight_id) "
+            "group by all order by 1"
+        ).fetchall()
+    by_carrier = {carrier: (name, fallback) for carrier, name, fallback, _ in rows}
+    assert by_carrier["UA"] == ("late_by_carrier-UA", False)
+    assert by_carrier["B6"] == ("late_by_carrier-B6", False)
+    assert by_carrier["HA"] == ("flights", True)
+    assert by_carrier["AA"] == ("flights", True)  # not a segment of the spec at all
+
+    # monitoring per served model: segments are judged on their own reference; four days of
+    # one carrier are too few rows for Evidently's tests, which the report says per model
+    drift = _job(defs, ["late_by_carrier_drift_report"]).execute_in_process(
+        partition_key=DAY.isoformat(),
+        run_config={
+            "ops": {"late_by_carrier_drift_report": {"config": {"html_report": "never"}}}
+        },  # fmt: skip
+    )
+    assert drift.success
+    report = _metadata(drift, "late_by_carrier_drift_report")
+    assert "1001" in report["not_evaluated_late_by_carrier-UA"]
+    assert report["fallback_rows"] == sum(n for c, _, _, n in rows if c not in {"UA", "B6"})
+    (check,) = drift.get_asset_check_evaluations()
+    assert check.passed and check.metadata["evaluated"].value is False
+
+
+def test_a_search_runs_its_trials_as_child_runs_and_keeps_the_best(stores) -> None:  # noqa: ANN001
+    project, _, registry = stores
+    search = {"trials": 3, "space": {"lr": {"low": 1e-4, "high": 1e-1, "log": True},
+                                     "hidden": {"choices": [[4], [16, 8]]}}}  # fmt: skip
+    _, model_defs = _spec("late_searched", search=search)
+    defs = dg.Definitions.merge(project, model_defs)
+    result = _job(defs, ["late_searched_model"]).execute_in_process()
+    assert result.success
+    metadata = _metadata(result, "late_searched_model")
+    trials = metadata["trials"]
+    assert trials.count("\n") >= 4  # header, rule, three trials
+    parent = registry.client.get_run(metadata["mlflow_run_id"])
+    children = registry.client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+    )
+    assert len(children) == 3
+    best = max(children, key=lambda run: run.data.metrics.get("val/auroc", -1))
+    assert parent.data.params["lr"] == best.data.params["lr"]
+    assert parent.data.params["hidden"] == best.data.params["hidden"]
