@@ -14,6 +14,8 @@ from pathlib import Path
 import polars as pl
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # upstream writes UTC instants like 2013-01-01T10:00:00Z
+DATE_FORMAT = "%Y-%m-%d"
+TRUE_TOKENS, FALSE_TOKENS = ["true", "1"], ["false", "0"]  # booleans, any letter case
 NULL_TOKENS = ["NA", ""]
 
 
@@ -117,9 +119,20 @@ def parse_csv(
 
 
 def _cast(name: str, dtype: pl.DataType) -> pl.Expr:
+    text = pl.col(name).str.strip_chars()
     if dtype == pl.Datetime:
-        return pl.col(name).str.strip_chars().str.to_datetime(TIMESTAMP_FORMAT, strict=False)
-    return pl.col(name).str.strip_chars().cast(dtype, strict=False)
+        return text.str.to_datetime(TIMESTAMP_FORMAT, strict=False)
+    if dtype == pl.Date:
+        return text.str.to_date(DATE_FORMAT, strict=False)
+    if dtype == pl.Boolean:
+        lowered = text.str.to_lowercase()
+        return (
+            pl.when(lowered.is_in(TRUE_TOKENS))
+            .then(True)
+            .when(lowered.is_in(FALSE_TOKENS))
+            .then(False)
+        )
+    return text.cast(dtype, strict=False)
 
 
 def _reasons(schema: SourceSchema, day: dt.date | None) -> list[pl.Expr]:
