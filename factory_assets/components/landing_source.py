@@ -1,145 +1,106 @@
-"""Ingest assets built from a SourceSchema: validate landing files, quarantine bad rows."""
+"""LandingSource: a landing source's YAML spec becomes its ``raw_<source>`` ingest asset.
 
-import datetime as dt
+``defs/ingest/<source>/defs.yaml`` declares the source (where its files land, their columns and
+types, required columns, primary key, ranges, grain); the asset validates each landing file
+against that contract and quarantines bad rows with their reason (ingest_asset.py). A new
+dataset needs no Python. The rules a spec must follow are in lib/source_spec.py; lib/sources.py
+reads the same YAML for code outside Dagster.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
 
 import dagster as dg
-import polars as pl
-from dagster_duckdb import DuckDBResource
+from dagster.components.core.component_tree import ComponentTreeException
+from pydantic import BaseModel, ConfigDict, Field
 
-from factory_assets.defs.resources import LandingZone
-from factory_assets.execution import warehouse_step
-from factory_assets.lib.ingest import LandingFileError, SourceSchema, ValidatedFile, validate
-from factory_assets.lib.warehouse import replace_partitions, replace_tables
-from factory_assets.metadata import table_metadata
-from factory_assets.partitions import DAILY
-
-OWNERS = ["team:data-platform"]
-KINDS = {"polars", "duckdb", "csv"}
+from factory_assets.components.ingest_asset import build_ingest_asset
+from factory_assets.lib.source_spec import SourceSpec, SourceSpecError, parse_spec
+from factory_assets.lib.sources import check_unique
 
 
-def _stamped(frame: pl.DataFrame, loaded_at: dt.datetime, **columns) -> pl.DataFrame:
-    extra = [pl.lit(value).alias(name) for name, value in columns.items()]
-    return frame.with_columns(*extra, pl.lit(loaded_at).alias("_loaded_at"))
+class BadSourceSpec(ComponentTreeException):
+    """A source spec that breaks a rule, as the error that fails the definitions load.
 
-
-def _quarantine_summary(quarantine: pl.DataFrame) -> dg.MetadataValue:
-    top = (
-        quarantine.group_by("reason").len("rows").sort("rows", descending=True).head(10)
-        if quarantine.height
-        else pl.DataFrame({"reason": ["(none)"], "rows": [0]})
-    )
-    lines = ["| reason | rows |", "|---|---|"]
-    lines += [
-        f"| {r['reason'].replace('|', '/')} | {r['rows']} |" for r in top.iter_rows(named=True)
-    ]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
-def _fail_unusable(errors: list[str], total: int) -> None:
-    """Raise a Failure naming every unusable file; nothing has been written at this point."""
-    if errors:
-        raise dg.Failure(
-            description=(
-                f"{len(errors)} of {total} landing files are unusable; nothing was written, "
-                f"the warehouse is as it was. First: {errors[0]}"
-            ),
-            metadata={"unusable_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors))},
-            allow_retries=False,
-        )
-
-
-def _result(
-    conn, table: str, validated: list[ValidatedFile], good: pl.DataFrame, quarantine: pl.DataFrame
-) -> dg.MaterializeResult:
-    extra = sorted({name for v in validated for name in v.extra_columns})
-    return dg.MaterializeResult(
-        metadata={
-            **table_metadata(conn, table),
-            # per-partition count only when the run wrote one partition; else the range's total
-            ("dagster/partition_row_count" if len(validated) == 1 else "rows_loaded"): good.height,
-            "quarantined_rows": quarantine.height,
-            "quarantine_table": f"{table}_quarantine",
-            "quarantine_reasons": _quarantine_summary(quarantine),
-            "extra_columns_ignored": ", ".join(extra) or "(none)",
-        }
-    )
-
-
-def _asset_args(table: str, description: str) -> dict:
-    """What every ingest asset declares: group, kinds, owners, pool, retries, pod size."""
-    return {
-        "name": table,
-        "description": description,
-        "group_name": "ingest",
-        "kinds": KINDS,
-        "owners": OWNERS,
-        **warehouse_step(),
-    }
-
-
-def build_daily_ingest_asset(schema: SourceSchema, description: str) -> dg.AssetsDefinition:
-    """``raw_<source>``: one daily partition per landing file, replaced exactly on re-runs.
-
-    A run over a range of days (single-run backfill) validates every file first and writes
-    nothing unless all are usable.
+    Dagster wraps any other error raised while a component loads in a ComponentTreeException
+    whose message is only the tree of components, the reason two screens below; an error that
+    already is one passes through as it is, so the spec's message is the load error's headline.
     """
-    table = f"raw_{schema.name}"
 
-    @dg.asset(
-        **_asset_args(table, description),
-        partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+
+class LandingSource(dg.Component, dg.Model, dg.Resolvable):
+    """One landing source: its files' contract, validated into ``raw_<name>`` + quarantine.
+
+    The YAML attributes reach ``load`` as written and are judged by the rules of
+    lib/source_spec.py alone, so any broken spec (an unknown field or a list where a mapping
+    belongs too) fails the definitions load with one message: the file, the field and what is
+    allowed. Template expressions (``{{ ... }}``) are not rendered in a spec.
+    """
+
+    name: str = Field(description="Source name; the asset and table are raw_<name>.")
+    description: str = Field(description="What the source holds (the asset's description).")
+    grain: Literal["daily", "snapshot"] = Field(
+        description="daily (a file a day, a partition each) or snapshot (one file, swapped whole)."
     )
-    def _asset(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
-    ) -> dg.MaterializeResult:
-        days = [dt.date.fromisoformat(key) for key in context.partition_keys]
-        validated, errors = [], []
-        for day in days:
-            try:
-                validated.append((day, validate(landing.daily_file(schema.name, day), schema, day)))
-            except LandingFileError as err:
-                errors.append(f"{day}: {err}")
-        _fail_unusable(errors, len(days))
-        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        good = pl.concat(
-            [
-                _stamped(
-                    v.good,
-                    loaded_at,
-                    _partition_date=day,
-                    _source_file=str(landing.daily_file(schema.name, day)),
-                )
-                for day, v in validated
-            ]
-        )
-        quarantine = pl.concat([_stamped(v.quarantine, loaded_at) for _, v in validated])
-        for name in sorted({n for _, v in validated for n in v.extra_columns}):
-            context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
-        with duckdb.get_connection() as conn:
-            writes = [(table, good), (f"{table}_quarantine", quarantine)]
-            replace_partitions(conn, writes, "_partition_date", days)
-            return _result(conn, table, [v for _, v in validated], good, quarantine)
+    path: str = Field(
+        description="Landing file below the landing root; a daily one names its day with "
+        "{date} or {yyyy}, {mm} and {dd}, e.g. flights/{yyyy}/{mm}/flights_{date}.csv."
+    )
+    columns: dict[str, str] = Field(
+        description="Column -> type (int32, int64, float64, string, bool, date, datetime), "
+        "in file order."
+    )
+    primary_key: list[str] = Field(description="Columns that identify a row.")
+    required: list[str] = Field(default_factory=list, description="Columns never null.")
+    ranges: dict[str, dict[str, int | float]] = Field(
+        default_factory=dict, description="Column -> {min, max}, inclusive."
+    )
+    date_columns: list[str] | None = Field(
+        default=None, description="Daily only: [year, month, day] columns, equal to the file's day."
+    )
+    lag_days: int = Field(
+        default=0, description="Daily only: rows describe the day this many days before the file's."
+    )
+    min_rows: int = Field(default=0, description="Fewest good rows a usable file has.")
+    owners: list[str] | None = Field(default=None, description="Default: team:data-platform.")
 
-    return _asset
+    @classmethod
+    def get_model_cls(cls) -> type[BaseModel]:
+        """What Dagster validates the YAML attributes with: anything; ``load`` judges them."""
+        return _Attributes
+
+    @classmethod
+    def load(
+        cls, attributes: BaseModel | None, context: dg.ComponentLoadContext
+    ) -> "LandingSource":
+        """The component of one defs.yaml document, once its spec follows every rule."""
+        written = attributes.model_dump() if attributes is not None else {}
+        _checked(written, context)
+        return cls(**written)
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        """The ``raw_<name>`` asset of the spec."""
+        spec = _checked(self.model_dump(exclude_unset=True), context)
+        return dg.Definitions(assets=[build_ingest_asset(spec)])
 
 
-def build_reference_asset(schema: SourceSchema, description: str) -> dg.AssetsDefinition:
-    """``raw_<source>``: the latest reference snapshot, swapped in whole."""
-    table = f"raw_{schema.name}"
+class _Attributes(dg.Model):
+    """A LandingSource's attributes as written; its JSON schema is the component's fields'."""
 
-    @dg.asset(**_asset_args(table, description))
-    def _asset(duckdb: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
-        path = landing.reference_file(schema.name)
-        try:
-            validated = validate(path, schema)
-        except LandingFileError as err:
-            _fail_unusable([str(err)], 1)
-        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        good = _stamped(validated.good, loaded_at, _source_file=str(path))
-        quarantine = _stamped(validated.quarantine, loaded_at)
-        with duckdb.get_connection() as conn:
-            replace_tables(conn, [(table, good), (f"{table}_quarantine", quarantine)])
-            return _result(conn, table, [validated], good, quarantine)
+    model_config = ConfigDict(extra="allow")
 
-    return _asset
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict:
+        return LandingSource.model().model_json_schema()
+
+
+def _checked(attributes: Mapping[str, Any], context: dg.ComponentLoadContext) -> SourceSpec:
+    """The spec, or BadSourceSpec naming the file, the field and what is allowed."""
+    file = context.path / "defs.yaml" if context.path.is_dir() else Path(context.path)
+    try:
+        spec = parse_spec(attributes, file)
+        check_unique(context.defs_module_path, spec.name, file)
+    except SourceSpecError as err:
+        raise BadSourceSpec(str(err)) from None
+    return spec

@@ -5,6 +5,9 @@ and airlines. What happened to a day's flights (departure and arrival times and 
 delivered apart, one day later: ``outcomes_<T>.csv`` holds the outcomes of the flights of T - 1,
 as an operations feed closes a day only after its last arrival.
 
+Where each source's files land, and the outcomes' key, columns and lag, come from the source
+specs (factory_assets/defs/ingest/<source>/defs.yaml, read by lib/sources.py).
+
 Files are written to a temporary name and renamed, so a reader never sees half a file.
 """
 
@@ -16,24 +19,22 @@ from pathlib import Path
 
 import polars as pl
 
+from factory_assets.lib.sources import source_spec
+
 DAILY_SOURCES = ("flights", "weather", "outcomes")
 REFERENCE_SOURCES = ("planes", "airports", "airlines")
-OUTCOME_KEY = ["year", "month", "day", "carrier", "flight", "origin"]
-OUTCOME_COLUMNS = ["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
-OUTCOME_LAG = dt.timedelta(days=1)  # outcomes of day D are delivered on D + 1
 FIRST_DAY = dt.date(2013, 1, 1)
 LAST_DAY = dt.date(2013, 12, 31)
 
 
 def daily_file(landing_dir: Path, source: str, day: dt.date | str) -> Path:
     """Path of one day's landing file, e.g. ``flights/2013/01/flights_2013-01-05.csv``."""
-    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-    return landing_dir / source / f"{day:%Y}" / f"{day:%m}" / f"{source}_{day.isoformat()}.csv"
+    return source_spec(source).landing_file(landing_dir, day)
 
 
 def reference_file(landing_dir: Path, source: str) -> Path:
     """Path of a reference snapshot, e.g. ``reference/planes.csv``."""
-    return landing_dir / "reference" / f"{source}.csv"
+    return source_spec(source).landing_file(landing_dir)
 
 
 def package_data_dir() -> Path:
@@ -71,16 +72,22 @@ def _split_by_day(name: str) -> dict[dt.date, pl.DataFrame]:
 
 
 def _daily_payloads() -> dict[str, tuple[list[str], dict[dt.date, pl.DataFrame]]]:
-    """Per daily source: its columns and its rows by file day (outcomes shifted by the lag)."""
+    """Per daily source: its columns and its rows by file day (outcomes shifted by the lag).
+
+    The package's flights table holds schedule and outcomes together; the outcomes feed gets
+    the outcomes spec's columns, the schedule feed the key and every column not among them.
+    """
     flights = _split_by_day("flights")
     weather = _split_by_day("weather")
+    spec = source_spec("outcomes").schema
+    outcomes = list(spec.columns)
+    lag = dt.timedelta(days=spec.lag_days)  # outcomes of day D are delivered on D + lag
     columns = next(iter(flights.values())).columns
-    schedule = [c for c in columns if c not in OUTCOME_COLUMNS]
-    outcomes = OUTCOME_KEY + OUTCOME_COLUMNS
+    schedule = [c for c in columns if c in spec.primary_key or c not in outcomes]
     return {
         "flights": (schedule, {d: f.select(schedule) for d, f in flights.items()}),
         "weather": (next(iter(weather.values())).columns, weather),
-        "outcomes": (outcomes, {d + OUTCOME_LAG: f.select(outcomes) for d, f in flights.items()}),
+        "outcomes": (outcomes, {d + lag: f.select(outcomes) for d, f in flights.items()}),
     }
 
 
@@ -114,6 +121,4 @@ def lay_out_landing(
 
 def newest_daily_file_day(landing_dir: Path, source: str) -> dt.date | None:
     """The newest day for which ``source`` has landed a file, or None."""
-    names = (p.stem.removeprefix(f"{source}_") for p in landing_dir.glob(f"{source}/*/*/*.csv"))
-    days = [dt.date.fromisoformat(name) for name in names if len(name) == 10]
-    return max(days, default=None)
+    return max(source_spec(source).landed_days(landing_dir), default=None)

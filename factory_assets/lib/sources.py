@@ -1,146 +1,106 @@
-"""The contracts of the NYC flights landing sources (what upstream promises to deliver)."""
+"""The landing sources' contracts, read from their YAML specs without Dagster.
 
-import polars as pl
+Each source is a ``defs.yaml`` under ``factory_assets/defs/ingest/<source>/``; its component
+``LandingSource`` (factory_assets/components/landing_source.py) turns it into ``raw_<source>``.
+Code outside Dagster (the landing writer, the tests, the online features) reads the same files
+here, so the YAML is the only place a contract is written. The rules a spec must follow are in
+lib/source_spec.py.
+
+``FLIGHTS``, ``WEATHER``, ``OUTCOMES``, ``PLANES``, ``AIRPORTS`` and ``AIRLINES`` are the
+SourceSchema of the shipped specs, read on first use.
+"""
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from factory_assets.lib.ingest import SourceSchema
+from factory_assets.lib.source_spec import SourceSpec, SourceSpecError, display, parse_spec
 
-I32, F64, STR, TS = pl.Int32(), pl.Float64(), pl.String(), pl.Datetime("us")
+COMPONENT_TYPE = "factory_assets.components.landing_source.LandingSource"
+SPECS_DIR = Path(__file__).resolve().parents[1] / "defs" / "ingest"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCHEMAS = {
+    "FLIGHTS": "flights",
+    "WEATHER": "weather",
+    "OUTCOMES": "outcomes",
+    "PLANES": "planes",
+    "AIRPORTS": "airports",
+    "AIRLINES": "airlines",
+}
 
-FLIGHTS = SourceSchema(
-    name="flights",
-    columns={
-        "year": I32,
-        "month": I32,
-        "day": I32,
-        "sched_dep_time": I32,
-        "sched_arr_time": I32,
-        "carrier": STR,
-        "flight": I32,
-        "tailnum": STR,
-        "origin": STR,
-        "dest": STR,
-        "distance": I32,
-        "hour": I32,
-        "minute": I32,
-        "time_hour": TS,
-    },
-    primary_key=("year", "month", "day", "carrier", "flight", "origin"),
-    required=(
-        "year",
-        "month",
-        "day",
-        "sched_dep_time",
-        "sched_arr_time",
-        "carrier",
-        "flight",
-        "origin",
-        "dest",
-        "distance",
-        "hour",
-        "minute",
-        "time_hour",
-    ),
-    ranges={
-        "month": (1, 12),
-        "day": (1, 31),
-        "hour": (0, 23),
-        "minute": (0, 59),
-        "sched_dep_time": (0, 2359),
-        "sched_arr_time": (0, 2400),
-        "distance": (1, 10_000),
-    },
-    date_columns=("year", "month", "day"),
-    min_rows=1,  # a day without a single flight from NYC is a broken export, not a quiet day
-)
 
-OUTCOMES = SourceSchema(
-    name="outcomes",
-    columns={
-        "year": I32,
-        "month": I32,
-        "day": I32,
-        "carrier": STR,
-        "flight": I32,
-        "origin": STR,
-        "dep_time": I32,
-        "dep_delay": I32,
-        "arr_time": I32,
-        "arr_delay": I32,
-        "air_time": I32,
-    },
-    primary_key=("year", "month", "day", "carrier", "flight", "origin"),
-    required=("year", "month", "day", "carrier", "flight", "origin"),
-    ranges={"dep_time": (0, 2400), "arr_time": (0, 2400), "air_time": (0, 1000)},
-    date_columns=("year", "month", "day"),
-    lag_days=1,  # delivered the day after the flights it describes
-)
+def declarations(folder: Path) -> list[tuple[Path, Mapping[str, Any]]]:
+    """(file, attributes) of every LandingSource in the defs.yaml files below ``folder``."""
+    files = sorted(folder.rglob("defs.yaml"))
+    return _parse(tuple((file, file.stat().st_mtime_ns) for file in files))
 
-WEATHER = SourceSchema(
-    name="weather",
-    columns={
-        "origin": STR,
-        "year": I32,
-        "month": I32,
-        "day": I32,
-        "hour": I32,
-        "temp": F64,
-        "dewp": F64,
-        "humid": F64,
-        "wind_dir": I32,
-        "wind_speed": F64,
-        "wind_gust": F64,
-        "precip": F64,
-        "pressure": F64,
-        "visib": F64,
-        "time_hour": TS,
-    },
-    primary_key=("origin", "time_hour"),
-    required=("origin", "year", "month", "day", "hour", "time_hour"),
-    ranges={"month": (1, 12), "day": (1, 31), "hour": (0, 23), "humid": (0, 100)},
-    date_columns=("year", "month", "day"),
-)
 
-PLANES = SourceSchema(
-    name="planes",
-    columns={
-        "tailnum": STR,
-        "year": I32,
-        "type": STR,
-        "manufacturer": STR,
-        "model": STR,
-        "engines": I32,
-        "seats": I32,
-        "speed": I32,
-        "engine": STR,
-    },
-    primary_key=("tailnum",),
-    required=("tailnum",),
-    ranges={"engines": (0, 8), "seats": (1, 1000)},
-    min_rows=1,
-)
+@cache
+def _parse(stamped: tuple[tuple[Path, int], ...]) -> list[tuple[Path, Mapping[str, Any]]]:
+    """Parsed once per set of files and modification times (every component of a load asks)."""
+    found = []
+    for file, _ in stamped:
+        text = file.read_text(encoding="utf-8")
+        if "LandingSource" not in text:
+            continue
+        try:
+            documents = list(yaml.load_all(text, Loader=_LOADER))
+        except yaml.YAMLError:  # Dagster's own load reports a broken file, with its line
+            continue
+        for document in documents:
+            if isinstance(document, Mapping) and document.get("type") == COMPONENT_TYPE:
+                found.append((file, document.get("attributes") or {}))
+    return found
 
-AIRPORTS = SourceSchema(
-    name="airports",
-    columns={
-        "faa": STR,
-        "name": STR,
-        "lat": F64,
-        "lon": F64,
-        "alt": I32,
-        "tz": F64,
-        "dst": STR,
-        "tzone": STR,
-    },
-    primary_key=("faa",),
-    required=("faa", "name"),
-    ranges={"lat": (-90, 90), "lon": (-180, 180)},
-    min_rows=1,
-)
 
-AIRLINES = SourceSchema(
-    name="airlines",
-    columns={"carrier": STR, "name": STR},
-    primary_key=("carrier",),
-    required=("carrier", "name"),
-    min_rows=1,
-)
+def check_unique(folder: Path, name: str, file: Path) -> None:
+    """Raise SourceSpecError if source ``name``, declared in ``file``, is declared twice."""
+    files = [f for f, attributes in declarations(folder) if attributes.get("name") == name]
+    if len(files) > 1:
+        raise SourceSpecError(
+            display(file),
+            "name",
+            f"source {name!r} is declared {len(files)} times "
+            f"({', '.join(display(f) for f in files)}); allowed: a name no other spec uses",
+        )
+
+
+def read_specs(folder: Path) -> dict[str, SourceSpec]:
+    """Every LandingSource spec below ``folder``, by source name.
+
+    Raises:
+        SourceSpecError: a spec breaks a rule, or two specs declare the same source.
+
+    """
+    specs: dict[str, SourceSpec] = {}
+    for file, attributes in declarations(folder):
+        spec = parse_spec(attributes, file)
+        if spec.name in specs:
+            check_unique(folder, spec.name, file)
+        specs[spec.name] = spec
+    return specs
+
+
+@cache
+def shipped_specs() -> dict[str, SourceSpec]:
+    """The specs under factory_assets/defs/ingest/, read once per process."""
+    return read_specs(SPECS_DIR)
+
+
+def source_spec(name: str) -> SourceSpec:
+    """The shipped spec of source ``name``."""
+    specs = shipped_specs()
+    if name not in specs:
+        raise KeyError(f"no landing source {name!r} in {SPECS_DIR}; known: {', '.join(specs)}")
+    return specs[name]
+
+
+def __getattr__(name: str) -> SourceSchema:
+    """``FLIGHTS`` and the other shipped contracts, read from their YAML on first use."""
+    if name in _SCHEMAS:
+        return source_spec(_SCHEMAS[name]).schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

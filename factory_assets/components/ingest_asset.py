@@ -1,0 +1,157 @@
+"""Ingest assets of landing source specs: validate landing files, quarantine bad rows.
+
+``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/source_spec.py): one daily
+partition per landing file, or one snapshot swapped in whole. The LandingSource component
+(landing_source.py) calls it for every ``defs/ingest/<source>/defs.yaml``.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.defs.resources import LandingZone
+from factory_assets.execution import warehouse_step
+from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
+from factory_assets.lib.source_spec import SourceSpec
+from factory_assets.lib.warehouse import replace_partitions, replace_tables
+from factory_assets.metadata import table_metadata
+from factory_assets.partitions import DAILY
+
+KINDS = {"polars", "duckdb", "csv"}
+
+
+def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """The ingest asset of a spec: daily partitions or one snapshot, by its grain."""
+    if spec.grain == "daily":
+        return _daily_asset(spec)
+    return _snapshot_asset(spec)
+
+
+def _landing_dir(landing: LandingZone) -> Path:
+    """The landing zone's folder (as LandingZone.daily_file resolves it): spec paths are below."""
+    return Path(landing.root) / "landing"
+
+
+def _stamped(frame: pl.DataFrame, loaded_at: dt.datetime, **columns) -> pl.DataFrame:
+    extra = [pl.lit(value).alias(name) for name, value in columns.items()]
+    return frame.with_columns(*extra, pl.lit(loaded_at).alias("_loaded_at"))
+
+
+def _quarantine_summary(quarantine: pl.DataFrame) -> dg.MetadataValue:
+    top = (
+        quarantine.group_by("reason").len("rows").sort("rows", descending=True).head(10)
+        if quarantine.height
+        else pl.DataFrame({"reason": ["(none)"], "rows": [0]})
+    )
+    lines = ["| reason | rows |", "|---|---|"]
+    lines += [
+        f"| {r['reason'].replace('|', '/')} | {r['rows']} |" for r in top.iter_rows(named=True)
+    ]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _fail_unusable(errors: list[str], total: int) -> None:
+    """Raise a Failure naming every unusable file; nothing has been written at this point."""
+    if errors:
+        raise dg.Failure(
+            description=(
+                f"{len(errors)} of {total} landing files are unusable; nothing was written, "
+                f"the warehouse is as it was. First: {errors[0]}"
+            ),
+            metadata={"unusable_files": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors))},
+            allow_retries=False,
+        )
+
+
+def _result(
+    conn, table: str, validated: list[ValidatedFile], good: pl.DataFrame, quarantine: pl.DataFrame
+) -> dg.MaterializeResult:
+    extra = sorted({name for v in validated for name in v.extra_columns})
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(conn, table),
+            # per-partition count only when the run wrote one partition; else the range's total
+            ("dagster/partition_row_count" if len(validated) == 1 else "rows_loaded"): good.height,
+            "quarantined_rows": quarantine.height,
+            "quarantine_table": f"{table}_quarantine",
+            "quarantine_reasons": _quarantine_summary(quarantine),
+            "extra_columns_ignored": ", ".join(extra) or "(none)",
+        }
+    )
+
+
+def _asset_args(spec: SourceSpec) -> dict:
+    """What every ingest asset declares: group, kinds, owners, pool, retries, pod size."""
+    return {
+        "name": f"raw_{spec.name}",
+        "description": spec.description,
+        "group_name": "ingest",
+        "kinds": KINDS,
+        "owners": list(spec.owners),
+        **warehouse_step(),
+    }
+
+
+def _daily_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """``raw_<source>``: one daily partition per landing file, replaced exactly on re-runs.
+
+    A run over a range of days (single-run backfill) validates every file first and writes
+    nothing unless all are usable.
+    """
+    table, schema = f"raw_{spec.name}", spec.schema
+
+    @dg.asset(
+        **_asset_args(spec), partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run()
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
+    ) -> dg.MaterializeResult:
+        days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+        validated, errors = [], []
+        for day in days:
+            path = spec.landing_file(_landing_dir(landing), day)
+            try:
+                validated.append((day, path, validate(path, schema, day)))
+            except LandingFileError as err:
+                errors.append(f"{day}: {err}")
+        _fail_unusable(errors, len(days))
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        good = pl.concat(
+            [
+                _stamped(v.good, loaded_at, _partition_date=day, _source_file=str(path))
+                for day, path, v in validated
+            ]
+        )
+        quarantine = pl.concat([_stamped(v.quarantine, loaded_at) for _, _, v in validated])
+        for name in sorted({n for _, _, v in validated for n in v.extra_columns}):
+            context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
+        with duckdb.get_connection() as conn:
+            writes = [(table, good), (f"{table}_quarantine", quarantine)]
+            replace_partitions(conn, writes, "_partition_date", days)
+            return _result(conn, table, [v for _, _, v in validated], good, quarantine)
+
+    return _asset
+
+
+def _snapshot_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """``raw_<source>``: the latest snapshot, swapped in whole."""
+    table, schema = f"raw_{spec.name}", spec.schema
+
+    @dg.asset(**_asset_args(spec))
+    def _asset(duckdb: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
+        path = spec.landing_file(_landing_dir(landing))
+        try:
+            validated = validate(path, schema)
+        except LandingFileError as err:
+            _fail_unusable([str(err)], 1)
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        good = _stamped(validated.good, loaded_at, _source_file=str(path))
+        quarantine = _stamped(validated.quarantine, loaded_at)
+        with duckdb.get_connection() as conn:
+            replace_tables(conn, [(table, good), (f"{table}_quarantine", quarantine)])
+            return _result(conn, table, [validated], good, quarantine)
+
+    return _asset

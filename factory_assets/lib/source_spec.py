@@ -1,0 +1,318 @@
+"""The rules of a landing source spec, and the spec they build.
+
+A spec is the ``attributes`` of a ``LandingSource`` in a defs.yaml (see lib/sources.py for where
+they are read). ``parse_spec`` checks every rule in the order the fields are written and raises
+SourceSpecError at the first break, naming the file, the field and what is allowed.
+"""
+
+import datetime as dt
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from factory_assets.lib.ingest import SourceSchema
+
+TYPES: dict[str, pl.DataType] = {
+    "int32": pl.Int32(),
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "string": pl.String(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),  # 2013-01-31
+    "datetime": pl.Datetime("us"),  # 2013-01-31T10:00:00Z (lib/ingest.py TIMESTAMP_FORMAT)
+}
+NUMERIC = ("int32", "int64", "float64")
+GRAINS = ("daily", "snapshot")
+PLACEHOLDERS = {"yyyy": r"\d{4}", "mm": r"\d{2}", "dd": r"\d{2}", "date": r"\d{4}-\d{2}-\d{2}"}
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+IDENTIFIER_RULE = "lowercase letters, digits and _, starting with a letter, at most 63 characters"
+PATH_TEXT = re.compile(r"[A-Za-z0-9_.{}/-]+")
+RESERVED = ("line", "reason")  # the validator's own columns (lib/ingest.py)
+OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
+DEFAULT_OWNERS = ("team:data-platform",)
+REQUIRED_FIELDS = ("name", "description", "grain", "path", "columns", "primary_key")
+OPTIONAL_FIELDS = ("required", "ranges", "date_columns", "lag_days", "min_rows", "owners")
+
+
+class SourceSpecError(ValueError):
+    """A source spec that breaks a rule; the message names the file, the field and the rule."""
+
+    def __init__(self, file: Path | str, field: str, problem: str) -> None:
+        self.file, self.field, self.problem = str(file), field, problem
+        super().__init__(f"bad source spec {self.file}: {field}: {problem}")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One landing source as its YAML declares it.
+
+    Attributes:
+        schema: the contract every landing file is validated against.
+        description: the asset's description.
+        grain: ``daily`` (one file per day, one partition per file) or ``snapshot`` (one file,
+            swapped in whole).
+        path: the landing file below the landing root; a daily one names its (delivery) day
+            with ``{date}`` or ``{yyyy}``, ``{mm}`` and ``{dd}``.
+        owners: the asset's owners.
+        file: the YAML file the spec came from.
+
+    """
+
+    schema: SourceSchema
+    description: str
+    grain: str
+    path: str
+    owners: tuple[str, ...]
+    file: Path
+
+    @property
+    def name(self) -> str:
+        """The source's name; its raw table is ``raw_<name>``."""
+        return self.schema.name
+
+    def landing_file(self, landing_dir: Path, day: dt.date | str | None = None) -> Path:
+        """The landing file for ``day`` (daily) or the snapshot's file (``day`` None)."""
+        if self.grain == "daily" and day is None:
+            raise ValueError(f"{self.name} is a daily source: its landing file needs a day")
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        parts = {} if day is None else _day_parts(day)
+        return landing_dir / self.path.format(**parts)
+
+    def landed_days(self, landing_dir: Path) -> list[dt.date]:
+        """The days for which a daily source has a file in ``landing_dir``, sorted."""
+        glob = self.path.format(**dict.fromkeys(_placeholders(self.path), "*"))
+        regex, seen = "", set()
+        for text, field in _pieces(self.path):
+            pattern = PLACEHOLDERS[field] if field else re.escape(text)
+            regex += f"(?P<{field}>{pattern})" if field and field not in seen else pattern
+            seen.add(field)
+        days = set()
+        for path in landing_dir.glob(glob):
+            match = re.fullmatch(regex, path.relative_to(landing_dir).as_posix())
+            parts = match.groupdict() if match else {}
+            try:
+                day = dt.date.fromisoformat(
+                    parts.get("date") or f"{parts['yyyy']}-{parts['mm']}-{parts['dd']}"
+                )
+            except (KeyError, ValueError):  # not this source's file, or named for 2013-02-30
+                continue
+            if self.landing_file(landing_dir, day) == path:  # every placeholder names that day
+                days.add(day)
+        return sorted(days)
+
+
+def _day_parts(day: dt.date) -> dict[str, str]:
+    return {"yyyy": f"{day:%Y}", "mm": f"{day:%m}", "dd": f"{day:%d}", "date": day.isoformat()}
+
+
+def _pieces(pattern: str) -> list[tuple[str, str | None]]:
+    """(literal text, None) and ("", placeholder) pieces of a path pattern, in order."""
+    pieces = []
+    for text, field, spec, conversion in string.Formatter().parse(pattern):
+        if text:
+            pieces.append((text, None))
+        if field is not None:
+            shown = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            pieces.append(("", shown))
+    return pieces
+
+
+def _placeholders(pattern: str) -> list[str]:
+    return [field for _, field in _pieces(pattern) if field is not None]
+
+
+def display(file: Path) -> str:
+    """``file`` relative to the working directory where it lies below it, else whole."""
+    try:
+        return str(file.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
+
+
+def _listing(values: object) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+class _Rules:
+    """The checks of one spec; each raises SourceSpecError at the first break."""
+
+    def __init__(self, attributes: Mapping[str, Any], file: Path) -> None:
+        self.attributes, self.file = attributes, file
+
+    def fail(self, field: str, problem: str) -> SourceSpecError:
+        return SourceSpecError(display(self.file), field, problem)
+
+    def fields(self) -> None:
+        for key in self.attributes:
+            if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS:
+                allowed = _listing(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+                raise self.fail(str(key), f"unknown field; allowed: {allowed}")
+        for key in REQUIRED_FIELDS:
+            if key not in self.attributes:
+                raise self.fail(key, "missing; every spec sets it")
+
+    def identifier(self, field: str, value: object) -> str:
+        if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+            raise self.fail(field, f"{value!r} is not an identifier; allowed: {IDENTIFIER_RULE}")
+        return value
+
+    def text(self, field: str) -> str:
+        value = self.attributes[field]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, f"{value!r}; allowed: a non-empty text")
+        return value.strip()
+
+    def whole_number(self, field: str) -> int:
+        value = self.attributes.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(field, f"{value!r}; allowed: a whole number >= 0")
+        return value
+
+    def grain(self) -> str:
+        value = self.attributes["grain"]
+        if value not in GRAINS:
+            raise self.fail("grain", f"{value!r} is not a grain; allowed: {_listing(GRAINS)}")
+        return value
+
+    def path(self, grain: str) -> str:
+        value = self.text("path")
+        if not PATH_TEXT.fullmatch(value) or value.startswith("/") or ".." in value.split("/"):
+            raise self.fail(
+                "path",
+                f"{value!r}; allowed: a path below the landing root of letters, digits, "
+                "_ . - / and placeholders, without '..'",
+            )
+        if not value.endswith(".csv"):
+            raise self.fail("path", f"{value!r}; allowed: a path ending in .csv")
+        allowed = _listing(f"{{{name}}}" for name in PLACEHOLDERS)
+        try:
+            fields = _placeholders(value)
+        except ValueError as err:  # a lone { or }
+            raise self.fail("path", f"{value!r}: {err}; allowed: {allowed}") from None
+        for field in fields:
+            if field not in PLACEHOLDERS:
+                raise self.fail("path", f"unknown placeholder {{{field}}}; allowed: {allowed}")
+        if grain == "daily" and not ("date" in fields or {"yyyy", "mm", "dd"} <= set(fields)):
+            raise self.fail(
+                "path",
+                f"{value!r} names no day, but the source is daily; allowed: a path with {{date}}, "
+                "or with {yyyy}, {mm} and {dd}",
+            )
+        if grain == "snapshot" and fields:
+            raise self.fail(
+                "path",
+                f"{value!r} names a day, but a snapshot is one file; allowed: no placeholders",
+            )
+        return value
+
+    def columns(self) -> dict[str, str]:
+        value = self.attributes["columns"]
+        if not isinstance(value, Mapping) or not value:
+            raise self.fail("columns", f"{value!r}; allowed: a mapping of column -> type")
+        for name, kind in value.items():
+            self.identifier("columns", name)
+            if name in RESERVED:
+                raise self.fail(
+                    f"columns.{name}",
+                    f"the name is reserved; allowed: any but {_listing(RESERVED)}",
+                )
+            if kind not in TYPES:
+                raise self.fail(
+                    f"columns.{name}", f"unknown type {kind!r}; allowed: {_listing(TYPES)}"
+                )
+        return dict(value)
+
+    def column_list(self, field: str, columns: Mapping[str, str]) -> tuple[str, ...]:
+        value = self.attributes.get(field, [])
+        if not isinstance(value, list):
+            raise self.fail(field, f"{value!r} is not a list; allowed: a list of columns")
+        for name in value:
+            if name not in columns:
+                raise self.fail(
+                    field, f"{name!r} is not a declared column; allowed: {_listing(columns)}"
+                )
+        if len(set(value)) < len(value):
+            raise self.fail(field, f"a column is listed twice in {value}")
+        return tuple(value)
+
+    def ranges(self, columns: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+        value = self.attributes.get("ranges", {})
+        if not isinstance(value, Mapping):
+            raise self.fail("ranges", f"{value!r}; allowed: a mapping of column -> {{min, max}}")
+        numeric = _listing(c for c in columns if columns[c] in NUMERIC)
+        ranges = {}
+        for name, bounds in value.items():
+            field = f"ranges.{name}"
+            if name not in columns or columns[name] not in NUMERIC:
+                what = "not a declared column" if name not in columns else f"a {columns[name]}"
+                raise self.fail(field, f"{name!r} is {what}; allowed: the number columns {numeric}")
+            if not isinstance(bounds, Mapping) or set(bounds) != {"min", "max"}:
+                raise self.fail(field, f"{bounds!r}; allowed: {{min: <number>, max: <number>}}")
+            low, high = bounds["min"], bounds["max"]
+            if any(isinstance(b, bool) or not isinstance(b, int | float) for b in (low, high)):
+                raise self.fail(field, f"{bounds!r}; allowed: numbers for min and max")
+            if low > high:
+                raise self.fail(field, f"min {low} is above max {high}; allowed: min <= max")
+            ranges[name] = (low, high)
+        return ranges
+
+    def date_columns(self, grain: str, columns: Mapping[str, str]) -> tuple[str, ...] | None:
+        if self.attributes.get("date_columns") is None:
+            return None
+        if grain != "daily":
+            raise self.fail("date_columns", "a snapshot has no file day; allowed: unset")
+        names = self.column_list("date_columns", columns)
+        if len(names) != 3 or any(columns[n] not in ("int32", "int64") for n in names):
+            raise self.fail(
+                "date_columns", f"{list(names)}; allowed: three int columns: year, month, day"
+            )
+        return names
+
+    def owners(self) -> tuple[str, ...]:
+        value = self.attributes.get("owners") or list(DEFAULT_OWNERS)
+        if not isinstance(value, list) or not all(
+            isinstance(o, str) and OWNER.fullmatch(o) for o in value
+        ):
+            raise self.fail("owners", f"{value!r}; allowed: a list of emails or team:<name>")
+        return tuple(value)
+
+    def spec(self) -> SourceSpec:
+        self.fields()
+        name = self.identifier("name", self.attributes["name"])
+        description = self.text("description")
+        grain = self.grain()
+        path = self.path(grain)
+        columns = self.columns()
+        primary_key = self.column_list("primary_key", columns)
+        if not primary_key:
+            raise self.fail("primary_key", "empty; allowed: one or more declared columns")
+        schema = SourceSchema(
+            name=name,
+            columns={column: TYPES[kind] for column, kind in columns.items()},
+            primary_key=primary_key,
+            required=self.column_list("required", columns),
+            ranges=self.ranges(columns),
+            date_columns=self.date_columns(grain, columns),
+            lag_days=self.whole_number("lag_days"),
+            min_rows=self.whole_number("min_rows"),
+        )
+        if grain == "snapshot" and schema.lag_days:
+            raise self.fail("lag_days", "a snapshot has no file day; allowed: 0 or unset")
+        return SourceSpec(schema, description, grain, path, self.owners(), self.file)
+
+
+def parse_spec(attributes: Mapping[str, Any], file: Path) -> SourceSpec:
+    """Check one spec (the ``attributes`` of its defs.yaml) and build it.
+
+    Raises:
+        SourceSpecError: the first rule the spec breaks, with its file and field.
+
+    """
+    if not isinstance(attributes, Mapping):
+        raise SourceSpecError(display(file), "attributes", "allowed: a mapping of the fields")
+    return _Rules(attributes, file).spec()

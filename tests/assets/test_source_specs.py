@@ -1,0 +1,120 @@
+"""Ingest assets from YAML source specs: the shipped six, a new dataset, and broken specs."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+from dagster.components.testing import create_defs_folder_sandbox
+from dagster_duckdb import DuckDBResource
+
+from factory_assets.components.landing_source import BadSourceSpec
+from factory_assets.defs.resources import LandingZone
+from factory_assets.lib.sources import COMPONENT_TYPE, SPECS_DIR, source_spec
+from tests.unit.test_source_specs import BAD_SPECS, FUEL
+
+SHIPPED = ["flights", "weather", "outcomes", "planes", "airports", "airlines"]
+HEADER = "origin,year,month,day,usd_per_gallon\n"
+
+
+@contextmanager
+def _defs_from(specs: dict[str, dict]) -> Iterator[tuple[dg.Definitions, Path]]:
+    """Definitions of a throwaway project whose defs/ holds one folder per spec."""
+    with create_defs_folder_sandbox() as sandbox:
+        for folder, attributes in specs.items():
+            (sandbox.defs_folder_path / folder).mkdir()
+            document = {"type": COMPONENT_TYPE, "attributes": attributes}
+            (sandbox.defs_folder_path / folder / "defs.yaml").write_text(
+                yaml.safe_dump(document, sort_keys=False)
+            )
+        with sandbox.build_all_defs() as defs:
+            yield defs, sandbox.defs_folder_path
+
+
+def test_the_shipped_specs_are_the_ingest_assets(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    for name in SHIPPED:
+        spec = source_spec(name)
+        node = graph.get(dg.AssetKey(f"raw_{name}"))
+        asset = node.to_asset_spec()
+        assert asset.description == spec.description
+        assert (asset.group_name, asset.owners, node.pools) == (
+            "ingest",
+            ["team:data-platform"],
+            {"warehouse"},
+        )
+        assert set(asset.kinds) == {"polars", "duckdb", "csv"}
+        assert (node.partitions_def is not None) == (spec.grain == "daily"), name
+        [reference] = asset.metadata["dagster/code_references"].code_references
+        assert Path(reference.file_path) == SPECS_DIR / name / "defs.yaml"
+    assert not list(SPECS_DIR.glob("*.py")), "ingest assets come from YAML only"
+
+
+def _land(root: Path, day: str, rows: list[str]) -> None:
+    path = root / "landing" / "fuel" / day[:4] / f"fuel_{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
+
+
+def _rows(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_a_new_dataset_needs_only_a_yaml_spec(tmp_path: Path) -> None:
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    _land(data, "2013-01-02", ["EWR,2013,1,2,3.10", "JFK,2013,1,2,-1", "LGA,2013,1,2,3.30"])
+    _land(data, "2013-01-03", ["EWR,2013,1,3,3.20"])
+    resources = {
+        "duckdb": DuckDBResource(database=str(warehouse)),
+        "landing": LandingZone(root=str(data)),
+    }
+
+    with _defs_from({"fuel_prices": FUEL}) as (defs, _):
+        asset = defs.get_assets_def("raw_fuel_prices")
+        assert asset.partitions_def is not None and asset.group_names_by_key == {
+            asset.key: "ingest"
+        }
+        for day in ("2013-01-02", "2013-01-03"):
+            assert dg.materialize([asset], partition_key=day, resources=resources).success
+        assert _rows(warehouse, "select origin from raw_fuel_prices order by all") == [
+            ("EWR",),
+            ("EWR",),
+            ("LGA",),
+        ]
+        assert _rows(warehouse, "select line, reason from raw_fuel_prices_quarantine") == [
+            (3, "usd_per_gallon: -1.0 outside [0, 20]")
+        ]
+
+        _land(data, "2013-01-02", ["EWR,2013,1,2,3.15", "JFK,2013,1,2,3.25"])  # corrected
+        before = _rows(warehouse, "select * from raw_fuel_prices where day = 3")
+        assert dg.materialize([asset], partition_key="2013-01-02", resources=resources).success
+
+    assert _rows(
+        warehouse, "select origin, usd_per_gallon from raw_fuel_prices where day = 2 order by 1"
+    ) == [("EWR", 3.15), ("JFK", 3.25)]
+    assert _rows(warehouse, "select count(*) from raw_fuel_prices_quarantine") == [(0,)]
+    assert _rows(warehouse, "select * from raw_fuel_prices where day = 3") == before
+
+
+@pytest.mark.parametrize("case", list(BAD_SPECS))
+def test_a_broken_spec_fails_the_load_with_its_own_message(case: str) -> None:
+    attributes, field, allowed = BAD_SPECS[case]
+    with pytest.raises(BadSourceSpec) as raised, _defs_from({"fuel_prices": attributes}):
+        pass
+    message = str(raised.value)  # the headline of the load error, not a tree of components
+    assert message.startswith("bad source spec "), message
+    assert f"/fuel_prices/defs.yaml: {field}: " in message, message
+    assert allowed in message, message
+
+
+def test_a_source_declared_twice_fails_the_load_naming_both_files() -> None:
+    with pytest.raises(BadSourceSpec) as raised, _defs_from({"fuel": FUEL, "fuel_again": FUEL}):
+        pass
+    message = str(raised.value)
+    assert ": name: source 'fuel_prices' is declared 2 times (" in message
+    assert "/fuel/defs.yaml" in message and "/fuel_again/defs.yaml" in message
+    assert message.endswith("allowed: a name no other spec uses")

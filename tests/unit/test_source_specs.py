@@ -1,0 +1,358 @@
+"""Landing source specs read from YAML: the shipped contracts, paths, and every broken rule."""
+
+import copy
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from factory_assets.lib import sources
+from factory_assets.lib.ingest import validate
+from factory_assets.lib.source_spec import SourceSpecError, parse_spec
+
+I32, F64, STR, TS = pl.Int32(), pl.Float64(), pl.String(), pl.Datetime("us")
+FLIGHT_KEY = ("year", "month", "day", "carrier", "flight", "origin")
+YMD = ("year", "month", "day")
+# The contracts as they were written in Python before they moved to YAML (lib/sources.py).
+EXPECTED = {
+    "flights": {
+        "columns": {
+            **dict.fromkeys(YMD, I32),
+            "sched_dep_time": I32,
+            "sched_arr_time": I32,
+            "carrier": STR,
+            "flight": I32,
+            "tailnum": STR,
+            "origin": STR,
+            "dest": STR,
+            "distance": I32,
+            "hour": I32,
+            "minute": I32,
+            "time_hour": TS,
+        },
+        "primary_key": FLIGHT_KEY,
+        "required": (*YMD, "sched_dep_time", "sched_arr_time", "carrier", "flight", "origin")
+        + ("dest", "distance", "hour", "minute", "time_hour"),
+        "ranges": {
+            "month": (1, 12),
+            "day": (1, 31),
+            "hour": (0, 23),
+            "minute": (0, 59),
+            "sched_dep_time": (0, 2359),
+            "sched_arr_time": (0, 2400),
+            "distance": (1, 10_000),
+        },
+        "date_columns": YMD,
+        "min_rows": 1,
+        "lag_days": 0,
+    },
+    "outcomes": {
+        "columns": {
+            **dict.fromkeys(YMD, I32),
+            "carrier": STR,
+            "flight": I32,
+            "origin": STR,
+            **dict.fromkeys(["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"], I32),
+        },
+        "primary_key": FLIGHT_KEY,
+        "required": FLIGHT_KEY,
+        "ranges": {"dep_time": (0, 2400), "arr_time": (0, 2400), "air_time": (0, 1000)},
+        "date_columns": YMD,
+        "min_rows": 0,
+        "lag_days": 1,
+    },
+    "weather": {
+        "columns": {
+            "origin": STR,
+            **dict.fromkeys([*YMD, "hour"], I32),
+            **dict.fromkeys(["temp", "dewp", "humid"], F64),
+            "wind_dir": I32,
+            **dict.fromkeys(["wind_speed", "wind_gust", "precip", "pressure", "visib"], F64),
+            "time_hour": TS,
+        },
+        "primary_key": ("origin", "time_hour"),
+        "required": ("origin", *YMD, "hour", "time_hour"),
+        "ranges": {"month": (1, 12), "day": (1, 31), "hour": (0, 23), "humid": (0, 100)},
+        "date_columns": YMD,
+        "min_rows": 0,
+        "lag_days": 0,
+    },
+    "planes": {
+        "columns": {
+            "tailnum": STR,
+            "year": I32,
+            **dict.fromkeys(["type", "manufacturer", "model"], STR),
+            **dict.fromkeys(["engines", "seats", "speed"], I32),
+            "engine": STR,
+        },
+        "primary_key": ("tailnum",),
+        "required": ("tailnum",),
+        "ranges": {"engines": (0, 8), "seats": (1, 1000)},
+        "date_columns": None,
+        "min_rows": 1,
+        "lag_days": 0,
+    },
+    "airports": {
+        "columns": {
+            "faa": STR,
+            "name": STR,
+            "lat": F64,
+            "lon": F64,
+            "alt": I32,
+            "tz": F64,
+            "dst": STR,
+            "tzone": STR,
+        },
+        "primary_key": ("faa",),
+        "required": ("faa", "name"),
+        "ranges": {"lat": (-90, 90), "lon": (-180, 180)},
+        "date_columns": None,
+        "min_rows": 1,
+        "lag_days": 0,
+    },
+    "airlines": {
+        "columns": {"carrier": STR, "name": STR},
+        "primary_key": ("carrier",),
+        "required": ("carrier", "name"),
+        "ranges": {},
+        "date_columns": None,
+        "min_rows": 1,
+        "lag_days": 0,
+    },
+}
+DAY = dt.date(2013, 1, 5)
+PATHS = {  # where each source's files landed before the specs moved to YAML
+    "flights": "flights/2013/01/flights_2013-01-05.csv",
+    "weather": "weather/2013/01/weather_2013-01-05.csv",
+    "outcomes": "outcomes/2013/01/outcomes_2013-01-05.csv",
+    "planes": "reference/planes.csv",
+    "airports": "reference/airports.csv",
+    "airlines": "reference/airlines.csv",
+}
+FUEL = {
+    "name": "fuel_prices",
+    "description": "Jet fuel price per gallon at each NYC airport, one file per day.",
+    "grain": "daily",
+    "path": "fuel/{yyyy}/fuel_{date}.csv",
+    "columns": {
+        "origin": "string",
+        "year": "int32",
+        "month": "int32",
+        "day": "int32",
+        "usd_per_gallon": "float64",
+    },
+    "primary_key": ["origin"],
+    "required": ["origin", "usd_per_gallon"],
+    "ranges": {"usd_per_gallon": {"min": 0, "max": 20}},
+    "date_columns": ["year", "month", "day"],
+}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_shipped_specs_are_the_contracts_they_were(name: str) -> None:
+    spec = sources.source_spec(name)
+    expected = EXPECTED[name]
+    schema = spec.schema
+    assert schema.name == name
+    assert list(schema.columns.items()) == list(expected["columns"].items())  # order too
+    for field in ("primary_key", "required", "ranges", "date_columns", "min_rows", "lag_days"):
+        assert getattr(schema, field) == expected[field], field
+    landed = spec.landing_file(Path("landing"), DAY if spec.grain == "daily" else None)
+    assert landed == Path("landing") / PATHS[name]
+
+
+def test_the_old_constant_names_still_work() -> None:
+    from factory_assets.lib.sources import AIRLINES, FLIGHTS, OUTCOMES
+
+    assert FLIGHTS is sources.source_spec("flights").schema
+    assert (OUTCOMES.lag_days, AIRLINES.primary_key) == (1, ("carrier",))
+    with pytest.raises(AttributeError):
+        sources.NOT_A_SOURCE  # noqa: B018
+
+
+def test_a_daily_path_is_read_back_to_its_day(tmp_path: Path) -> None:
+    spec = parse_spec(FUEL, tmp_path / "defs.yaml")
+    for day in (dt.date(2013, 1, 2), dt.date(2013, 2, 1)):
+        path = spec.landing_file(tmp_path, day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n")
+    assert spec.landing_file(tmp_path, "2013-01-02") == tmp_path / "fuel/2013/fuel_2013-01-02.csv"
+    (tmp_path / "fuel/2013/fuel_2013-02-30.csv").write_text("x\n")  # no such day
+    (tmp_path / "fuel/2014").mkdir()
+    (tmp_path / "fuel/2014/fuel_2013-03-01.csv").write_text("x\n")  # folder and name disagree
+    assert spec.landed_days(tmp_path) == [dt.date(2013, 1, 2), dt.date(2013, 2, 1)]
+
+
+def test_bool_and_date_columns_are_typed_and_checked(tmp_path: Path) -> None:
+    attributes = {
+        **FUEL,
+        "columns": {**FUEL["columns"], "is_estimate": "bool", "priced_on": "date"},
+    }
+    spec = parse_spec(attributes, tmp_path / "defs.yaml")
+    path = tmp_path / "fuel.csv"
+    path.write_text(
+        "origin,year,month,day,usd_per_gallon,is_estimate,priced_on\n"
+        "EWR,2013,1,2,3.1,True,2013-01-01\n"
+        "JFK,2013,1,2,3.2,maybe,2013-01-01\n"
+        "LGA,2013,1,2,3.3,0,01/01/2013\n"
+    )
+    result = validate(path, spec.schema, dt.date(2013, 1, 2))
+    assert result.good.to_dicts() == [
+        {
+            "origin": "EWR",
+            "year": 2013,
+            "month": 1,
+            "day": 2,
+            "usd_per_gallon": 3.1,
+            "is_estimate": True,
+            "priced_on": dt.date(2013, 1, 1),
+        }
+    ]
+    assert result.quarantine["reason"].to_list() == [
+        "is_estimate: cannot read 'maybe' as Boolean",
+        "priced_on: cannot read '01/01/2013' as Date",
+    ]
+
+
+def _broken(**changes: object) -> dict:
+    attributes = copy.deepcopy(FUEL)
+    for key, value in changes.items():
+        if value is None:
+            attributes.pop(key)
+        else:
+            attributes[key] = value
+    return attributes
+
+
+COLUMNS = FUEL["columns"]
+# (the spec, the field the message names, a part of what it says is allowed)
+BAD_SPECS = {
+    "unknown type": (
+        _broken(columns={**COLUMNS, "usd_per_gallon": "decimal"}),
+        "columns.usd_per_gallon",
+        "unknown type 'decimal'; allowed: int32, int64, float64, string, bool, date, datetime",
+    ),
+    "required not a column": (
+        _broken(required=["origin", "price"]),
+        "required",
+        "'price' is not a declared column; allowed: origin, year, month, day, usd_per_gallon",
+    ),
+    "primary key not a column": (
+        _broken(primary_key=["airport"]),
+        "primary_key",
+        "'airport' is not a declared column; allowed: origin,",
+    ),
+    "empty primary key": (_broken(primary_key=[]), "primary_key", "allowed: one or more"),
+    "range on unknown column": (
+        _broken(ranges={"price": {"min": 0, "max": 1}}),
+        "ranges.price",
+        "'price' is not a declared column; allowed: the number columns year, month, day, "
+        "usd_per_gallon",
+    ),
+    "range on a text column": (
+        _broken(ranges={"origin": {"min": 0, "max": 1}}),
+        "ranges.origin",
+        "'origin' is a string; allowed: the number columns",
+    ),
+    "min above max": (
+        _broken(ranges={"usd_per_gallon": {"min": 20, "max": 0}}),
+        "ranges.usd_per_gallon",
+        "min 20 is above max 0; allowed: min <= max",
+    ),
+    "range as a list": (
+        _broken(ranges={"usd_per_gallon": [0, 20]}),
+        "ranges.usd_per_gallon",
+        "allowed: {min: <number>, max: <number>}",
+    ),
+    "bad grain": (_broken(grain="weekly"), "grain", "'weekly' is not a grain; allowed: daily"),
+    "daily path without a day": (
+        _broken(path="fuel/{yyyy}/{mm}/fuel.csv"),
+        "path",
+        "names no day, but the source is daily; allowed: a path with {date}, or with {yyyy}",
+    ),
+    "snapshot path with a day": (
+        _broken(grain="snapshot", date_columns=None, path="fuel/fuel_{date}.csv"),
+        "path",
+        "a snapshot is one file; allowed: no placeholders",
+    ),
+    "unknown placeholder": (
+        _broken(path="fuel/{day}.csv"),
+        "path",
+        "unknown placeholder {day}; allowed: {yyyy}, {mm}, {dd}, {date}",
+    ),
+    "path leaving the landing zone": (
+        _broken(path="../secrets/fuel_{date}.csv"),
+        "path",
+        "without '..'",
+    ),
+    "path not a csv": (_broken(path="fuel/fuel_{date}.parquet"), "path", "ending in .csv"),
+    "name with a quote": (
+        _broken(name="fuel'prices"),
+        "name",
+        '"fuel\'prices" is not an identifier; allowed: lowercase letters, digits and _',
+    ),
+    "name with a semicolon": (
+        _broken(name="fuel;drop table raw_flights"),
+        "name",
+        "is not an identifier",
+    ),
+    "name with a space": (_broken(name="fuel prices"), "name", "is not an identifier"),
+    "name in capitals": (_broken(name="FuelPrices"), "name", "is not an identifier"),
+    "column with a space": (
+        _broken(columns={**COLUMNS, "usd per gallon": "float64"}),
+        "columns",
+        "'usd per gallon' is not an identifier",
+    ),
+    "column with a quote": (
+        _broken(columns={**COLUMNS, 'usd"': "float64"}),
+        "columns",
+        "is not an identifier",
+    ),
+    "reserved column": (
+        _broken(columns={**COLUMNS, "reason": "string"}),
+        "columns.reason",
+        "reserved; allowed: any but line, reason",
+    ),
+    "unknown field": (_broken(colums={}), "colums", "unknown field; allowed: name, description"),
+    "missing field": (_broken(path=None), "path", "missing; every spec sets it"),
+    "date columns on a snapshot": (
+        _broken(grain="snapshot", path="reference/fuel.csv"),
+        "date_columns",
+        "a snapshot has no file day",
+    ),
+    "date columns not ints": (
+        _broken(date_columns=["origin", "month", "day"]),
+        "date_columns",
+        "allowed: three int columns",
+    ),
+    "negative lag": (_broken(lag_days=-1), "lag_days", "allowed: a whole number >= 0"),
+    "bad owner": (_broken(owners=["someone"]), "owners", "allowed: a list of emails or team:"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SPECS))
+def test_a_broken_rule_names_the_file_the_field_and_what_is_allowed(
+    case: str, tmp_path: Path
+) -> None:
+    attributes, field, allowed = BAD_SPECS[case]
+    file = tmp_path / "fuel_prices" / "defs.yaml"
+    with pytest.raises(SourceSpecError) as raised:
+        parse_spec(attributes, file)
+    message = str(raised.value)
+    assert message.startswith(f"bad source spec {file}: {field}: "), message
+    assert allowed in message, message
+    assert raised.value.field == field
+
+
+def test_a_source_declared_twice_names_both_files(tmp_path: Path) -> None:
+    for folder in ("fuel", "fuel_again"):
+        (tmp_path / folder).mkdir()
+        document = {"type": sources.COMPONENT_TYPE, "attributes": FUEL}
+        (tmp_path / folder / "defs.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(SourceSpecError, match="declared 2 times") as raised:
+        sources.read_specs(tmp_path)
+    assert str(tmp_path / "fuel" / "defs.yaml") in str(raised.value)
+    assert str(tmp_path / "fuel_again" / "defs.yaml") in str(raised.value)
+    assert "allowed: a name no other spec uses" in str(raised.value)
