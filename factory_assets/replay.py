@@ -1,7 +1,7 @@
 """The year replayed: each day lands, the line runs, the monitoring sensors decide.
 
-The replay drives time: after each day's line it evaluates the project's own sensors
-(``flights_retrain_sensor``, then ``flights_promotion_sensor``) exactly as the daemon would,
+The replay drives time: after each day's line it evaluates every model's own sensors
+(``<model>_retrain_sensor``, then ``<model>_promotion_sensor``) exactly as the daemon would,
 and runs what they request, in this process and on the same instance, so every run, check and
 sensor decision is in the Dagster UI afterwards. The daemon does the same on wall-clock ticks.
 """
@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MONITORING, SCORING
+from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MODEL_INPUTS, MONITORING, SCORING
 from factory_assets.lib.landing import FIRST_DAY
 
-MODEL = "flights"  # the model whose sensors the replay ticks (its spec: defs/models/flights)
+RETRAIN_SENSOR, PROMOTION_SENSOR = "_retrain_sensor", "_promotion_sensor"
+CHECKS = {
+    "drift_report": "drift_within_threshold",
+    "prediction_performance": "performance_above_floor",
+}
+
+
+def models(defs: dg.Definitions) -> list[str]:
+    """Every model of the definitions (one per spec under defs/models/), by its sensors."""
+    return sorted(s.name.removesuffix(RETRAIN_SENSOR) for s in defs.sensors
+                  if s.name.endswith(RETRAIN_SENSOR))  # fmt: skip
 
 
 @dataclass
@@ -26,20 +36,23 @@ class Replay:
     defs: dg.Definitions
     html: str = "drifted"
     policy: object = None  # a RetrainPolicy instead of the definitions' own
-    cursors: dict = field(default_factory=lambda: {"retrain": None, "promotion": None})
+    cursors: dict = field(default_factory=dict)  # (model, "retrain" | "promotion") -> cursor
     seconds: dict = field(default_factory=dict)
     failed_runs: list = field(default_factory=list)
 
     def start_cursors(self) -> None:
         """Sensors start after what the instance already holds (a replay run twice)."""
-        newest = 0
-        for key in self._check_keys():
-            history = self.instance.event_log_storage.get_asset_check_execution_history(key, 1)
-            newest = max([newest, *(r.id for r in history)])
-        self.cursors["retrain"] = str(newest)
-        records = self.instance.fetch_materializations(dg.AssetKey(f"{MODEL}_package"), limit=1)
-        if records.records:
-            self.cursors["promotion"] = str(records.records[0].storage_id)
+        for model in models(self.defs):
+            newest = 0
+            for station, check in CHECKS.items():
+                key = dg.AssetCheckKey(dg.AssetKey(f"{model}_{station}"), check)
+                history = self.instance.event_log_storage.get_asset_check_execution_history(key, 1)
+                newest = max([newest, *(r.id for r in history)])
+            self.cursors[model, "retrain"] = str(newest)
+            package = dg.AssetKey(f"{model}_package")
+            records = self.instance.fetch_materializations(package, limit=1)
+            if records.records:
+                self.cursors[model, "promotion"] = str(records.records[0].storage_id)
 
     def run(self, stage: str, job: dg.JobDefinition, **kwargs) -> dg.ExecuteInProcessResult:  # noqa: ANN003
         """Run ``job`` in process on the instance, timing it under ``stage``."""
@@ -49,14 +62,6 @@ class Replay:
         if not result.success:
             self.failed_runs.append(f"{stage} {kwargs.get('partition_key', '')} {result.run_id}")
         return result
-
-    def _check_keys(self) -> list[dg.AssetCheckKey]:
-        return [
-            dg.AssetCheckKey(dg.AssetKey(f"{MODEL}_drift_report"), "drift_within_threshold"),
-            dg.AssetCheckKey(
-                dg.AssetKey(f"{MODEL}_prediction_performance"), "performance_above_floor"
-            ),
-        ]
 
     def subset(self, selection: list[str] | dg.AssetSelection) -> dg.JobDefinition:
         """A job of the given assets (the global asset job's subset)."""
@@ -73,30 +78,41 @@ class Replay:
         return {"ops": {k.path[-1]: {"config": {"html_report": self.html}} for k in drift}}
 
     def tick_sensors(self) -> None:
-        """Evaluate the retrain sensor, run its request, then the promotion sensor's."""
-        context = dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursors["retrain"],
-            resources={"retrain_policy": self.policy or self.defs.resources["retrain_policy"]},
-        )
-        result = self.defs.get_sensor_def(f"{MODEL}_retrain_sensor")(context)
-        self.cursors["retrain"] = result.cursor
-        for request in result.run_requests:
-            tags = {**request.tags, "dagster/sensor_name": f"{MODEL}_retrain_sensor"}
-            job = self.defs.resolve_job_def(f"retrain_{MODEL}")
-            self.run("retrain", job, run_config=request.run_config, tags=tags)
-            self._promotions()
+        """Each model's retrain sensor, its requests run, then its promotion sensor's."""
+        for model in models(self.defs):
+            sensor = f"{model}{RETRAIN_SENSOR}"
+            context = dg.build_sensor_context(
+                instance=self.instance,
+                cursor=self.cursors.get((model, "retrain")),
+                resources={"retrain_policy": self.policy or self.defs.resources["retrain_policy"]},
+            )
+            result = self.defs.get_sensor_def(sensor)(context)
+            self.cursors[model, "retrain"] = result.cursor
+            for request in result.run_requests:
+                tags = {**request.tags, "dagster/sensor_name": sensor}
+                job = self.defs.resolve_job_def(f"retrain_{model}")
+                self.run(
+                    f"retrain {model}",
+                    job,
+                    run_config=request.run_config,
+                    tags=tags,
+                    partition_key=request.partition_key,
+                )
+                self._promotions(model)
 
-    def _promotions(self) -> None:
-        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursors["promotion"])
-        requests = list(self.defs.get_sensor_def(f"{MODEL}_promotion_sensor")(context))
-        self.cursors["promotion"] = context.cursor
+    def _promotions(self, model: str) -> None:
+        sensor = f"{model}{PROMOTION_SENSOR}"
+        context = dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursors.get((model, "promotion"))
+        )
+        requests = list(self.defs.get_sensor_def(sensor)(context))
+        self.cursors[model, "promotion"] = context.cursor
         for request in requests:
             if isinstance(request, dg.RunRequest):
-                tags = {**request.tags, "dagster/sensor_name": f"{MODEL}_promotion_sensor"}
-                job = self.defs.resolve_job_def(f"rescore_{MODEL}")
+                tags = {**request.tags, "dagster/sensor_name": sensor}
+                job = self.defs.resolve_job_def(f"rescore_{model}")
                 self.run(
-                    "rescore",
+                    f"rescore {model}",
                     job,
                     partition_key=request.partition_key,
                     tags=tags,
@@ -120,7 +136,7 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
     batch); monitoring and the sensors still run day by day.
     """
     daily = replay.defs.resolve_job_def("daily_line")
-    line = replay.subset(dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | SCORING)
+    line = replay.subset(dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | MODEL_INPUTS | SCORING)
     monitoring = replay.subset(MONITORING)
     day = first
     while day <= last:
@@ -149,10 +165,18 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
 
 
 def summarise(replay: Replay) -> str:
-    """Materialize the model's monitoring summary and return its text."""
-    result = replay.run("summary", replay.subset([f"{MODEL}_monitoring_summary"]))
-    if not result.success:
-        return "summary failed: see the run in the Dagster UI"
-    metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    text = metadata["summary"].value.strip("`\n")
-    return f"{text}\nplot: {metadata['plot_path'].value}"
+    """Materialize every model's monitoring summary and return their text."""
+    texts = []
+    for model in models(replay.defs):
+        package = dg.AssetKey(f"{model}_package")
+        if not replay.instance.fetch_materializations(package, limit=1).records:
+            texts.append(f"== {model} ==\nnot trained yet: materialize {package.path[-1]}")
+            continue
+        result = replay.run("summary", replay.subset([f"{model}_monitoring_summary"]))
+        if not result.success:
+            texts.append(f"{model}: summary failed: see the run in the Dagster UI")
+            continue
+        metadata = result.get_asset_materialization_events()[0].materialization.metadata
+        text = metadata["summary"].value.strip("`\n")
+        texts.append(f"== {model} ==\n{text}\nplot: {metadata['plot_path'].value}")
+    return "\n\n".join(texts)

@@ -8,12 +8,15 @@ from factory_assets.partitions import DAILY
 # Every model spec tags its scoring and monitoring stations (components/model_line/).
 SCORING = dg.AssetSelection.tag("factory/line", "scoring")
 MONITORING = dg.AssetSelection.tag("factory/line", "monitoring")
+# what the models read each day (flight_features, dbt feature views): their scoring's inputs
+MODEL_INPUTS = SCORING.upstream(depth=1) - dg.AssetSelection.groups("packaging") - SCORING
 
 factory_line = dg.define_asset_job(
     "factory_line",
     selection=dg.AssetSelection.groups(
         "ingest", "warehouse", "quality", "features", "models", "packaging"
-    ),
+    )
+    - dg.AssetSelection.tag("factory/segmented", "true"),  # per-segment models: their own jobs
     description=(
         "Landing files → raw tables → dbt warehouse (with its tests) → GX suites → "
         "flight_features → training → holdout evaluation → ONNX package, registry and gate. "
@@ -66,7 +69,7 @@ DAILY_LINE_ASSETS = [
 
 daily_line = dg.define_asset_job(
     "daily_line",
-    selection=dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | SCORING | MONITORING,
+    selection=dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | MODEL_INPUTS | SCORING | MONITORING,
     partitions_def=DAILY,
     description=(
         "One landed day through the line: the day's schedule, weather and the outcomes of the "

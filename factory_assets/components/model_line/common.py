@@ -6,6 +6,7 @@ from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 
 RESULTS = "model_results"  # the IO manager of the stations' JSON results
+SEGMENTED = "factory/segmented"
 
 
 def segment_partitions(line: ModelLine) -> dg.StaticPartitionsDefinition | None:
@@ -38,6 +39,7 @@ def station(spec, line: ModelLine, group: str, kinds: set[str], compute: str = "
         "io_manager_key": RESULTS,
         "partitions_def": partitions,
         "backfill_policy": dg.BackfillPolicy.single_run() if partitions else None,
-        "tags": {"factory/model": line.name},
+        # a job over days (factory_line) cannot also take segment partitions: it leaves these out
+        "tags": {"factory/model": line.name, **({SEGMENTED: "true"} if partitions else {})},
         **warehouse_step(compute),
     }

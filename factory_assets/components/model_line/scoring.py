@@ -15,8 +15,8 @@ from factory_assets.metadata import table_metadata
 from factory_assets.partitions import DAILY
 
 
-def champions(tracking: TrackingStore, line: ModelLine, segments: list) -> dict:
-    """Segment -> (registered name, version, packaged model, is_fallback); None: the model."""
+def champions(tracking: TrackingStore, line: ModelLine, segments: list) -> dict | None:
+    """Segment -> (registered name, version, packaged model, is_fallback); None: no champion."""
     from factory_assets.lib.scoring import load_alias
 
     registry, loaded, out = tracking.registry(), {}, {}
@@ -32,10 +32,7 @@ def champions(tracking: TrackingStore, line: ModelLine, segments: list) -> dict:
         if found is None and line.segments:
             name, found, fallback = line.segments.fallback, load(line.segments.fallback), True
         if found is None:
-            raise dg.Failure(
-                f"model {name!r} has no champion yet: materialize {line.asset('package')}"
-                + (f" (and the fallback {line.segments.fallback})" if line.segments else "")
-            )
+            return None
         out[segment] = (name, str(found[0].version), found[1], fallback)
     return out
 
@@ -75,6 +72,7 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
         deps=[line.features, line.asset("package")],
         partitions_def=DAILY,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        output_required=False,
         group_name="serving",
         kinds={"onnx", "duckdb"},
         owners=list(spec.owners),
@@ -93,17 +91,24 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
     )
     def _predictions(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, tracking: TrackingStore
-    ) -> dg.MaterializeResult:
+    ):  # noqa: ANN202 (yields its materialization, or nothing before the first champion)
         days = [dt.date.fromisoformat(key) for key in context.partition_keys]
         with duckdb.get_connection() as conn:
             features = conn.sql(line.days_sql(), params=[days]).pl()
             present = features[line.segments.column].unique().to_list() if line.segments else [None]
             models = champions(tracking, line, present)
+            if models is None:  # a model just added: the line goes on; its monitoring waits
+                fallback = f" (or its fallback {line.segments.fallback})" if line.segments else ""
+                context.log.warning(
+                    f"{line.name}{fallback} has no champion yet: nothing scored; materialize "
+                    f"{line.asset('package')} to start serving"
+                )
+                return
             scored = score(features, line, models)
             replace_partitions(conn, [(line.predictions, scored)], "_partition_date", days)
             metadata = table_metadata(conn, line.predictions)
         versions = sorted({f"{n} v{v}" for n, v, _, _ in models.values()})
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 **metadata,
                 "model_version": ", ".join(versions),
