@@ -33,7 +33,8 @@ MLFLOW_PORT ?= 5000
 SERVE_HOST ?= 127.0.0.1
 SERVE_PORT ?= 8000
 
-.PHONY: help install demo year test ui mlflow-ui serve data check lint bench clean prod-home ui-prod
+.PHONY: help install demo year test ui mlflow-ui serve data check lint bench clean prod-home ui-prod \
+	new-model
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -96,6 +97,13 @@ mlflow-ui: install  ## MLflow UI on http://127.0.0.1:5000 over the same tracking
 
 serve: install  ## scoring service (FastAPI) on http://$(SERVE_HOST):$(SERVE_PORT), docs at /docs
 	$(BIN)/python -m factory_assets.serving_app --host $(SERVE_HOST) --port $(SERVE_PORT)
+
+# NAME=<name>: defs/models/<name>/defs.yaml, a commented spec that loads as is (the skeleton is
+# factory_assets/components/model_spec_skeleton.yaml); refuses a bad name or an existing model.
+new-model: install  ## a new model's spec in defs/models/$(NAME)/defs.yaml, then dg check defs
+	@[[ "$(NAME)" =~ ^[^/]+$$ ]] || { echo "usage: make new-model NAME=<name> (e.g. cancellations)"; exit 2; }
+	$(BIN)/dg scaffold defs factory_assets.components.model_spec.ModelSpec "models/$(NAME)"
+	$(BIN)/dg check defs
 
 check: install  ## ruff + definitions validation
 	$(BIN)/ruff check factory_assets tests benchmarks

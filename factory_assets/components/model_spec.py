@@ -8,10 +8,13 @@ performance check, the retrain and promotion sensors and the jobs (component_lin
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import dagster as dg
+import pydantic
+from dagster.components.core.component_tree import ComponentTreeException
 
+from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import IDENTIFIER, SEGMENT_VALUE, ModelLine, Segments
 from factory_assets.lib.training.dataset import ModelColumns
@@ -20,8 +23,12 @@ MANIFEST = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "man
 SEARCHABLE = {"lr", "dropout", "hidden", "max_epochs", "batch_size", "weight_decay"}
 
 
-class SpecError(ValueError):
-    """A model spec that cannot be built: names the file, the field and what is allowed."""
+class SpecError(ValueError, ComponentTreeException):
+    """A model spec that cannot be built: names the file, the field and what is allowed.
+
+    As a ComponentTreeException, Dagster raises it as it is instead of wrapping it in its
+    component tree: the message is the last line ``dg check defs`` and a failed load print.
+    """
 
 
 class DataSpec(dg.Model):
@@ -127,6 +134,18 @@ class ScheduleSpec(dg.Model):
     timezone: str = "America/New_York"
 
 
+class ModelSpecAttributes(pydantic.BaseModel):
+    """What Dagster checks before ``ModelSpec.load``: any mapping.
+
+    ``load`` validates it against the spec's schema knowing its file, so ``dg check defs`` (whose
+    YAML pre-check validates one file per component type) and every load report a bad spec the
+    same way.
+    """
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+
+@dg.scaffold_with(ModelSpecScaffolder)
 class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
     """A model and its whole line from one YAML file; the fields are the YAML schema."""
 
@@ -142,6 +161,25 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
     monitoring: MonitoringSpec = MonitoringSpec()
     predictions_table: str | None = None
     schedule: ScheduleSpec | None = None
+
+    @classmethod
+    def get_model_cls(cls) -> type[pydantic.BaseModel]:
+        """The attributes Dagster checks before ``load``: any mapping (see ModelSpecAttributes)."""
+        return ModelSpecAttributes
+
+    @classmethod
+    def load(cls, attributes: pydantic.BaseModel | None, context: dg.ComponentLoadContext) -> Self:
+        """Validate the attributes against the schema; SpecError names file, line and field."""
+        from factory_assets.components.model_spec_schema import schema_error
+
+        tree = context.resolution_context.source_position_tree
+        raw = attributes.model_dump() if attributes is not None else {}
+        try:
+            model = pydantic.TypeAdapter(cls.model()).validate_python(raw)
+            return super().load(model, context)  # resolving builds ModelSpec: validated again
+        except pydantic.ValidationError as err:
+            text = schema_error(err, cls, context.path / "defs.yaml", tree)
+            raise SpecError(text) from None
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """Validate the spec, then build the model's assets, checks, jobs and sensors."""

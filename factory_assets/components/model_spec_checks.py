@@ -151,7 +151,8 @@ def _check_search(spec, source: Path) -> None:  # noqa: ANN001
     try:
         SearchSpace.parse(spec.search.space, allowed=SEARCHABLE)
     except ValueError as err:
-        _fail(source, "search.space", str(err), _allowed(SEARCHABLE))
+        rule = f"low < high (and log, int) or choices, for any of {_allowed(SEARCHABLE)}"
+        _fail(source, "search.space", str(err), None if "allowed:" in str(err) else rule)
 
 
 def check_spec(spec, source: Path, tables: dict[str, tuple[str, ...]]) -> None:  # noqa: ANN001
