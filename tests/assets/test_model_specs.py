@@ -168,3 +168,36 @@ def test_a_search_runs_its_trials_as_child_runs_and_keeps_the_best(stores) -> No
     best = max(children, key=lambda run: run.data.metrics.get("val/auroc", -1))
     assert parent.data.params["lr"] == best.data.params["lr"]
     assert parent.data.params["hidden"] == best.data.params["hidden"]
+
+
+def test_the_cancellations_model_is_a_dbt_view_and_a_spec(stores) -> None:  # noqa: ANN001
+    project, root, registry = stores
+    holdout = {k: v for k, v in WINDOWS["evaluation"].items()}
+    run_config = {
+        "ops": {
+            "cancellations_model": {"config": {**WINDOWS["training"], "max_epochs": 2}},
+            "cancellations_evaluation": {"config": holdout},
+            "cancellations_package": {"config": {**holdout, "min_auc": 0.0, "max_brier": 1.0}},
+        }
+    }
+    keys = ["ml_cancellation_features", "cancellations_model", "cancellations_evaluation",
+            "cancellations_package"]  # fmt: skip
+    result = _job(project, keys).execute_in_process(run_config=run_config)
+    assert result.success
+    package = _metadata(result, "cancellations_package")
+    assert package["model_name"] == "cancellations" and package["promoted"] is True
+    version = registry.version("cancellations", CHAMPION)
+    assert version.tags["train_end"] == "2013-01-04"
+    scored = _job(project, ["cancellations_predictions"]).execute_in_process(
+        partition_key=DAY.isoformat()
+    )
+    assert scored.success
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+        ((rows, flights, low, high),) = conn.sql(
+            "select count(*), count(distinct flight_id), min(probability), max(probability) "
+            "from cancellations_predictions"
+        ).fetchall()
+        ((scheduled,),) = conn.sql(
+            "select count(*) from ml_cancellation_features where flight_date = ?", params=[DAY]
+        ).fetchall()
+    assert rows == flights == scheduled > 0 and 0.0 <= low < high <= 1.0
