@@ -25,7 +25,7 @@ def _fail(source: Path, field: str, problem: str, allowed: str | None = None) ->
 
 
 def _identifier(source: Path, field: str, value: str) -> None:
-    if not IDENTIFIER.match(value):
+    if not IDENTIFIER.fullmatch(value):
         _fail(source, field, f"{value!r} is not a plain identifier", "lowercase letters, digits "
               "and _, starting with a letter or _ (no quotes, semicolons or spaces)")  # fmt: skip
 
@@ -132,7 +132,7 @@ def _check_segments(spec, source: Path, tables: dict) -> None:  # noqa: ANN001
     if not s.values or len(set(s.values)) != len(s.values):
         _fail(source, "segments.values", "empty or repeated", "distinct values")
     for i, value in enumerate(s.values):
-        if not SEGMENT_VALUE.match(value):
+        if not SEGMENT_VALUE.fullmatch(value):
             _fail(source, f"segments.values[{i}]", f"{value!r} cannot name a model",
                   "letters, digits, '_', '-', '.'")  # fmt: skip
     if s.fallback == spec.name:

@@ -23,7 +23,7 @@ class ScaffoldError(ValueError):
 
 def skeleton(name: str) -> str:
     """The commented spec of a model called ``name``."""
-    if not IDENTIFIER.match(name):
+    if not IDENTIFIER.fullmatch(name):
         raise ScaffoldError(f"model name {name!r} is not a plain identifier; allowed: {NAME_RULE}")
     return string.Template(SKELETON.read_text()).substitute(name=name)
 
