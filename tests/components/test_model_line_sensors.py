@@ -1,0 +1,68 @@
+"""What a model line's retrain sensor asks for: windows, run config, segment partitions."""
+
+import datetime as dt
+from pathlib import Path
+
+from factory_assets.components.model_line.automation import (
+    RETRAIN_TAG,
+    effective_policy,
+    retrain_request,
+)
+from factory_assets.components.model_spec import MANIFEST, ModelSpec
+from factory_assets.defs.resources import RetrainPolicy
+from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.monitoring import CheckFailure
+
+FAILURE = CheckFailure(dt.date(2013, 6, 10), "drift_within_threshold", "drifted share 0.80")
+
+
+def _spec(**extra) -> ModelSpec:  # noqa: ANN003
+    return ModelSpec.model_validate(
+        {
+            "name": "late_by_origin",
+            "description": "per-origin late arrivals",
+            "data": {
+                "features": "flight_features",
+                "key": "flight_id",
+                "date": "flight_date",
+                "label": "is_late",
+                "labels_from": "fct_flights",
+                "categorical": ["carrier"],
+                "numeric": ["sched_hour"],
+            },
+            "training": {"train_start": "2013-01-01", "train_end": "2013-03-31"},
+            "evaluation": {"holdout_start": "2013-04-15", "holdout_end": "2013-04-30"},
+            "monitoring": {"retrain": {"cooldown_days": 7, "train_days": 30}},
+            **extra,
+        }
+    )
+
+
+def test_a_segment_model_retrains_its_own_partition_only() -> None:
+    segments = {"column": "origin", "values": ["EWR", "JFK", "LGA"], "fallback": "flights"}
+    spec = _spec(segments=segments)
+    line = spec.line(Path("late_by_origin.yaml"), warehouse_tables(MANIFEST))
+    policy = effective_policy(spec, RetrainPolicy())
+    assert policy == {"cooldown_days": 7, "train_days": 30, "val_days": 14, "holdout_days": 14}
+    request = retrain_request(line, "late_by_origin-JFK", FAILURE, "drift", policy)
+    assert request.partition_key == "JFK"
+    assert request.tags[RETRAIN_TAG] == "late_by_origin-JFK"
+    ops = request.run_config["ops"]
+    assert set(ops) == {
+        "late_by_origin_model",
+        "late_by_origin_evaluation",
+        "late_by_origin_package",
+    }
+    train, holdout = ops["late_by_origin_model"]["config"], ops["late_by_origin_package"]["config"]
+    assert holdout == {"holdout_start": "2013-05-27", "holdout_end": "2013-06-09"}
+    first, last = (dt.date.fromisoformat(train[k]) for k in ("train_start", "train_end"))
+    assert (last - first).days + 1 == 30 and last < dt.date(2013, 5, 27)
+
+
+def test_the_environment_overrides_every_spec_and_a_single_model_has_no_partition() -> None:
+    spec = _spec()
+    line = spec.line(Path("late_by_origin.yaml"), warehouse_tables(MANIFEST))
+    policy = effective_policy(spec, RetrainPolicy(train_days=3, cooldown_days=0))
+    assert policy["train_days"] == 3 and policy["cooldown_days"] == 0
+    request = retrain_request(line, "late_by_origin", FAILURE, "drift", policy)
+    assert request.partition_key is None and request.tags[RETRAIN_TAG] == "late_by_origin"
