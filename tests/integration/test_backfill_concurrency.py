@@ -21,10 +21,11 @@ LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked")
 def test_backfill_with_four_concurrent_steps_has_no_lock_errors(instance, warehouse) -> None:  # noqa: ANN001
     # the outcomes landed by 01-06 are those of 01-01 … 01-05: the holdout is the 5th
     holdout = {"holdout_start": "2013-01-05", "holdout_end": "2013-01-05", "importance_rows": 300}
-    model_config = {
-        "flights_model": {"config": {"train_end": "2013-01-02", "val_days": 2, "max_epochs": 1}},
-        "flights_evaluation": {"config": holdout},
-        "flights_package": {"config": holdout},
+    train = {"train_end": "2013-01-02", "val_days": 2, "max_epochs": 1}
+    model_config = {  # every model spec's chain is in factory_line
+        f"{model}_{station}": {"config": train if station == "model" else holdout}
+        for model in ("flights", "cancellations")
+        for station in ("model", "evaluation", "package")
     }
     result = run_job(LINE_JOB, instance, "2013-01-01", "2013-01-06", {"ops": model_config})
 
