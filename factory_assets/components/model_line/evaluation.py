@@ -1,6 +1,7 @@
 """<model>_evaluation: each trained model on the fixed holdout, overall and per segment."""
 
 import tempfile
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -75,6 +76,15 @@ def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: l
     }
 
 
+def log_holdout(client, run_id: str, metrics: dict) -> None:  # noqa: ANN001 (MlflowClient)
+    """``holdout/<metric>`` on the model's run, in one write (SQLite: 10-20 ms a write)."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    batch = [Metric(f"holdout/{k}", float(v), now, 0) for k, v in metrics.items()]
+    client.log_batch(run_id, metrics=batch)
+
+
 def _metadata(results: dict) -> dict:
     if list(results) == [None]:
         r = results[None]
@@ -127,8 +137,7 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
                 continue
             net, pre = load_run_model(tracking, model["run_id"])
             results[segment] = evaluate(net, pre, holdouts[segment], line, config, report)
-            for key, value in results[segment]["metrics"].items():
-                client.log_metric(model["run_id"], f"holdout/{key}", float(value))
+            log_holdout(client, model["run_id"], results[segment]["metrics"])
         return dg.Output(output(results, line), metadata=_metadata(results))
 
     return _evaluation

@@ -13,6 +13,7 @@ from factory_assets.components.model_line.training import read_labelled
 from factory_assets.defs.resources import TrackingStore
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registry import CHAMPION, GateConfig
+from factory_assets.lib.training.export_cache import OnnxExports
 
 
 def champion_metrics(registry, name: str, holdout: pl.DataFrame, label: str) -> tuple:  # noqa: ANN001
@@ -49,8 +50,12 @@ def _card(name: str, model: dict, evaluation: dict, gate: dict) -> str:
     )
 
 
-def package_segment(context, line, config, model, evaluation, holdout, segment, tracking) -> dict:  # noqa: ANN001, PLR0913
-    """Export, check, register and gate one trained model; returns what happened."""
+def package_segment(context, line, config, model, evaluation, holdout, segment, tracking,  # noqa: ANN001, PLR0913
+                    exports=None) -> dict:  # fmt: skip
+    """Export, check, register and gate one trained model; returns what happened.
+
+    ``exports`` (an OnnxExports) reuses the ONNX graph of an earlier net of the same shape.
+    """
     from factory_assets.lib import packaging
     from factory_assets.lib import registry as reg
     from factory_assets.lib.scoring import CARD_FILE, MODEL_FILE, PREPROCESSOR_FILE
@@ -70,7 +75,8 @@ def package_segment(context, line, config, model, evaluation, holdout, segment, 
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(tmp) / "package"
         package.mkdir()
-        packaging.export_onnx(net, len(pre.categorical), pre.n_numeric, package / MODEL_FILE)
+        export = exports.export if exports else packaging.export_onnx
+        export(net, len(pre.categorical), pre.n_numeric, package / MODEL_FILE)
         cat, num = pre.transform(holdout.head(config.parity_rows))
         diff = packaging.check_parity(net, package / MODEL_FILE, cat, num, config.parity_atol)
         (package / PREPROCESSOR_FILE).write_text(pre.to_json())
@@ -164,7 +170,7 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
         segments = segments_of(context, line)
         trained, evaluation = by_segment(trained, line), by_segment(evaluation, line)
         holdouts = read_labelled(duckdb, line, (config.holdout_start, config.holdout_end), segments)
-        results = {}
+        results, exports = {}, OnnxExports()
         for segment in segments:
             if "run_id" not in trained[segment]:
                 rows = trained[segment]["train_rows"]
@@ -172,7 +178,7 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
                 continue
             results[segment] = package_segment(
                 context, line, config, trained[segment], evaluation[segment],
-                holdouts[segment], segment, tracking,
+                holdouts[segment], segment, tracking, exports,
             )  # fmt: skip
         stored = {s: {k: v for k, v in r.items() if k != "model_card"} for s, r in results.items()}
         return dg.Output(output(stored, line), metadata=_metadata(results))

@@ -1,0 +1,75 @@
+"""ONNX files of many nets of one shape: the exporter traces the first, the others reuse its graph.
+
+torch's dynamo exporter spends about 0.7 s a net here (torch.export, decompositions, and its
+registry of ONNX functions, rebuilt on every call); a per-segment model packages hundreds of
+nets that differ in their weights only. The exported graph depends on the net's shape, not on
+its weights, so once a shape has been exported, another net of that shape is written as the
+same graph with its own weights as the initializers: byte for byte the file the exporter writes
+(tests/unit/test_export_cache.py). A shape whose weights are not all initializers (folded into
+constants) is exported every time.
+"""
+
+import os
+from pathlib import Path
+
+PREFIX = "inner."  # packaging.export_onnx wraps the net as ``inner`` of a sigmoid module
+
+
+def _shape(net, n_cat: int, n_num: int) -> tuple:  # noqa: ANN001 (torch.nn.Module)
+    weights = tuple((k, tuple(v.shape), str(v.dtype)) for k, v in net.state_dict().items())
+    return n_cat, n_num, weights
+
+
+def _template(path: Path, net):  # noqa: ANN001, ANN202 (torch.nn.Module -> ModelProto | None)
+    """The exported model, if every weight of ``net`` is an initializer of the same shape."""
+    import onnx
+
+    model = onnx.load(str(path))
+    dims = {i.name: tuple(i.dims) for i in model.graph.initializer}
+    weights = {f"{PREFIX}{k}": tuple(v.shape) for k, v in net.state_dict().items()}
+    return model if all(dims.get(name) == shape for name, shape in weights.items()) else None
+
+
+class OnnxExports:
+    """``export_onnx`` for a run of nets: one real export per shape, reused for the rest."""
+
+    def __init__(self) -> None:
+        self._templates: dict[tuple, object] = {}  # shape -> ModelProto, or None: always export
+        self.exported = self.reused = 0
+
+    def export(self, net, n_cat: int, n_num: int, path: Path) -> Path:  # noqa: ANN001
+        """Write ``net`` to ``path`` as ``packaging.export_onnx`` would; puts it in eval mode."""
+        from factory_assets.lib.packaging import export_onnx
+
+        key = _shape(net, n_cat, n_num)
+        template = self._templates.get(key)
+        if template is None:
+            export_onnx(net, n_cat, n_num, path)
+            self.exported += 1
+            if key not in self._templates:
+                self._templates[key] = _template(Path(path), net)
+            return Path(path)
+        self._write(template, net.eval(), Path(path))
+        self.reused += 1
+        return Path(path)
+
+    @staticmethod
+    def _write(template, net, path: Path) -> None:  # noqa: ANN001
+        import onnx
+        from onnx import numpy_helper
+
+        model = onnx.ModelProto()
+        model.CopyFrom(template)
+        weights = net.state_dict()
+        for initializer in model.graph.initializer:
+            key = initializer.name.removeprefix(PREFIX)
+            if initializer.name.startswith(PREFIX) and key in weights:
+                array = weights[key].detach().cpu().numpy()
+                initializer.CopyFrom(numpy_helper.from_array(array, initializer.name))
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
+        try:
+            tmp.write_bytes(model.SerializeToString())
+            onnx.checker.check_model(str(tmp))
+            os.replace(tmp, path)  # whole or nothing, as export_onnx
+        finally:
+            tmp.unlink(missing_ok=True)
