@@ -7,6 +7,7 @@ before any timing is written, so a wrong baseline can never produce a ratio.
 
 import importlib.util
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -110,6 +111,7 @@ def main() -> dict:
     flights, weather, planes = build_inputs()
     # Conversion to pandas is the baseline's input format, not part of its work: not timed.
     pd_flights, pd_weather, pd_planes = (t.to_pandas() for t in (flights, weather, planes))
+    load_before = os.getloadavg()  # the cores are shared: say how busy they were
     baseline, baseline_s, candidate, candidate_s = timed_pair(
         lambda: pandas_flight_features(pd_flights, pd_flights, pd_weather, pd_planes),
         lambda: flight_features(flights, flights, weather, planes),
@@ -130,11 +132,13 @@ def main() -> dict:
             "polars_version": pl.__version__,
             "pandas_version": pd.__version__,
             "polars_threads": pl.thread_pool_size(),
+            "load_avg_1_5_15_before": [round(x, 2) for x in load_before],
+            "load_avg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
         },
     )
     verdict = "met" if record["goal_met"] else "NOT met"
     print(
         f"{NAME}: pandas {record['baseline_s']:.3f}s, polars {record['candidate_s']:.3f}s, "
-        f"ratio {record['ratio']:.2f} (goal >= {GOAL}: {verdict})"
+        f"ratio {record['ratio']:.2f} (goal >= {GOAL}: {verdict}; load {load_before[0]:.2f})"
     )
     return record

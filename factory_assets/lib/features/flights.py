@@ -3,7 +3,13 @@
 Point in time: a flight on day D sees weather observed at or before its scheduled hour, and
 late-rates computed from labelled flights of days D-window … D-1 only. Outcome columns
 (departure and arrival times and delays, air time) are never read.
+
+Keys (route, carrier, origin) become integer codes once, by a Categorical cast; rates and
+weather are then laid on small (key x day) and (origin x hour) grids, and each flight gathers
+its cell: no string join, no sort, no as-of join over the 336k rows of a year.
 """
+
+import datetime as dt
 
 import numpy as np
 import polars as pl
@@ -34,37 +40,54 @@ SCHEDULE_COLUMNS = [
 ]
 HISTORY_COLUMNS = ["flight_date", "carrier_code", "origin", "dest", "is_late"]
 RATE_KEYS = {"route": ["origin", "dest"], "carrier": ["carrier_code"]}
+MAX_SPARSE_KEYS = 4096  # key ids up to this many are used as they come, gaps and all
+PER_HOUR = {"ns": 3_600_000_000_000, "us": 3_600_000_000, "ms": 3_600_000}
+EPOCH = dt.date(1970, 1, 1)
 
 
-def _key_ids(
-    targets: pl.DataFrame, history: pl.DataFrame, names: list[str], same: bool
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, int]]:
-    """Dense integer ids of each name's key, per target row and per history row.
+def _codes(frames: dict[str, list[pl.DataFrame]]) -> dict[str, np.ndarray]:
+    """Integer codes of each column's values; a value has the same code in all its frames.
 
-    The rows are matched once against the table of all key-column combinations; each name's
-    ids then come from that small table, so 336k rows are joined once, not once per name.
+    A Categorical cast hashes each string once, with no sort and no join; null gets a code too.
+    The columns are cast side by side (one query each, run together).
+
+    Args:
+        frames: per column, the frames whose rows it codes.
+
+    Returns:
+        Per column, the codes (0 … n - 1) of its frames' rows, one frame after another.
     """
-    columns = sorted({c for name in names for c in RATE_KEYS[name]})
-    frames = [targets] if same else [targets, history]
-    combos = (
-        pl.concat([f.select(columns).unique() for f in frames])
-        .unique(maintain_order=True)
-        .with_row_index("_combo")
-    )
+    queries = [
+        pl.concat([f.lazy().select(column) for f in column_frames]).select(
+            pl.col(column).cast(pl.Categorical(pl.Categories.random())).to_physical()
+        )
+        for column, column_frames in frames.items()
+    ]
+    codes = {}
+    for coded in pl.collect_all(queries, engine="in-memory"):
+        code = coded.to_series()
+        if code.null_count():  # the code after the last
+            code = code.fill_null(0 if code.max() is None else code.max() + 1)
+        codes[code.name] = code.to_numpy()
+    return codes
 
-    def combo_ids(frame: pl.DataFrame) -> np.ndarray:
-        joined = frame.select(columns).join(combos, on=columns, how="left", maintain_order="left")
-        return joined["_combo"].to_numpy().astype(np.int64)
 
-    t_combo = combo_ids(targets)
-    h_combo = t_combo if same else combo_ids(history)
-    t_ids, h_ids, sizes = {}, {}, {}
-    for name in names:
-        per_combo = combos.select(pl.struct(RATE_KEYS[name]).rank("dense") - 1)
-        lookup = per_combo.to_series().to_numpy().astype(np.int64)
-        t_ids[name], h_ids[name] = lookup[t_combo], lookup[h_combo]
-        sizes[name] = int(lookup.max()) + 1 if len(lookup) else 0
-    return t_ids, h_ids, sizes
+def _key_ids(codes: dict[str, np.ndarray], columns: list[str]) -> tuple[np.ndarray, int]:
+    """An id per row of the key ``columns`` (codes of ``_codes``), in 0 … n - 1; and n.
+
+    An id is the mixed-radix number of the key's codes, renumbered densely only if there could
+    be more than MAX_SPARSE_KEYS (a grid of a few thousand keys costs nothing).
+    """
+    first, *rest = columns
+    ids = codes[first].astype(np.int64)
+    for column in rest:
+        ids *= int(codes[column].max()) + 1
+        ids += codes[column]
+    size = int(ids.max()) + 1
+    if size > MAX_SPARSE_KEYS:
+        keys, ids = np.unique(ids, return_inverse=True)
+        size = len(keys)
+    return ids, size
 
 
 def late_rates(
@@ -77,7 +100,8 @@ def late_rates(
 
     Counts labelled history flights of the row's key on days [D - window_days, D - 1]: never
     day D itself, never a later day. The rate is null where there were none. Counts are laid
-    on a dense (key x day) grid whose running sums give any window by one subtraction.
+    on a dense (key x day) grid whose running sums give every window by one subtraction;
+    rates are computed on the grid, and each target row gathers its (key, day) cell.
 
     Args:
         targets: rows to describe; only the key columns and ``flight_date`` are read.
@@ -86,43 +110,76 @@ def late_rates(
         window_days: length of the window, ending the day before each target's day.
     """
     names = list(RATE_KEYS) if names is None else names
+    frames = [targets] if targets is history else [targets, history]
+    columns = sorted({c for name in names for c in RATE_KEYS[name]})
+    codes = _codes(dict.fromkeys(columns, frames)) if targets.height else {}
+    return _late_rates(targets, history, codes, names, window_days)
+
+
+def _late_rates(
+    targets: pl.DataFrame,
+    history: pl.DataFrame,
+    codes: dict[str, np.ndarray],
+    names: list[str],
+    window_days: int,
+) -> pl.DataFrame:
+    """``late_rates`` given the key codes of the target rows, then the history rows (if apart)."""
     schema = {}
     for name in names:
         schema[f"{name}_late_rate_{window_days}d"] = pl.Float64
         schema[f"{name}_flights_{window_days}d"] = pl.UInt32
     if targets.height == 0:
         return pl.DataFrame(schema=schema)
-    same = targets is history
-    t_ids, h_ids, sizes = _key_ids(targets, history, names, same)
-    t_day = targets["flight_date"].to_physical().to_numpy().astype(np.int64)
-    h_day = t_day if same else history["flight_date"].to_physical().to_numpy().astype(np.int64)
-    first = int(t_day.min()) - window_days  # grid column 0 is the earliest window start
+    same, n = targets is history, targets.height
+    t_day = targets["flight_date"].to_physical().to_numpy()
+    first = int(t_day.min()) - window_days  # grid day 0 is the earliest window's first day
     n_days = int(t_day.max()) - first + 1
-    keep = history["is_late"].is_not_null().to_numpy() & (h_day >= first)
-    keep &= h_day < first + n_days
-    late = history["is_late"].fill_null(False).to_numpy()[keep].astype(np.float64)
-    # running sums have n_days + 1 columns; column d covers grid days < d, so the window of a
-    # target on grid day j is cum[j] - cum[j - window_days], with j - window_days >= 0
-    start = t_day - first - window_days
-    width = n_days + 1 - window_days
-    columns = {}
+    t_day = t_day - first
+    # what a history flight adds to its cell: slot 0 on time, 1 late, 2 nothing (no label)
+    slot = history["is_late"].cast(pl.Int8).fill_null(2).to_numpy()
+    if not same:
+        h_day = history["flight_date"].to_physical().to_numpy() - first
+        outside = (h_day < 0) | (h_day >= n_days)
+        slot, h_day = np.where(outside, 2, slot), np.where(outside, 0, h_day)
+    out = []
     for name in names:
-        cell = h_ids[name][keep] * n_days + (h_day[keep] - first)
-        where = t_ids[name] * width + start
-        window = []
-        for weights in (None, late):
-            grid = np.bincount(cell, weights=weights, minlength=sizes[name] * n_days)
-            cum = np.zeros((sizes[name], n_days + 1))
-            np.cumsum(grid.reshape(sizes[name], n_days), axis=1, out=cum[:, 1:])
-            sums = cum[:, window_days:] - cum[:, :-window_days]  # every window, per key and day
-            window.append(sums.ravel().take(where))
-        count, lates = window
-        rate = np.divide(lates, count, out=np.full_like(count, np.nan), where=count > 0)
-        columns[f"{name}_late_rate_{window_days}d"] = rate
-        columns[f"{name}_flights_{window_days}d"] = count.astype(np.uint32)
-    return pl.DataFrame(columns, schema=schema).with_columns(
-        pl.col(f"{name}_late_rate_{window_days}d").fill_nan(None) for name in names
-    )
+        cells, size = _key_ids(codes, RATE_KEYS[name])
+        cells *= n_days  # a row's (key, day) cell: key * n_days + day
+        cells[:n] += t_day
+        if not same:
+            cells[n:] += h_day
+        h_slot = (cells if same else cells[n:]) * 3
+        h_slot += slot
+        counts = np.bincount(h_slot, minlength=size * n_days * 3).reshape(size, n_days, 3)
+        rate, count = _windows(counts, window_days)
+        windows = pl.DataFrame(
+            {
+                f"{name}_late_rate_{window_days}d": pl.Series(rate.ravel(), nan_to_null=True),
+                f"{name}_flights_{window_days}d": count.ravel().astype(np.uint32),
+            }
+        )
+        out.append(windows[cells[:n]])
+    return pl.concat(out, how="horizontal")
+
+
+def _windows(counts: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Late rate and labelled flights of every (key, day) over days [day - window_days, day - 1].
+
+    Args:
+        counts: flights per (key, day, slot): on time, late, unlabelled.
+        window_days: length of the window; days before it are no target's day and stay 0.
+    """
+    running = counts.cumsum(axis=1)  # flights of days <= d
+    totals = running[:, :, 0] + running[:, :, 1]
+    count, lates = np.zeros(totals.shape, np.int64), np.zeros(totals.shape, np.int64)
+    for window, upto in ((count, totals), (lates, running[:, :, 1])):
+        # the window of day j is upto[j - 1] - upto[j - 1 - window_days]
+        window[:, window_days] = upto[:, window_days - 1]
+        np.subtract(
+            upto[:, window_days:-1], upto[:, : -1 - window_days], out=window[:, window_days + 1 :]
+        )
+    rate = np.divide(lates, count, out=np.full(count.shape, np.nan), where=count > 0)
+    return rate, count
 
 
 def rolling_late_rates(
@@ -143,26 +200,41 @@ def weather_for(targets: pl.DataFrame, weather: pl.DataFrame) -> pl.DataFrame:
     Returns:
         ``observed_hour_utc`` and WEATHER_COLUMNS, one row per target row, in its order.
     """
+    obs = _observations(weather)
+    origin = _codes({"origin": [targets, obs]})["origin"] if targets.height else None
+    return _weather_for(targets, obs, origin)
+
+
+def _observations(weather: pl.DataFrame) -> pl.DataFrame:
+    """The weather rows ``weather_for`` reads, with ``_hour``: the first hour they count in."""
     observed = pl.col("observed_hour_utc")
     ready = (
         pl.when(observed == observed.dt.truncate("1h"))
         .then(observed)
         .otherwise(observed.dt.truncate("1h") + pl.duration(hours=1))
     )
-    obs = weather.select("origin", "observed_hour_utc", *WEATHER_COLUMNS).with_columns(
+    return weather.select("origin", "observed_hour_utc", *WEATHER_COLUMNS).with_columns(
         ready.dt.epoch("s").floordiv(3600).alias("_hour")
     )
-    target_hour = targets["scheduled_hour_utc"].dt.truncate("1h").dt.epoch("s") // 3600
-    target_hour = target_hour.to_numpy().astype(np.int64)
-    origins = {o: i for i, o in enumerate(pl.concat([targets["origin"], obs["origin"]]).unique())}
-    t_origin = targets["origin"].replace_strict(origins, return_dtype=pl.Int64).to_numpy()
-    o_origin = obs["origin"].replace_strict(origins, return_dtype=pl.Int64).to_numpy()
-    if len(target_hour) == 0:
-        return obs.select("observed_hour_utc", *WEATHER_COLUMNS).head(0)
-    first = int(target_hour.min()) - WEATHER_TOLERANCE_HOURS
-    width = int(target_hour.max()) - first + 1
+
+
+def _weather_for(
+    targets: pl.DataFrame, obs: pl.DataFrame, origin: np.ndarray | None
+) -> pl.DataFrame:
+    """``weather_for`` given the origin codes of the target rows, then the observations."""
+    values = obs.select("observed_hour_utc", *WEATHER_COLUMNS)
+    if targets.height == 0:
+        return values.head(0)
+    stamps = targets["scheduled_hour_utc"]
+    if stamps.dtype.time_zone is None:  # naive: the stored integer, floored to the hour
+        hours = stamps.to_physical() // PER_HOUR[stamps.dtype.time_unit]
+    else:
+        hours = stamps.dt.truncate("1h").dt.epoch("s") // 3600
+    first = hours.min() - WEATHER_TOLERANCE_HOURS
+    width = hours.max() - first + 1
     o_hour = obs["_hour"].to_numpy().astype(np.int64) - first
-    grid = np.full((len(origins), width), -1, dtype=np.int64)
+    o_origin = origin[targets.height :]
+    grid = np.full((int(origin.max()) + 1, width), -1, dtype=np.int64)
     inside = (o_hour >= 0) & (o_hour < width)
     # later observations of the same hour overwrite earlier ones: sort by time first
     order = np.argsort(obs["observed_hour_utc"].to_numpy(), kind="stable")
@@ -172,10 +244,12 @@ def weather_for(targets: pl.DataFrame, weather: pl.DataFrame) -> pl.DataFrame:
     for lag in range(1, WEATHER_TOLERANCE_HOURS + 1):  # nearest earlier hour wins
         gap = filled[:, lag:] < 0
         filled[:, lag:][gap] = grid[:, :-lag][gap]
-    rows = filled[t_origin, target_hour - first]
-    values = obs.select("observed_hour_utc", *WEATHER_COLUMNS)
-    rows[rows < 0] = values.height  # a last, all-null row stands for "no observation"
-    return pl.concat([values, values.clear(1)])[pl.Series("_row", rows)]
+    filled[filled < 0] = values.height  # a last, all-null row stands for "no observation"
+    # each target's (origin, hour) cell; Polars arithmetic, whose allocator keeps its pages
+    cell = pl.Series(origin[: targets.height]).cast(pl.Int64) * width + (hours - first)
+    rows = pl.Series(filled.ravel().astype(np.uint32)).gather(cell)
+    # one chunk: a gather from a single chunk is about twice as fast
+    return pl.concat([values, values.clear(1)], rechunk=True)[rows]
 
 
 def flight_features(
@@ -201,11 +275,18 @@ def flight_features(
     """
     flights = flights.lazy().collect(engine="in-memory")
     history = flights if history is flights else history.lazy().collect(engine="in-memory")
-    rates = late_rates(flights, history, list(RATE_KEYS), window_days)
+    obs = _observations(weather.lazy().collect(engine="in-memory"))
+    frames = [flights] if history is flights else [flights, history]
+    codes, origin = {}, None
+    if flights.height:  # origin is coded once, for the late rates and the weather
+        codes = _codes({"carrier_code": frames, "dest": frames, "origin": [*frames, obs]})
+        origin = codes["origin"]
+        rows = origin.size - obs.height  # the flights', then the history's if apart
+        codes["origin"] = origin[:rows]
+        origin = np.concatenate([origin[: flights.height], origin[rows:]])
+    rates = _late_rates(flights, history, codes, list(RATE_KEYS), window_days)
     base = pl.concat([flights.select(SCHEDULE_COLUMNS), rates], how="horizontal")
-    base = pl.concat(
-        [base, weather_for(base, weather.lazy().collect(engine="in-memory"))], how="horizontal"
-    )
+    base = pl.concat([base, _weather_for(base, obs, origin)], how="horizontal")
     return assemble_features(base, planes, window_days)
 
 
@@ -231,7 +312,7 @@ def assemble_features(
         pl.col("engines").alias("plane_engines"),
     )
     out = out.join(plane, on="tailnum", how="left", maintain_order="left")
-    sched = pl.col("scheduled_departure_at")
+    hour, weekday, month, year = _calendar(base)
     return (
         out.select(
             "flight_id",
@@ -240,13 +321,11 @@ def assemble_features(
             "origin",
             "dest",
             pl.format("{}-{}", "origin", "dest").alias("route"),
-            sched.dt.hour().cast(pl.Int8).alias("sched_hour"),
-            sched.dt.weekday().cast(pl.Int8).alias("sched_weekday"),
-            sched.dt.month().cast(pl.Int8).alias("sched_month"),
+            hour.cast(pl.Int8).alias("sched_hour"),
+            weekday.cast(pl.Int8).alias("sched_weekday"),
+            month.cast(pl.Int8).alias("sched_month"),
             pl.col("distance_mi").cast(pl.Float64),
-            (pl.col("flight_date").dt.year() - pl.col("manufactured_year"))
-            .cast(pl.Float64)
-            .alias("plane_age_years"),
+            (year - pl.col("manufactured_year")).cast(pl.Float64).alias("plane_age_years"),
             pl.col("plane_seats").cast(pl.Float64),
             pl.col("plane_engines").cast(pl.Float64),
             (
@@ -258,4 +337,33 @@ def assemble_features(
             f"carrier_late_rate_{window_days}d",
             f"carrier_flights_{window_days}d",
         ).collect(engine="in-memory")  # faster than the streaming default at this size
+    )
+
+
+def _calendar(base: pl.DataFrame) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """Hour, ISO weekday and month of ``scheduled_departure_at``; year of ``flight_date``.
+
+    What ``dt.hour()`` and the like give, without their per-row calendar conversion where the
+    timestamps are naive: the hour is arithmetic on the stored integer, the rest comes from a
+    table of the days the rows span (a year of flights: a few hundred days).
+    """
+    sched, date = pl.col("scheduled_departure_at"), pl.col("flight_date")
+    stamp = base.schema["scheduled_departure_at"]
+    calendar = (sched.dt.hour(), sched.dt.weekday(), sched.dt.month(), date.dt.year())
+    if stamp.time_zone is not None or base.schema["flight_date"] != pl.Date:
+        return calendar
+    per_hour = PER_HOUR[stamp.time_unit]
+    stamps, dates = base["scheduled_departure_at"].to_physical(), base["flight_date"].to_physical()
+    ends = [s // (24 * per_hour) for s in (stamps.min(), stamps.max()) if s is not None]
+    ends += [d for d in (dates.min(), dates.max()) if d is not None]
+    if not ends:  # all null either way
+        return calendar
+    lo, hi = min(ends), max(ends)
+    days = pl.date_range(EPOCH + dt.timedelta(days=lo), EPOCH + dt.timedelta(days=hi), eager=True)
+    day = sched.to_physical() // (24 * per_hour) - lo  # row of ``days``
+    return (
+        (sched.to_physical() - (day + lo) * (24 * per_hour)) // per_hour,
+        pl.lit(days.dt.weekday()).gather(day),
+        pl.lit(days.dt.month()).gather(day),
+        pl.lit(days.dt.year()).gather(date.to_physical() - lo),
     )
