@@ -71,10 +71,10 @@ class Replay:
         keys = selection.resolve(self.defs.resolve_asset_graph())
         return job.get_subset(asset_selection=set(keys))
 
-    def drift_config(self) -> dict:
-        """Run config that sets how often the drift steps write their HTML reports."""
-        graph = self.defs.resolve_asset_graph()
-        drift = [k for k in MONITORING.resolve(graph) if k.path[-1].endswith("_drift_report")]
+    def drift_config(self, job: dg.JobDefinition) -> dict:
+        """Run config of ``job`` that sets how often its drift steps write their HTML reports."""
+        keys = job.asset_layer.executable_asset_keys
+        drift = [k for k in keys if k.path[-1].endswith("_drift_report")]
         return {"ops": {k.path[-1]: {"config": {"html_report": self.html}} for k in drift}}
 
     def tick_sensors(self) -> None:
@@ -116,7 +116,7 @@ class Replay:
                     job,
                     partition_key=request.partition_key,
                     tags=tags,
-                    run_config=self.drift_config(),
+                    run_config=self.drift_config(job),
                 )
 
 
@@ -143,7 +143,10 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
         end = min(day + dt.timedelta(days=batch_days - 1), last)
         if batch_days == 1:
             replay.run(
-                "daily line", daily, partition_key=day.isoformat(), run_config=replay.drift_config()
+                "daily line",
+                daily,
+                partition_key=day.isoformat(),
+                run_config=replay.drift_config(daily),
             )
             replay.tick_sensors()
         else:
@@ -158,7 +161,7 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
                     "monitoring",
                     monitoring,
                     partition_key=current.isoformat(),
-                    run_config=replay.drift_config(),
+                    run_config=replay.drift_config(monitoring),
                 )
                 replay.tick_sensors()
         day = end + dt.timedelta(days=1)
