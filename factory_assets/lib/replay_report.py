@@ -18,8 +18,13 @@ class Retrain:
     decision: str | None  # "promoted" / "rejected" / None when no package was registered
 
 
-def summary_text(performance: pl.DataFrame, drift: pl.DataFrame, retrains: list[Retrain]) -> str:
-    """Days, retrains and why, promotions vs rejections, daily AUC of served predictions."""
+def summary_text(
+    performance: pl.DataFrame, drift: pl.DataFrame, retrains: list[Retrain], label: str = "late"
+) -> str:
+    """Days, retrains and why, promotions vs rejections, daily AUC of served predictions.
+
+    ``label`` names the positive class in the text ("late", "cancelled").
+    """
     evaluated = performance.filter(pl.col("rows") >= 100)
     promoted = sum(r.decision == "promoted" for r in retrains)
     rejected = sum(r.decision == "rejected" for r in retrains)
@@ -35,12 +40,13 @@ def summary_text(performance: pl.DataFrame, drift: pl.DataFrame, retrains: list[
     if evaluated.height:
         monthly = (
             evaluated.group_by(pl.col("day").dt.strftime("%Y-%m").alias("month"))
-            .agg(pl.col("auc").mean(), pl.col("late_rate").mean(), pl.col("rows").sum())
+            .agg(pl.col("auc").mean(), pl.col("positive_rate").mean(), pl.col("rows").sum())
             .sort("month")
         )
-        lines.append("daily AUC of served predictions, monthly mean (late rate):")
+        lines.append(f"daily AUC of served predictions, monthly mean ({label} rate):")
         lines += [
-            f"  {m['month']}: AUC {m['auc']:.3f} ({m['late_rate']:.0%} late, {m['rows']} flights)"
+            f"  {m['month']}: AUC {m['auc']:.3f} "
+            f"({m['positive_rate']:.1%} {label}, {m['rows']} rows)"
             for m in monthly.iter_rows(named=True)
         ]
         lines.append(

@@ -27,6 +27,11 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) ->
     conn.register("__incoming", frame.to_arrow())
     try:
         conn.execute(f"create table if not exists {table} as select * from __incoming limit 0")
+        # a new column (a newer version of the writer) is added; older rows read it as null
+        have = {r[0] for r in conn.execute(f"describe {table}").fetchall()}
+        for name, kind, *_ in conn.execute("describe select * from __incoming").fetchall():
+            if name not in have:
+                conn.execute(f'alter table {table} add column "{name}" {kind}')
         conn.execute(f"insert into {table} by name select * from __incoming")
     finally:
         conn.unregister("__incoming")

@@ -31,6 +31,14 @@ def test_replace_partitions_touches_only_the_given_days(conn) -> None:  # noqa: 
     assert rows.fetchall() == [(D1, 3, 2), (D2, 15, 3)]
 
 
+def test_a_new_column_is_added_and_reads_null_on_older_rows(conn) -> None:  # noqa: ANN001
+    replace_partitions(conn, [("t", _frame(D1, [1]))], "_partition_date", [D1])
+    newer = _frame(D2, [2]).with_columns(pl.lit("m").alias("model_name"))
+    replace_partitions(conn, [("t", newer)], "_partition_date", [D2])
+    rows = conn.execute("select _partition_date, v, model_name from t order by 1").fetchall()
+    assert rows == [(D1, 1, None), (D2, 2, "m")]
+
+
 def test_a_failed_write_leaves_every_table_as_it_was(conn) -> None:  # noqa: ANN001
     replace_partitions(
         conn, [("t", _frame(D1, [1])), ("q", _frame(D1, [9]))], "_partition_date", [D1]

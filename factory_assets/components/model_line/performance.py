@@ -32,7 +32,7 @@ def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame
                 "auc": m["auc"],
                 "brier": m["brier"],
                 "log_loss": m["log_loss"],
-                "late_rate": m["positive_rate"],
+                "positive_rate": m["positive_rate"],
                 "mean_prediction": m["mean_prediction"],
                 "model_version": ",".join(sorted(set(part["model_version"].to_list()))),
             }

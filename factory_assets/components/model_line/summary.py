@@ -67,7 +67,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         with duckdb.get_connection() as conn:
             performance = conn.sql(
                 f"select day, sum(rows) as rows, avg(auc) as auc, avg(brier) as brier, "
-                f"avg(late_rate) as late_rate from {line.performance_table} "
+                f"avg(positive_rate) as positive_rate from {line.performance_table} "
                 "group by day order by day"
             ).pl()
             drift = conn.sql(
@@ -75,7 +75,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
                 "group by day order by day"
             ).pl()
         history = retrains(context.instance, tracking, line)
-        text = summary_text(performance, drift, history)
+        text = summary_text(performance, drift, history, line.columns.label.removeprefix("is_"))
         png = plot(performance, drift, history, reports.path(line.name, "monitoring_summary.png"))
         image = base64.b64encode(png.read_bytes()).decode()
         return dg.MaterializeResult(
