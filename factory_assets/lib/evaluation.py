@@ -15,9 +15,23 @@ MISSING = "–"
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score  # about 1 s to import; only when a metric is due
+    """ROC AUC as the Mann-Whitney statistic: mean ranks, ties halved (sklearn's value).
 
-    return float(roc_auc_score(y, p)) if np.unique(y).size == 2 else float("nan")
+    sklearn's roc_auc_score validates and builds the whole curve: about 2 ms a call on 200
+    rows, and permutation importance calls it ``1 + columns * repeats`` times per model.
+    """
+    y, p = np.asarray(y).ravel(), np.asarray(p, dtype=float).ravel()
+    classes = np.unique(y)
+    if classes.size != 2:
+        return float("nan")
+    if np.isnan(p).any():
+        raise ValueError("AUC of NaN predictions")
+    positive = y == classes[1]
+    _, index, counts = np.unique(p, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[index.ravel()]  # 1-based; ties share the mean
+    n_pos = int(positive.sum())
+    n_neg = y.size - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def binary_metrics(y_true: np.ndarray, p: np.ndarray) -> dict[str, float]:

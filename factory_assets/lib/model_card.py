@@ -29,10 +29,12 @@ def model_card(
     params: dict,
     metrics: dict,
     segment_tables: dict[str, str],
-    importance_table: str,
+    importance_table: str | None,
     gate: dict,
 ) -> str:
     """A markdown model card; segment and importance tables arrive already as markdown.
+
+    An importance table of None or "" (importance not computed) shows as ``_none_``.
 
     ``gate`` needs ``promoted`` (bool) and ``reason``; its other keys are listed as evidence.
     """
@@ -52,7 +54,7 @@ def model_card(
         "## Parameters\n\n" + _table(params, ("parameter", "value"), round_floats=False),
         "## Holdout metrics\n\n" + _table(metrics, ("metric", "value")),
         "## Segments\n\n" + ("\n\n".join(segments) if segments else "_none_"),
-        "## Feature importance\n\n" + (importance_table.strip() or "_none_"),
+        "## Feature importance\n\n" + ((importance_table or "").strip() or "_none_"),
         f"## Gate decision\n\n**{'Promoted' if promoted else 'Not promoted'}**: "
         f"{gate.get('reason', 'no reason given')}\n\n" + _table(evidence, ("evidence", "value")),
         "## Limitations\n\n"

@@ -92,37 +92,65 @@ class Registry:
         The version is created only after every file is logged, with its tags in the same
         transaction, so no version points at half a package. One training run gives one
         version: if an earlier attempt was killed after registering (before its alias moved),
-        that version is reused and its tags refreshed, not registered twice.
+        that version is reused and its tags refreshed, not registered twice. A registered
+        model this call creates has no versions, so there is nothing to look for.
         """
-        from mlflow.exceptions import MlflowException
-
         self.client.log_artifacts(run_id, str(package_dir), "package")
-        try:
-            self.client.create_registered_model(name)
-        except MlflowException:
-            pass  # already registered
+        created = self._create_model(name)
         source = f"{self.client.get_run(run_id).info.artifact_uri}/package"
-        for version in self.client.search_model_versions(f"name='{name}' and run_id='{run_id}'"):
+        found = [] if created else self.client.search_model_versions(
+            f"name='{name}' and run_id='{run_id}'"
+        )  # fmt: skip
+        for version in found:
             if version.source == source:
-                for key, value in tags.items():
-                    self.client.set_model_version_tag(name, version.version, key, value)
+                self._tag(name, version.version, tags, version.tags)
                 return self.client.get_model_version(name, version.version)
         return self.client.create_model_version(name, source, run_id=run_id, tags=tags)
 
-    def promote(self, name: str, version: str, reason: str) -> str | None:
-        """Point ``champion`` at ``version``; returns the previous champion's version."""
+    def _create_model(self, name: str) -> bool:
+        """Create the registered model ``name``; False when it exists already."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException:
+            return False
+        return True
+
+    def _tag(self, name: str, version: str, tags: dict[str, str], has: dict | None) -> None:
+        """Set ``tags`` on a version, but those it ``has`` already with the same value.
+
+        Each tag is a write (on SQLite a transaction of 10-30 ms).
+        """
+        for key, value in tags.items():
+            if (has or {}).get(key) != str(value):
+                self.client.set_model_version_tag(name, version, key, value)
+
+    def promote(self, name: str, version: str, reason: str, has: dict | None = None) -> str | None:
+        """Point ``champion`` at ``version``; returns the previous champion's version.
+
+        ``has``: the tags the version carries already (``register``'s, which may include
+        ``gate_reason`` and ``previous_champion``); those are not written again.
+        """
         previous = self.version(name, CHAMPION)
+        tags = {"promoted_at": _now(), "gate_reason": reason}
         if previous is not None:
             self.client.set_model_version_tag(name, previous.version, "replaced_by", version)
-            self.client.set_model_version_tag(name, version, "previous_champion", previous.version)
-        self.client.set_model_version_tag(name, version, "promoted_at", _now())
-        self.client.set_model_version_tag(name, version, "gate_reason", reason)
+            tags["previous_champion"] = previous.version
+        elif "previous_champion" in (has or {}):  # registered as replacing one that is gone
+            self.client.delete_model_version_tag(name, version, "previous_champion")
+        self._tag(name, version, tags, has)
         self.client.set_registered_model_alias(name, CHAMPION, version)
         return None if previous is None else previous.version
 
-    def keep_as_challenger(self, name: str, version: str, reason: str) -> None:
-        """Register a version that lost the gate as ``challenger``, with the reason."""
-        self.client.set_model_version_tag(name, version, "gate_reason", reason)
+    def keep_as_challenger(
+        self, name: str, version: str, reason: str, has: dict | None = None
+    ) -> None:
+        """Register a version that lost the gate as ``challenger``, with the reason.
+
+        ``has``: the tags the version carries already, as for ``promote``.
+        """
+        self._tag(name, version, {"gate_reason": reason}, has)
         self.client.set_registered_model_alias(name, CHALLENGER, version)
 
     def rollback(self, name: str, who: str, why: str) -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """Model specs beyond the flights model: per-segment models with a fallback, an Optuna search."""
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -201,3 +202,37 @@ def test_the_cancellations_model_is_a_dbt_view_and_a_spec(stores) -> None:  # no
             "select count(*) from ml_cancellation_features where flight_date = ?", params=[DAY]
         ).fetchall()
     assert rows == flights == scheduled > 0 and 0.0 <= low < high <= 1.0
+
+
+def test_degenerate_segments_fall_back_without_failing_the_others(stores) -> None:  # noqa: ANN001
+    """AVL trains on two flights but has none in the validation window; RSW's holdout day is
+    all on time (no AUC, no importance). Both fall back; ATL trains, is judged and packaged."""
+    project, root, registry = stores
+    segments = {"column": "dest", "values": ["ATL", "AVL", "RSW"], "min_rows": 2,
+                "fallback": "flights"}  # fmt: skip
+    evaluation = {**WINDOWS["evaluation"], "importance_rows": 0}  # skipped, said on the card
+    _, model_defs = _spec("late_by_dest", segments=segments, evaluation=evaluation)
+    defs = dg.Definitions.merge(project, model_defs)
+    chain = ["late_by_dest_model", "late_by_dest_evaluation", "late_by_dest_package"]
+    tags = {
+        "dagster/asset_partition_range_start": "ATL",
+        "dagster/asset_partition_range_end": "RSW",
+    }
+    result = _job(defs, chain).execute_in_process(tags=tags, raise_on_error=False)
+    assert result.success
+    model = _metadata(result, "late_by_dest_model")
+    assert model["trained_segments"] == 2 and model["fallback_segments"] == "AVL"
+    package = _metadata(result, "late_by_dest_package")
+    assert package["promoted"] == 1 and package["fallback_segments"] == "AVL, RSW"
+
+    for dest, why in (("AVL", "no labelled rows in the validation window"), ("RSW", "one class")):
+        marked = registry.client.get_registered_model(f"late_by_dest-{dest}")
+        assert marked.tags["fallback"] == "flights" and why in marked.tags["fallback_reason"]
+        assert not registry.client.search_model_versions(f"name='late_by_dest-{dest}'")
+    judged = root / "results" / "late_by_dest_evaluation"
+    assert "one class" in json.loads((judged / "RSW.json").read_text())["reason"]
+
+    champion = registry.version("late_by_dest-ATL", CHAMPION)
+    assert champion.tags["gate_reason"].startswith("first model")
+    card = (registry.download(champion) / "model_card.md").read_text()
+    assert "## Feature importance\n\n_Not computed: `importance_rows` is 0._" in card

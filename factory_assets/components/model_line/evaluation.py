@@ -10,7 +10,11 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
-from factory_assets.components.model_line.training import read_labelled
+from factory_assets.components.model_line.training import (
+    TRAINED,
+    fallback_result,
+    read_labelled,
+)
 from factory_assets.defs.resources import TrackingStore
 from factory_assets.lib.model_line import ModelLine
 
@@ -25,11 +29,17 @@ def torch_predict(net, preprocessor, frame: pl.DataFrame) -> np.ndarray:  # noqa
 
 
 def load_run_model(tracking: TrackingStore, run_id: str) -> tuple[object, object]:
-    """The net and preprocessor logged by the model station under the run's ``training/``."""
+    """The net and preprocessor logged by the model station under the run's ``training/``.
+
+    A model station of this process leaves a copy in TRAINED (in-process executor): no download.
+    """
     from mlflow.artifacts import download_artifacts
 
     from factory_assets.lib.training.artifacts import load_trained
 
+    cached = TRAINED.get(run_id)
+    if cached is not None:
+        return cached
     with tempfile.TemporaryDirectory() as tmp:
         local = download_artifacts(
             run_id=run_id,
@@ -38,6 +48,39 @@ def load_run_model(tracking: TrackingStore, run_id: str) -> tuple[object, object
             tracking_uri=tracking.tracking_uri,
         )
         return load_trained(Path(local))
+
+
+def holdout_fallback(holdout: pl.DataFrame, label: str) -> str | None:
+    """Why a segment's holdout cannot judge its model (None: it can): no rows, or one class."""
+    if holdout.height == 0:
+        return "no labelled rows in the holdout window"
+    if holdout[label].n_unique() < 2:
+        return f"the holdout's {holdout.height} labelled rows are all of one class"
+    return None
+
+
+def importance(net, pre, holdout: pl.DataFrame, line: ModelLine, rows: int) -> str:  # noqa: ANN001
+    """Permutation importance on a sample of ``rows`` holdout rows, as a markdown table.
+
+    ``rows`` 0 skips it. A sample of one class from a holdout of both is noted, not an error;
+    a holdout of one class raises (ValueError) as before.
+    """
+    from factory_assets.lib import evaluation as ev
+
+    label = line.columns.label
+    if rows <= 0:
+        return "_Not computed: `importance_rows` is 0._"
+    sample = holdout.sample(min(rows, holdout.height), seed=0)
+    if sample[label].n_unique() < 2 and holdout[label].n_unique() == 2:
+        return f"_Not computed: the sample of {sample.height} holdout rows has one class._"
+    table = ev.permutation_importance(
+        lambda frame: torch_predict(net, pre, frame),
+        sample,
+        sample[label].cast(pl.Int8).to_numpy(),
+        line.columns.inputs,
+        repeats=2,
+    )
+    return ev.markdown_table(table.head(15))
 
 
 def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
@@ -53,18 +96,10 @@ def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: l
         by: ev.segment_metrics(scored, by, min_rows=config.min_segment_rows) for by in report
     }
     worst = {by: ev.worst_segment(table) for by, table in segments.items()}
-    sample = holdout.sample(min(config.importance_rows, holdout.height), seed=0)
-    importance = ev.permutation_importance(
-        lambda frame: torch_predict(net, pre, frame),
-        sample,
-        sample[label].cast(pl.Int8).to_numpy(),
-        line.columns.inputs,
-        repeats=2,
-    )
     tables = {
         "calibration": ev.markdown_table(ev.calibration_table(y, p)),
         **{f"by_{by}": ev.markdown_table(table) for by, table in segments.items()},
-        "importance": ev.markdown_table(importance.head(15)),
+        "importance": importance(net, pre, holdout, line, config.importance_rows),
     }
     worst_text = {by: (w["segment"], round(w["auc"], 4)) if w else None for by, w in worst.items()}
     return {
@@ -134,6 +169,14 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
             model = trained[segment]
             if "run_id" not in model:
                 results[segment] = model  # a fallback segment: nothing of its own to judge
+                continue
+            reason = line.segments and holdout_fallback(holdouts[segment], line.columns.label)
+            if reason:  # one degenerate segment must not fail the others' run
+                results[segment] = {
+                    **fallback_result(line, reason),
+                    "rows": holdouts[segment].height,
+                }
+                context.log.warning(f"{segment}: {reason}: fallback")
                 continue
             net, pre = load_run_model(tracking, model["run_id"])
             results[segment] = evaluate(net, pre, holdouts[segment], line, config, report)

@@ -45,7 +45,7 @@ def _card(name: str, model: dict, evaluation: dict, gate: dict) -> str:
         params=model["config"],
         metrics=evaluation["metrics"],
         segment_tables={k: v for k, v in evaluation["tables"].items() if k.startswith("by_")},
-        importance_table=evaluation["tables"]["importance"],
+        importance_table=evaluation["tables"].get("importance"),
         gate=gate,
     )
 
@@ -92,13 +92,20 @@ def package_segment(context, line, config, model, evaluation, holdout, segment, 
             "onnx_parity_max_abs_diff": f"{diff:.2e}",
             "dagster_run_id": context.run_id,
             "gate_decision": "promoted" if decision.promote else "rejected",
+            # with the version, not one write each after it (promote checks the champion again)
+            "gate_reason": decision.reason,
+            **(
+                {"previous_champion": str(champion_version)}
+                if decision.promote and champion
+                else {}
+            ),
             **({"segment_column": line.segments.column, "segment": segment} if segment else {}),
         }
         version = registry.register(name, model["run_id"], package, tags)
     if decision.promote:
-        registry.promote(name, version.version, decision.reason)
+        registry.promote(name, version.version, decision.reason, has=version.tags)
     else:
-        registry.keep_as_challenger(name, version.version, decision.reason)
+        registry.keep_as_challenger(name, version.version, decision.reason, has=version.tags)
     return {
         "model_name": name,
         "model_version": str(version.version),
@@ -111,19 +118,28 @@ def package_segment(context, line, config, model, evaluation, holdout, segment, 
     }
 
 
-def mark_fallback(tracking: TrackingStore, line: ModelLine, segment: str, rows: int) -> dict:
-    """Record in the registry that ``segment`` is served by the fallback model."""
+def mark_fallback(tracking: TrackingStore, line: ModelLine, segment: str, why: str) -> dict:
+    """Record in the registry that ``segment`` is served by the fallback model, and ``why``."""
     from mlflow.exceptions import MlflowException
 
     client, name = tracking.registry().client, line.registry_name(segment)
+    reason = f"{why}: served by {line.segments.fallback}"
+    tags = {"fallback": line.segments.fallback, "fallback_reason": reason}
     try:
-        client.create_registered_model(name)
-    except MlflowException:
-        pass  # already registered
-    reason = f"{rows} training rows < {line.segments.min_rows}: served by {line.segments.fallback}"
-    client.set_registered_model_tag(name, "fallback", line.segments.fallback)
-    client.set_registered_model_tag(name, "fallback_reason", reason)
+        client.create_registered_model(name, tags=tags)  # one write for a new name
+    except MlflowException:  # already registered
+        for key, value in tags.items():
+            client.set_registered_model_tag(name, key, value)
     return {"model_name": name, "fallback": line.segments.fallback, "gate_reason": reason}
+
+
+def fallback_reason(line: ModelLine, model: dict, evaluation: dict) -> str | None:
+    """Why ``segment`` has no package of its own: the model or evaluation station fell back."""
+    if "run_id" in model and "metrics" in evaluation:
+        return None
+    found = model if "run_id" not in model else evaluation
+    # results written before stations recorded a reason were all too small to train
+    return found.get("reason") or f"{model['train_rows']} training rows < {line.segments.min_rows}"
 
 
 def _metadata(results: dict) -> dict:
@@ -172,9 +188,9 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
         holdouts = read_labelled(duckdb, line, (config.holdout_start, config.holdout_end), segments)
         results, exports = {}, OnnxExports()
         for segment in segments:
-            if "run_id" not in trained[segment]:
-                rows = trained[segment]["train_rows"]
-                results[segment] = mark_fallback(tracking, line, segment, rows)
+            reason = line.segments and fallback_reason(line, trained[segment], evaluation[segment])
+            if reason:
+                results[segment] = mark_fallback(tracking, line, segment, reason)
                 continue
             results[segment] = package_segment(
                 context, line, config, trained[segment], evaluation[segment],

@@ -1,9 +1,12 @@
 """<model>_model: trained with Lightning (one run per segment), tracked in MLflow."""
 
+import copy
 import dataclasses
 import datetime as dt
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +19,71 @@ from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.training.train import TrainConfig
 
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+class TrainedNets:
+    """Nets this process trained, by MLflow run id, up to ``max_bytes`` of weights (oldest out).
+
+    With the in-process executor the evaluation and package stations run in the process that
+    trained: they read the net here instead of downloading it from MLflow again. A run id names
+    one logged net for good, so a hit is that net; a miss (another process, a later run) loads
+    from MLflow. ``get`` returns a copy of the net: no station changes another's.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 2**20) -> None:
+        self.max_bytes, self._bytes = max_bytes, 0
+        self._nets: OrderedDict[str, tuple[object, object, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, run_id: str, net, preprocessor) -> None:  # noqa: ANN001
+        """Keep ``net`` (as logged under the run) and its preprocessor."""
+        size = sum(t.numel() * t.element_size() for t in net.state_dict().values())
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            self._bytes += size - (self._nets.pop(run_id, (None, None, 0))[2])
+            self._nets[run_id] = (net, preprocessor, size)
+            while self._bytes > self.max_bytes:
+                self._bytes -= self._nets.popitem(last=False)[1][2]
+
+    def get(self, run_id: str) -> tuple[object, object] | None:
+        """A copy of the run's net and its preprocessor, or None."""
+        with self._lock:
+            found = self._nets.get(run_id)
+            if found is None:
+                return None
+            self._nets.move_to_end(run_id)
+        return copy.deepcopy(found[0]), found[1]
+
+    def __len__(self) -> int:
+        return len(self._nets)
+
+
+TRAINED = TrainedNets()
+
+
+def fallback_result(line: ModelLine, reason: str) -> dict:
+    """A station's result for a segment served by the line's fallback model, and why."""
+    return {"fallback": line.segments.fallback, "reason": reason}
+
+
+def segment_fallback(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine) -> tuple[int, str]:
+    """Training rows of a segment, and why it cannot train its own model ("" when it can).
+
+    Checked before training so that one degenerate segment falls back instead of failing
+    the run of every segment: too few rows, one class only, or no validation rows.
+    """
+    date, label = pl.col(line.columns.date), pl.col(line.columns.label)
+    train = frame.filter(date.is_between(*cfg.train_window))
+    rows, classes = train.height, train.select(label.n_unique()).item()
+    if rows < line.segments.min_rows:
+        return rows, f"{rows} training rows < {line.segments.min_rows}"
+    if classes < 2:
+        return rows, f"the {rows} training rows are all of one class"
+    if frame.filter(date.is_between(*cfg.val_window)).is_empty():
+        start, end = (d.isoformat() for d in cfg.val_window)
+        return rows, f"no labelled rows in the validation window {start} to {end}"
+    return rows, ""
 
 
 def read_labelled(duckdb: DuckDBResource, line: ModelLine, window: tuple, segments: list) -> dict:
@@ -109,6 +177,7 @@ def train_segment(context, spec, line, config, frame, segment, tracking, code=No
     with tempfile.TemporaryDirectory() as tmp:
         save_trained(outcome.net, outcome.preprocessor, cfg.hidden, cfg.dropout, Path(tmp))
         registry.client.log_artifacts(run.info.run_id, tmp, "training")
+    TRAINED.put(run.info.run_id, outcome.net, outcome.preprocessor)
     registry.client.set_terminated(run.info.run_id)
     return {
         "run_id": run.info.run_id,
@@ -148,7 +217,7 @@ def _metadata(results: dict, config) -> dict:  # noqa: ANN001
         return metadata
     lines = ["| segment | model | train rows | val AUROC |", "|---|---|---|---|"]
     for segment, r in results.items():
-        model = "trained" if "run_id" in r else f"fallback: {r['fallback']}"
+        model = "trained" if "run_id" in r else f"fallback: {r['fallback']} ({r.get('reason')})"
         auroc = r.get("metrics", {}).get("val/auroc")
         cell = "" if auroc is None else f"{auroc:.4f}"
         lines.append(f"| {segment} | {model} | {r['train_rows']} | {cell} |")
@@ -190,10 +259,10 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
         results = {}
         for segment in segments:
             frame = frames[segment]
-            rows = frame.filter(pl.col(line.columns.date) <= cfg.train_window[1]).height
-            if line.segments and rows < line.segments.min_rows:
-                results[segment] = {"fallback": line.segments.fallback, "train_rows": rows}
-                context.log.info(f"{segment}: {rows} rows < {line.segments.min_rows}: fallback")
+            rows, reason = segment_fallback(frame, cfg, line) if line.segments else (0, "")
+            if reason:
+                results[segment] = {**fallback_result(line, reason), "train_rows": rows}
+                context.log.info(f"{segment}: {reason}: fallback")
                 continue
             results[segment] = train_segment(
                 context, spec, line, config, frame, segment, tracking, code
@@ -203,4 +272,11 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
     return _model
 
 
-__all__ = ["build_model", "by_segment", "read_labelled"]
+__all__ = [
+    "TRAINED",
+    "build_model",
+    "by_segment",
+    "fallback_result",
+    "read_labelled",
+    "segment_fallback",
+]

@@ -1,0 +1,45 @@
+"""The model line's in-process copy of trained nets: copies out, bounded, a miss is None."""
+
+import torch
+
+from factory_assets.components.model_line.evaluation import load_run_model
+from factory_assets.components.model_line.training import TrainedNets
+
+
+def _net(width: int) -> torch.nn.Module:
+    return torch.nn.Linear(width, 1)
+
+
+def test_a_hit_is_a_copy_of_the_net_with_its_preprocessor() -> None:
+    nets, net, pre = TrainedNets(), _net(4), object()
+    nets.put("run-a", net, pre)
+    got, got_pre = nets.get("run-a")
+    assert got is not net and got_pre is pre
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(got.state_dict().values(), net.state_dict().values(), strict=True)
+    )
+    with torch.no_grad():
+        got.weight.zero_()  # one station's changes never reach another's copy
+    assert not torch.equal(nets.get("run-a")[0].weight, got.weight)
+    assert nets.get("run-b") is None
+
+
+def test_the_oldest_nets_leave_first_when_the_weights_pass_the_bound() -> None:
+    size = 4 * (8 + 1)  # float32 weights and bias of Linear(8, 1)
+    nets = TrainedNets(max_bytes=2 * size)
+    for run in ("a", "b", "c"):
+        nets.put(run, _net(8), None)
+    assert nets.get("a") is None and nets.get("b") and nets.get("c") and len(nets) == 2
+    nets.put("huge", _net(64), None)  # over the bound alone: not kept, nothing evicted
+    assert nets.get("huge") is None and len(nets) == 2
+
+
+def test_load_run_model_reads_the_copy_before_mlflow(monkeypatch) -> None:  # noqa: ANN001
+    from factory_assets.components.model_line import evaluation
+
+    nets = TrainedNets()
+    nets.put("run-a", _net(4), "pre")
+    monkeypatch.setattr(evaluation, "TRAINED", nets)
+    net, pre = load_run_model(tracking=None, run_id="run-a")  # no store: a miss would fail
+    assert pre == "pre" and isinstance(net, torch.nn.Linear)
