@@ -72,7 +72,7 @@ class EvaluationSpec(dg.Model):
     holdout_start: str
     holdout_end: str
     report_segments: list[str] = []
-    importance_rows: int = 4000
+    importance_rows: int = 4000  # 0 skips permutation importance (the card says so)
     min_segment_rows: int = 200
 
 
