@@ -18,6 +18,11 @@ class Retrain:
     decision: str | None  # "promoted" / "rejected" / None when no package was registered
 
 
+def judged(performance: pl.DataFrame) -> pl.DataFrame:
+    """Days with enough labelled predictions and both outcomes (no cancellation: no AUC)."""
+    return performance.filter(pl.col("rows") >= 100, pl.col("auc").is_not_nan())
+
+
 def summary_text(
     performance: pl.DataFrame, drift: pl.DataFrame, retrains: list[Retrain], label: str = "late"
 ) -> str:
@@ -25,7 +30,7 @@ def summary_text(
 
     ``label`` names the positive class in the text ("late", "cancelled").
     """
-    evaluated = performance.filter(pl.col("rows") >= 100)
+    evaluated = judged(performance)
     promoted = sum(r.decision == "promoted" for r in retrains)
     rejected = sum(r.decision == "rejected" for r in retrains)
     lines = [
@@ -66,7 +71,7 @@ def plot(
     import matplotlib.pyplot as plt
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
-    evaluated = performance.filter(pl.col("rows") >= 100).sort("day")
+    evaluated = judged(performance).sort("day")
     top.plot(evaluated["day"].to_list(), evaluated["auc"].to_list(), lw=1, color="tab:blue")
     top.set_ylabel("daily AUC (served)")
     shares = drift.sort("day")

@@ -45,7 +45,8 @@ def _verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]
     judged, failed = [], []
     for row in table.iter_rows(named=True) if table.height else []:
         own = row["model_name"] == line.name or row["model_name"].startswith(f"{line.name}-")
-        if not own or row["rows"] < config.min_rows:
+        single_class = row["auc"] != row["auc"]  # NaN: the day had one outcome only
+        if not own or row["rows"] < config.min_rows or single_class:
             continue
         judged.append(row["model_name"])
         if row["auc"] < config.min_auc or row["brier"] > config.max_brier:

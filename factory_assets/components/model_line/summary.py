@@ -3,7 +3,6 @@
 import base64
 
 import dagster as dg
-import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
@@ -62,7 +61,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         tracking: TrackingStore,
         reports: ReportStore,
     ) -> dg.MaterializeResult:
-        from factory_assets.lib.replay_report import plot, summary_text
+        from factory_assets.lib.replay_report import judged, plot, summary_text
 
         with duckdb.get_connection() as conn:
             performance = conn.sql(
@@ -88,9 +87,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
                 "retrains": len(history),
                 "promotions": sum(r.decision == "promoted" for r in history),
                 "days_monitored": drift.height,
-                "mean_served_auc": float(
-                    performance.filter(pl.col("rows") >= 100)["auc"].mean() or 0
-                ),
+                "mean_served_auc": float(judged(performance)["auc"].mean() or 0),
             }
         )
 
