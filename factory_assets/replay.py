@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from factory_assets.components.model_line.drift import DRIFT_CHECK
+from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
 from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MODEL_INPUTS, MONITORING, SCORING
 from factory_assets.lib.landing import FIRST_DAY
 
 RETRAIN_SENSOR, PROMOTION_SENSOR = "_retrain_sensor", "_promotion_sensor"
-CHECKS = {
-    "drift_report": "drift_within_threshold",
-    "prediction_performance": "performance_above_floor",
-}
+CHECKS = {"drift_report": DRIFT_CHECK, "prediction_performance": PERFORMANCE_CHECK}
 
 
 def models(defs: dg.Definitions) -> list[str]:

@@ -65,6 +65,10 @@ class ModelLine:
         """The registered model of the whole model, or of one segment."""
         return self.name if segment is None else f"{self.name}-{segment}"
 
+    def owns(self, registered: str) -> bool:
+        """Whether a registered model is this model or one of its segments (not a fallback)."""
+        return registered == self.name or registered.startswith(f"{self.name}-")
+
     def labelled_sql(self, segmented: bool = False) -> str:
         """Feature rows with the label, for a date range (and a list of segment values)."""
         c = self.columns

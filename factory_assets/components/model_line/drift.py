@@ -120,8 +120,8 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
             scored = conn.sql(line.scored_sql(), params=[day]).pl()
         if scored.height == 0:
             raise dg.Failure(f"no scored rows on {day}: materialize {line.predictions} first")
-        model = pl.col("model_name")
-        own = scored.filter((model == line.name) | model.str.starts_with(f"{line.name}-"))
+        mine = [name for name in scored["model_name"].unique() if line.owns(name)]
+        own = scored.filter(pl.col("model_name").is_in(mine))
         tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
         for (name,), current in own.partition_by("model_name", as_dict=True).items():
             try:

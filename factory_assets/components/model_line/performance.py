@@ -44,7 +44,7 @@ def _verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]
     """(judged model names, failed details); models under ``min_rows`` are not judged."""
     judged, failed = [], []
     for row in table.iter_rows(named=True) if table.height else []:
-        own = row["model_name"] == line.name or row["model_name"].startswith(f"{line.name}-")
+        own = line.owns(row["model_name"])
         single_class = row["auc"] != row["auc"]  # NaN: the day had one outcome only
         if not own or row["rows"] < config.min_rows or single_class:
             continue

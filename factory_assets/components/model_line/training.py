@@ -139,24 +139,29 @@ def _search(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking, p
     return outcome, total, best_cfg, result
 
 
-def train_segment(context, spec, line, config, frame, segment, tracking, code=None) -> dict:  # noqa: ANN001, PLR0913
+def train_config(config) -> TrainConfig:  # noqa: ANN001 (the spec's Training config)
+    """The training knobs of a station's run config."""
+    return TrainConfig(**{k: v for k, v in config.model_dump().items() if k in TRAIN_FIELDS})
+
+
+def train_segment(context, spec, line, config, cfg, frame, segment, tracking, code) -> dict:  # noqa: ANN001, PLR0913
     """Train one model (or run its search) on ``frame``; its MLflow run holds everything.
 
-    ``code`` is the code version when the caller has it (one per run, not per segment).
+    ``cfg`` is ``train_config(config)`` and ``code`` the code version: once per run, not per
+    segment.
     """
     from mlflow.entities import Param
 
-    from factory_assets.lib.packaging import code_version, data_version
+    from factory_assets.lib.packaging import data_version
     from factory_assets.lib.training.artifacts import save_trained
 
-    cfg = TrainConfig(**{k: v for k, v in config.model_dump().items() if k in TRAIN_FIELDS})
     if config.shuffle_labels:
         frame = frame.with_columns(pl.col(line.columns.label).shuffle(seed=cfg.seed))
     registry = tracking.registry()
     experiment = registry.experiment(line.name, tracking.artifact_location)
     versions = {
         "data_version": data_version(frame, (cfg.train_start, cfg.val_window[1].isoformat())),
-        "code_version": code or code_version(),
+        "code_version": code,
     }
     name = line.registry_name(segment)
     run = registry.client.create_run(
@@ -252,8 +257,7 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
     ) -> dg.Output:
         from factory_assets.lib.packaging import code_version
 
-        segments, code = segments_of(context, line), code_version()
-        cfg = TrainConfig(**{k: v for k, v in config.model_dump().items() if k in TRAIN_FIELDS})
+        segments, code, cfg = segments_of(context, line), code_version(), train_config(config)
         window = (cfg.train_window[0], cfg.val_window[1])
         frames = read_labelled(duckdb, line, window, segments)
         results = {}
@@ -265,7 +269,7 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
                 context.log.info(f"{segment}: {reason}: fallback")
                 continue
             results[segment] = train_segment(
-                context, spec, line, config, frame, segment, tracking, code
+                context, spec, line, config, cfg, frame, segment, tracking, code
             )
         return dg.Output(output(results, line), metadata=_metadata(results, config))
 
