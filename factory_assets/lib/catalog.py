@@ -1,8 +1,8 @@
-"""What tables the warehouse holds and their columns, known before anything runs.
+"""The warehouse's tables, their columns and how each is built, known before anything runs.
 
 Model specs are checked against it when definitions load: dbt models with the columns their
-.yml declares (read from the manifest that ``make install`` prepares) and the feature tables
-built in Python.
+.yml declares and their materialization (read from the manifest that ``make install``
+prepares) and the feature tables built in Python.
 """
 
 import functools
@@ -16,14 +16,24 @@ PYTHON_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+PYTHON_MATERIALIZATION = "table"  # a Python asset writes its table with `create or replace`
+
+
 @functools.cache
-def _manifest_tables(manifest: Path, mtime: float) -> dict[str, tuple[str, ...]]:
+def _manifest_nodes(manifest: Path, mtime: float) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Table name -> (declared columns, ``config.materialized``) of the manifest's nodes."""
     nodes = json.loads(manifest.read_text())["nodes"].values()
     return {
-        node["name"]: tuple(node["columns"])
+        node["name"]: (tuple(node["columns"]), node.get("config", {}).get("materialized", ""))
         for node in nodes
         if node.get("resource_type") in {"model", "snapshot", "seed"}
     }
+
+
+def _read(manifest: Path) -> dict[str, tuple[tuple[str, ...], str]]:
+    if not manifest.exists():
+        raise FileNotFoundError(f"{manifest} is missing: run `make install` (dbt parse) first")
+    return _manifest_nodes(manifest, manifest.stat().st_mtime)
 
 
 def warehouse_tables(manifest: Path) -> dict[str, tuple[str, ...]]:
@@ -32,6 +42,21 @@ def warehouse_tables(manifest: Path) -> dict[str, tuple[str, ...]]:
     Raises:
         FileNotFoundError: the manifest has not been prepared (``make install``).
     """
-    if not manifest.exists():
-        raise FileNotFoundError(f"{manifest} is missing: run `make install` (dbt parse) first")
-    return {**_manifest_tables(manifest, manifest.stat().st_mtime), **PYTHON_TABLES}
+    dbt = {name: columns for name, (columns, _) in _read(manifest).items()}
+    return {**dbt, **PYTHON_TABLES}
+
+
+def materialization(manifest: Path, table: str) -> str | None:
+    """How ``table`` is built; None for a name the warehouse does not know.
+
+    dbt's ``config.materialized`` (``view``, ``table``, ``incremental``, ...) for a dbt model,
+    ``table`` for a Python feature table. A ``view`` holds no rows: it is computed on every
+    read, so rebuilding it changes nothing until its SQL does.
+
+    Raises:
+        FileNotFoundError: the manifest has not been prepared (``make install``).
+    """
+    if table in PYTHON_TABLES:
+        return PYTHON_MATERIALIZATION
+    node = _read(manifest).get(table)
+    return None if node is None else node[1]

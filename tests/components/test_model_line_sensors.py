@@ -1,7 +1,9 @@
-"""What a model line's retrain sensor asks for: windows, run config, segment partitions."""
+"""What a model line's retrain asks for: windows, run config, segment partitions, its assets."""
 
 import datetime as dt
 from pathlib import Path
+
+import dagster as dg
 
 from factory_assets.components.model_line.automation import (
     RETRAIN_TAG,
@@ -66,3 +68,16 @@ def test_the_environment_overrides_every_spec_and_a_single_model_has_no_partitio
     assert policy["train_days"] == 3 and policy["cooldown_days"] == 0
     request = retrain_request(line, "late_by_origin", FAILURE, "drift", policy)
     assert request.partition_key is None and request.tags[RETRAIN_TAG] == "late_by_origin"
+
+
+def _retrain_keys(defs: dg.Definitions, name: str) -> set[str]:
+    job = defs.resolve_job_def(f"retrain_{name}")
+    return {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+
+
+def test_a_retrain_rebuilds_a_feature_table_but_not_a_dbt_view(defs: dg.Definitions) -> None:
+    chain = {"model", "evaluation", "package"}
+    assert _retrain_keys(defs, "cancellations") == {f"cancellations_{s}" for s in chain}
+    assert "dbt view" in defs.resolve_job_def("retrain_cancellations").description
+    assert _retrain_keys(defs, "flights") == {"flight_features", *(f"flights_{s}" for s in chain)}
+    assert defs.resolve_job_def("retrain_flights").description.startswith("Rebuild flight_features")

@@ -6,8 +6,10 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from factory_assets.components.model_line.common import segment_partitions
 from factory_assets.components.model_line.drift import DRIFT_CHECK
 from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
+from factory_assets.components.model_spec import MANIFEST
 from factory_assets.defs.resources import LandingZone, RetrainPolicy, sensor_interval_s
 from factory_assets.lib import monitoring as mon
+from factory_assets.lib.catalog import materialization
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.partitions import DAILY
 
@@ -97,15 +99,31 @@ def retrain_request(
     )
 
 
+def retrain_features(line: ModelLine) -> tuple[list[str], str]:
+    """The features asset a retrain rebuilds (none or one), and the description's first step.
+
+    A dbt view is left out: it is computed on every read, and re-creating it costs a dbt run
+    (most of a small retrain). A segmented line's retrain is partitioned by segment, the
+    features asset is not: it reads them as the daily runs left them.
+    """
+    if line.segments:
+        return [], f"Read {line.features} as it stands (not partitioned by segment)"
+    if materialization(MANIFEST, line.features) == "view":
+        return [], f"Read {line.features} (a dbt view, computed on read: not rebuilt)"
+    return [line.features], f"Rebuild {line.features} for the new windows"
+
+
 def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
     """retrain_<model>, rescore_<model>; <model>_daily and its schedule if the spec has one."""
     chain = [line.asset(s) for s in ("model", "evaluation", "package")]
+    features, first = retrain_features(line)
     retrain = dg.define_asset_job(
         f"retrain_{line.name}",
-        selection=dg.AssetSelection.assets(*([line.features] if not line.segments else []), *chain),
+        selection=dg.AssetSelection.assets(*features, *chain),
         partitions_def=segment_partitions(line),
-        description=f"Retrain {line.name} on new windows → holdout evaluation → package and gate. "
-        f"Started by {line.name}_retrain_sensor with the windows in its run config.",
+        description=f"{first} → retrain {line.name} on new windows → holdout evaluation → "
+        f"package and gate. Started by {line.name}_retrain_sensor with the windows in its run "
+        "config.",
     )
     rescore = dg.define_asset_job(
         f"rescore_{line.name}",
