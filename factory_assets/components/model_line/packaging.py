@@ -54,7 +54,8 @@ def package_segment(context, line, config, model, evaluation, holdout, segment, 
                     exports=None) -> dict:  # fmt: skip
     """Export, check, register and gate one trained model; returns what happened.
 
-    ``exports`` (an OnnxExports) reuses the ONNX graph of an earlier net of the same shape.
+    ``exports`` (an OnnxExports) reuses the ONNX graph of an earlier net of the same shape,
+    packaged by this step or an earlier one in the process.
     """
     from factory_assets.lib import packaging
     from factory_assets.lib import registry as reg
@@ -197,6 +198,8 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
                 holdouts[segment], segment, tracking, exports,
             )  # fmt: skip
         stored = {s: {k: v for k, v in r.items() if k != "model_card"} for s, r in results.items()}
-        return dg.Output(output(stored, line), metadata=_metadata(results))
+        # this step's files: traced by the exporter, or written into a graph the process holds
+        onnx = {"onnx_exported": exports.exported, "onnx_reused": exports.reused}
+        return dg.Output(output(stored, line), metadata={**_metadata(results), **onnx})
 
     return _package

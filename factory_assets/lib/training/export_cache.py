@@ -7,17 +7,27 @@ its weights, so once a shape has been exported, another net of that shape is wri
 same graph with its own weights as the initializers: byte for byte the file the exporter writes
 (tests/unit/test_export_cache.py). A shape whose weights are not all initializers (folded into
 constants) is exported every time.
+
+The graphs are kept for the process (``TEMPLATES``, the ``MAX_SHAPES`` shapes used last), not
+for one step: the year replay and ``dagster dev`` run many retrains in one process, and each
+would otherwise trace its shape again. Steps may run in threads, so the store takes a lock.
 """
 
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 PREFIX = "inner."  # packaging.export_onnx wraps the net as ``inner`` of a sigmoid module
+MAX_SHAPES = 64
+MISSING = object()
 
 
 def _shape(net, n_cat: int, n_num: int) -> tuple:  # noqa: ANN001 (torch.nn.Module)
     weights = tuple((k, tuple(v.shape), str(v.dtype)) for k, v in net.state_dict().items())
-    return n_cat, n_num, weights
+    # the repr names the layers and their settings (dropout, activation) that hold no weights:
+    # in a process-wide store, two models' nets may share weight shapes and differ there
+    return n_cat, n_num, repr(net), weights
 
 
 def _template(path: Path, net):  # noqa: ANN001, ANN202 (torch.nn.Module -> ModelProto | None)
@@ -30,11 +40,46 @@ def _template(path: Path, net):  # noqa: ANN001, ANN202 (torch.nn.Module -> Mode
     return model if all(dims.get(name) == shape for name, shape in weights.items()) else None
 
 
-class OnnxExports:
-    """``export_onnx`` for a run of nets: one real export per shape, reused for the rest."""
+class Templates:
+    """Exported graphs by net shape, the ``limit`` used last; safe to share between threads."""
 
-    def __init__(self) -> None:
-        self._templates: dict[tuple, object] = {}  # shape -> ModelProto, or None: always export
+    def __init__(self, limit: int = MAX_SHAPES) -> None:
+        self.limit = limit
+        self._graphs: OrderedDict[tuple, object] = OrderedDict()  # None: always export
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> object:
+        """The graph of shape ``key``, None if that shape is always exported, else MISSING."""
+        with self._lock:
+            if key not in self._graphs:
+                return MISSING
+            self._graphs.move_to_end(key)
+            return self._graphs[key]
+
+    def put(self, key: tuple, graph: object) -> None:
+        """Keep ``graph`` for shape ``key``; past the limit, forget the shape used longest ago."""
+        with self._lock:
+            self._graphs[key] = graph
+            self._graphs.move_to_end(key)
+            while len(self._graphs) > self.limit:
+                self._graphs.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._graphs)
+
+
+TEMPLATES = Templates()  # the process's: a later step reuses what an earlier one exported
+
+
+class OnnxExports:
+    """``export_onnx`` for one step's nets: a real export per shape not yet seen in the process.
+
+    ``exported`` and ``reused`` count this step's files only, whichever step filled the store.
+    """
+
+    def __init__(self, templates: Templates = TEMPLATES) -> None:
+        self._templates = templates
         self.exported = self.reused = 0
 
     def export(self, net, n_cat: int, n_num: int, path: Path) -> Path:  # noqa: ANN001
@@ -43,11 +88,11 @@ class OnnxExports:
 
         key = _shape(net, n_cat, n_num)
         template = self._templates.get(key)
-        if template is None:
+        if template is None or template is MISSING:
             export_onnx(net, n_cat, n_num, path)
             self.exported += 1
-            if key not in self._templates:
-                self._templates[key] = _template(Path(path), net)
+            if template is MISSING:
+                self._templates.put(key, _template(Path(path), net))
             return Path(path)
         self._write(template, net.eval(), Path(path))
         self.reused += 1
