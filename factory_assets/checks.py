@@ -1,10 +1,36 @@
-"""Great Expectations suites as blocking Dagster asset checks on warehouse tables."""
+"""Great Expectations suites as blocking Dagster asset checks on warehouse tables.
+
+A suite validates the days changed since its last passing evaluation, not the whole table each
+run: an evaluation records ``validated_through``, the ``_loaded_at`` watermark of the source
+table (fct_flights) it validated, and the next one reads it back from the instance and
+validates only the days with rows loaded after it. Key uniqueness stays table-wide, counted in
+DuckDB over the whole table. A failed evaluation records no new watermark, so its days are
+validated again. The check's config (``SuiteScope``) can ask for the whole table.
+"""
+
+import datetime as dt
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
-from factory_assets.lib.quality import Expectation, run_suite
+from factory_assets.lib.quality import (
+    Expectation,
+    SuiteOutcome,
+    changed_since,
+    run_suite,
+    scoped_rows,
+)
+
+WATERMARK_SOURCE = "fct_flights"  # every checked table derives from its rows
+
+
+class SuiteScope(dg.Config):
+    """Which rows a suite check validates."""
+
+    whole_table: bool = False  # every row, whatever passed before
+    min_days: int = 28  # at least the newest days: aggregate expectations judge a month
 
 
 def _failures_table(failed: list[dict]) -> dg.MetadataValue:
@@ -17,38 +43,82 @@ def _failures_table(failed: list[dict]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines) if failed else "all expectations met")
 
 
+def _passed_through(instance: dg.DagsterInstance, key: dg.AssetCheckKey) -> dt.datetime | None:
+    """The watermark the newest passing evaluation of ``key`` validated through, if any."""
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
+    )
+    evaluation = records[0].event.asset_check_evaluation if records and records[0].event else None
+    through = evaluation.metadata.get("validated_through") if evaluation else None
+    return dt.datetime.fromisoformat(through.value) if through and through.value else None
+
+
+def _built_before_source(instance: dg.DagsterInstance, table: str) -> bool:
+    """Whether the source was materialized after ``table``: its watermark is not ``table``'s."""
+    if table == WATERMARK_SOURCE:
+        return False
+    built, source = (
+        instance.get_latest_materialization_event(dg.AssetKey(name))
+        for name in (table, WATERMARK_SOURCE)
+    )
+    return built is not None and source is not None and source.timestamp > built.timestamp
+
+
+def _metadata(outcome: SuiteOutcome, rows: int, scope: str, through: dt.datetime | None) -> dict:
+    return {
+        "failed_expectations": _failures_table(outcome.failed),
+        "failed": [f"{f['expectation']}({f['column']})" for f in outcome.failed],
+        "unexpected_counts": {
+            f"{f['expectation']}({f['column']})": f["unexpected_count"] for f in outcome.failed
+        },
+        "evaluated_expectations": outcome.evaluated,
+        "rows_checked": rows,
+        "scope": scope,
+        "validated_through": dg.MetadataValue.text(through.isoformat() if through else ""),
+    }
+
+
 def build_suite_check(
-    table: str, query: str, expectations: list[Expectation], description: str
+    table: str,
+    query: str,
+    expectations: list[Expectation],
+    description: str,
+    key: str = "flight_id",
 ) -> dg.AssetChecksDefinition:
     """``<table>_meets_suite``: a blocking check that runs the GX suite on ``query``'s rows.
 
-    A failure (severity ERROR) stops every asset downstream of ``table`` in the same run.
+    Only the days changed since the last pass (and the newest ``min_days``) are validated;
+    ``key`` must be unique over the whole table. A failure (severity ERROR) stops every asset
+    downstream of ``table`` in the same run.
     """
+    check_key = dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
+    copies = f"{key}_copies_in_table"
+    suite = [*expectations, ("ExpectColumnValuesToBeInSet", {"column": copies, "value_set": [1]})]
 
     @dg.asset_check(
         asset=table,
-        name=f"{table}_meets_suite",
+        name=check_key.name,
         description=description,
         blocking=True,
         **warehouse_step(),
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(
+        context: dg.AssetCheckExecutionContext, config: SuiteScope, duckdb: DuckDBResource
+    ) -> dg.AssetCheckResult:
+        last = None if config.whole_table else _passed_through(context.instance, check_key)
         with duckdb.get_connection() as conn:
-            frame = conn.sql(query).df()
-        outcome = run_suite(frame, f"{table}_suite", expectations)
+            since, now = changed_since(conn, WATERMARK_SOURCE, last, config.min_days)
+            frame = scoped_rows(conn, table, query, key, since)
+        outcome = run_suite(frame, f"{table}_suite", suite)
+        # A failure keeps the last pass's watermark; so does a table built before its source's
+        # last build, since it may hold none of the rows loaded up to ``now``.
+        advance = outcome.success and not _built_before_source(context.instance, table)
+        through = now if advance else last
+        scope = "whole table" if since is None else f"days from {since}"
         return dg.AssetCheckResult(
             passed=outcome.success,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "failed_expectations": _failures_table(outcome.failed),
-                "failed": [f"{f['expectation']}({f['column']})" for f in outcome.failed],
-                "unexpected_counts": {
-                    f"{f['expectation']}({f['column']})": f["unexpected_count"]
-                    for f in outcome.failed
-                },
-                "evaluated_expectations": outcome.evaluated,
-                "rows_checked": len(frame),
-            },
+            metadata=_metadata(outcome, len(frame), scope, through),
         )
 
     return _check

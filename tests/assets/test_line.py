@@ -8,9 +8,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import LINE, run_assets
+from factory_assets.lib.landing import lay_out_landing
+from tests.conftest import LAST, LINE, run_assets
 
 DBT = [key for key in LINE if not key.startswith("raw_") and key != "flight_features"]
+SUITES = [
+    dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
+    for table in ("fct_flights", "flight_features")
+]
 
 
 def _one(path: Path, sql: str) -> tuple:
@@ -116,3 +121,82 @@ def test_labels_arrive_a_day_after_their_flights(built) -> None:  # noqa: ANN001
     assert by_day.pop(dt.date(2013, 1, 8)) is False
     assert all(by_day.values()) and len(by_day) == 7
     assert _one(path, "select count(*) from fct_flights where not has_outcome and is_late") == (0,)
+
+
+def _suites(
+    defs: dg.Definitions, instance: dg.DagsterInstance, assets: list[str], checks: list
+) -> dict[str, dict]:
+    """Run ``assets`` and ``checks`` over FIRST … LAST + 1, suites judging 2 days at least."""
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(key) for key in assets}, asset_check_selection=set(checks)
+    )
+    ops = {f"{c.asset_key.to_user_string()}_{c.name}": {"config": {"min_days": 2}} for c in checks}
+    result = job.execute_in_process(
+        instance=instance,
+        run_config={"ops": ops},
+        tags={
+            "dagster/asset_partition_range_start": "2013-01-01",
+            "dagster/asset_partition_range_end": str(LAST + dt.timedelta(days=1)),
+        },
+        raise_on_error=False,
+    )
+    return {
+        e.asset_check_key.asset_key.to_user_string(): {
+            "passed": e.passed,
+            **{k: v.value for k, v in e.metadata.items()},
+        }
+        for e in result.get_asset_check_evaluations()
+        if e.asset_check_key in checks
+    }
+
+
+def test_suites_validate_the_days_changed_since_their_last_pass(
+    defs,
+    copy_of_built,
+    own_landing,
+    instance,  # noqa: ANN001
+) -> None:
+    total, through = _one(copy_of_built, "select count(*), max(_loaded_at) from fct_flights")
+    first = _suites(defs, instance, [], SUITES)
+    for table in ("fct_flights", "flight_features"):
+        assert first[table]["passed"] and first[table]["scope"] == "whole table"
+        assert first[table]["rows_checked"] == total
+        assert first[table]["validated_through"] == through.isoformat()
+
+    day = LAST + dt.timedelta(days=1)  # its schedule, and the outcomes of the day before
+    lay_out_landing(own_landing / "landing", day, day)
+    raw = ["raw_flights", "raw_outcomes", "raw_weather"]
+    assert run_assets(defs, raw, instance, first=day, last=day).success
+    second = _suites(defs, instance, [*DBT, "flight_features"], SUITES)
+    changed = _one(copy_of_built, f"select count(*) from fct_flights where flight_date >= '{LAST}'")
+    for table in ("fct_flights", "flight_features"):
+        assert second[table]["passed"] and second[table]["scope"] == f"days from {LAST}"
+        assert second[table]["rows_checked"] == changed[0] < total / 3
+
+    old, new = _one(
+        copy_of_built,
+        f"select min(flight_id), max(flight_id) filter (where flight_date = '{day}') "
+        "from fct_flights",
+    )
+    with duckdb.connect(str(copy_of_built)) as conn:  # an old flight arrives again, on the new day
+        conn.execute(
+            "update fct_flights set flight_id = $1, _loaded_at = _loaded_at + interval 1 second "
+            "where flight_id = $2",
+            [old, new],
+        )
+    failed = _suites(defs, instance, [], SUITES[:1])["fct_flights"]
+    assert not failed["passed"] and failed["scope"] == f"days from {LAST}"
+    assert failed["unexpected_counts"] == {
+        "expect_column_values_to_be_in_set(flight_id_copies_in_table)": 1
+    }
+    assert failed["validated_through"] == second["fct_flights"]["validated_through"]
+
+    with duckdb.connect(str(copy_of_built)) as conn:  # fixed in place: no newer _loaded_at
+        conn.execute(
+            "update fct_flights set flight_id = $1 where flight_date = $2 and flight_id = $3",
+            [new, day, old],
+        )
+    # from the last pass's watermark, as the failure did; had the failure advanced it, nothing
+    # would be new and the whole table would be validated
+    again = _suites(defs, instance, [], SUITES[:1])["fct_flights"]
+    assert again["passed"] and again["scope"] == f"days from {LAST}"
