@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProjectComponent
 
+from factory_assets.components import dbt_in_process
 from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags
 from factory_assets.metadata import table_metadata
 
@@ -21,6 +22,9 @@ class WarehouseDbtComponent(DbtProjectComponent):
     the file once and adds ``dagster/row_count`` and ``dagster/column_schema`` to every model it
     built. dbt test results stream unchanged as asset checks.
 
+    dbt runs in the step's process (``dbt_in_process``: no interpreter start, no re-parse), or
+    as dagster-dbt's subprocess with ``FACTORY_DBT_SUBPROCESS=1``; both yield the same events.
+
     The component's YAML has no retry policy, so a dbt build that fails on the warehouse's file
     lock asks for a retry itself, with the delays of the shared ``WAREHOUSE_RETRY``; other
     failures (a failing dbt test) are not retried.
@@ -34,10 +38,12 @@ class WarehouseDbtComponent(DbtProjectComponent):
 
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         """Run dbt, then enrich each materialization with the table's metadata."""
-        invocation = dbt.cli(self.get_cli_args(context), context=context, raise_on_error=False)
+        args = self.get_cli_args(context)
+        invocation = dbt_in_process.run(context, dbt, args) or dbt.cli(
+            args, context=context, raise_on_error=False
+        )
         events = list(invocation.stream())
-        credentials = getattr(getattr(invocation.adapter, "config", None), "credentials", None)
-        path = getattr(credentials, "path", None)
+        path = _warehouse_path(invocation)
         try:
             opened = duckdb.connect(path) if path else nullcontext()
         except duckdb.IOException as err:  # the lock dbt met, most likely: still held
@@ -50,6 +56,14 @@ class WarehouseDbtComponent(DbtProjectComponent):
             error = invocation.get_error() or dg.Failure("dbt failed; see the step log")
             _retry_on_lock(context.retry_number + 1, error)
             raise error
+
+
+def _warehouse_path(invocation) -> str | None:  # noqa: ANN001
+    """The DuckDB file dbt built in (in process), or its adapter's (dagster-dbt's subprocess)."""
+    if isinstance(invocation, dbt_in_process.InProcessInvocation):
+        return invocation.warehouse_path
+    credentials = getattr(getattr(invocation.adapter, "config", None), "credentials", None)
+    return getattr(credentials, "path", None)
 
 
 def _retry_on_lock(attempt: int, error: Exception) -> None:

@@ -1,0 +1,86 @@
+"""dbt in the step's process gives what dagster-dbt's subprocess gives, and lets go of the file."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from factory_assets.components import dbt_in_process
+from tests.conftest import LINE, run_assets
+
+DBT = [k for k in LINE if not k.startswith("raw_") and k != "flight_features" and "dim_" not in k]
+
+
+def _outcome(result: dg.ExecuteInProcessResult) -> tuple[dict, dict]:
+    rows = {
+        e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+    }
+    checks = {
+        e.asset_check_key.to_user_string(): (e.passed, e.severity)
+        for e in result.get_asset_check_evaluations()
+    }
+    return rows, checks
+
+
+@pytest.fixture
+def both(built, defs, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    """The dbt models rebuilt on two copies of the built warehouse: in process, subprocess.
+
+    Each: (warehouse, run result, the run's log messages).
+    """
+    results = {}
+    for way in ("in_process", "subprocess"):
+        path = tmp_path / f"{way}.duckdb"
+        shutil.copy(built[0], path)
+        monkeypatch.setenv("FACTORY_WAREHOUSE", str(path))
+        if way == "subprocess":
+            monkeypatch.setenv(dbt_in_process.SUBPROCESS_ENV, "1")
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = run_assets(defs, DBT, instance)
+            messages = "\n".join(e.user_message for e in instance.all_logs(result.run_id))
+        results[way] = (path, result, messages)
+    return results
+
+
+def test_in_process_dbt_yields_what_the_subprocess_yields(both) -> None:  # noqa: ANN001
+    (_, inside, inside_log), (_, outside, outside_log) = both["in_process"], both["subprocess"]
+    assert inside.success and outside.success
+    assert "(in process)" in inside_log
+    assert "(in process)" not in outside_log
+    rows, checks = _outcome(inside)
+    assert set(rows) == set(DBT)
+    assert rows["fct_flights"] > 5000
+    assert any(name.endswith("unique_fct_flights_flight_id") for name in checks)
+    assert (rows, checks) == _outcome(outside)
+
+
+def test_in_process_dbt_lets_go_of_the_warehouse_file(both) -> None:  # noqa: ANN001
+    path, _, _ = both["in_process"]
+    # Another process opens the file for writing: dbt-duckdb's database was closed.
+    opened = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close()"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert opened.returncode == 0, opened.stderr
+
+
+def test_the_parsed_project_is_reused_until_a_project_file_changes(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    model = project / "models" / "a.sql"
+    model.write_text("select 1 as x")
+    args = ["--project-dir", str(project)]
+    first = dbt_in_process._fingerprint(project, args)  # noqa: SLF001
+    (project / "target").mkdir()
+    (project / "target" / "run_results.json").write_text("{}")
+    assert dbt_in_process._fingerprint(project, args) == first  # noqa: SLF001
+    model.write_text("select 22 as x")
+    changed = dbt_in_process._fingerprint(project, args)  # noqa: SLF001
+    assert changed != first
+    assert dbt_in_process._fingerprint(project, [*args, "--target", "x"]) != changed  # noqa: SLF001
