@@ -7,6 +7,8 @@ sensor decision is in the Dagster UI afterwards. The daemon does the same on wal
 """
 
 import datetime as dt
+import functools
+import operator
 import time
 from dataclasses import dataclass, field
 
@@ -70,6 +72,16 @@ class Replay:
         keys = selection.resolve(self.defs.resolve_asset_graph())
         return job.get_subset(asset_selection=set(keys))
 
+    def trained(self) -> list[str]:
+        """The models with a package (a champion or a rejected first try) on the instance."""
+        return [
+            model
+            for model in models(self.defs)
+            if self.instance.fetch_materializations(
+                dg.AssetKey(f"{model}_package"), limit=1
+            ).records
+        ]
+
     def drift_config(self, job: dg.JobDefinition) -> dict:
         """Run config of ``job`` that sets how often its drift steps write their HTML reports."""
         keys = job.asset_layer.executable_asset_keys
@@ -131,12 +143,13 @@ def initial_line(replay: Replay, end: dt.date) -> None:
 def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int = 1) -> None:
     """Days [first, last]: land, line, monitoring and sensors, one day (or batch) at a time.
 
-    With ``batch_days`` > 1 the ingest-to-scoring part runs once per batch (one dbt build per
-    batch); monitoring and the sensors still run day by day.
+    With ``batch_days`` > 1 the batch lands at once: ingest to scoring runs once (one dbt build),
+    then one monitoring run judges each day of the batch on its own (a verdict per day), then the
+    sensors tick, as the daemon's would after the batch: a retrain starts from the newest failed
+    day outside the cool-down.
     """
     daily = replay.defs.resolve_job_def("daily_line")
     line = replay.subset(dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | MODEL_INPUTS | SCORING)
-    monitoring = replay.subset(MONITORING)
     day = first
     while day <= last:
         end = min(day + dt.timedelta(days=batch_days - 1), last)
@@ -154,25 +167,22 @@ def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int =
                 "dagster/asset_partition_range_end": end.isoformat(),
             }
             replay.run("batch line", line, tags=tags)
-            for offset in range((end - day).days + 1):
-                current = day + dt.timedelta(days=offset)
-                replay.run(
-                    "monitoring",
-                    monitoring,
-                    partition_key=current.isoformat(),
-                    run_config=replay.drift_config(monitoring),
-                )
-                replay.tick_sensors()
+            trained = [dg.AssetSelection.tag("factory/model", m) for m in replay.trained()]
+            if trained:  # a model without a champion scored nothing: nothing to monitor
+                monitoring = replay.subset(MONITORING & functools.reduce(operator.or_, trained))
+                config = replay.drift_config(monitoring)
+                replay.run("monitoring", monitoring, tags=tags, run_config=config)
+            replay.tick_sensors()
         day = end + dt.timedelta(days=1)
 
 
 def summarise(replay: Replay) -> str:
     """Materialize every model's monitoring summary and return their text."""
     texts = []
+    trained = replay.trained()
     for model in models(replay.defs):
-        package = dg.AssetKey(f"{model}_package")
-        if not replay.instance.fetch_materializations(package, limit=1).records:
-            texts.append(f"== {model} ==\nnot trained yet: materialize {package.path[-1]}")
+        if model not in trained:
+            texts.append(f"== {model} ==\nnot trained yet: materialize {model}_package")
             continue
         result = replay.run("summary", replay.subset([f"{model}_monitoring_summary"]))
         if not result.success:

@@ -203,3 +203,57 @@ def test_a_replay_runs_each_day_then_the_sensors_and_summarises(defs, monitored)
     assert set(replay.seconds) >= {"daily line", "summary"}
     assert "days monitored: 2 (drift)" in text
     assert Path(text.rsplit("plot: ", 1)[1]).stat().st_size > 10_000
+
+
+def test_one_run_over_days_judges_each_day_on_its_own(defs, monitored) -> None:  # noqa: ANN001
+    _, instance = monitored
+    first = DAY - dt.timedelta(days=1)
+    tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": DAY.isoformat(),
+    }
+    config = {
+        **_drift_config(max_drifted_share=0.0, html_report="never"),
+        "flights_prediction_performance": {"config": {"min_auc": 0.0, "max_brier": 1.0}},
+    }
+    config = {"ops": {**config["ops"], **{k: v for k, v in config.items() if k != "ops"}}}
+    keys = ["flights_drift_report", "flights_prediction_performance"]
+    result = _run(defs, keys, instance, run_config=config, tags=tags)
+    assert result.success
+    days = {first.isoformat(), DAY.isoformat()}
+    materialized = {
+        (e.asset_key.to_user_string(), e.partition)
+        for e in result.get_asset_materialization_events()
+    }
+    assert materialized == {(k, d) for k in keys for d in days}
+    verdicts = {(e.asset_check_key, e.partition): e for e in result.get_asset_check_evaluations()}
+    assert set(verdicts) == {(c, d) for c in (DRIFT, PERFORMANCE) for d in days}
+    assert not verdicts[DRIFT, DAY.isoformat()].passed
+    assert verdicts[PERFORMANCE, DAY.isoformat()].passed
+    # each day's verdict names its own day, and each day keeps its own check record
+    assert {verdicts[DRIFT, d].metadata["day"].value for d in days} == days
+    history = instance.event_log_storage.get_asset_check_execution_history(DRIFT, 2)
+    assert {r.partition for r in history} == days
+    # the sensor reads the failures of both days and retrains from the newest
+    result, _ = _sensor(defs, instance, cursor=str(min(r.id for r in history) - 1), cooldown=0)
+    (request,) = result.run_requests
+    assert request.tags[TRIGGER_DAY_TAG] == DAY.isoformat()
+
+
+def test_a_replay_in_batches_monitors_a_batch_in_one_run(defs, monitored) -> None:  # noqa: ANN001
+    from factory_assets.replay import Replay, replay_days
+
+    _, instance = monitored
+    policy = RetrainPolicy(cooldown_days=0, train_days=3, val_days=2, holdout_days=1)
+    replay = Replay(instance, defs, html="never", policy=policy)
+    replay.start_cursors()
+    replay_days(replay, DAY - dt.timedelta(days=1), DAY, batch_days=2)
+    assert not replay.failed_runs
+    assert set(replay.seconds) >= {"batch line", "monitoring"}
+    # both days' drift verdicts come from one run, the newest of the instance's drift runs
+    history = instance.event_log_storage.get_asset_check_execution_history(DRIFT, 2)
+    assert {r.partition for r in history} == {
+        (DAY - dt.timedelta(days=1)).isoformat(),
+        DAY.isoformat(),
+    }
+    assert len({r.run_id for r in history}) == 1

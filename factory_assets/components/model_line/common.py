@@ -1,9 +1,16 @@
 """What every station of a model line shares: partitions by segment, keys, asset arguments."""
 
+import datetime as dt
+from collections.abc import Iterator
+
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.partitions import DAILY
 
 RESULTS = "model_results"  # the IO manager of the stations' JSON results
 SEGMENTED = "factory/segmented"
@@ -43,3 +50,67 @@ def station(spec, line: ModelLine, group: str, kinds: set[str], compute: str = "
         "tags": {"factory/model": line.name, **({SEGMENTED: "true"} if partitions else {})},
         **warehouse_step(compute),
     }
+
+
+def daily_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    """A daily monitoring asset whose run may cover a range of days, each judged on its own.
+
+    A multi_asset (its check output is optional) with a single-run backfill policy: the step
+    yields, per day of its partitions, an AssetMaterialization and an AssetCheckEvaluation of
+    that day, so a week is monitored in one run and each day keeps its own record and verdict.
+    """
+    key = line.asset(station)
+    return dg.multi_asset(
+        name=key,
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=kwargs.pop("deps"),
+                description=kwargs.pop("description"),
+                group_name="monitoring",
+                kinds=kwargs.pop("kinds"),
+                owners=list(spec.owners),
+                tags={"factory/model": line.name, "factory/line": "monitoring"},
+                partitions_def=DAILY,
+            )
+        ],
+        check_specs=[check],
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
+        **warehouse_step(),
+    )
+
+
+def judge_days(context: dg.AssetExecutionContext, check: str, judge) -> Iterator:  # noqa: ANN001
+    """Each day of the step: ``judge(day)`` -> (metadata, passed, check metadata), as events."""
+    asset_key = context.op_execution_context.assets_def.key
+    check_key = dg.AssetCheckKey(asset_key, check)
+    for partition in context.partition_keys:
+        metadata, passed, check_metadata = judge(dt.date.fromisoformat(partition))
+        if asset_key in context.selected_asset_keys:
+            yield dg.AssetMaterialization(asset_key, partition=partition, metadata=metadata)
+        if check_key not in context.selected_asset_check_keys:
+            continue
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key, asset_partitions=[partition]), limit=1
+        ).records
+        target = (
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=records[0].storage_id,
+                run_id=records[0].event_log_entry.run_id,
+                timestamp=records[0].timestamp,
+            )
+            if records
+            else None
+        )
+        yield dg.AssetCheckEvaluation(
+            asset_key=asset_key,
+            check_name=check,
+            passed=passed,
+            metadata=check_metadata,
+            target_materialization_data=target,
+            severity=dg.AssetCheckSeverity.ERROR,
+            blocking=False,
+            partition=partition,
+        )

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from factory_assets.components.model_line.common import daily_monitor, judge_days
 from factory_assets.defs.resources import ReportStore, TrackingStore
-from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.partitions import DAILY
@@ -80,31 +80,28 @@ def drift_of(current, line, config, duckdb, tracking, name, day) -> tuple:  # no
 def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
     """The daily ``<model>_drift_report`` asset of ``line`` with its blocking-free check."""
     key = line.asset("drift_report")
-
-    @dg.asset(
-        name=key,
-        deps=[line.predictions, line.features],
+    check = dg.AssetCheckSpec(
+        DRIFT_CHECK,
+        asset=key,
         partitions_def=DAILY,
-        group_name="monitoring",
+        description="The share of drifted model inputs stays at or under the threshold "
+        f"({spec.monitoring.drift.max_drifted_share}) for every model serving the day.",
+    )
+
+    @daily_monitor(
+        spec,
+        line,
+        "drift_report",
+        check,
+        deps=[line.predictions, line.features],
         kinds={"evidently", "duckdb"},
-        owners=list(spec.owners),
-        tags={"factory/model": line.name, "factory/line": "monitoring"},
-        check_specs=[
-            dg.AssetCheckSpec(
-                DRIFT_CHECK,
-                asset=key,
-                partitions_def=DAILY,
-                description="The share of drifted model inputs stays at or under the threshold "
-                f"({spec.monitoring.drift.max_drifted_share}) for every model serving the day.",
-            )
-        ],
         description=(
             f"Drift of the day's {line.name} inputs and predictions from the champion's training "
             "data. Per-column verdicts are Evidently's (normed Wasserstein / Jensen-Shannon) "
             "computed exactly from a profile of the reference, at a cost flat in history; the "
             f"Evidently DataDriftPreset HTML report is saved and linked. Table {line.drift_table}."
+            " A run over several days judges each day on its own."
         ),
-        **warehouse_step(),
     )
     def _drift(
         context: dg.AssetExecutionContext,
@@ -112,76 +109,73 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
         duckdb: DuckDBResource,
         tracking: TrackingStore,
         reports: ReportStore,
-    ):  # noqa: ANN202 (yields a materialization and a check result)
-        from factory_assets.lib.drift import write_evidently_report
-
-        day = dt.date.fromisoformat(context.partition_key)
-        with duckdb.get_connection() as conn:
-            scored = conn.sql(line.scored_sql(), params=[day]).pl()
-        if scored.height == 0:
-            raise dg.Failure(f"no scored rows on {day}: materialize {line.predictions} first")
-        mine = [name for name in scored["model_name"].unique() if line.owns(name)]
-        own = scored.filter(pl.col("model_name").is_in(mine))
-        tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
-        for (name,), current in own.partition_by("model_name", as_dict=True).items():
-            try:
-                table, share, ref, columns, window = drift_of(
-                    current, line, config, duckdb, tracking, name, day
-                )
-            except ValueError as err:  # a segment's reference too small for Evidently's tests
-                skipped[name] = str(err)
-                continue
-            tables.append(table)
-            shares[name] = share
-            passed = share <= config.max_drifted_share
-            failed += [] if passed else [name]
-            if config.html_report == "always" or (config.html_report == "drifted" and not passed):
-                sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
-                path = reports.path(name, f"drift_{day}.html")
-                write_evidently_report(sample, current, *columns, path)
-                metadata["report"] = dg.MetadataValue.path(str(path))
-                metadata["report_url"] = dg.MetadataValue.url(path.as_uri())
-            metadata["reference_window"] = f"{window[0]} … {window[1]} ({ref.height} rows)"
-        not_judged = {"fallback_rows": scored.height - own.height, **{
-            f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
-        if not tables:  # every row served by the fallback (which monitors itself), or too few
-            yield dg.MaterializeResult(metadata=not_judged)
-            yield dg.AssetCheckResult(
-                check_name=DRIFT_CHECK,
-                passed=True,
-                metadata={"day": day.isoformat(), "evaluated": False},
-            )
-            return
-        table = pl.concat(tables)
-        with duckdb.get_connection() as conn:
-            replace_partitions(conn, [(line.drift_table, table)], "day", [day])
-        share = max(shares.values())
-        drifted = table.filter("drifted")
-        text = ", ".join(sorted(set(drifted["column_name"].to_list()))) or "(none)"
-        yield dg.MaterializeResult(
-            metadata={
-                **metadata,
-                "drifted_share": share,
-                "drifted_columns": text,
-                "prediction_drift_score": float(
-                    table.filter(pl.col("column_name") == "prediction")["score"].max()
-                ),
-                "champion_version": ", ".join(sorted(set(table["champion_version"]))),
-                "current_rows": scored.height,
-                **not_judged,
-                "columns": dg.MetadataValue.md(_markdown(table)),
-            }
-        )
-        yield dg.AssetCheckResult(
-            check_name=DRIFT_CHECK,
-            passed=not failed,
-            metadata={
-                "day": day.isoformat(),
-                "drifted_share": share,
-                "max_drifted_share": config.max_drifted_share,
-                "drifted_columns": text,
-                "failed_models": ", ".join(failed) or "(none)",
-            },
+    ):  # noqa: ANN202 (yields each day's materialization and check evaluation)
+        yield from judge_days(
+            context,
+            DRIFT_CHECK,
+            lambda day: _drift_day(day, line, config, duckdb, tracking, reports),
         )
 
     return _drift
+
+
+def _drift_day(day: dt.date, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
+    """One day's drift: (materialization metadata, passed, check metadata)."""
+    from factory_assets.lib.drift import write_evidently_report
+
+    with duckdb.get_connection() as conn:
+        scored = conn.sql(line.scored_sql(), params=[day]).pl()
+    if scored.height == 0:
+        raise dg.Failure(f"no scored rows on {day}: materialize {line.predictions} first")
+    mine = [name for name in scored["model_name"].unique() if line.owns(name)]
+    own = scored.filter(pl.col("model_name").is_in(mine))
+    tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
+    for (name,), current in own.partition_by("model_name", as_dict=True).items():
+        try:
+            table, share, ref, columns, window = drift_of(
+                current, line, config, duckdb, tracking, name, day
+            )
+        except ValueError as err:  # a segment's reference too small for Evidently's tests
+            skipped[name] = str(err)
+            continue
+        tables.append(table)
+        shares[name] = share
+        passed = share <= config.max_drifted_share
+        failed += [] if passed else [name]
+        if config.html_report == "always" or (config.html_report == "drifted" and not passed):
+            sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
+            path = reports.path(name, f"drift_{day}.html")
+            write_evidently_report(sample, current, *columns, path)
+            metadata["report"] = dg.MetadataValue.path(str(path))
+            metadata["report_url"] = dg.MetadataValue.url(path.as_uri())
+        metadata["reference_window"] = f"{window[0]} … {window[1]} ({ref.height} rows)"
+    not_judged = {"fallback_rows": scored.height - own.height, **{
+        f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
+    if not tables:  # every row served by the fallback (which monitors itself), or too few
+        return not_judged, True, {"day": day.isoformat(), "evaluated": False}
+    table = pl.concat(tables)
+    with duckdb.get_connection() as conn:
+        replace_partitions(conn, [(line.drift_table, table)], "day", [day])
+    share = max(shares.values())
+    drifted = table.filter("drifted")
+    text = ", ".join(sorted(set(drifted["column_name"].to_list()))) or "(none)"
+    materialization = {
+        **metadata,
+        "drifted_share": share,
+        "drifted_columns": text,
+        "prediction_drift_score": float(
+            table.filter(pl.col("column_name") == "prediction")["score"].max()
+        ),
+        "champion_version": ", ".join(sorted(set(table["champion_version"]))),
+        "current_rows": scored.height,
+        **not_judged,
+        "columns": dg.MetadataValue.md(_markdown(table)),
+    }
+    verdict = {
+        "day": day.isoformat(),
+        "drifted_share": share,
+        "max_drifted_share": config.max_drifted_share,
+        "drifted_columns": text,
+        "failed_models": ", ".join(failed) or "(none)",
+    }
+    return materialization, not failed, verdict

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.execution import warehouse_step
+from factory_assets.components.model_line.common import daily_monitor, judge_days
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.partitions import DAILY
@@ -60,71 +60,69 @@ def _verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]
 def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
     """The daily ``<model>_prediction_performance`` asset of ``line`` with its check."""
     key = line.asset("prediction_performance")
+    check = dg.AssetCheckSpec(
+        PERFORMANCE_CHECK,
+        asset=key,
+        partitions_def=DAILY,
+        description="AUC of the day's served predictions at or above the floor, Brier "
+        "at or under the ceiling, once their labels have landed.",
+    )
 
-    @dg.asset(
-        name=key,
+    @daily_monitor(
+        spec,
+        line,
+        "prediction_performance",
+        check,
         deps=[
             dg.AssetDep(line.predictions, partition_mapping=PREVIOUS_DAY),
             line.label_table,
             "raw_outcomes",
         ],
-        partitions_def=DAILY,
-        group_name="monitoring",
         kinds={"duckdb"},
-        owners=list(spec.owners),
-        tags={"factory/model": line.name, "factory/line": "monitoring"},
-        check_specs=[
-            dg.AssetCheckSpec(
-                PERFORMANCE_CHECK,
-                asset=key,
-                partitions_def=DAILY,
-                description="AUC of the day's served predictions at or above the floor, Brier "
-                "at or under the ceiling, once their labels have landed.",
-            )
-        ],
         description=(
             f"AUC and Brier of the {line.name} predictions served for the day before. "
             "Partition T is computed when T's outcome delivery lands and judges the predictions "
             f"for T - 1 against what happened. One row per day and model in "
-            f"{line.performance_table}."
+            f"{line.performance_table}. A run over several days judges each day on its own."
         ),
-        **warehouse_step(),
     )
     def _performance(context: dg.AssetExecutionContext, config: config_cls, duckdb: DuckDBResource):  # noqa: ANN202
-        landed = dt.date.fromisoformat(context.partition_key)
-        day = landed - dt.timedelta(days=1)
-        with duckdb.get_connection() as conn:
-            frame = conn.sql(line.labelled_predictions_sql(), params=[day]).pl()
-        table = day_rows(frame, day, landed)
-        if table.height:
-            with duckdb.get_connection() as conn:
-                replace_partitions(conn, [(line.performance_table, table)], "day", [day])
-        judged, failed = _verdicts(table, config, line)
-        first = table.row(0, named=True) if table.height else {}
-        yield dg.MaterializeResult(
-            metadata={
-                "flight_date": day.isoformat(),
-                "labelled_rows": frame.height,
-                "auc": first.get("auc", float("nan")),
-                "brier": first.get("brier", float("nan")),
-                "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
-                "model_version": first.get("model_version", "(none served)"),
-            }
-        )
-        detail = "; ".join(failed) or (
-            f"{len(judged)} model(s) above the floor"
-            if judged
-            else f"only {frame.height} labelled predictions: not evaluated"
-        )
-        yield dg.AssetCheckResult(
-            check_name=PERFORMANCE_CHECK,
-            passed=not failed,
-            metadata={
-                "day": day.isoformat(),
-                "evaluated": bool(judged),
-                "detail": detail,
-                "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
-            },
+        yield from judge_days(
+            context,
+            PERFORMANCE_CHECK,
+            lambda landed: _performance_day(landed, line, config, duckdb),
         )
 
     return _performance
+
+
+def _performance_day(landed: dt.date, line: ModelLine, config, duckdb: DuckDBResource) -> tuple:  # noqa: ANN001
+    """Partition ``landed`` judges the day before: (metadata, passed, check metadata)."""
+    day = landed - dt.timedelta(days=1)
+    with duckdb.get_connection() as conn:
+        frame = conn.sql(line.labelled_predictions_sql(), params=[day]).pl()
+        table = day_rows(frame, day, landed)
+        if table.height:
+            replace_partitions(conn, [(line.performance_table, table)], "day", [day])
+    judged, failed = _verdicts(table, config, line)
+    first = table.row(0, named=True) if table.height else {}
+    metadata = {
+        "flight_date": day.isoformat(),
+        "labelled_rows": frame.height,
+        "auc": first.get("auc", float("nan")),
+        "brier": first.get("brier", float("nan")),
+        "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
+        "model_version": first.get("model_version", "(none served)"),
+    }
+    detail = "; ".join(failed) or (
+        f"{len(judged)} model(s) above the floor"
+        if judged
+        else f"only {frame.height} labelled predictions: not evaluated"
+    )
+    verdict = {
+        "day": day.isoformat(),
+        "evaluated": bool(judged),
+        "detail": detail,
+        "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
+    }
+    return metadata, not failed, verdict
