@@ -67,7 +67,7 @@ data: install  ## lay the NYC flights 2013 year out as daily landing files
 demo: data  ## install, land the data, train the first champion, replay DAYS days (default 14)
 	$(BIN)/factory replay --days $(DAYS) --batch-days $(BATCH)
 
-year: data  ## the whole year replayed: each week lands, the line runs, monitoring and sensors daily
+year: data  ## the whole year replayed a week at a time: one line run, one monitoring run judging each day, then the sensors
 	$(BIN)/factory replay --days 0 --batch-days 7
 
 test: install  ## the test suite (CPU, offline)
