@@ -5,10 +5,14 @@ run: an evaluation records ``validated_through``, the ``_loaded_at`` watermark o
 table (fct_flights) it validated, and the next one reads it back from the instance and
 validates only the days with rows loaded after it. Key uniqueness stays table-wide, counted in
 DuckDB over the whole table. A failed evaluation records no new watermark, so its days are
-validated again. The check's config (``SuiteScope``) can ask for the whole table.
+validated again. A watermark holds only for the suite that wrote it: each evaluation records
+the suite's fingerprint (its query, key and expectations), and a changed suite validates the
+whole table once. The check's config (``SuiteScope``) can ask for the whole table.
 """
 
 import datetime as dt
+import hashlib
+import json
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -43,14 +47,31 @@ def _failures_table(failed: list[dict]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines) if failed else "all expectations met")
 
 
-def _passed_through(instance: dg.DagsterInstance, key: dg.AssetCheckKey) -> dt.datetime | None:
-    """The watermark the newest passing evaluation of ``key`` validated through, if any."""
+def suite_fingerprint(query: str, key: str, suite: list[Expectation]) -> str:
+    """What a watermark was validated with: the rows' query, the key and the expectations."""
+    text = json.dumps([query, key, suite], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _passed_through(
+    instance: dg.DagsterInstance, key: dg.AssetCheckKey, fingerprint: str
+) -> dt.datetime | None:
+    """The watermark the newest passing evaluation of ``key`` validated through, if any.
+
+    None when that evaluation ran another suite (``fingerprint`` differs, or is missing): the
+    rows it passed were never judged by this one.
+    """
     records = instance.event_log_storage.get_asset_check_execution_history(
         key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
     )
     evaluation = records[0].event.asset_check_evaluation if records and records[0].event else None
-    through = evaluation.metadata.get("validated_through") if evaluation else None
-    return dt.datetime.fromisoformat(through.value) if through and through.value else None
+    if evaluation is None:
+        return None
+    suite = evaluation.metadata.get("suite_fingerprint")
+    through = evaluation.metadata.get("validated_through")
+    if suite is None or suite.value != fingerprint or through is None or not through.value:
+        return None
+    return dt.datetime.fromisoformat(through.value)
 
 
 def _built_before_source(instance: dg.DagsterInstance, table: str) -> bool:
@@ -64,7 +85,9 @@ def _built_before_source(instance: dg.DagsterInstance, table: str) -> bool:
     return built is not None and source is not None and source.timestamp > built.timestamp
 
 
-def _metadata(outcome: SuiteOutcome, rows: int, scope: str, through: dt.datetime | None) -> dict:
+def _metadata(
+    outcome: SuiteOutcome, rows: int, scope: str, through: dt.datetime | None, fingerprint: str
+) -> dict:
     return {
         "failed_expectations": _failures_table(outcome.failed),
         "failed": [f"{f['expectation']}({f['column']})" for f in outcome.failed],
@@ -75,6 +98,7 @@ def _metadata(outcome: SuiteOutcome, rows: int, scope: str, through: dt.datetime
         "rows_checked": rows,
         "scope": scope,
         "validated_through": dg.MetadataValue.text(through.isoformat() if through else ""),
+        "suite_fingerprint": dg.MetadataValue.text(fingerprint),
     }
 
 
@@ -87,13 +111,15 @@ def build_suite_check(
 ) -> dg.AssetChecksDefinition:
     """``<table>_meets_suite``: a blocking check that runs the GX suite on ``query``'s rows.
 
-    Only the days changed since the last pass (and the newest ``min_days``) are validated;
+    Only the days changed since the last pass of the same suite (and the newest ``min_days``)
+    are validated;
     ``key`` must be unique over the whole table. A failure (severity ERROR) stops every asset
     downstream of ``table`` in the same run.
     """
     check_key = dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
     copies = f"{key}_copies_in_table"
     suite = [*expectations, ("ExpectColumnValuesToBeInSet", {"column": copies, "value_set": [1]})]
+    fingerprint = suite_fingerprint(query, key, suite)
 
     @dg.asset_check(
         asset=table,
@@ -105,7 +131,8 @@ def build_suite_check(
     def _check(
         context: dg.AssetCheckExecutionContext, config: SuiteScope, duckdb: DuckDBResource
     ) -> dg.AssetCheckResult:
-        last = None if config.whole_table else _passed_through(context.instance, check_key)
+        instance = context.instance
+        last = None if config.whole_table else _passed_through(instance, check_key, fingerprint)
         with duckdb.get_connection() as conn:
             since, now = changed_since(conn, WATERMARK_SOURCE, last, config.min_days)
             frame = scoped_rows(conn, table, query, key, since)
@@ -118,7 +145,7 @@ def build_suite_check(
         return dg.AssetCheckResult(
             passed=outcome.success,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata=_metadata(outcome, len(frame), scope, through),
+            metadata=_metadata(outcome, len(frame), scope, through, fingerprint),
         )
 
     return _check

@@ -7,10 +7,17 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from dagster_duckdb import DuckDBResource
 
+from factory_assets.checks import build_suite_check
+from factory_assets.defs.quality.fct_flights_checks import (
+    FCT_FLIGHTS_EXPECTATIONS,
+    FCT_FLIGHTS_QUERY,
+)
 from factory_assets.lib.landing import lay_out_landing
 from tests.conftest import LAST, LINE, run_assets
 
+DISTANCE_0_6000 = {"column": "distance_mi", "min_value": 0, "max_value": 6000}
 DBT = [key for key in LINE if not key.startswith("raw_") and key != "flight_features"]
 SUITES = [
     dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
@@ -200,3 +207,28 @@ def test_suites_validate_the_days_changed_since_their_last_pass(
     # would be new and the whole table would be validated
     again = _suites(defs, instance, [], SUITES[:1])["fct_flights"]
     assert again["passed"] and again["scope"] == f"days from {LAST}"
+
+    # A changed suite has judged none of the rows passed before: the whole table, once.
+    wider = [*FCT_FLIGHTS_EXPECTATIONS, ("ExpectColumnValuesToBeBetween", DISTANCE_0_6000)]
+    changed_suite = dg.Definitions(
+        assets=[dg.AssetSpec("fct_flights")],
+        asset_checks=[build_suite_check("fct_flights", FCT_FLIGHTS_QUERY, wider, "wider")],
+        resources={"duckdb": DuckDBResource(database=str(copy_of_built))},
+    )
+    now = _one(copy_of_built, "select count(*) from fct_flights")[0]
+    touch = (  # the newest day loaded again: without a fingerprint, only it would be validated
+        "update fct_flights set _loaded_at = _loaded_at + interval 1 second "
+        f"where flight_date = '{day}'"
+    )
+    with duckdb.connect(str(copy_of_built)) as conn:
+        conn.execute(touch)
+    changed = _suites(changed_suite, instance, [], SUITES[:1])["fct_flights"]
+    assert changed["passed"] and changed["scope"] == "whole table"
+    assert changed["rows_checked"] == now
+    assert changed["suite_fingerprint"] != again["suite_fingerprint"]
+    # and the project's suite, back, does not take the changed one's watermark either
+    with duckdb.connect(str(copy_of_built)) as conn:
+        conn.execute(touch)
+    back = _suites(defs, instance, [], SUITES[:1])["fct_flights"]
+    assert back["scope"] == "whole table" and back["rows_checked"] == now
+    assert back["suite_fingerprint"] == again["suite_fingerprint"]

@@ -32,12 +32,16 @@ FCT_FLIGHTS_EXPECTATIONS = [
     ("ExpectColumnValuesToBeNull", {"column": "outcome_without_cancel_flag"}),
 ]
 
-fct_flights_meets_suite = build_suite_check(
-    "fct_flights",
+FCT_FLIGHTS_QUERY = (
     "select * exclude (is_late), is_late::double as is_late, "
     "case when is_cancelled then arrival_delay_min end as cancelled_arrival_delay_min, "
     "case when has_outcome and is_cancelled is null then 1 end as outcome_without_cancel_flag "
-    "from fct_flights",
+    "from fct_flights"
+)
+
+fct_flights_meets_suite = build_suite_check(
+    "fct_flights",
+    FCT_FLIGHTS_QUERY,
     FCT_FLIGHTS_EXPECTATIONS,
     "GX suite on fct_flights: keys, domains, late share and cancellation logic. Blocking.",
 )
