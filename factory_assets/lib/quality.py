@@ -1,15 +1,21 @@
 """Great Expectations 1.x suites run on in-memory frames (ephemeral context, no GX project).
 
 Expectations are plain data, ``(ExpectationClassName, kwargs)``, so defining a suite costs no
-import; great_expectations (about 3 s to import) is loaded only when a suite runs.
+import; great_expectations (about 3 s to import) is loaded only when a suite runs, and pandas
+(0.3 s) only for type hints here: the definitions load without it.
 ``changed_since`` and ``scoped_rows`` pick the warehouse rows a suite validates.
 """
 
+from __future__ import annotations
+
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Expectation = tuple[str, dict]
 
