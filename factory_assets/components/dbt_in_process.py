@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -28,10 +29,35 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource
 
+from factory_assets.lib.files import project_files
+
 SUBPROCESS_ENV = "FACTORY_DBT_SUBPROCESS"
+KEEP_TARGETS_ENV = "FACTORY_DBT_KEEP_TARGETS"
+KEEP_TARGETS = 20
+# dagster-dbt's name for one invocation's target folder: <op>-<run id[:7]>-<uuid[:7]>, or the
+# uuid part alone outside a run. The subprocess path and ours use it.
+_INVOCATION_FOLDER = re.compile(r"(?:\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 PROJECT_FILES = ("*.sql", "*.yml", "*.yaml", "*.csv", "*.md")
 _LOCK = threading.Lock()
 _MANIFESTS: dict[str, object] = {}  # fingerprint -> dbt Manifest
+
+
+def prune_targets(target: Path, keep: int | None = None) -> list[Path]:
+    """Remove all but the newest ``keep`` invocation folders in dbt's ``target``; the removed.
+
+    Each dbt build (either path) leaves its compiled SQL, run results and log in a folder of
+    its own, ~3 MB: a year of daily runs would keep a gigabyte. ``keep`` defaults to
+    FACTORY_DBT_KEEP_TARGETS (20); the newest folders, an unfinished build's among them, stay.
+    """
+    keep = int(os.environ.get(KEEP_TARGETS_ENV, KEEP_TARGETS)) if keep is None else keep
+    if not target.is_dir():
+        return []
+    folders = [f for f in target.iterdir() if f.is_dir() and _INVOCATION_FOLDER.fullmatch(f.name)]
+    folders.sort(key=lambda f: f.stat().st_mtime_ns, reverse=True)
+    removed = folders[max(keep, 0) :]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
 
 
 def in_process_enabled() -> bool:
@@ -78,13 +104,7 @@ class InProcessInvocation:
 def _fingerprint(project_dir: Path, argv: Sequence[str]) -> str:
     """Changes when a project file, the profile, the arguments or the environment change."""
     digest = hashlib.sha256()
-    files = sorted(
-        path
-        for pattern in PROJECT_FILES
-        for path in project_dir.rglob(pattern)
-        if not {"target", "logs", "dbt_packages"} & set(path.relative_to(project_dir).parts)
-    )
-    for path in files:
+    for path in project_files(project_dir, PROJECT_FILES, skip=("target", "logs", "dbt_packages")):
         stat = path.stat()
         digest.update(f"{path}:{stat.st_mtime_ns}:{stat.st_size}\n".encode())
     digest.update(repr(list(argv)).encode())

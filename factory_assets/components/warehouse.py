@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import nullcontext
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -43,6 +44,8 @@ class WarehouseDbtComponent(DbtProjectComponent):
             args, context=context, raise_on_error=False
         )
         events = list(invocation.stream())
+        # its own build folder is the newest; older ones go beyond FACTORY_DBT_KEEP_TARGETS
+        dbt_in_process.prune_targets(Path(invocation.target_path).parent)
         path = _warehouse_path(invocation)
         try:
             opened = duckdb.connect(path) if path else nullcontext()

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from factory_assets.lib.files import project_files
 from factory_assets.lib.ingest import SourceSchema
 from factory_assets.lib.source_spec import SourceSpec, SourceSpecError, display, parse_spec
 
@@ -35,7 +36,7 @@ _SCHEMAS = {
 
 def declarations(folder: Path) -> list[tuple[Path, Mapping[str, Any]]]:
     """(file, attributes) of every LandingSource in the defs.yaml files below ``folder``."""
-    files = sorted(folder.rglob("defs.yaml"))
+    files = project_files(folder, ("defs.yaml",))
     return _parse(tuple((file, file.stat().st_mtime_ns) for file in files))
 
 
