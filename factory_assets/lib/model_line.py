@@ -82,15 +82,21 @@ class ModelLine:
         where = f" where f.{c.date} between ? and ?"
         if segmented and self.segments:
             where += f" and f.{self.segments.column} in (select unnest(?))"
-        return select + where
+        # In key order: a view (a join) returns its rows in another order on each read, and the
+        # seeded split and batches of training would then give another model each time.
+        return select + where + f" order by f.{c.key}"
 
     def window_sql(self) -> str:
-        """Feature rows of a date range (no label): a model's reference."""
-        return f"select * from {self.features} where {self.columns.date} between ? and ?"
+        """Feature rows of a date range (no label), in key order: a model's reference."""
+        c = self.columns
+        return f"select * from {self.features} where {c.date} between ? and ? order by {c.key}"
 
     def days_sql(self) -> str:
-        """Feature rows of a list of days, to score."""
-        return f"select * from {self.features} where {self.columns.date} in (select unnest(?))"
+        """Feature rows of a list of days, to score, in key order."""
+        c = self.columns
+        return (
+            f"select * from {self.features} where {c.date} in (select unnest(?)) order by {c.key}"
+        )
 
     def scored_sql(self) -> str:
         """A day's feature rows with the prediction served for each and the model that made it."""
