@@ -112,9 +112,8 @@ def build_suite_check(
     """``<table>_meets_suite``: a blocking check that runs the GX suite on ``query``'s rows.
 
     Only the days changed since the last pass of the same suite (and the newest ``min_days``)
-    are validated;
-    ``key`` must be unique over the whole table. A failure (severity ERROR) stops every asset
-    downstream of ``table`` in the same run.
+    are validated; ``key`` must be unique over the whole table. A failure (severity ERROR)
+    stops every asset downstream of ``table`` in the same run.
     """
     check_key = dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
     copies = f"{key}_copies_in_table"
