@@ -112,16 +112,12 @@ def _fingerprint(project_dir: Path, argv: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _manifest(project_args: list[str], project_dir: Path, target_path: Path):  # noqa: ANN202
+def _manifest(project_args: list[str], project_dir: Path):  # noqa: ANN202
     """The parsed project, once per fingerprint (a partial parse from the project's target)."""
     from dbt.cli.main import dbtRunner
 
     key = _fingerprint(project_dir, project_args)
     if key not in _MANIFESTS:
-        partial = project_dir / "target" / "partial_parse.msgpack"
-        if partial.exists():
-            target_path.mkdir(parents=True, exist_ok=True)
-            shutil.copy(partial, target_path / partial.name)
         result = dbtRunner().invoke(["parse", "--quiet", *project_args])
         if not result.success:
             raise dg.Failure(f"dbt parse failed in process: {result.exception}")
@@ -190,7 +186,7 @@ def run(
     ]
     raw_events: list[dict] = []
     with _LOCK:
-        manifest = _manifest(project_args, project_dir, target_path)
+        manifest = _manifest(project_args, project_dir)
         collect = lambda m: raw_events.append(msg_to_dict(m))  # noqa: E731
         runner = dbtRunner(manifest=manifest, callbacks=[collect])
         try:
