@@ -57,11 +57,11 @@ def _outcome(result) -> tuple:  # noqa: ANN001
 
 def main() -> None:
     """Build, time both sides in alternation, check they agree, write results/dbt_step.json."""
-    import dagster as dg
 
     from factory_assets.components import dbt_in_process
-    from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MODEL_INPUTS
+    from factory_assets.defs.jobs import period_build
     from factory_assets.lib.landing import lay_out_landing
+    from factory_assets.lib.sources import shipped_datasets
 
     with tempfile.TemporaryDirectory(prefix="dbt_step_") as tmp:
         root = Path(tmp)
@@ -75,8 +75,7 @@ def main() -> None:
         graph = defs.resolve_asset_graph()
         dbt_keys = [
             k.to_user_string()
-            for k in dg.AssetSelection.assets(*DAILY_LINE_ASSETS).resolve(graph)
-            | MODEL_INPUTS.resolve(graph)
+            for k in period_build(shipped_datasets()["nycflights"]).resolve(graph)
             if graph.get(k).assets_def.node_def.name == "warehouse_dbt_build"  # the dbt step's
         ]
         dims = ["dim_planes", "dim_airports", "dim_carriers"]

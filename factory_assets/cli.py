@@ -9,13 +9,25 @@ import time
 import dagster as dg
 
 from factory_assets.defs.resources import data_dir
-from factory_assets.lib.landing import FIRST_DAY, LAST_DAY, lay_out_landing
+from factory_assets.lib.sources import shipped_datasets
 
-LINE_JOB = "factory_line"
-REPLAY_FIRST = dt.date(2013, 5, 1)  # the first champion learns January to April
+DEFAULT_DATASET = "nycflights"
+# The example datasets' upstreams: each lays its files out as its upstream would drop them.
+EXAMPLES = {"nycflights": "factory_assets.lib.landing:lay_out_landing"}
 
 
-def job(name: str = LINE_JOB) -> dg.JobDefinition:
+def _dataset(name: str):  # noqa: ANN202 (a Dataset)
+    known = {n: d for n, d in shipped_datasets().items() if d.calendar is not None}
+    if name not in known:
+        raise SystemExit(f"no dataset {name!r} with a calendar; known: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def _line_job(dataset: str) -> str:
+    return f"{dataset}_line"
+
+
+def job(name: str) -> dg.JobDefinition:
     """A job of the code location, rebuilt in each process that runs a step."""
     from factory_assets.definitions import defs
 
@@ -44,9 +56,11 @@ def run_job(
     )
 
 
-def run_line(start: str, end: str, instance: dg.DagsterInstance) -> dg.JobExecutionResult:
-    """Run the main line for days [start, end] as one run."""
-    return run_job(LINE_JOB, instance, start, end)
+def run_line(
+    start: str, end: str, instance: dg.DagsterInstance, dataset: str = DEFAULT_DATASET
+) -> dg.JobExecutionResult:
+    """Run a dataset's line for periods [start, end] as one run."""
+    return run_job(_line_job(dataset), instance, start, end)
 
 
 def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
@@ -81,8 +95,17 @@ def _champion_summary() -> None:
 
 
 def _landing(args: argparse.Namespace) -> int:
+    import importlib
+
+    if args.dataset not in EXAMPLES:
+        raise SystemExit(f"no example upstream for {args.dataset!r}; known: {', '.join(EXAMPLES)}")
+    module, function = EXAMPLES[args.dataset].split(":")
+    lay_out = getattr(importlib.import_module(module), function)
     root = data_dir() / "landing"
-    counts = lay_out_landing(root, args.first, args.last)
+    calendar = _dataset(args.dataset).calendar
+    first = args.first or calendar.first.first_day
+    last = args.last or (calendar.last or calendar.first).first_day
+    counts = lay_out(root, first, last)
     print(f"landing zone {root}: " + ", ".join(f"{k} {v} file(s)" for k, v in counts.items()))
     return 0
 
@@ -90,18 +113,21 @@ def _landing(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     with dg.DagsterInstance.get() as instance:
         started = time.perf_counter()
+        calendar = _dataset(args.dataset).calendar
+        start = calendar.period(args.start) if args.start else calendar.first
+        end = calendar.period(args.end) if args.end else (calendar.last or calendar.first)
         ok = _report(
-            run_line(args.start.isoformat(), args.end.isoformat(), instance),
-            f"line {args.start} … {args.end}",
+            run_line(start.key, end.key, instance, args.dataset),
+            f"line {start.key} … {end.key}",
             started,
         )
         if ok and args.score_days:
-            first = dt.date.fromisoformat(args.score_from)
-            last = first + dt.timedelta(days=args.score_days - 1)
+            first = calendar.period(args.score_from)
+            last = calendar.shift(first, args.score_days - 1)
             started = time.perf_counter()
             ok = _report(
-                run_job("score_flights", instance, first.isoformat(), last.isoformat()),
-                f"scoring {first} … {last}",
+                run_job(f"score_{args.dataset}", instance, first.key, last.key),
+                f"scoring {first.key} … {last.key}",
                 started,
             )
     _champion_summary()
@@ -128,22 +154,27 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from factory_assets.definitions import defs
-    from factory_assets.replay import Replay, initial_line, replay_days, summarise
+    from factory_assets.replay import Replay, initial_line, replay_periods, summarise
 
-    last = args.last
-    if args.days:
-        last = min(last, args.first + dt.timedelta(days=args.days - 1))
+    dataset = _dataset(args.dataset)
+    calendar = dataset.calendar
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        replay = Replay(instance, defs(), html=args.html)
+        replay = Replay(instance, defs(), dataset, html=args.html)
+        first = calendar.period_of(args.first) if args.first else replay.first_unseen()
+        last = calendar.period_of(args.last) if args.last else calendar.last
+        if last is None:
+            last = dataset.newest_period(data_dir() / "landing") or first
+        if args.days:
+            last = min(last, calendar.shift(first, args.days - 1))
         replay.start_cursors()
         if not args.no_initial:
-            initial_line(replay, args.first - dt.timedelta(days=1))
-        replay_days(replay, args.first, last, args.batch_days)
+            initial_line(replay, calendar.shift(first, -1))
+        replay_periods(replay, first, last, args.batch_days)
         print(summarise(replay))
     total = time.perf_counter() - started
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in replay.seconds.items())
-    print(f"replay {args.first} … {last}: {total:.0f} s ({total / 60:.1f} min); {stages}")
+    print(f"replay {first.key} … {last.key}: {total:.0f} s ({total / 60:.1f} min); {stages}")
     for failed in replay.failed_runs:
         print(f"  failed run: {failed}")
     _champion_summary()
@@ -154,24 +185,39 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``factory`` command."""
     parser = argparse.ArgumentParser(prog="factory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    landing = sub.add_parser("landing", help="lay out NYC flights 2013 as daily landing files")
-    landing.add_argument("--first", type=dt.date.fromisoformat, default=FIRST_DAY)
-    landing.add_argument("--last", type=dt.date.fromisoformat, default=LAST_DAY)
+    landing = sub.add_parser(
+        "landing", help="lay an example dataset out as its upstream drops its landing files"
+    )
+    landing.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(EXAMPLES))
+    landing.add_argument("--first", type=dt.date.fromisoformat, help="default: its first period")
+    landing.add_argument("--last", type=dt.date.fromisoformat, help="default: its last period")
     landing.set_defaults(handler=_landing)
-    run = sub.add_parser("run", help="run the line over a range of days, then score some days")
-    run.add_argument("--start", type=dt.date.fromisoformat, default=FIRST_DAY)
-    run.add_argument("--end", type=dt.date.fromisoformat, default=LAST_DAY)
-    run.add_argument("--score-from", default="2013-05-01", help="first day to score")
-    run.add_argument("--score-days", type=int, default=7, help="days to score (0: none)")
+    run = sub.add_parser(
+        "run", help="run a dataset's line over a range of periods, then score some periods"
+    )
+    run.add_argument("--dataset", default=DEFAULT_DATASET)
+    run.add_argument("--start", help="first period's key (default: the calendar's first)")
+    run.add_argument("--end", help="last period's key (default: the calendar's last)")
+    run.add_argument("--score-from", default="2013-05-01", help="first period to score")
+    run.add_argument("--score-days", type=int, default=7, help="periods to score (0: none)")
     run.set_defaults(handler=_run)
     rep = sub.add_parser(
-        "replay", help="replay days of 2013: each day lands, the line and the sensors run"
+        "replay", help="replay a dataset's periods: each lands, the line and the sensors run"
     )
-    rep.add_argument("--first", type=dt.date.fromisoformat, default=REPLAY_FIRST)
-    rep.add_argument("--last", type=dt.date.fromisoformat, default=LAST_DAY)
-    rep.add_argument("--days", type=int, default=0, help="replay only this many days")
+    rep.add_argument("--dataset", default=DEFAULT_DATASET)
     rep.add_argument(
-        "--batch-days", type=int, default=1, help="days per ingest-to-scoring run (default 1)"
+        "--first",
+        type=dt.date.fromisoformat,
+        help="default: the period after the newest holdout of the dataset's models",
+    )
+    rep.add_argument(
+        "--last",
+        type=dt.date.fromisoformat,
+        help="default: the calendar's last period (open-ended: the newest landed one)",
+    )
+    rep.add_argument("--days", type=int, default=0, help="replay only this many periods")
+    rep.add_argument(
+        "--batch-days", type=int, default=1, help="periods per ingest-to-scoring run (default 1)"
     )
     rep.add_argument(
         "--html",

@@ -1,6 +1,32 @@
-"""Partitions shared by the line: one per day of the replayed year."""
+"""Partitions built from the calendars the source specs declare (lib/calendar.py).
+
+A source's raw asset, and every model over its dataset, is partitioned by its calendar; equal
+calendars give one partitions definition. An open-ended calendar reaches the current period.
+"""
+
+import functools
 
 import dagster as dg
 
-# end_date is exclusive: 2013-01-01 … 2013-12-31
-DAILY = dg.DailyPartitionsDefinition(start_date="2013-01-01", end_date="2014-01-01")
+from factory_assets.lib.calendar import Calendar
+
+_KINDS = {
+    "hourly": dg.HourlyPartitionsDefinition,
+    "daily": dg.DailyPartitionsDefinition,
+    "weekly": dg.WeeklyPartitionsDefinition,
+    "monthly": dg.MonthlyPartitionsDefinition,
+}
+
+
+@functools.cache
+def partitions_for(calendar: Calendar) -> dg.TimeWindowPartitionsDefinition:
+    """The time-window partitions of ``calendar``: one per period, keyed as Calendar.key."""
+    fmt = calendar.key_format
+    args: dict = {"start_date": calendar.start.strftime(fmt), "timezone": calendar.timezone}
+    if calendar.end is None:
+        args["end_offset"] = 1  # the current period lands during it
+    else:
+        args["end_date"] = calendar.step(calendar.end).strftime(fmt)  # exclusive
+    if calendar.grain == "weekly":
+        args["day_offset"] = (calendar.start.weekday() + 1) % 7  # Dagster: 0 is Sunday
+    return _KINDS[calendar.grain](**args)

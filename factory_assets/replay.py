@@ -16,8 +16,15 @@ import dagster as dg
 
 from factory_assets.components.model_line.drift import DRIFT_CHECK
 from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
-from factory_assets.defs.jobs import DAILY_LINE_ASSETS, MODEL_INPUTS, MONITORING, SCORING
-from factory_assets.lib.landing import FIRST_DAY
+from factory_assets.defs.jobs import (
+    line_job,
+    monitoring,
+    period_build,
+    period_job,
+    scoring,
+)
+from factory_assets.lib.calendar import Period
+from factory_assets.lib.sources import Dataset
 
 RETRAIN_SENSOR, PROMOTION_SENSOR = "_retrain_sensor", "_promotion_sensor"
 CHECKS = {"drift_report": DRIFT_CHECK, "prediction_performance": PERFORMANCE_CHECK}
@@ -35,15 +42,34 @@ class Replay:
 
     instance: dg.DagsterInstance
     defs: dg.Definitions
+    dataset: Dataset
     html: str = "drifted"
     policy: object = None  # a RetrainPolicy instead of the definitions' own
     cursors: dict = field(default_factory=dict)  # (model, "retrain" | "promotion") -> cursor
     seconds: dict = field(default_factory=dict)
     failed_runs: list = field(default_factory=list)
 
+    def models(self) -> list[str]:
+        """The models on the replayed dataset's calendar."""
+        graph = self.defs.resolve_asset_graph()
+        mine = {graph.get(k).tags["factory/model"] for k in scoring(self.dataset).resolve(graph)}
+        return [m for m in models(self.defs) if m in mine]
+
+    def first_unseen(self) -> Period:
+        """The period after the newest holdout of the dataset's models: what no model saw."""
+        graph = self.defs.resolve_asset_graph()
+        ends = []
+        for model in self.models():
+            fields = graph.get(dg.AssetKey(f"{model}_evaluation")).assets_def.op.config_schema
+            ends.append(fields.as_field().config_type.fields["holdout_end"].default_value)
+        calendar = self.dataset.calendar
+        if not ends:
+            return calendar.first
+        return calendar.shift(calendar.period_of(dt.date.fromisoformat(max(ends))), 1)
+
     def start_cursors(self) -> None:
         """Sensors start after what the instance already holds (a replay run twice)."""
-        for model in models(self.defs):
+        for model in self.models():
             newest = 0
             for station, check in CHECKS.items():
                 key = dg.AssetCheckKey(dg.AssetKey(f"{model}_{station}"), check)
@@ -73,10 +99,10 @@ class Replay:
         return job.get_subset(asset_selection=set(keys))
 
     def trained(self) -> list[str]:
-        """The models with a package (a champion or a rejected first try) on the instance."""
+        """The dataset's models with a package (a champion or a rejected try) on the instance."""
         return [
             model
-            for model in models(self.defs)
+            for model in self.models()
             if self.instance.fetch_materializations(
                 dg.AssetKey(f"{model}_package"), limit=1
             ).records
@@ -90,7 +116,7 @@ class Replay:
 
     def tick_sensors(self) -> None:
         """Each model's retrain sensor, its requests run, then its promotion sensor's."""
-        for model in models(self.defs):
+        for model in self.models():
             sensor = f"{model}{RETRAIN_SENSOR}"
             context = dg.build_sensor_context(
                 instance=self.instance,
@@ -131,56 +157,58 @@ class Replay:
                 )
 
 
-def initial_line(replay: Replay, end: dt.date) -> None:
-    """Land and model everything before ``end``: the first champion."""
-    tags = {
-        "dagster/asset_partition_range_start": FIRST_DAY.isoformat(),
-        "dagster/asset_partition_range_end": end.isoformat(),
+def _range(first: Period, last: Period) -> dict:
+    return {
+        "dagster/asset_partition_range_start": first.key,
+        "dagster/asset_partition_range_end": last.key,
     }
-    replay.run("initial line", replay.defs.resolve_job_def("factory_line"), tags=tags)
 
 
-def replay_days(replay: Replay, first: dt.date, last: dt.date, batch_days: int = 1) -> None:
-    """Days [first, last]: land, line, monitoring and sensors, one day (or batch) at a time.
+def initial_line(replay: Replay, end: Period) -> None:
+    """Land and model every period of the dataset up to ``end``: the first champions."""
+    job = replay.defs.resolve_job_def(line_job(replay.dataset))
+    replay.run("initial line", job, tags=_range(replay.dataset.calendar.first, end))
 
-    With ``batch_days`` > 1 the batch lands at once: ingest to scoring runs once (one dbt build),
-    then one monitoring run judges each day of the batch on its own (a verdict per day), then the
-    sensors tick, as the daemon's would after the batch: a retrain starts from the newest failed
-    day outside the cool-down.
+
+def replay_periods(replay: Replay, first: Period, last: Period, batch: int = 1) -> None:
+    """Periods [first, last]: land, line, monitoring and sensors, one period (or batch) at a time.
+
+    With ``batch`` > 1 the batch lands at once: ingest to scoring runs once (one dbt build),
+    then one monitoring run judges each period of the batch on its own (a verdict each), then
+    the sensors tick, as the daemon's would after the batch: a retrain starts from the newest
+    failed period outside the cool-down.
     """
-    daily = replay.defs.resolve_job_def("daily_line")
-    line = replay.subset(dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | MODEL_INPUTS | SCORING)
-    day = first
-    while day <= last:
-        end = min(day + dt.timedelta(days=batch_days - 1), last)
-        if batch_days == 1:
+    calendar = replay.dataset.calendar
+    single = replay.defs.resolve_job_def(period_job(replay.dataset))
+    line = replay.subset(period_build(replay.dataset) | scoring(replay.dataset))
+    period = first
+    while period <= last:
+        end = min(calendar.shift(period, batch - 1), last)
+        if batch == 1:
             replay.run(
-                "daily line",
-                daily,
-                partition_key=day.isoformat(),
-                run_config=replay.drift_config(daily),
+                f"{calendar.grain} line",
+                single,
+                partition_key=period.key,
+                run_config=replay.drift_config(single),
             )
             replay.tick_sensors()
         else:
-            tags = {
-                "dagster/asset_partition_range_start": day.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-            }
-            replay.run("batch line", line, tags=tags)
+            replay.run("batch line", line, tags=_range(period, end))
             trained = [dg.AssetSelection.tag("factory/model", m) for m in replay.trained()]
             if trained:  # a model without a champion scored nothing: nothing to monitor
-                monitoring = replay.subset(MONITORING & functools.reduce(operator.or_, trained))
-                config = replay.drift_config(monitoring)
-                replay.run("monitoring", monitoring, tags=tags, run_config=config)
+                selection = monitoring(replay.dataset) & functools.reduce(operator.or_, trained)
+                job = replay.subset(selection)
+                config = replay.drift_config(job)
+                replay.run("monitoring", job, tags=_range(period, end), run_config=config)
             replay.tick_sensors()
-        day = end + dt.timedelta(days=1)
+        period = calendar.shift(end, 1)
 
 
 def summarise(replay: Replay) -> str:
     """Materialize every model's monitoring summary and return their text."""
     texts = []
     trained = replay.trained()
-    for model in models(replay.defs):
+    for model in replay.models():
         if model not in trained:
             texts.append(f"== {model} ==\nnot trained yet: materialize {model}_package")
             continue

@@ -1,8 +1,8 @@
 """Ingest assets of landing source specs: validate landing files, quarantine bad rows.
 
-``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/source_spec.py): one daily
-partition per landing file, or one snapshot swapped in whole. The LandingSource component
-(landing_source.py) calls it for every ``defs/ingest/<source>/defs.yaml``.
+``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/source_spec.py): one
+partition of the source's calendar per landing file, or one snapshot swapped in whole. The
+LandingSource component (landing_source.py) calls it for every ``defs/ingest/<source>/defs.yaml``.
 """
 
 import datetime as dt
@@ -18,15 +18,15 @@ from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
 from factory_assets.lib.source_spec import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
-from factory_assets.partitions import DAILY
+from factory_assets.partitions import partitions_for
 
 KINDS = {"polars", "duckdb", "csv"}
 
 
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    """The ingest asset of a spec: daily partitions or one snapshot, by its grain."""
-    if spec.grain == "daily":
-        return _daily_asset(spec)
+    """The ingest asset of a spec: a partition per period, or one snapshot, by its grain."""
+    if spec.calendar is not None:
+        return _periodic_asset(spec)
     return _snapshot_asset(spec)
 
 
@@ -95,28 +95,31 @@ def _asset_args(spec: SourceSpec) -> dict:
     }
 
 
-def _daily_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    """``raw_<source>``: one daily partition per landing file, replaced exactly on re-runs.
+def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """``raw_<source>``: one partition per landing file (period), replaced exactly on re-runs.
 
-    A run over a range of days (single-run backfill) validates every file first and writes
-    nothing unless all are usable.
+    A run over a range of periods (single-run backfill) validates every file first and writes
+    nothing unless all are usable. ``_partition_date`` is the first day of the file's period.
     """
     table, schema = f"raw_{spec.name}", spec.schema
 
     @dg.asset(
-        **_asset_args(spec), partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run()
+        **_asset_args(spec),
+        partitions_def=partitions_for(spec.calendar),
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _asset(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
     ) -> dg.MaterializeResult:
-        days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+        periods = [spec.period(key) for key in context.partition_keys]
+        days = [period.first_day for period in periods]
         validated, errors = [], []
-        for day in days:
-            path = spec.landing_file(_landing_dir(landing), day)
+        for period, day in zip(periods, days, strict=True):
+            path = spec.landing_file(_landing_dir(landing), period)
             try:
                 validated.append((day, path, validate(path, schema, day)))
             except LandingFileError as err:
-                errors.append(f"{day}: {err}")
+                errors.append(f"{period.key}: {err}")
         _fail_unusable(errors, len(days))
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         good = pl.concat(

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from factory_assets.components.ingest_asset import build_ingest_asset
 from factory_assets.lib.source_spec import SourceSpec, SourceSpecError, parse_spec
-from factory_assets.lib.sources import check_unique
+from factory_assets.lib.sources import check_calendar, check_unique, read_specs
 
 
 class BadSourceSpec(ComponentTreeException):
@@ -40,12 +40,31 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
 
     name: str = Field(description="Source name; the asset and table are raw_<name>.")
     description: str = Field(description="What the source holds (the asset's description).")
-    grain: Literal["daily", "snapshot"] = Field(
-        description="daily (a file a day, a partition each) or snapshot (one file, swapped whole)."
+    dataset: str | None = Field(
+        default=None,
+        description="The sources landed and run together (its jobs and schedule); periodic "
+        "sources of one dataset share a calendar. Default: the source's own name.",
+    )
+    grain: Literal["hourly", "daily", "weekly", "monthly", "snapshot"] = Field(
+        description="One file per period (hourly, daily, weekly, monthly: a partition each) or "
+        "snapshot (one file, swapped whole)."
+    )
+    start: str | None = Field(
+        default=None,
+        description="Periodic only: the first period, an ISO date (2016-07-02; a weekly "
+        "calendar's weeks start on its weekday, a monthly one's on a 1st) or date and hour.",
+    )
+    end: str | None = Field(
+        default=None,
+        description="Periodic only: the last period; unset: open-ended, up to the current one.",
+    )
+    timezone: str | None = Field(
+        default=None, description="IANA zone periods begin and end in (default UTC)."
     )
     path: str = Field(
-        description="Landing file below the landing root; a daily one names its day with "
-        "{date} or {yyyy}, {mm} and {dd}, e.g. flights/{yyyy}/{mm}/flights_{date}.csv."
+        description="Landing file below the landing root; a periodic one names its period with "
+        "{date} or {yyyy}, {mm}, {dd} (and {hh} by the hour), e.g. "
+        "flights/{yyyy}/{mm}/flights_{date}.csv."
     )
     columns: dict[str, str] = Field(
         description="Column -> type (int32, int64, float64, string, bool, date, datetime), "
@@ -57,10 +76,13 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
         default_factory=dict, description="Column -> {min, max}, inclusive."
     )
     date_columns: list[str] | None = Field(
-        default=None, description="Daily only: [year, month, day] columns, equal to the file's day."
+        default=None,
+        description="Periodic only: [year, month, day] columns; the date lies in the rows' period.",
     )
-    lag_days: int = Field(
-        default=0, description="Daily only: rows describe the day this many days before the file's."
+    lag: int = Field(
+        default=0,
+        description="Periodic only: a file's rows describe the period this many periods before "
+        "the one it is delivered in (labels that land late).",
     )
     min_rows: int = Field(default=0, description="Fewest good rows a usable file has.")
     owners: list[str] | None = Field(default=None, description="Default: team:data-platform.")
@@ -101,6 +123,7 @@ def _checked(attributes: Mapping[str, Any], context: dg.ComponentLoadContext) ->
     try:
         spec = parse_spec(attributes, file)
         check_unique(context.defs_module_path, spec.name, file)
+        check_calendar(read_specs(context.defs_module_path).values(), spec)
     except SourceSpecError as err:
         raise BadSourceSpec(str(err)) from None
     return spec

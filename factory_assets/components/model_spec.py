@@ -15,8 +15,9 @@ import pydantic
 from dagster.components.core.component_tree import ComponentTreeException
 
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
-from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.catalog import upstream_tables, warehouse_tables
 from factory_assets.lib.model_line import IDENTIFIER, SEGMENT_VALUE, ModelLine, Segments
+from factory_assets.lib.sources import Dataset, datasets, read_specs, shipped_specs
 from factory_assets.lib.training.dataset import ModelColumns
 
 MANIFEST = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json"
@@ -39,6 +40,8 @@ class DataSpec(dg.Model):
     date: str
     label: str
     labels_from: str | None = None
+    label_lag: int = 0  # periods after its own that a period's labels land
+    dataset: str | None = None
     categorical: list[str] = []
     numeric: list[str] = []
 
@@ -108,6 +111,7 @@ class PerformanceSpec(dg.Model):
     min_auc: float = 0.58
     max_brier: float = 0.25
     min_rows: int = 100
+    window: int = 1  # periods judged together at most when one has too few labelled rows
 
 
 class RetrainSpec(dg.Model):
@@ -185,14 +189,25 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
         """Validate the spec, then build the model's assets, checks, jobs and sensors."""
         from factory_assets.components.model_line.build import build_line
 
-        line = self.line(context.path / "defs.yaml", warehouse_tables(MANIFEST))
+        specs = {**shipped_specs(), **read_specs(context.defs_module_path)}
+        line = self.line(context.path / "defs.yaml", warehouse_tables(MANIFEST), datasets(specs))
         return build_line(self, line)
 
-    def line(self, source: Path, tables: dict[str, tuple[str, ...]]) -> ModelLine:
-        """The ModelLine this spec describes; raises SpecError naming file, field and rule."""
+    def line(
+        self,
+        source: Path,
+        tables: dict[str, tuple[str, ...]],
+        known: dict[str, Dataset] | None = None,
+    ) -> ModelLine:
+        """The ModelLine this spec describes; raises SpecError naming file, field and rule.
+
+        Its calendar is its dataset's: ``data.dataset``, or the one dataset with a calendar
+        that its feature table is built from (``known``: the shipped specs' by default).
+        """
         from factory_assets.components.model_spec_checks import check_spec
 
         check_spec(self, source, tables)
+        dataset = self.resolve_dataset(source, known or datasets(shipped_specs()))
         d = self.data
         segments = None
         if self.segments:
@@ -206,7 +221,40 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
             segments=segments,
             predictions=self.predictions_table or "",
             drift_ignore=tuple(self.monitoring.drift.ignore),
+            dataset=dataset.name,
+            calendar=dataset.calendar,
+            label_lag=d.label_lag,
         )
+
+    def resolve_dataset(self, source: Path, known: dict[str, Dataset]) -> Dataset:
+        """The dataset whose calendar the model takes; SpecError when none or several fit."""
+        periodic = {name: d for name, d in known.items() if d.calendar is not None}
+        if self.data.dataset is not None:
+            if self.data.dataset not in periodic:
+                raise SpecError(
+                    f"{source}: data.dataset: {self.data.dataset!r} is no dataset with a "
+                    f"calendar; allowed: {', '.join(sorted(periodic)) or '(none declared)'}"
+                )
+            return periodic[self.data.dataset]
+        raw = {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, self.data.features)}
+        if self.data.labels_from:
+            raw |= {
+                t.removeprefix("raw_") for t in upstream_tables(MANIFEST, self.data.labels_from)
+            }
+        found = sorted(
+            name for name, d in periodic.items() if any(s.name in raw for s in d.periodic)
+        )
+        if len(found) != 1:
+            problem = (
+                f"{self.data.features} is built from the periodic sources of {', '.join(found)}"
+                if found
+                else f"{self.data.features} is built from no periodic source"
+            )
+            raise SpecError(
+                f"{source}: data.dataset: {problem}, so its calendar is unclear; allowed: "
+                f"one of {', '.join(sorted(periodic)) or '(none declared)'}"
+            )
+        return periodic[found[0]]
 
 
 def parse_date(value: str) -> dt.date | None:

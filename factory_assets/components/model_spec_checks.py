@@ -107,6 +107,8 @@ def _check_thresholds(spec, source: Path, inputs: set[str]) -> None:  # noqa: AN
     _range(source, "monitoring.drift.column_threshold", m.drift.column_threshold, 0.0, 1.0)
     _range(source, "monitoring.performance.min_auc", m.performance.min_auc, 0.0, 1.0)
     _range(source, "monitoring.performance.max_brier", m.performance.max_brier, 0.0, 1.0)
+    _range(source, "monitoring.performance.window", m.performance.window, 1, 366)
+    _range(source, "data.label_lag", spec.data.label_lag, 0, 366)
     for i, column in enumerate(m.drift.ignore):
         if column not in inputs:
             _fail(source, f"monitoring.drift.ignore[{i}]", f"{column!r} is not an input",

@@ -1,40 +1,121 @@
-"""Jobs of the line."""
+"""Jobs of the line, built per dataset from the source specs, and the rollback job.
+
+For each dataset with a calendar (lib/sources.py) the specs give:
+- ``<dataset>_line``: its landing files → raw tables → dbt warehouse (with its tests) → GX
+  suites → features → training → holdout evaluation → package, registry and gate; run over a
+  range of periods as one run (single-run backfill);
+- ``<dataset>_<grain>_line``: one landed period through the line, from ingest to the scoring
+  and monitoring of every model on the dataset's calendar, and its schedule;
+- ``score_<dataset>``: score periods with each of its models' current champion.
+A source missing a period stops only its own dataset's jobs.
+"""
 
 import dagster as dg
 
 from factory_assets.defs.resources import LandingZone, TrackingStore
-from factory_assets.partitions import DAILY
+from factory_assets.lib.sources import Dataset, shipped_datasets
+from factory_assets.partitions import partitions_for
 
 # Every model spec tags its scoring and monitoring stations (components/model_line/).
 SCORING = dg.AssetSelection.tag("factory/line", "scoring")
 MONITORING = dg.AssetSelection.tag("factory/line", "monitoring")
-# what the models read each day (flight_features, dbt feature views): their scoring's inputs
-MODEL_INPUTS = SCORING.upstream(depth=1) - dg.AssetSelection.groups("packaging") - SCORING
+BUILD_GROUPS = ("ingest", "warehouse", "quality", "features", "models", "packaging")
+PERIOD_GROUPS = ("ingest", "warehouse", "quality", "features")
+SEGMENTED = dg.AssetSelection.tag("factory/segmented", "true")  # per-segment: their own jobs
+CRONS = {
+    "hourly": "15 * * * *",
+    "daily": "0 6 * * *",
+    "weekly": "0 6 * * 1",
+    "monthly": "0 6 1 * *",
+}
 
-factory_line = dg.define_asset_job(
-    "factory_line",
-    selection=dg.AssetSelection.groups(
-        "ingest", "warehouse", "quality", "features", "models", "packaging"
+
+def line_job(dataset: Dataset) -> str:
+    """Name of the job that builds ``dataset``'s line over a range of periods."""
+    return f"{dataset.name}_line"
+
+
+def period_job(dataset: Dataset) -> str:
+    """Name of the job that takes one period of ``dataset`` from ingest to monitoring."""
+    return f"{dataset.name}_{dataset.calendar.grain}_line"
+
+
+def period_build(dataset: Dataset) -> dg.AssetSelection:
+    """What a new period of ``dataset`` changes before scoring: raw tables to features.
+
+    Dimensions follow their snapshots, not the periods, so they are left out.
+    """
+    raws = dg.AssetSelection.assets(*(f"raw_{s.name}" for s in dataset.periodic))
+    mine = dg.AssetSelection.tag("factory/dataset", dataset.name)
+    inputs = (SCORING & mine).upstream(depth=1) - dg.AssetSelection.groups("packaging")
+    return (raws.downstream() & dg.AssetSelection.groups(*PERIOD_GROUPS)) | (inputs - SCORING)
+
+
+def scoring(dataset: Dataset) -> dg.AssetSelection:
+    """The scoring assets of the models on ``dataset``'s calendar."""
+    return SCORING & dg.AssetSelection.tag("factory/dataset", dataset.name)
+
+
+def monitoring(dataset: Dataset) -> dg.AssetSelection:
+    """The monitoring assets of the models on ``dataset``'s calendar."""
+    return MONITORING & dg.AssetSelection.tag("factory/dataset", dataset.name)
+
+
+def _jobs(dataset: Dataset) -> list:
+    partitions = partitions_for(dataset.calendar)
+    raws = dg.AssetSelection.assets(*(f"raw_{s.name}" for s in dataset.sources))
+    line = dg.define_asset_job(
+        line_job(dataset),
+        selection=(raws.downstream() & dg.AssetSelection.groups(*BUILD_GROUPS)) - SEGMENTED,
+        partitions_def=partitions,
+        description=(
+            f"{dataset.name}: landing files → raw tables → dbt warehouse (with its tests) → GX "
+            "suites → features → training → holdout evaluation → ONNX package, registry and "
+            "gate. Run over a range of periods as a single-run backfill."
+        ),
     )
-    - dg.AssetSelection.tag("factory/segmented", "true"),  # per-segment models: their own jobs
-    description=(
-        "Landing files → raw tables → dbt warehouse (with its tests) → GX suites → "
-        "flight_features → training → holdout evaluation → ONNX package, registry and gate. "
-        "Run over a partition range as a single-run backfill."
-    ),
-)
+    grain = dataset.calendar.grain
+    period = dg.define_asset_job(
+        period_job(dataset),
+        selection=period_build(dataset) | scoring(dataset) | monitoring(dataset),
+        partitions_def=partitions,
+        description=(
+            f"One landed {grain} period of {dataset.name} through the line: raw tables → dbt "
+            "warehouse and suites → features → scoring with each champion → drift report and "
+            "the performance of predictions whose labels landed. Failed monitoring checks make "
+            "the models' retrain sensors retrain."
+        ),
+    )
+    score = dg.define_asset_job(
+        f"score_{dataset.name}",
+        selection=scoring(dataset),
+        partitions_def=partitions,
+        description=f"Score periods of {dataset.name} with every model's current champion.",
+    )
 
-score_flights = dg.define_asset_job(
-    "score_flights",
-    selection=SCORING,
-    description="Score days with every model's current champion.",
-)
+    @dg.schedule(
+        name=f"{period_job(dataset)}_schedule",
+        job=period,
+        cron_schedule=CRONS[grain],
+        execution_timezone=dataset.calendar.timezone,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def _schedule(
+        context: dg.ScheduleEvaluationContext, landing: LandingZone
+    ) -> dg.RunRequest | dg.SkipReason:
+        """Run the line for the newest period every source of the dataset has landed."""
+        newest = landing.newest_period(dataset.name)
+        if newest is None:
+            return dg.SkipReason(f"no period of {dataset.name} has landed under {landing.root}")
+        return dg.RunRequest(run_key=f"{dataset.name}-{newest.key}", partition_key=newest.key)
+
+    return [line, period, score, _schedule]
 
 
 class Rollback(dg.Config):
     """Who rolls back which model, and why (kept in the registry)."""
 
-    model: str = "flights"
+    model: str
     reason: str
     who: str
 
@@ -54,43 +135,11 @@ def rollback_champion() -> None:
     move_champion_back()
 
 
-# What a new day changes; dimensions follow their reference snapshots, not the days.
-DAILY_LINE_ASSETS = [
-    "raw_flights",
-    "raw_weather",
-    "raw_outcomes",
-    "stg_nycflights__flights",
-    "stg_nycflights__weather",
-    "stg_nycflights__outcomes",
-    "fct_flights",
-    "fct_weather_hourly",
-    "flight_features",
-]
-
-daily_line = dg.define_asset_job(
-    "daily_line",
-    selection=dg.AssetSelection.assets(*DAILY_LINE_ASSETS) | MODEL_INPUTS | SCORING | MONITORING,
-    partitions_def=DAILY,
-    description=(
-        "One landed day through the line: the day's schedule, weather and the outcomes of the "
-        "day before → dbt warehouse and suites → features → scoring with the champion → drift "
-        "report and the performance of yesterday's predictions. Monitoring checks that fail "
-        "make flights_retrain_sensor retrain."
-    ),
-)
-
-
-@dg.schedule(
-    job=daily_line,
-    cron_schedule="0 6 * * *",
-    execution_timezone="America/New_York",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
-def daily_line_schedule(
-    context: dg.ScheduleEvaluationContext, landing: LandingZone
-) -> dg.RunRequest | dg.SkipReason:
-    """Every morning, run the line for the newest day that has landed (once per day)."""
-    newest = landing.newest_day("flights")
-    if newest is None:
-        return dg.SkipReason(f"nothing has landed under {landing.root}")
-    return dg.RunRequest(run_key=f"daily-{newest}", partition_key=newest.isoformat())
+@dg.definitions
+def jobs() -> dg.Definitions:
+    """The jobs and schedules of every dataset with a calendar, and the rollback job."""
+    built = [j for d in shipped_datasets().values() if d.calendar is not None for j in _jobs(d)]
+    return dg.Definitions(
+        jobs=[j for j in built if not isinstance(j, dg.ScheduleDefinition)] + [rollback_champion],
+        schedules=[j for j in built if isinstance(j, dg.ScheduleDefinition)],
+    )

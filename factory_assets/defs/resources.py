@@ -9,7 +9,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.results import ModelResults
-from factory_assets.lib.landing import daily_file, newest_daily_file_day, reference_file
+from factory_assets.lib.calendar import Period
+from factory_assets.lib.landing import daily_file, reference_file
+from factory_assets.lib.sources import shipped_datasets
 
 if TYPE_CHECKING:
     from factory_assets.lib.registry import Registry
@@ -30,9 +32,9 @@ class LandingZone(dg.ConfigurableResource):
         """The current snapshot of a reference source."""
         return reference_file(Path(self.root) / "landing", source)
 
-    def newest_day(self, source: str) -> dt.date | None:
-        """The newest day ``source`` has landed a file for."""
-        return newest_daily_file_day(Path(self.root) / "landing", source)
+    def newest_period(self, dataset: str) -> Period | None:
+        """The newest period every periodic source of ``dataset`` has landed a file for."""
+        return shipped_datasets()[dataset].newest_period(Path(self.root) / "landing")
 
 
 class TrackingStore(dg.ConfigurableResource):

@@ -66,7 +66,7 @@ class Calendar:
 
     @property
     def key_format(self) -> str:
-        """strftime format of the partition keys."""
+        """Strftime format of the partition keys."""
         return KEY_FORMATS[self.grain]
 
     def step(self, moment: dt.datetime, n: int = 1) -> dt.datetime:

@@ -14,6 +14,10 @@ from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
 PYTHON_TABLES: dict[str, tuple[str, ...]] = {
     "flight_features": ("flight_id", "flight_date", *CATEGORICAL, *NUMERIC),
 }
+# The warehouse tables each Python feature table reads (its asset's deps).
+PYTHON_DEPS: dict[str, tuple[str, ...]] = {
+    "flight_features": ("fct_flights", "fct_weather_hourly", "dim_planes"),
+}
 
 
 PYTHON_MATERIALIZATION = "table"  # a Python asset writes its table with `create or replace`
@@ -60,3 +64,34 @@ def materialization(manifest: Path, table: str) -> str | None:
         return PYTHON_MATERIALIZATION
     node = _read(manifest).get(table)
     return None if node is None else node[1]
+
+
+@functools.cache
+def _lineage(manifest: Path, mtime: float) -> dict[str, tuple[str, ...]]:
+    """Table name -> the tables and dbt sources (by table name) it selects from directly."""
+    document = json.loads(manifest.read_text())
+    names = {uid: node["name"] for uid, node in document["nodes"].items()}
+    names.update({uid: source["name"] for uid, source in document["sources"].items()})
+    return {
+        node["name"]: tuple(names[uid] for uid in node["depends_on"]["nodes"] if uid in names)
+        for node in document["nodes"].values()
+        if node.get("resource_type") in {"model", "snapshot", "seed"}
+    }
+
+
+def upstream_tables(manifest: Path, table: str) -> set[str]:
+    """Every table ``table`` is built from, through dbt and the Python feature tables.
+
+    Raises:
+        FileNotFoundError: the manifest has not been prepared (``make install``).
+    """
+    if not manifest.exists():
+        raise FileNotFoundError(f"{manifest} is missing: run `make install` (dbt parse) first")
+    lineage = {**_lineage(manifest, manifest.stat().st_mtime), **PYTHON_DEPS}
+    seen, todo = set(), [table]
+    while todo:
+        for parent in lineage.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen

@@ -117,8 +117,3 @@ def lay_out_landing(
         _write_atomic(reference_file(landing_dir, source), read_package_table(source))
         written[source] = 1
     return written
-
-
-def newest_daily_file_day(landing_dir: Path, source: str) -> dt.date | None:
-    """The newest day for which ``source`` has landed a file, or None."""
-    return max(source_spec(source).landed_days(landing_dir), default=None)

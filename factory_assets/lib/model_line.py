@@ -5,9 +5,11 @@ assets, checks, jobs and sensors of the model are built from it. Identifiers in 
 checked against ``IDENTIFIER`` before any SQL is formed.
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
+from factory_assets.lib.calendar import Calendar, Period
 from factory_assets.lib.training.dataset import ModelColumns
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -35,6 +37,24 @@ class ModelLine:
     segments: Segments | None = None
     predictions: str = ""  # the table of served predictions (default <name>_predictions)
     drift_ignore: tuple[str, ...] = ()
+    dataset: str = ""  # the dataset whose calendar partitions scoring and monitoring
+    calendar: Calendar | None = None
+    label_lag: int = 0  # periods after its own that a period's labels land
+
+    def bounds(self, periods: list[Period]) -> list:
+        """[start, end) of a run of periods as SQL parameters (dates unless hourly)."""
+        start, end = min(p.start for p in periods), max(p.end for p in periods)
+        if self.calendar is not None and self.calendar.grain == "hourly":
+            return [start, end]
+        return [start.date(), end.date()]
+
+    def labelled_period(self, landed: Period) -> Period:
+        """The period whose labels have landed by ``landed`` (``label_lag`` periods before)."""
+        return self.calendar.shift(landed, -self.label_lag)
+
+    def labelled_through(self, day: dt.date) -> dt.date:
+        """The last day whose labels have landed by ``day``'s period."""
+        return self.labelled_period(self.calendar.period_of(day)).last_day
 
     def __post_init__(self) -> None:
         if not self.predictions:
@@ -91,27 +111,28 @@ class ModelLine:
         c = self.columns
         return f"select * from {self.features} where {c.date} between ? and ? order by {c.key}"
 
-    def days_sql(self) -> str:
-        """Feature rows of a list of days, to score, in key order."""
+    def periods_sql(self) -> str:
+        """Feature rows of [start, end) (``bounds``), to score, in key order."""
         c = self.columns
         return (
-            f"select * from {self.features} where {c.date} in (select unnest(?)) order by {c.key}"
+            f"select * from {self.features} where {c.date} >= ? and {c.date} < ? order by {c.key}"
         )
 
     def scored_sql(self) -> str:
-        """A day's feature rows with the prediction served for each and the model that made it."""
+        """Feature rows of [start, end) with the prediction served for each and its model."""
         c = self.columns
         return (
             f"select f.*, p.probability as prediction, p.model_name, p.model_version "
             f"from {self.features} f join {self.predictions} p using ({c.key}) "
-            f"where f.{c.date} = ?"
+            f"where f.{c.date} >= ? and f.{c.date} < ?"
         )
 
     def labelled_predictions_sql(self) -> str:
-        """A day's served predictions with their labels where those have landed."""
+        """Served predictions of [start, end) with their labels where those have landed."""
         c = self.columns
         return (
-            f"select p.probability, p.model_name, p.model_version, t.{c.label} as label "
+            f"select p.{c.date} as served_at, p.probability, p.model_name, p.model_version, "
+            f"t.{c.label} as label "
             f"from {self.predictions} p join {self.label_table} t using ({c.key}) "
-            f"where p.{c.date} = ? and t.{c.label} is not null"
+            f"where p.{c.date} >= ? and p.{c.date} < ? and t.{c.label} is not null"
         )

@@ -77,14 +77,19 @@ class TrainingWindows:
 
 
 def windows_before(
-    day: dt.date, train_days: int, val_days: int, holdout_days: int
+    day: dt.date,
+    train_days: int,
+    val_days: int,
+    holdout_days: int,
+    labelled_through: dt.date | None = None,
 ) -> TrainingWindows:
-    """The newest windows whose labels have landed by ``day`` (labels lag a day).
+    """The newest windows whose labels have landed by ``day``.
 
-    Holdout = the last ``holdout_days`` labelled days, validation the ``val_days`` before it,
-    training the ``train_days`` before that; no day is in two windows.
+    Holdout = the last ``holdout_days`` labelled days (through ``labelled_through``, by default
+    the day before ``day``), validation the ``val_days`` before it, training the
+    ``train_days`` before that; no day is in two windows.
     """
-    holdout_end = day - dt.timedelta(days=1)
+    holdout_end = labelled_through or day - dt.timedelta(days=1)
     holdout_start = holdout_end - dt.timedelta(days=holdout_days - 1)
     train_end = holdout_start - dt.timedelta(days=val_days + 1)
     train_start = train_end - dt.timedelta(days=train_days - 1)
@@ -92,5 +97,5 @@ def windows_before(
 
 
 def parse_day(value: str) -> dt.date:
-    """A partition key or tag value as a date."""
-    return dt.date.fromisoformat(value)
+    """A partition key (``2013-01-05``, or ``2013-01-05-14:00`` by the hour) or tag as a date."""
+    return dt.date.fromisoformat(value[:10])

@@ -15,6 +15,8 @@ from typing import Any
 
 import polars as pl
 
+from factory_assets.lib.calendar import GRAINS as PERIOD_GRAINS
+from factory_assets.lib.calendar import Calendar, Period, parse_moment
 from factory_assets.lib.ingest import SourceSchema
 
 TYPES: dict[str, pl.DataType] = {
@@ -27,8 +29,21 @@ TYPES: dict[str, pl.DataType] = {
     "datetime": pl.Datetime("us"),  # 2013-01-31T10:00:00Z (lib/ingest.py TIMESTAMP_FORMAT)
 }
 NUMERIC = ("int32", "int64", "float64")
-GRAINS = ("daily", "snapshot")
-PLACEHOLDERS = {"yyyy": r"\d{4}", "mm": r"\d{2}", "dd": r"\d{2}", "date": r"\d{4}-\d{2}-\d{2}"}
+GRAINS = (*PERIOD_GRAINS, "snapshot")
+PLACEHOLDERS = {
+    "yyyy": r"\d{4}",
+    "mm": r"\d{2}",
+    "dd": r"\d{2}",
+    "hh": r"\d{2}",
+    "date": r"\d{4}-\d{2}-\d{2}",
+}
+# What a file name must hold to name its period, per grain (any one of the sets).
+PERIOD_NAMES = {
+    "hourly": ({"date", "hh"}, {"yyyy", "mm", "dd", "hh"}),
+    "daily": ({"date"}, {"yyyy", "mm", "dd"}),
+    "weekly": ({"date"}, {"yyyy", "mm", "dd"}),
+    "monthly": ({"date"}, {"yyyy", "mm"}),
+}
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 IDENTIFIER_RULE = "lowercase letters, digits and _, starting with a letter, at most 63 characters"
 PATH_TEXT = re.compile(r"[A-Za-z0-9_.{}/-]+")
@@ -36,7 +51,18 @@ RESERVED = ("line", "reason")  # the validator's own columns (lib/ingest.py)
 OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 DEFAULT_OWNERS = ("team:data-platform",)
 REQUIRED_FIELDS = ("name", "description", "grain", "path", "columns", "primary_key")
-OPTIONAL_FIELDS = ("required", "ranges", "date_columns", "lag_days", "min_rows", "owners")
+OPTIONAL_FIELDS = (
+    "dataset",
+    "start",
+    "end",
+    "timezone",
+    "required",
+    "ranges",
+    "date_columns",
+    "lag",
+    "min_rows",
+    "owners",
+)
 
 
 class SourceSpecError(ValueError):
@@ -54,12 +80,15 @@ class SourceSpec:
     Attributes:
         schema: the contract every landing file is validated against.
         description: the asset's description.
-        grain: ``daily`` (one file per day, one partition per file) or ``snapshot`` (one file,
-            swapped in whole).
-        path: the landing file below the landing root; a daily one names its (delivery) day
-            with ``{date}`` or ``{yyyy}``, ``{mm}`` and ``{dd}``.
+        grain: ``hourly``, ``daily``, ``weekly``, ``monthly`` (one file per period, one
+            partition each) or ``snapshot`` (one file, swapped in whole).
+        path: the landing file below the landing root; a periodic one names its (delivery)
+            period with ``{date}`` or ``{yyyy}``, ``{mm}``, ``{dd}`` (and ``{hh}`` by the hour).
         owners: the asset's owners.
         file: the YAML file the spec came from.
+        dataset: the sources landed and run together (jobs and schedules are per dataset).
+        calendar: the periods of a periodic source (None for a snapshot).
+        lag: the rows of a file describe the period this many periods before the file's.
 
     """
 
@@ -69,45 +98,84 @@ class SourceSpec:
     path: str
     owners: tuple[str, ...]
     file: Path
+    dataset: str = ""
+    calendar: Calendar | None = None
+    lag: int = 0
 
     @property
     def name(self) -> str:
         """The source's name; its raw table is ``raw_<name>``."""
         return self.schema.name
 
-    def landing_file(self, landing_dir: Path, day: dt.date | str | None = None) -> Path:
-        """The landing file for ``day`` (daily) or the snapshot's file (``day`` None)."""
-        if self.grain == "daily" and day is None:
-            raise ValueError(f"{self.name} is a daily source: its landing file needs a day")
-        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-        parts = {} if day is None else _day_parts(day)
+    def period(self, when: Period | dt.date | str) -> Period:
+        """The calendar's period of a partition key, a date, or a period itself."""
+        if self.calendar is None:
+            raise ValueError(f"{self.name} is a snapshot: it has no periods")
+        if isinstance(when, Period):
+            return when
+        if isinstance(when, str):
+            return self.calendar.period(when)
+        return self.calendar.period_of(when)
+
+    def described(self, delivered: Period) -> Period:
+        """The period the rows of the file delivered in ``delivered`` describe (the lag back)."""
+        return self.calendar.shift(delivered, -self.lag)
+
+    def landing_file(self, landing_dir: Path, when: Period | dt.date | str | None = None) -> Path:
+        """The landing file of a period (a periodic source) or the snapshot's (``when`` None)."""
+        if self.calendar is not None and when is None:
+            raise ValueError(
+                f"{self.name} is a {self.grain} source: its landing file needs a period"
+            )
+        parts = {} if when is None else _parts(self.period(when))
         return landing_dir / self.path.format(**parts)
 
-    def landed_days(self, landing_dir: Path) -> list[dt.date]:
-        """The days for which a daily source has a file in ``landing_dir``, sorted."""
+    def landed_periods(self, landing_dir: Path) -> list[Period]:
+        """The periods for which a periodic source has a file in ``landing_dir``, sorted."""
         glob = self.path.format(**dict.fromkeys(_placeholders(self.path), "*"))
         regex, seen = "", set()
         for text, field in _pieces(self.path):
             pattern = PLACEHOLDERS[field] if field else re.escape(text)
             regex += f"(?P<{field}>{pattern})" if field and field not in seen else pattern
             seen.add(field)
-        days = set()
+        periods = set()
         for path in landing_dir.glob(glob):
             match = re.fullmatch(regex, path.relative_to(landing_dir).as_posix())
             parts = match.groupdict() if match else {}
             try:
-                day = dt.date.fromisoformat(
-                    parts.get("date") or f"{parts['yyyy']}-{parts['mm']}-{parts['dd']}"
-                )
+                day = parts.get("date") or f"{parts['yyyy']}-{parts['mm']}-{parts.get('dd', '01')}"
+                moment = dt.datetime.fromisoformat(day).replace(hour=int(parts.get("hh", 0)))
+                period = self.calendar.period_of(moment)
             except (KeyError, ValueError):  # not this source's file, or named for 2013-02-30
                 continue
-            if self.landing_file(landing_dir, day) == path:  # every placeholder names that day
-                days.add(day)
-        return sorted(days)
+            if self.landing_file(landing_dir, period) == path:  # every placeholder names it
+                periods.add(period)
+        return sorted(periods)
+
+    def landed_days(self, landing_dir: Path) -> list[dt.date]:
+        """The first days of the periods landed in ``landing_dir``, sorted."""
+        return [period.first_day for period in self.landed_periods(landing_dir)]
+
+    def newest_period(self, landing_dir: Path) -> Period | None:
+        """The newest period landed in ``landing_dir`` within the calendar, or None."""
+        last = self.calendar.last
+        landed = [
+            p
+            for p in self.landed_periods(landing_dir)
+            if p >= self.calendar.first and (last is None or p <= last)
+        ]
+        return max(landed, default=None)
 
 
-def _day_parts(day: dt.date) -> dict[str, str]:
-    return {"yyyy": f"{day:%Y}", "mm": f"{day:%m}", "dd": f"{day:%d}", "date": day.isoformat()}
+def _parts(period: Period) -> dict[str, str]:
+    start = period.start
+    return {
+        "yyyy": f"{start:%Y}",
+        "mm": f"{start:%m}",
+        "dd": f"{start:%d}",
+        "hh": f"{start:%H}",
+        "date": start.date().isoformat(),
+    }
 
 
 def _pieces(pattern: str) -> list[tuple[str, str | None]]:
@@ -197,16 +265,20 @@ class _Rules:
         for field in fields:
             if field not in PLACEHOLDERS:
                 raise self.fail("path", f"unknown placeholder {{{field}}}; allowed: {allowed}")
-        if grain == "daily" and not ("date" in fields or {"yyyy", "mm", "dd"} <= set(fields)):
+        if grain in PERIOD_NAMES and not any(names <= set(fields) for names in PERIOD_NAMES[grain]):
+            needs = " or ".join(
+                ", ".join(f"{{{n}}}" for n in sorted(names, key=list(PLACEHOLDERS).index))
+                for names in PERIOD_NAMES[grain]
+            )
             raise self.fail(
                 "path",
-                f"{value!r} names no day, but the source is daily; allowed: a path with {{date}}, "
-                "or with {yyyy}, {mm} and {dd}",
+                f"{value!r} names no period, but the source is {grain}; allowed: a path with "
+                f"{needs}",
             )
         if grain == "snapshot" and fields:
             raise self.fail(
                 "path",
-                f"{value!r} names a day, but a snapshot is one file; allowed: no placeholders",
+                f"{value!r} names a period, but a snapshot is one file; allowed: no placeholders",
             )
         return value
 
@@ -264,14 +336,50 @@ class _Rules:
     def date_columns(self, grain: str, columns: Mapping[str, str]) -> tuple[str, ...] | None:
         if self.attributes.get("date_columns") is None:
             return None
-        if grain != "daily":
-            raise self.fail("date_columns", "a snapshot has no file day; allowed: unset")
+        if grain == "snapshot":
+            raise self.fail("date_columns", "a snapshot has no file period; allowed: unset")
         names = self.column_list("date_columns", columns)
         if len(names) != 3 or any(columns[n] not in ("int32", "int64") for n in names):
             raise self.fail(
                 "date_columns", f"{list(names)}; allowed: three int columns: year, month, day"
             )
         return names
+
+    def moment(self, field: str) -> dt.datetime | None:
+        value = self.attributes.get(field)
+        if value is None:
+            return None
+        try:
+            return parse_moment(value if isinstance(value, str) else value.isoformat())
+        except (AttributeError, ValueError):
+            raise self.fail(
+                field, f"{value!r}; allowed: an ISO date (2016-07-02) or date and hour"
+            ) from None
+
+    def calendar(self, grain: str) -> Calendar | None:
+        if grain == "snapshot":
+            for field in ("start", "end"):
+                if self.attributes.get(field) is not None:
+                    raise self.fail(field, "a snapshot has no periods; allowed: unset")
+            return None
+        start, end = self.moment("start"), self.moment("end")
+        if start is None:
+            raise self.fail("start", f"missing; a {grain} source names its first period")
+        timezone = self.attributes.get("timezone") or "UTC"
+        allowed = {"hourly": "a whole hour", "monthly": "a month's first day"}.get(grain, "a date")
+        try:
+            calendar = Calendar(grain, start, None, timezone)
+        except ValueError:
+            raise self.fail(
+                "start", f"{start} does not start a {grain} period; allowed: {allowed}"
+            ) from None
+        if end is not None and calendar.period_of(end).start != end:
+            if grain == "weekly":
+                allowed = f"a {start:%A}, as the weeks start on start's weekday"
+            raise self.fail("end", f"{end} does not start a {grain} period; allowed: {allowed}")
+        if end is not None and end < start:
+            raise self.fail("end", f"{end} is before start {start}; allowed: start <= end")
+        return Calendar(grain, start, end, timezone)
 
     def owners(self) -> tuple[str, ...]:
         value = self.attributes.get("owners") or list(DEFAULT_OWNERS)
@@ -298,12 +406,24 @@ class _Rules:
             required=self.column_list("required", columns),
             ranges=self.ranges(columns),
             date_columns=self.date_columns(grain, columns),
-            lag_days=self.whole_number("lag_days"),
+            lag_days=self.whole_number("lag"),
             min_rows=self.whole_number("min_rows"),
         )
         if grain == "snapshot" and schema.lag_days:
-            raise self.fail("lag_days", "a snapshot has no file day; allowed: 0 or unset")
-        return SourceSpec(schema, description, grain, path, self.owners(), self.file)
+            raise self.fail("lag", "a snapshot has no file period; allowed: 0 or unset")
+        calendar = self.calendar(grain)
+        dataset = self.identifier("dataset", self.attributes.get("dataset") or name)
+        return SourceSpec(
+            schema,
+            description,
+            grain,
+            path,
+            self.owners(),
+            self.file,
+            dataset=dataset,
+            calendar=calendar,
+            lag=schema.lag_days,
+        )
 
 
 def parse_spec(attributes: Mapping[str, Any], file: Path) -> SourceSpec:

@@ -11,12 +11,14 @@ SourceSchema of the shipped specs, read on first use.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from factory_assets.lib.calendar import Calendar, Period
 from factory_assets.lib.files import project_files
 from factory_assets.lib.ingest import SourceSchema
 from factory_assets.lib.source_spec import SourceSpec, SourceSpecError, display, parse_spec
@@ -74,7 +76,8 @@ def read_specs(folder: Path) -> dict[str, SourceSpec]:
     """Every LandingSource spec below ``folder``, by source name.
 
     Raises:
-        SourceSpecError: a spec breaks a rule, or two specs declare the same source.
+        SourceSpecError: a spec breaks a rule, two specs declare the same source, or two
+            periodic sources of one dataset have different calendars.
 
     """
     specs: dict[str, SourceSpec] = {}
@@ -83,7 +86,78 @@ def read_specs(folder: Path) -> dict[str, SourceSpec]:
         if spec.name in specs:
             check_unique(folder, spec.name, file)
         specs[spec.name] = spec
+    for spec in specs.values():
+        check_calendar(specs.values(), spec)
     return specs
+
+
+def check_calendar(specs, spec: SourceSpec) -> None:  # noqa: ANN001 (an iterable of SourceSpec)
+    """Raise SourceSpecError if a periodic source of ``spec``'s dataset has another calendar."""
+    for other in specs:
+        if (
+            other.dataset == spec.dataset
+            and None not in (other.calendar, spec.calendar)
+            and other.calendar != spec.calendar
+        ):
+            raise SourceSpecError(
+                display(spec.file),
+                "dataset",
+                f"{spec.dataset!r} has {spec.name} on {_calendar_text(spec.calendar)} but "
+                f"{other.name} ({display(other.file)}) on {_calendar_text(other.calendar)}; "
+                "allowed: one grain, start, end and timezone per dataset",
+            )
+
+
+def _calendar_text(calendar: Calendar) -> str:
+    end = "open-ended" if calendar.end is None else f"to {calendar.end:%Y-%m-%d %H:%M}"
+    return f"{calendar.grain} from {calendar.start:%Y-%m-%d %H:%M} {end} ({calendar.timezone})"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Sources landed and run together: periodic ones on one calendar, and snapshots.
+
+    Attributes:
+        name: the dataset's name (the sources' ``dataset``).
+        calendar: the periodic sources' calendar, or None when it has snapshots only.
+        periodic: the periodic sources' specs.
+        snapshots: the snapshot sources' specs.
+
+    """
+
+    name: str
+    calendar: Calendar | None
+    periodic: tuple[SourceSpec, ...]
+    snapshots: tuple[SourceSpec, ...]
+
+    @property
+    def sources(self) -> tuple[SourceSpec, ...]:
+        """Every source of the dataset."""
+        return self.periodic + self.snapshots
+
+    def newest_period(self, landing_dir: Path) -> Period | None:
+        """The newest period every periodic source has landed a file for, or None."""
+        newest = [spec.newest_period(landing_dir) for spec in self.periodic]
+        return None if not newest or None in newest else min(newest)
+
+
+def datasets(specs: Mapping[str, SourceSpec]) -> dict[str, Dataset]:
+    """The datasets of ``specs``, by name."""
+    names = sorted({spec.dataset for spec in specs.values()})
+    out = {}
+    for name in names:
+        mine = [spec for spec in specs.values() if spec.dataset == name]
+        periodic = tuple(spec for spec in mine if spec.calendar is not None)
+        snapshots = tuple(spec for spec in mine if spec.calendar is None)
+        calendar = periodic[0].calendar if periodic else None
+        out[name] = Dataset(name, calendar, periodic, snapshots)
+    return out
+
+
+@cache
+def shipped_datasets() -> dict[str, Dataset]:
+    """The datasets of the shipped specs, read once per process."""
+    return datasets(shipped_specs())
 
 
 @cache

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
 from factory_assets.defs.resources import RetrainPolicy
+from factory_assets.lib.sources import shipped_datasets
 from tests.assets.test_models import MODEL, _config
 
 DAY = dt.date(2013, 1, 8)  # scored, drift-checked; its outcomes land on the 9th (not landed)
@@ -19,6 +20,11 @@ DRIFT = dg.AssetCheckKey(dg.AssetKey("flights_drift_report"), "drift_within_thre
 PERFORMANCE = dg.AssetCheckKey(
     dg.AssetKey("flights_prediction_performance"), "performance_above_floor"
 )
+NYCFLIGHTS = shipped_datasets()["nycflights"]
+
+
+def _period(day: dt.date):  # noqa: ANN202
+    return NYCFLIGHTS.calendar.period_of(day)
 
 
 def _run(defs, keys, instance, partition=None, run_config=None, tags=None):  # noqa: ANN001, ANN202
@@ -191,13 +197,13 @@ def test_a_promotion_rescores_the_day_that_triggered_it(defs, monitored) -> None
 
 
 def test_a_replay_runs_each_day_then_the_sensors_and_summarises(defs, monitored) -> None:  # noqa: ANN001
-    from factory_assets.replay import Replay, replay_days, summarise
+    from factory_assets.replay import Replay, replay_periods, summarise
 
     _, instance = monitored
     policy = RetrainPolicy(cooldown_days=0, train_days=3, val_days=2, holdout_days=1)
-    replay = Replay(instance, defs, html="never", policy=policy)
+    replay = Replay(instance, defs, NYCFLIGHTS, html="never", policy=policy)
     replay.start_cursors()
-    replay_days(replay, DAY - dt.timedelta(days=1), DAY)
+    replay_periods(replay, _period(DAY - dt.timedelta(days=1)), _period(DAY))
     text = summarise(replay)
     assert not replay.failed_runs
     assert set(replay.seconds) >= {"daily line", "summary"}
@@ -241,13 +247,13 @@ def test_one_run_over_days_judges_each_day_on_its_own(defs, monitored) -> None: 
 
 
 def test_a_replay_in_batches_monitors_a_batch_in_one_run(defs, monitored) -> None:  # noqa: ANN001
-    from factory_assets.replay import Replay, replay_days
+    from factory_assets.replay import Replay, replay_periods
 
     _, instance = monitored
     policy = RetrainPolicy(cooldown_days=0, train_days=3, val_days=2, holdout_days=1)
-    replay = Replay(instance, defs, html="never", policy=policy)
+    replay = Replay(instance, defs, NYCFLIGHTS, html="never", policy=policy)
     replay.start_cursors()
-    replay_days(replay, DAY - dt.timedelta(days=1), DAY, batch_days=2)
+    replay_periods(replay, _period(DAY - dt.timedelta(days=1)), _period(DAY), batch=2)
     assert not replay.failed_runs
     assert set(replay.seconds) >= {"batch line", "monitoring"}
     # both days' drift verdicts come from one run, the newest of the instance's drift runs

@@ -110,7 +110,7 @@ BAD_SPECS = {
         {"data__lables": "is_late", "data__label": DROP},
         "data.lables",
         "unknown field",
-        "label, labels_from",
+        "label, label_lag, labels_from",
     ),
     "wrong type": (
         {"training__max_epochs": "many"},
@@ -262,7 +262,7 @@ def test_a_second_spec_builds_its_whole_line(project: Project) -> None:
     stations = ["model", "evaluation", "package", "predictions", "drift_report"]
     assert {f"churn_{s}" for s in [*stations, "prediction_performance"]} <= assets
     assert {s.name for s in defs.sensors} == {"churn_retrain_sensor", "churn_promotion_sensor"}
-    assert {j.name for j in defs.jobs} >= {"retrain_churn", "rescore_churn", "churn_daily"}
+    assert {j.name for j in defs.jobs} >= {"retrain_churn", "rescore_churn", "churn_scoring"}
     assert {s.name for s in defs.schedules} == {"churn_schedule"}
     checks = defs.resolve_asset_graph().asset_check_keys
     assert {c.asset_key.to_user_string() for c in checks} >= {

@@ -1,6 +1,6 @@
 """A backfill through the whole line with the multiprocess executor: no DuckDB lock errors.
 
-Runs the real `factory_line` job on a real SQLite instance configured by the project's
+Runs the real `nycflights_line` job on a real SQLite instance configured by the project's
 dagster.yaml (pool `warehouse` limited to one step) with 4 concurrent step processes, as
 `make demo` does for the full year.
 """
@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from factory_assets.cli import LINE_JOB, run_job
+from factory_assets.cli import run_job
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked")
 
@@ -22,12 +22,12 @@ def test_backfill_with_four_concurrent_steps_has_no_lock_errors(instance, wareho
     # the outcomes landed by 01-06 are those of 01-01 … 01-05: the holdout is the 5th
     holdout = {"holdout_start": "2013-01-05", "holdout_end": "2013-01-05", "importance_rows": 300}
     train = {"train_end": "2013-01-02", "val_days": 2, "max_epochs": 1}
-    model_config = {  # every model spec's chain is in factory_line
+    model_config = {  # every model spec's chain is in nycflights_line
         f"{model}_{station}": {"config": train if station == "model" else holdout}
         for model in ("flights", "cancellations")
         for station in ("model", "evaluation", "package")
     }
-    result = run_job(LINE_JOB, instance, "2013-01-01", "2013-01-06", {"ops": model_config})
+    result = run_job("nycflights_line", instance, "2013-01-01", "2013-01-06", {"ops": model_config})
 
     assert result.success
     logs = instance.all_logs(result.run_id)

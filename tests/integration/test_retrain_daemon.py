@@ -76,7 +76,7 @@ def test_the_daemon_retrains_after_a_drifted_batch(
         assert champion.execute_in_process(
             run_config=_config(min_auc=0.5), instance=instance
         ).success
-        daily = defs.resolve_job_def("daily_line")
+        daily = defs.resolve_job_def("nycflights_daily_line")
         day = daily.execute_in_process(
             partition_key=DAY.isoformat(), instance=instance, raise_on_error=False
         )

@@ -135,6 +135,7 @@ FUEL = {
     "name": "fuel_prices",
     "description": "Jet fuel price per gallon at each NYC airport, one file per day.",
     "grain": "daily",
+    "start": "2013-01-01",
     "path": "fuel/{yyyy}/fuel_{date}.csv",
     "columns": {
         "origin": "string",
@@ -159,6 +160,8 @@ def test_shipped_specs_are_the_contracts_they_were(name: str) -> None:
     assert list(schema.columns.items()) == list(expected["columns"].items())  # order too
     for field in ("primary_key", "required", "ranges", "date_columns", "min_rows", "lag_days"):
         assert getattr(schema, field) == expected[field], field
+    assert spec.lag == expected["lag_days"]
+    assert spec.dataset == "nycflights"
     landed = spec.landing_file(Path("landing"), DAY if spec.grain == "daily" else None)
     assert landed == Path("landing") / PATHS[name]
 
@@ -183,6 +186,64 @@ def test_a_daily_path_is_read_back_to_its_day(tmp_path: Path) -> None:
     (tmp_path / "fuel/2014").mkdir()
     (tmp_path / "fuel/2014/fuel_2013-03-01.csv").write_text("x\n")  # folder and name disagree
     assert spec.landed_days(tmp_path) == [dt.date(2013, 1, 2), dt.date(2013, 2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("grain", "start", "path", "landed", "expected"),
+    [
+        (
+            "hourly",
+            "2016-07-01T00:00",
+            "fuel/{date}/fuel_{hh}.csv",
+            ["fuel/2016-07-02/fuel_05.csv", "fuel/2016-07-02/fuel_23.csv"],
+            ["2016-07-02-05:00", "2016-07-02-23:00"],
+        ),
+        (
+            "weekly",
+            "2016-07-04",
+            "fuel/fuel_{date}.csv",  # a Monday's file; a Tuesday names no week of this calendar
+            ["fuel/fuel_2016-07-11.csv", "fuel/fuel_2016-07-12.csv"],
+            ["2016-07-11"],
+        ),
+        (
+            "monthly",
+            "2001-01-01",
+            "fuel/{yyyy}/fuel_{mm}.csv",
+            ["fuel/2001/fuel_02.csv", "fuel/2016/fuel_08.csv", "fuel/2016/fuel_13.csv"],
+            ["2001-02-01", "2016-08-01"],
+        ),
+    ],
+)
+def test_every_grain_reads_its_paths_back_to_periods(  # noqa: PLR0913
+    tmp_path: Path, grain: str, start: str, path: str, landed: list, expected: list
+) -> None:
+    spec = parse_spec(
+        {**FUEL, "grain": grain, "start": start, "path": path, "date_columns": None},
+        tmp_path / "defs.yaml",
+    )
+    for name in landed:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+    periods = spec.landed_periods(tmp_path)
+    assert [p.key for p in periods] == expected
+    assert {spec.landing_file(tmp_path, p) for p in periods} <= {tmp_path / n for n in landed}
+    assert spec.newest_period(tmp_path).key == expected[-1]
+
+
+def test_a_lag_moves_the_described_period_back(tmp_path: Path) -> None:
+    spec = parse_spec({**FUEL, "grain": "weekly", "start": "2016-07-04", "lag": 2}, tmp_path)
+    delivered = spec.period("2016-07-25")
+    assert spec.described(delivered).key == "2016-07-11"
+
+
+def test_sources_of_one_dataset_share_one_calendar(tmp_path: Path) -> None:
+    for folder, start in (("fuel", "2013-01-01"), ("fuel_late", "2013-02-01")):
+        (tmp_path / folder).mkdir()
+        attributes = {**FUEL, "name": folder, "dataset": "fuel", "start": start}
+        document = {"type": sources.COMPONENT_TYPE, "attributes": attributes}
+        (tmp_path / folder / "defs.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(SourceSpecError, match="allowed: one grain, start, end and timezone"):
+        sources.read_specs(tmp_path)
 
 
 def test_bool_and_date_columns_are_typed_and_checked(tmp_path: Path) -> None:
@@ -266,22 +327,55 @@ BAD_SPECS = {
         "ranges.usd_per_gallon",
         "allowed: {min: <number>, max: <number>}",
     ),
-    "bad grain": (_broken(grain="weekly"), "grain", "'weekly' is not a grain; allowed: daily"),
+    "bad grain": (
+        _broken(grain="fortnightly"),
+        "grain",
+        "'fortnightly' is not a grain; allowed: hourly, daily, weekly, monthly, snapshot",
+    ),
     "daily path without a day": (
         _broken(path="fuel/{yyyy}/{mm}/fuel.csv"),
         "path",
-        "names no day, but the source is daily; allowed: a path with {date}, or with {yyyy}",
+        "names no period, but the source is daily; allowed: a path with {date} or {yyyy}, {mm}, "
+        "{dd}",
+    ),
+    "hourly path without an hour": (
+        _broken(grain="hourly", path="fuel/fuel_{date}.csv"),
+        "path",
+        "allowed: a path with {hh}, {date} or {yyyy}, {mm}, {dd}, {hh}",
     ),
     "snapshot path with a day": (
-        _broken(grain="snapshot", date_columns=None, path="fuel/fuel_{date}.csv"),
+        _broken(grain="snapshot", date_columns=None, start=None, path="fuel/fuel_{date}.csv"),
         "path",
         "a snapshot is one file; allowed: no placeholders",
     ),
     "unknown placeholder": (
         _broken(path="fuel/{day}.csv"),
         "path",
-        "unknown placeholder {day}; allowed: {yyyy}, {mm}, {dd}, {date}",
+        "unknown placeholder {day}; allowed: {yyyy}, {mm}, {dd}, {hh}, {date}",
     ),
+    "periodic source without a start": (
+        _broken(start=None),
+        "start",
+        "missing; a daily source names its first period",
+    ),
+    "start not a date": (_broken(start="Jan 1"), "start", "allowed: an ISO date"),
+    "monthly start mid-month": (
+        _broken(grain="monthly", start="2013-01-15", path="fuel/fuel_{yyyy}-{mm}.csv"),
+        "start",
+        "does not start a monthly period; allowed: a month's first day",
+    ),
+    "weekly end off the weeks": (
+        _broken(grain="weekly", start="2013-01-07", end="2013-03-06"),
+        "end",
+        "allowed: a Monday, as the weeks start on start's weekday",
+    ),
+    "end before start": (_broken(end="2012-12-31"), "end", "allowed: start <= end"),
+    "start on a snapshot": (
+        _broken(grain="snapshot", date_columns=None, path="reference/fuel.csv"),
+        "start",
+        "a snapshot has no periods; allowed: unset",
+    ),
+    "dataset not an identifier": (_broken(dataset="NYC data"), "dataset", "not an identifier"),
     "path leaving the landing zone": (
         _broken(path="../secrets/fuel_{date}.csv"),
         "path",
@@ -318,16 +412,16 @@ BAD_SPECS = {
     "unknown field": (_broken(colums={}), "colums", "unknown field; allowed: name, description"),
     "missing field": (_broken(path=None), "path", "missing; every spec sets it"),
     "date columns on a snapshot": (
-        _broken(grain="snapshot", path="reference/fuel.csv"),
+        _broken(grain="snapshot", start=None, path="reference/fuel.csv"),
         "date_columns",
-        "a snapshot has no file day",
+        "a snapshot has no file period",
     ),
     "date columns not ints": (
         _broken(date_columns=["origin", "month", "day"]),
         "date_columns",
         "allowed: three int columns",
     ),
-    "negative lag": (_broken(lag_days=-1), "lag_days", "allowed: a whole number >= 0"),
+    "negative lag": (_broken(lag=-1), "lag", "allowed: a whole number >= 0"),
     "bad owner": (_broken(owners=["someone"]), "owners", "allowed: a list of emails or team:"),
 }
 

@@ -1,9 +1,11 @@
 """A model's jobs and sensors: failed monitoring checks retrain it; a promotion re-scores."""
 
+import datetime as dt
+
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from factory_assets.components.model_line.common import segment_partitions
+from factory_assets.components.model_line.common import periods, segment_partitions
 from factory_assets.components.model_line.drift import DRIFT_CHECK
 from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
 from factory_assets.components.model_spec import MANIFEST
@@ -11,7 +13,6 @@ from factory_assets.defs.resources import LandingZone, RetrainPolicy, sensor_int
 from factory_assets.lib import monitoring as mon
 from factory_assets.lib.catalog import materialization
 from factory_assets.lib.model_line import ModelLine
-from factory_assets.partitions import DAILY
 
 RETRAIN_TAG, TRIGGER_DAY_TAG = "factory/retrain", "factory/trigger_day"
 NOT_FINISHED = [
@@ -71,7 +72,14 @@ def retrain_request(
 ) -> dg.RunRequest:  # noqa: ANN001
     """A retrain of ``name`` on the newest labelled windows before the failed day."""
     w = mon.windows_before(
-        failure.day, policy["train_days"], policy["val_days"], policy["holdout_days"]
+        failure.day,
+        policy["train_days"],
+        policy["val_days"],
+        policy["holdout_days"],
+        # the newest labelled day before the failed one (its own labels may be in)
+        labelled_through=min(
+            failure.day - dt.timedelta(days=1), line.labelled_through(failure.day)
+        ),
     )
     holdout = {"holdout_start": str(w.holdout_start), "holdout_end": str(w.holdout_end)}
     train = {
@@ -114,7 +122,7 @@ def retrain_features(line: ModelLine) -> tuple[list[str], str]:
 
 
 def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
-    """retrain_<model>, rescore_<model>; <model>_daily and its schedule if the spec has one."""
+    """retrain_<model>, rescore_<model>; <model>_scoring and its schedule if the spec has one."""
     chain = [line.asset(s) for s in ("model", "evaluation", "package")]
     features, first = retrain_features(line)
     retrain = dg.define_asset_job(
@@ -128,18 +136,20 @@ def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
     rescore = dg.define_asset_job(
         f"rescore_{line.name}",
         selection=dg.AssetSelection.assets(line.predictions, line.asset("drift_report")),
-        partitions_def=DAILY,
-        description=f"Re-score a day with a newly promoted {line.name} champion; re-check drift.",
+        partitions_def=periods(line),
+        description=f"Re-score a period with a newly promoted {line.name} champion; re-check "
+        "drift.",
     )
     jobs = [retrain, rescore]
     if spec.schedule:
         daily = dg.define_asset_job(
-            f"{line.name}_daily",
+            f"{line.name}_scoring",
             selection=dg.AssetSelection.assets(
                 line.predictions, line.asset("drift_report"), line.asset("prediction_performance")
             ),
-            partitions_def=DAILY,
-            description=f"Score the newest landed day with {line.name} and monitor it.",
+            partitions_def=periods(line),
+            description=f"Score the newest landed period of {line.dataset} with {line.name} and "
+            "monitor it.",
         )
 
         @dg.schedule(
@@ -150,10 +160,10 @@ def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
             default_status=dg.DefaultScheduleStatus.STOPPED,
         )
         def _schedule(context: dg.ScheduleEvaluationContext, landing: LandingZone):  # noqa: ANN202
-            newest = landing.newest_day("flights")
+            newest = landing.newest_period(line.dataset)
             if newest is None:
-                return dg.SkipReason(f"nothing has landed under {landing.root}")
-            return dg.RunRequest(run_key=f"{line.name}-{newest}", partition_key=newest.isoformat())
+                return dg.SkipReason(f"no period of {line.dataset} has landed under {landing.root}")
+            return dg.RunRequest(run_key=f"{line.name}-{newest.key}", partition_key=newest.key)
 
         jobs += [daily, _schedule]
     return jobs

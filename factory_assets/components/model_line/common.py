@@ -1,6 +1,5 @@
 """What every station of a model line shares: partitions by segment, keys, asset arguments."""
 
-import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -10,7 +9,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
-from factory_assets.partitions import DAILY
+from factory_assets.partitions import partitions_for
 
 RESULTS = "model_results"  # the IO manager of the stations' JSON results
 SEGMENTED = "factory/segmented"
@@ -52,12 +51,17 @@ def station(spec, line: ModelLine, group: str, kinds: set[str], compute: str = "
     }
 
 
-def daily_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec, **kwargs):  # noqa: ANN001, ANN003, ANN201
-    """A daily monitoring asset whose run may cover a range of days, each judged on its own.
+def periods(line: ModelLine) -> dg.TimeWindowPartitionsDefinition:
+    """The partitions of ``line``'s scoring and monitoring: its dataset's calendar."""
+    return partitions_for(line.calendar)
+
+
+def period_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    """A monitoring asset whose run may cover a range of periods, each judged on its own.
 
     A multi_asset (its check output is optional) with a single-run backfill policy: the step
-    yields, per day of its partitions, an AssetMaterialization and an AssetCheckEvaluation of
-    that day, so a week is monitored in one run and each day keeps its own record and verdict.
+    yields, per period of its partitions, an AssetMaterialization and an AssetCheckEvaluation
+    of that period, so a week is monitored in one run and each day keeps its own verdict.
     """
     key = line.asset(station)
     return dg.multi_asset(
@@ -70,24 +74,30 @@ def daily_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec,
                 group_name="monitoring",
                 kinds=kwargs.pop("kinds"),
                 owners=list(spec.owners),
-                tags={"factory/model": line.name, "factory/line": "monitoring"},
-                partitions_def=DAILY,
+                tags={
+                    "factory/model": line.name,
+                    "factory/line": "monitoring",
+                    "factory/dataset": line.dataset,
+                },
+                partitions_def=periods(line),
             )
         ],
         check_specs=[check],
-        partitions_def=DAILY,
+        partitions_def=periods(line),
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
         **warehouse_step(),
     )
 
 
-def judge_days(context: dg.AssetExecutionContext, check: str, judge) -> Iterator:  # noqa: ANN001
-    """Each day of the step: ``judge(day)`` -> (metadata, passed, check metadata), as events."""
+def judge_periods(
+    context: dg.AssetExecutionContext, line: ModelLine, check: str, judge
+) -> Iterator:  # noqa: ANN001
+    """Each period of the step: ``judge(period)`` -> (metadata, passed, check metadata)."""
     asset_key = context.op_execution_context.assets_def.key
     check_key = dg.AssetCheckKey(asset_key, check)
     for partition in context.partition_keys:
-        metadata, passed, check_metadata = judge(dt.date.fromisoformat(partition))
+        metadata, passed, check_metadata = judge(line.calendar.period(partition))
         if asset_key in context.selected_asset_keys:
             yield dg.AssetMaterialization(asset_key, partition=partition, metadata=metadata)
         if check_key not in context.selected_asset_check_keys:

@@ -54,11 +54,12 @@ class Drift(dg.Config):
 
 
 class Performance(dg.Config):
-    """The floor a day's served predictions must reach once labelled."""
+    """The floor a period's served predictions must reach once labelled."""
 
     min_auc: float
     max_brier: float
     min_rows: int  # fewer labelled rows say nothing about the model
+    window: int  # periods judged together at most when one has fewer than min_rows
 
 
 def with_defaults(base: type[dg.Config], name: str, values: dict) -> type[dg.Config]:

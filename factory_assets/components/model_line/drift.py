@@ -1,16 +1,14 @@
 """<model>_drift_report: a day's inputs and predictions against each champion's reference."""
 
-import datetime as dt
-
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.components.model_line.common import daily_monitor, judge_days
+from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
 from factory_assets.defs.resources import ReportStore, TrackingStore
+from factory_assets.lib.calendar import Period
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions
-from factory_assets.partitions import DAILY
 
 DRIFT_CHECK = "drift_within_threshold"
 _REFERENCES: dict = {}  # (store, model, version, window) -> (rows, profiles by columns)
@@ -83,12 +81,12 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
     check = dg.AssetCheckSpec(
         DRIFT_CHECK,
         asset=key,
-        partitions_def=DAILY,
+        partitions_def=periods(line),
         description="The share of drifted model inputs stays at or under the threshold "
         f"({spec.monitoring.drift.max_drifted_share}) for every model serving the day.",
     )
 
-    @daily_monitor(
+    @period_monitor(
         spec,
         line,
         "drift_report",
@@ -110,23 +108,25 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
         tracking: TrackingStore,
         reports: ReportStore,
     ):  # noqa: ANN202 (yields each day's materialization and check evaluation)
-        yield from judge_days(
+        yield from judge_periods(
             context,
+            line,
             DRIFT_CHECK,
-            lambda day: _drift_day(day, line, config, duckdb, tracking, reports),
+            lambda period: _drift_period(period, line, config, duckdb, tracking, reports),
         )
 
     return _drift
 
 
-def _drift_day(day: dt.date, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
-    """One day's drift: (materialization metadata, passed, check metadata)."""
+def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
+    """One period's drift: (materialization metadata, passed, check metadata)."""
     from factory_assets.lib.drift import write_evidently_report
 
+    day = period.start if line.calendar.grain == "hourly" else period.first_day
     with duckdb.get_connection() as conn:
-        scored = conn.sql(line.scored_sql(), params=[day]).pl()
+        scored = conn.sql(line.scored_sql(), params=line.bounds([period])).pl()
     if scored.height == 0:
-        raise dg.Failure(f"no scored rows on {day}: materialize {line.predictions} first")
+        raise dg.Failure(f"no scored rows in {period.key}: materialize {line.predictions} first")
     mine = [name for name in scored["model_name"].unique() if line.owns(name)]
     own = scored.filter(pl.col("model_name").is_in(mine))
     tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
@@ -144,7 +144,7 @@ def _drift_day(day: dt.date, line, config, duckdb, tracking, reports) -> tuple: 
         failed += [] if passed else [name]
         if config.html_report == "always" or (config.html_report == "drifted" and not passed):
             sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
-            path = reports.path(name, f"drift_{day}.html")
+            path = reports.path(name, f"drift_{period.key.replace(':', '')}.html")
             write_evidently_report(sample, current, *columns, path)
             metadata["report"] = dg.MetadataValue.path(str(path))
             metadata["report_url"] = dg.MetadataValue.url(path.as_uri())
@@ -152,7 +152,7 @@ def _drift_day(day: dt.date, line, config, duckdb, tracking, reports) -> tuple: 
     not_judged = {"fallback_rows": scored.height - own.height, **{
         f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
     if not tables:  # every row served by the fallback (which monitors itself), or too few
-        return not_judged, True, {"day": day.isoformat(), "evaluated": False}
+        return not_judged, True, {"day": period.key, "evaluated": False}
     table = pl.concat(tables)
     with duckdb.get_connection() as conn:
         replace_partitions(conn, [(line.drift_table, table)], "day", [day])
@@ -172,7 +172,7 @@ def _drift_day(day: dt.date, line, config, duckdb, tracking, reports) -> tuple: 
         "columns": dg.MetadataValue.md(_markdown(table)),
     }
     verdict = {
-        "day": day.isoformat(),
+        "day": period.key,
         "drifted_share": share,
         "max_drifted_share": config.max_drifted_share,
         "drifted_columns": text,

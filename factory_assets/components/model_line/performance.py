@@ -6,14 +6,12 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.components.model_line.common import daily_monitor, judge_days
+from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
+from factory_assets.lib.calendar import Period
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions
-from factory_assets.partitions import DAILY
 
 PERFORMANCE_CHECK = "performance_above_floor"
-# Partition T evaluates the rows of T - 1: their outcomes are delivered on T.
-PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 
 
 def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame:
@@ -63,56 +61,92 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
     check = dg.AssetCheckSpec(
         PERFORMANCE_CHECK,
         asset=key,
-        partitions_def=DAILY,
-        description="AUC of the day's served predictions at or above the floor, Brier "
+        partitions_def=periods(line),
+        description="AUC of the period's served predictions at or above the floor, Brier "
         "at or under the ceiling, once their labels have landed.",
     )
+    lag = line.label_lag
+    window = spec.monitoring.performance.window
 
-    @daily_monitor(
+    @period_monitor(
         spec,
         line,
         "prediction_performance",
         check,
         deps=[
-            dg.AssetDep(line.predictions, partition_mapping=PREVIOUS_DAY),
+            dg.AssetDep(
+                line.predictions,
+                partition_mapping=dg.TimeWindowPartitionMapping(
+                    start_offset=-(lag + window - 1), end_offset=-lag
+                ),
+            ),
             line.label_table,
-            "raw_outcomes",
         ],
         kinds={"duckdb"},
         description=(
-            f"AUC and Brier of the {line.name} predictions served for the day before. "
-            "Partition T is computed when T's outcome delivery lands and judges the predictions "
-            f"for T - 1 against what happened. One row per day and model in "
-            f"{line.performance_table}. A run over several days judges each day on its own."
+            f"AUC and Brier of the {line.name} predictions served {lag} period(s) before, "
+            f"judged against their labels ({line.columns.label} from {line.label_table}), "
+            f"which land {lag} period(s) late. When a period has fewer than min_rows labelled "
+            f"rows, up to {window} period(s) ending with it are judged together. One row per "
+            f"period and model in {line.performance_table}. A run over several periods judges "
+            "each on its own."
         ),
     )
     def _performance(context: dg.AssetExecutionContext, config: config_cls, duckdb: DuckDBResource):  # noqa: ANN202
-        yield from judge_days(
+        yield from judge_periods(
             context,
+            line,
             PERFORMANCE_CHECK,
-            lambda landed: _performance_day(landed, line, config, duckdb),
+            lambda landed: _performance_period(landed, line, config, duckdb),
         )
 
     return _performance
 
 
-def _performance_day(landed: dt.date, line: ModelLine, config, duckdb: DuckDBResource) -> tuple:  # noqa: ANN001
-    """Partition ``landed`` judges the day before: (metadata, passed, check metadata)."""
-    day = landed - dt.timedelta(days=1)
+def labelled_window(
+    frame: pl.DataFrame, line: ModelLine, period: Period, min_rows: int, window: int
+) -> tuple[pl.DataFrame, Period]:
+    """The labelled rows judged for ``period``: its own, or as many periods back as it takes.
+
+    ``frame`` holds the labelled predictions of the ``window`` periods ending with ``period``
+    (``served_at``); periods are added from the newest back until ``min_rows`` is reached.
+    Returns the rows and the first period judged.
+    """
+    first = period
+    for back in range(window):
+        first = line.calendar.shift(period, -back)
+        rows = frame.filter(pl.col("served_at") >= _bound(line, first.start))
+        if rows.height >= min_rows:
+            return rows, first
+    return frame, first
+
+
+def _bound(line: ModelLine, moment: dt.datetime) -> dt.datetime | dt.date:
+    return moment if line.calendar.grain == "hourly" else moment.date()
+
+
+def _performance_period(landed: Period, line: ModelLine, config, duckdb: DuckDBResource) -> tuple:  # noqa: ANN001
+    """Partition ``landed`` judges the period whose labels it brings: (metadata, passed, check)."""
+    period = line.labelled_period(landed)
+    oldest = line.calendar.shift(period, -(config.window - 1))
     with duckdb.get_connection() as conn:
-        frame = conn.sql(line.labelled_predictions_sql(), params=[day]).pl()
-        table = day_rows(frame, day, landed)
+        frame = conn.sql(line.labelled_predictions_sql(), params=line.bounds([oldest, period])).pl()
+        frame, first = labelled_window(frame, line, period, config.min_rows, config.window)
+        day = _bound(line, period.start)
+        table = day_rows(frame, day, _bound(line, landed.start))
         if table.height:
+            table = table.with_columns(pl.lit(first.key).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [day])
     judged, failed = _verdicts(table, config, line)
-    first = table.row(0, named=True) if table.height else {}
+    first_row = table.row(0, named=True) if table.height else {}
     metadata = {
-        "flight_date": day.isoformat(),
+        "period": period.key,
+        "judged_from": first.key,
         "labelled_rows": frame.height,
-        "auc": first.get("auc", float("nan")),
-        "brier": first.get("brier", float("nan")),
+        "auc": first_row.get("auc", float("nan")),
+        "brier": first_row.get("brier", float("nan")),
         "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
-        "model_version": first.get("model_version", "(none served)"),
+        "model_version": first_row.get("model_version", "(none served)"),
     }
     detail = "; ".join(failed) or (
         f"{len(judged)} model(s) above the floor"
@@ -120,7 +154,8 @@ def _performance_day(landed: dt.date, line: ModelLine, config, duckdb: DuckDBRes
         else f"only {frame.height} labelled predictions: not evaluated"
     )
     verdict = {
-        "day": day.isoformat(),
+        "day": period.key,
+        "judged_from": first.key,
         "evaluated": bool(judged),
         "detail": detail,
         "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",

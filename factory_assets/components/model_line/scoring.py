@@ -6,13 +6,13 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from factory_assets.components.model_line.common import periods
 from factory_assets.defs.resources import TrackingStore
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registry import CHAMPION
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.metadata import table_metadata
-from factory_assets.partitions import DAILY
 
 
 def champions(tracking: TrackingStore, line: ModelLine, segments: list) -> dict | None:
@@ -60,41 +60,60 @@ def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame
     scored = pl.concat(parts) if parts else pl.DataFrame()
     return scored.with_columns(
         pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("scored_at"),
-        pl.col(c.date).alias("_partition_date"),
+        pl.col(c.date).cast(pl.Date).alias("_partition_date")
+        if line.calendar is None or line.calendar.grain != "hourly"
+        else pl.col(c.date).alias("_partition_date"),
     )
 
 
+def partition_values(line: ModelLine, run: list) -> list:
+    """The ``_partition_date`` values of a run of periods: every day (or hour) they span."""
+    if line.calendar.grain == "hourly":
+        return [p.start for p in run]
+    days = []
+    for period in run:
+        day = period.first_day
+        while day <= period.last_day:
+            days.append(day)
+            day += dt.timedelta(days=1)
+    return days
+
+
 def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
-    """The daily ``<model>_predictions`` asset of ``line``."""
+    """The ``<model>_predictions`` asset of ``line``, a partition per period of its calendar."""
 
     @dg.asset(
         name=line.predictions,
         deps=[line.features, line.asset("package")],
-        partitions_def=DAILY,
+        partitions_def=periods(line),
         backfill_policy=dg.BackfillPolicy.single_run(),
         output_required=False,
         group_name="serving",
         kinds={"onnx", "duckdb"},
         owners=list(spec.owners),
-        tags={"factory/model": line.name, "factory/line": "scoring"},
+        tags={
+            "factory/model": line.name,
+            "factory/line": "scoring",
+            "factory/dataset": line.dataset,
+        },
         description=(
-            f"{spec.description}\n\nThe probability for every row of the day, from the "
+            f"{spec.description}\n\nThe probability for every row of the period, from the "
             "champion's ONNX package through onnxruntime"
             + (
                 f" of its {line.segments.column} (or the fallback {line.segments.fallback})"
                 if line.segments
                 else ""
             )  # fmt: skip
-            + ", each row with the model and version that made it; a day is replaced whole."
+            + ", each row with the model and version that made it; a period is replaced whole."
         ),
         **warehouse_step(),
     )
     def _predictions(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, tracking: TrackingStore
     ):  # noqa: ANN202 (yields its materialization, or nothing before the first champion)
-        days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+        run = [line.calendar.period(key) for key in context.partition_keys]
         with duckdb.get_connection() as conn:
-            features = conn.sql(line.days_sql(), params=[days]).pl()
+            features = conn.sql(line.periods_sql(), params=line.bounds(run)).pl()
             present = features[line.segments.column].unique().to_list() if line.segments else [None]
             models = champions(tracking, line, present)
             if models is None:  # a model just added: the line goes on; its monitoring waits
@@ -105,7 +124,9 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
                 )
                 return
             scored = score(features, line, models)
-            replace_partitions(conn, [(line.predictions, scored)], "_partition_date", days)
+            replace_partitions(
+                conn, [(line.predictions, scored)], "_partition_date", partition_values(line, run)
+            )
             metadata = table_metadata(conn, line.predictions)
         versions = sorted({f"{n} v{v}" for n, v, _, _ in models.values()})
         yield dg.MaterializeResult(
