@@ -1,0 +1,98 @@
+"""The README's tables of spec fields, generated from the specs' own schemas.
+
+``python -m factory_assets.spec_docs`` rewrites the tables between their markers in README.md;
+a test checks that the README holds what this module generates, so the tables cannot go stale.
+"""
+
+import sys
+import types
+import typing
+from pathlib import Path
+
+import pydantic
+from pydantic.fields import FieldInfo
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+MARKERS = {
+    "source": ("<!-- source-spec-fields:start -->", "<!-- source-spec-fields:end -->"),
+    "model": ("<!-- model-spec-fields:start -->", "<!-- model-spec-fields:end -->"),
+}
+
+
+def _type(annotation: object) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        kept = [_type(a) for a in args if a is not type(None)]
+        return " or ".join(kept) + (" (optional)" if type(None) in args else "")
+    if origin is typing.Literal:
+        return ", ".join(f"`{a}`" for a in args)
+    if origin is list:
+        return f"list of {_type(args[0])}" if args else "list"
+    if origin is dict:
+        return "mapping"
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return "mapping (below)"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "**required**"
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, pydantic.BaseModel):
+        return "(its defaults)"
+    return f"`{value}`" if value not in (None, [], {}) else "unset"
+
+
+def _rows(model: type[pydantic.BaseModel], prefix: str = "") -> list[list[str]]:
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        nested = next(
+            (
+                a
+                for a in (annotation, *typing.get_args(annotation))
+                if isinstance(a, type) and issubclass(a, pydantic.BaseModel)
+            ),
+            None,
+        )
+        doc = (nested.__doc__ or "").strip().splitlines()[0] if nested else ""
+        text = " ".join((field.description or doc).split())
+        rows.append([f"`{prefix}{name}`", _type(annotation), _default(field), text])
+        if nested is not None:
+            rows += _rows(nested, f"{prefix}{name}.")
+    return rows
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table; ``|`` inside a cell is escaped."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def tables() -> dict[str, str]:
+    """The source and model spec tables, by kind."""
+    from factory_assets.components.landing_source import LandingSource
+    from factory_assets.components.model_spec import ModelSpec
+
+    header = ["field", "type", "default", "what"]
+    return {
+        "source": markdown_table(header, _rows(LandingSource)),
+        "model": markdown_table(header, _rows(ModelSpec)),
+    }
+
+
+def rendered(text: str) -> str:
+    """``text`` (the README) with each table replaced between its markers."""
+    for kind, table in tables().items():
+        start, end = MARKERS[kind]
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{start}\n{table}\n{end}{tail}"
+    return text
+
+
+if __name__ == "__main__":
+    README.write_text(rendered(README.read_text()))
+    sys.exit(0)
