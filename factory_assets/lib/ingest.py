@@ -85,13 +85,23 @@ def _local(aware: pl.Expr, timezone: str) -> pl.Expr:
     return aware.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
 
 
-def _to_datetime(text: pl.Expr, text_format: str | None, timezone: str) -> pl.Expr:
-    """Naive local datetimes in ``timezone``: naive text is read in it, offsets converted."""
+def parse_moment(
+    text: pl.Expr, dtype: pl.DataType, text_format: str | None, timezone: str
+) -> pl.Expr:
+    """Dates, or naive datetimes local to ``timezone``, from text; null where unreadable.
+
+    Without ``text_format`` a value is read as ISO 8601 (``2016-07-02``, ``2016-07-02 10:00``,
+    ``2016-07-02T10:00:00.5Z``, ``2016-07-02T10:00:00+02:00``). Naive text is a local time in
+    ``timezone``; a time with an offset (or a literal ``Z`` closing ``text_format``) is converted
+    into it.
+    """
+    if dtype == pl.Date:
+        return text.str.to_date(text_format or ISO_DATE, strict=False)
     if text_format is not None:
         parsed = text.str.to_datetime(text_format, strict=False, time_unit="us")
-        if "%z" in text_format or "%:z" in text_format or "%#z" in text_format:
+        if any(d in text_format for d in ("%z", "%:z", "%#z")):
             return _local(parsed, timezone)
-        if text_format.endswith("Z"):  # a literal Z: the time is UTC
+        if text_format.endswith("Z"):
             return _local(parsed.dt.replace_time_zone("UTC"), timezone)
         return parsed
     iso = text.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"[zZ]$", "+00:00")
@@ -107,11 +117,9 @@ def _cast(name: str, dtype: pl.DataType, schema: SourceSchema, iso: bool = False
     the column typed, and its cells are ISO 8601.
     """
     text = pl.col(name).str.strip_chars()
-    own = schema.period_format if name == schema.period_column and not iso else None
-    if dtype == pl.Datetime:
-        return _to_datetime(text, own, schema.timezone)
-    if dtype == pl.Date:
-        return text.str.to_date(own or ISO_DATE, strict=False)
+    if dtype in (pl.Date, pl.Datetime):
+        own = schema.period_format if name == schema.period_column and not iso else None
+        return parse_moment(text, dtype, own, schema.timezone)
     if dtype == pl.Boolean:
         lowered = text.str.to_lowercase()
         return (
