@@ -131,7 +131,7 @@ def _cast(name: str, dtype: pl.DataType, schema: SourceSchema, iso: bool = False
     return text.cast(dtype, strict=False)
 
 
-def shown(period: Period) -> str:
+def _shown(period: Period) -> str:
     """A period for a reader: a day, a span of days, or a half-open span of times."""
     midnight = period.start.time() == period.end.time() == dt.time()
     if midnight and period.end - period.start == dt.timedelta(days=1):
@@ -159,7 +159,7 @@ def _period_rule(schema: SourceSchema, period: Period) -> pl.Expr | None:
         dated = moment.dt.to_string("%Y-%m-%d %H:%M:%S")
     else:
         return None
-    message = f"row is dated {{}}, outside this file's period {shown(period)}"
+    message = f"row is dated {{}}, outside this file's period {_shown(period)}"
     return pl.when(dated.is_not_null() & outside).then(pl.format(message, dated))
 
 

@@ -205,7 +205,8 @@ def _as_text(series: pl.Series) -> pl.Series:
     try:
         return series.cast(pl.String, strict=False)
     except pl.exceptions.PolarsError:  # a type Polars cannot cast to text
-        return pl.Series(series.name, [None if v is None else str(v) for v in series.to_list()])
+        texts = [None if v is None else str(v) for v in series.to_list()]
+        return pl.Series(series.name, texts, dtype=pl.String)
 
 
 def read_parquet(path: Path, schema: SourceSchema) -> Cells:
@@ -214,7 +215,10 @@ def read_parquet(path: Path, schema: SourceSchema) -> Cells:
     A typed column of the wrong type is so judged (and quarantined) by the same rules as a CSV
     cell; a file Polars cannot read raises LandingFileError.
     """
-    _payload(path)
+    if not path.is_file():
+        raise LandingFileError(f"landing file is missing: {path}")
+    if path.stat().st_size == 0:
+        raise LandingFileError(f"landing file is empty (0 bytes): {path}")
     try:
         typed = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException) as err:
