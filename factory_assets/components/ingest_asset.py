@@ -20,7 +20,7 @@ from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
 from factory_assets.partitions import partitions_for
 
-KINDS = {"polars", "duckdb", "csv"}
+KINDS = {"polars", "duckdb"}  # and the source's file_format
 
 
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
@@ -89,7 +89,7 @@ def _asset_args(spec: SourceSpec) -> dict:
         "name": f"raw_{spec.name}",
         "description": spec.description,
         "group_name": "ingest",
-        "kinds": KINDS,
+        "kinds": KINDS | {spec.schema.file_format},
         "owners": list(spec.owners),
         **warehouse_step(),
     }
@@ -116,8 +116,9 @@ def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         validated, errors = [], []
         for period, day in zip(periods, days, strict=True):
             path = spec.landing_file(_landing_dir(landing), period)
+            described = spec.described(period)  # the rows' period: the lag back
             try:
-                validated.append((day, path, validate(path, schema, day)))
+                validated.append((day, path, validate(path, schema, described)))
             except LandingFileError as err:
                 errors.append(f"{period.key}: {err}")
         _fail_unusable(errors, len(days))
@@ -128,7 +129,9 @@ def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 for day, path, v in validated
             ]
         )
-        quarantine = pl.concat([_stamped(v.quarantine, loaded_at) for _, _, v in validated])
+        quarantine = pl.concat(  # in the partition of its file, as the good rows are
+            [_stamped(v.quarantine, loaded_at, _partition_date=day) for day, _, v in validated]
+        )
         for name in sorted({n for _, _, v in validated for n in v.extra_columns}):
             context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
         with duckdb.get_connection() as conn:

@@ -1,10 +1,10 @@
 """LandingSource: a landing source's YAML spec becomes its ``raw_<source>`` ingest asset.
 
-``defs/ingest/<source>/defs.yaml`` declares the source (where its files land, their columns and
-types, required columns, primary key, ranges, grain); the asset validates each landing file
-against that contract and quarantines bad rows with their reason (ingest_asset.py). A new
-dataset needs no Python. The rules a spec must follow are in lib/source_spec.py; lib/sources.py
-reads the same YAML for code outside Dagster.
+``defs/ingest/<source>/defs.yaml`` declares the source (where its files land and in which
+format, their columns and types, required columns, primary key, ranges, grain); the asset
+validates each landing file against that contract and quarantines bad rows with their reason
+(ingest_asset.py). A new dataset needs no Python. The rules a spec must follow are in
+lib/source_spec.py; lib/sources.py reads the same YAML for code outside Dagster.
 """
 
 from collections.abc import Mapping
@@ -86,6 +86,33 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
     )
     min_rows: int = Field(default=0, description="Fewest good rows a usable file has.")
     owners: list[str] | None = Field(default=None, description="Default: team:data-platform.")
+    file_format: Literal["csv", "parquet", "jsonl"] = Field(
+        default="csv",
+        description="csv, parquet or jsonl (JSON Lines); the path ends in .csv, .parquet, "
+        ".jsonl or .json to agree.",
+    )
+    delimiter: str = Field(
+        default=",",
+        description="CSV only: the one-character field separator, e.g. ';' or \"\\t\" (a tab).",
+    )
+    null_tokens: list[str] = Field(
+        default_factory=lambda: ["NA", ""],
+        description="Cell values that mean null, in every format.",
+    )
+    period_column: str | None = Field(
+        default=None,
+        description="Not on a snapshot: a date or datetime column whose value must lie in the "
+        "file's period (instead of date_columns).",
+    )
+    period_format: str | None = Field(
+        default=None,
+        description="strftime format of period_column's text, e.g. %d/%m/%Y (default: ISO 8601).",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone: naive timestamps are read in it, those with an offset "
+        "converted into it; periods begin and end in it.",
+    )
 
     @classmethod
     def get_model_cls(cls) -> type[BaseModel]:

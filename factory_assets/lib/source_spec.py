@@ -8,6 +8,7 @@ SourceSpecError at the first break, naming the file, the field and what is allow
 import datetime as dt
 import re
 import string
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import Any
 
 import polars as pl
 
+from factory_assets.lib import calendar as calendars
 from factory_assets.lib.calendar import GRAINS as PERIOD_GRAINS
-from factory_assets.lib.calendar import Calendar, Period, parse_moment
-from factory_assets.lib.ingest import SourceSchema
+from factory_assets.lib.calendar import Calendar, Period
+from factory_assets.lib.ingest import NULL_TOKENS, SourceSchema, parse_moment
+from factory_assets.lib.landing_files import EXTENSIONS
 
 TYPES: dict[str, pl.DataType] = {
     "int32": pl.Int32(),
@@ -26,7 +29,7 @@ TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
     "bool": pl.Boolean(),
     "date": pl.Date(),  # 2013-01-31
-    "datetime": pl.Datetime("us"),  # 2013-01-31T10:00:00Z (lib/ingest.py TIMESTAMP_FORMAT)
+    "datetime": pl.Datetime("us"),  # ISO 8601: 2013-01-31T10:00:00Z, 2013-01-31 10:00, ...
 }
 NUMERIC = ("int32", "int64", "float64")
 GRAINS = (*PERIOD_GRAINS, "snapshot")
@@ -51,18 +54,13 @@ RESERVED = ("line", "reason")  # the validator's own columns (lib/ingest.py)
 OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 DEFAULT_OWNERS = ("team:data-platform",)
 REQUIRED_FIELDS = ("name", "description", "grain", "path", "columns", "primary_key")
-OPTIONAL_FIELDS = (
-    "dataset",
-    "start",
-    "end",
-    "timezone",
-    "required",
-    "ranges",
-    "date_columns",
-    "lag",
-    "min_rows",
-    "owners",
-)
+READING_FIELDS = ("file_format", "delimiter", "null_tokens", "period_column", "period_format")
+READING_FIELDS += ("timezone",)  # how a file is read and its rows dated (_Rules.reading)
+CALENDAR_FIELDS = ("dataset", "start", "end", "lag")  # its periods (_Rules.calendar)
+OPTIONAL_FIELDS = ("required", "ranges", "date_columns", "min_rows", "owners")
+OPTIONAL_FIELDS += CALENDAR_FIELDS + READING_FIELDS
+DATED = ("date", "datetime")  # the types a period_column may have
+SAMPLE = dt.datetime(2016, 7, 2, 10, 30, 45, tzinfo=dt.UTC)  # what a period_format must read back
 
 
 class SourceSpecError(ValueError):
@@ -255,8 +253,7 @@ class _Rules:
                 f"{value!r}; allowed: a path below the landing root of letters, digits, "
                 "_ . - / and placeholders, without '..'",
             )
-        if not value.endswith(".csv"):
-            raise self.fail("path", f"{value!r}; allowed: a path ending in .csv")
+        self.extension(value)
         allowed = _listing(f"{{{name}}}" for name in PLACEHOLDERS)
         try:
             fields = _placeholders(value)
@@ -350,7 +347,7 @@ class _Rules:
         if value is None:
             return None
         try:
-            return parse_moment(value if isinstance(value, str) else value.isoformat())
+            return calendars.parse_moment(value if isinstance(value, str) else value.isoformat())
         except (AttributeError, ValueError):
             raise self.fail(
                 field, f"{value!r}; allowed: an ISO date (2016-07-02) or date and hour"
@@ -381,6 +378,119 @@ class _Rules:
             raise self.fail("end", f"{end} is before start {start}; allowed: start <= end")
         return Calendar(grain, start, end, timezone)
 
+    def file_format(self) -> str:
+        value = self.attributes.get("file_format", "csv")
+        if not isinstance(value, str) or value not in EXTENSIONS:
+            raise self.fail(
+                "file_format", f"{value!r} is not a format; allowed: {_listing(EXTENSIONS)}"
+            )
+        return value
+
+    def extension(self, path: str) -> None:
+        file_format = self.file_format()
+        endings = EXTENSIONS[file_format]
+        if not path.endswith(endings):
+            raise self.fail(
+                "path",
+                f"{path!r}; allowed: a path ending in {' or '.join(endings)} "
+                f"(file_format {file_format})",
+            )
+
+    def delimiter(self, file_format: str) -> str:
+        if "delimiter" not in self.attributes:
+            return ","
+        value = self.attributes["delimiter"]
+        if file_format != "csv":
+            raise self.fail(
+                "delimiter", f"a {file_format} file has no delimiter; allowed: unset (csv only)"
+            )
+        if not isinstance(value, str) or len(value) != 1 or value in '\r\n"':
+            raise self.fail(
+                "delimiter",
+                f"{value!r}; allowed: one character other than a line end or a double quote, "
+                "e.g. ';' or a tab",
+            )
+        return value
+
+    def null_tokens(self) -> tuple[str, ...]:
+        if "null_tokens" not in self.attributes:
+            return NULL_TOKENS
+        value = self.attributes["null_tokens"]
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise self.fail(
+                "null_tokens", f"{value!r}; allowed: a list of texts (quote numbers: '-999')"
+            )
+        return tuple(value)
+
+    def period_column(self, grain: str, columns: Mapping[str, str]) -> str | None:
+        value = self.attributes.get("period_column")
+        if value is None:
+            return None
+        if grain == "snapshot":
+            raise self.fail("period_column", "a snapshot has no period; allowed: unset")
+        if not isinstance(value, str) or columns.get(value) not in DATED:
+            declared = isinstance(value, str) and value in columns
+            what = f"a {columns[value]}" if declared else "not a declared column"
+            dated = _listing(c for c in columns if columns[c] in DATED) or "(none declared)"
+            raise self.fail(
+                "period_column", f"{value!r} is {what}; allowed: a date or datetime column: {dated}"
+            )
+        if self.attributes.get("date_columns") is not None:
+            raise self.fail(
+                "period_column",
+                "set together with date_columns; allowed: one of period_column and date_columns",
+            )
+        return value
+
+    def period_format(self, period_column: str | None, columns: Mapping[str, str]) -> str | None:
+        value = self.attributes.get("period_format")
+        if value is None:
+            return None
+        if period_column is None:
+            raise self.fail(
+                "period_format", "set without a period_column; allowed: unset, or a period_column"
+            )
+        allowed = "allowed: a strftime format with %Y, %m (or %b) and %d, e.g. '%d/%m/%Y'"
+        if not isinstance(value, str) or "%Y" not in value:
+            raise self.fail("period_format", f"{value!r}; {allowed}")
+        if not _reads_back(value, TYPES[columns[period_column]]):
+            raise self.fail(
+                "period_format",
+                f"{value!r} does not read back the day it writes ({SAMPLE.date()}); {allowed}",
+            )
+        return value
+
+    def timezone(self) -> str:
+        value = self.attributes.get("timezone", "UTC")
+        try:
+            zoneinfo.ZoneInfo(value)
+            pl.Series([SAMPLE.replace(tzinfo=None)]).dt.replace_time_zone(value)  # Polars' too
+        except (
+            zoneinfo.ZoneInfoNotFoundError,
+            ValueError,
+            TypeError,
+            OSError,
+            pl.exceptions.PolarsError,
+        ):
+            raise self.fail(
+                "timezone",
+                f"{value!r} is not a time zone; allowed: an IANA name, e.g. UTC, America/Chicago",
+            ) from None
+        return value
+
+    def reading(self, grain: str, columns: Mapping[str, str]) -> dict[str, Any]:
+        """The SourceSchema fields of how a file is read and its rows dated."""
+        file_format = self.file_format()
+        period_column = self.period_column(grain, columns)
+        return {
+            "file_format": file_format,
+            "delimiter": self.delimiter(file_format),
+            "null_tokens": self.null_tokens(),
+            "period_column": period_column,
+            "period_format": self.period_format(period_column, columns),
+            "timezone": self.timezone(),
+        }
+
     def owners(self) -> tuple[str, ...]:
         value = self.attributes.get("owners") or list(DEFAULT_OWNERS)
         if not isinstance(value, list) or not all(
@@ -408,6 +518,7 @@ class _Rules:
             date_columns=self.date_columns(grain, columns),
             lag_days=self.whole_number("lag"),
             min_rows=self.whole_number("min_rows"),
+            **self.reading(grain, columns),
         )
         if grain == "snapshot" and schema.lag_days:
             raise self.fail("lag", "a snapshot has no file period; allowed: 0 or unset")
@@ -424,6 +535,16 @@ class _Rules:
             calendar=calendar,
             lag=schema.lag_days,
         )
+
+
+def _reads_back(text_format: str, dtype: pl.DataType) -> bool:
+    """Whether ``text_format`` writes SAMPLE as text that ingest reads back to the same day."""
+    try:
+        text = pl.Series([SAMPLE]).dt.to_string(text_format)
+        value = pl.select(parse_moment(pl.lit(text[0]), dtype, text_format, "UTC")).item()
+    except (pl.exceptions.PolarsError, ValueError):
+        return False
+    return value is not None and (value if dtype == pl.Date else value.date()) == SAMPLE.date()
 
 
 def parse_spec(attributes: Mapping[str, Any], file: Path) -> SourceSpec:

@@ -1,6 +1,5 @@
 """ml_cancellation_features, the dbt model under the cancellation spec, on the test days."""
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -179,11 +178,11 @@ def test_the_model_reads_the_view_in_key_order(features) -> None:  # noqa: ANN00
     attributes = yaml.safe_load(spec_file.read_text())["attributes"]
     line = ModelSpec.model_validate(attributes).line(spec_file, warehouse_tables(MANIFEST))
     first, last = _all(path, "select min(flight_date), max(flight_date) from fct_flights")[0]
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    periods = [line.calendar.period_of(first), line.calendar.period_of(last)]
     reads = {
         "labelled": (line.labelled_sql(), [first, last]),
         "window": (line.window_sql(), [first, last]),
-        "days": (line.days_sql(), [days]),
+        "periods": (line.periods_sql(), line.bounds(periods)),
     }
     with duckdb.connect(str(path), read_only=True) as conn:
         for name, (sql, params) in reads.items():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 import yaml
 from dagster.components.testing import create_defs_folder_sandbox
@@ -98,6 +99,31 @@ def test_a_new_dataset_needs_only_a_yaml_spec(tmp_path: Path) -> None:
     ) == [("EWR", 3.15), ("JFK", 3.25)]
     assert _rows(warehouse, "select count(*) from raw_fuel_prices_quarantine") == [(0,)]
     assert _rows(warehouse, "select * from raw_fuel_prices where day = 3") == before
+
+
+def test_a_parquet_source_delivered_a_day_late(tmp_path: Path) -> None:
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    spec = {**FUEL, "path": "fuel/{yyyy}/fuel_{date}.parquet", "file_format": "parquet"}
+    rows = {"origin": ["EWR", "JFK"], "year": [2013] * 2, "month": [1] * 2, "day": [2, 3]}
+    path = data / "landing" / "fuel" / "2013" / "fuel_2013-01-03.parquet"
+    path.parent.mkdir(parents=True)
+    pl.DataFrame({**rows, "usd_per_gallon": [3.1, 3.2]}).write_parquet(path)
+    resources = {
+        "duckdb": DuckDBResource(database=str(warehouse)),
+        "landing": LandingZone(root=str(data)),
+    }
+
+    with _defs_from({"fuel_prices": {**spec, "lag_days": 1}}) as (defs, _):
+        asset = defs.get_assets_def("raw_fuel_prices")
+        assert set(asset.specs_by_key[asset.key].kinds) == {"polars", "duckdb", "parquet"}
+        assert dg.materialize([asset], partition_key="2013-01-03", resources=resources).success
+
+    assert _rows(warehouse, "select origin, _partition_date::varchar from raw_fuel_prices") == [
+        ("EWR", "2013-01-03")  # the file's (delivery) partition; its rows describe the day before
+    ]
+    assert _rows(
+        warehouse, "select line, reason, _partition_date::varchar from raw_fuel_prices_quarantine"
+    ) == [(2, "row is dated 2013-01-03, outside this file's period 2013-01-02", "2013-01-03")]
 
 
 @pytest.mark.parametrize("case", list(BAD_SPECS))

@@ -67,7 +67,7 @@ def test_a_row_of_another_day_is_quarantined(lines: list[str], tmp_path: Path) -
     moved = lines[2].replace("2013,1,2,", "2013,1,3,", 1)
     result = validate(_write(tmp_path, "".join([*lines[:2], moved, *lines[3:]])), FLIGHTS, DAY)
     assert result.quarantine["reason"].to_list() == [
-        "row is dated 2013-01-03, not this file's day 2013-01-02"
+        "row is dated 2013-01-03, outside this file's period 2013-01-02"
     ]
 
 
@@ -127,10 +127,34 @@ def test_header_only_weather_is_a_day_without_observations(tmp_path: Path) -> No
     assert result.good.height == 0 and result.quarantine.height == 0
 
 
-def test_outcomes_are_expected_for_the_day_before_their_delivery(landing_root: Path) -> None:
+def test_outcomes_describe_the_day_before_their_delivery(landing_root: Path) -> None:
     delivered = dt.date(2013, 1, 3)
     path = daily_file(landing_root / "landing", "outcomes", delivered)
-    assert validate(path, OUTCOMES, delivered).quarantine.height == 0
-    shifted = validate(path, OUTCOMES, delivered + dt.timedelta(days=1)).quarantine
+    described = delivered - dt.timedelta(days=OUTCOMES.lag_days)  # the caller applies the lag
+    assert validate(path, OUTCOMES, described).quarantine.height == 0
+    shifted = validate(path, OUTCOMES, delivered).quarantine
     assert shifted.height > 0
-    assert shifted["reason"][0] == "row is dated 2013-01-02, not this file's day 2013-01-03"
+    assert shifted["reason"][0] == "row is dated 2013-01-02, outside this file's period 2013-01-03"
+    assert shifted["_partition_date"][0] == delivered
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(
+    lines: list[str], tmp_path: Path
+) -> None:
+    result = validate(_write(tmp_path, "\ufeff" + "".join(lines)), FLIGHTS, DAY)
+    assert result.good.height == len(lines) - 1
+    assert result.quarantine.height == 0
+
+
+def test_a_field_beyond_the_csv_modules_size_limit(lines: list[str], tmp_path: Path) -> None:
+    long = "N" * 200_000  # Python's csv module stops at 131,072 characters a field
+    row = lines[1].split(",")
+    row[7] = long  # tailnum
+    ragged = lines[2].rstrip("\n") + f",{long}\n"
+    text = "".join([lines[0], ",".join(row), ragged, *lines[3:]])
+    result = validate(_write(tmp_path, text), FLIGHTS, DAY)
+    assert result.good.height == len(lines) - 2
+    assert result.good["tailnum"][0] == long
+    assert result.quarantine.select("line", "reason").rows() == [
+        (3, "row has 15 fields, the header has 14")
+    ]

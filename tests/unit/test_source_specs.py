@@ -277,6 +277,44 @@ def test_bool_and_date_columns_are_typed_and_checked(tmp_path: Path) -> None:
     ]
 
 
+def test_how_files_are_read_is_carried_to_the_schema(tmp_path: Path) -> None:
+    default = parse_spec(FUEL, tmp_path / "defs.yaml").schema
+    assert (default.file_format, default.delimiter, default.null_tokens) == ("csv", ",", ("NA", ""))
+    assert (default.period_column, default.period_format, default.timezone) == (None, None, "UTC")
+    attributes = {
+        **FUEL,
+        "path": "fuel/{yyyy}/fuel_{date}.json",
+        "columns": {**FUEL["columns"], "priced_at": "datetime"},
+        "date_columns": None,
+        "file_format": "jsonl",
+        "null_tokens": ["-"],
+        "period_column": "priced_at",
+        "period_format": "%d/%m/%Y %H:%M",
+        "timezone": "America/New_York",
+    }
+    schema = parse_spec(attributes, tmp_path / "defs.yaml").schema
+    assert (schema.file_format, schema.null_tokens) == ("jsonl", ("-",))
+    assert (schema.period_column, schema.period_format, schema.timezone) == (
+        "priced_at",
+        "%d/%m/%Y %H:%M",
+        "America/New_York",
+    )
+    path = tmp_path / "fuel.json"
+    path.write_text(
+        '{"origin": "EWR", "year": 2013, "month": 1, "day": 2, "usd_per_gallon": 3.1,'
+        ' "priced_at": "02/01/2013 23:30"}\n'
+        '{"origin": "JFK", "year": "-", "month": 1, "day": 2, "usd_per_gallon": 3.2,'
+        ' "priced_at": "03/01/2013 00:30"}\n'
+    )
+    result = validate(path, schema, dt.date(2013, 1, 2))
+    assert result.good.select("origin", "year", "priced_at").rows() == [
+        ("EWR", 2013, dt.datetime(2013, 1, 2, 23, 30))
+    ]
+    assert result.quarantine["reason"].to_list() == [
+        "row is dated 2013-01-03 00:30:00, outside this file's period 2013-01-02"
+    ]
+
+
 def _broken(**changes: object) -> dict:
     attributes = copy.deepcopy(FUEL)
     for key, value in changes.items():
@@ -288,6 +326,8 @@ def _broken(**changes: object) -> dict:
 
 
 COLUMNS = FUEL["columns"]
+DATED_COLUMNS = {**COLUMNS, "priced_on": "date", "priced_at": "datetime"}
+DATED = {"columns": DATED_COLUMNS, "date_columns": None, "period_column": "priced_on"}
 # (the spec, the field the message names, a part of what it says is allowed)
 BAD_SPECS = {
     "unknown type": (
@@ -422,6 +462,93 @@ BAD_SPECS = {
         "allowed: three int columns",
     ),
     "negative lag": (_broken(lag=-1), "lag", "allowed: a whole number >= 0"),
+    "bad file format": (
+        _broken(file_format="xlsx"),
+        "file_format",
+        "'xlsx' is not a format; allowed: csv, parquet, jsonl",
+    ),
+    "path not of its format": (
+        _broken(file_format="jsonl"),
+        "path",
+        "allowed: a path ending in .jsonl or .json (file_format jsonl)",
+    ),
+    **{
+        f"delimiter {name}": (
+            _broken(delimiter=value),
+            "delimiter",
+            f"{value!r}; allowed: one character other than a line end or a double quote",
+        )
+        for name, value in [("empty", ""), ("of two", "||"), ("newline", "\n"), ("quote", '"')]
+    },
+    "delimiter on parquet": (
+        _broken(file_format="parquet", path="fuel/fuel_{date}.parquet", delimiter=";"),
+        "delimiter",
+        "a parquet file has no delimiter; allowed: unset (csv only)",
+    ),
+    "null tokens not a list": (
+        _broken(null_tokens="NA"),
+        "null_tokens",
+        "'NA'; allowed: a list of texts",
+    ),
+    "null token a number": (
+        _broken(null_tokens=["NA", -999]),
+        "null_tokens",
+        "allowed: a list of texts (quote numbers: '-999')",
+    ),
+    "period column not declared": (
+        _broken(date_columns=None, period_column="priced_at"),
+        "period_column",
+        "'priced_at' is not a declared column; allowed: a date or datetime column: (none",
+    ),
+    "period column not dated": (
+        _broken(columns=DATED_COLUMNS, date_columns=None, period_column="origin"),
+        "period_column",
+        "'origin' is a string; allowed: a date or datetime column: priced_on, priced_at",
+    ),
+    "period column and date columns": (
+        _broken(columns=DATED_COLUMNS, period_column="priced_at"),
+        "period_column",
+        "set together with date_columns; allowed: one of period_column and date_columns",
+    ),
+    "period column on a snapshot": (
+        _broken(
+            grain="snapshot",
+            path="reference/fuel.csv",
+            columns=DATED_COLUMNS,
+            date_columns=None,
+            period_column="priced_at",
+        ),
+        "period_column",
+        "a snapshot has no period; allowed: unset",
+    ),
+    "period format without a year": (
+        _broken(**DATED, period_format="%d/%m/%y"),
+        "period_format",
+        "'%d/%m/%y'; allowed: a strftime format with %Y, %m (or %b) and %d",
+    ),
+    "period format without a day": (
+        _broken(**DATED, period_format="%Y-%m"),
+        "period_format",
+        "'%Y-%m' does not read back the day it writes (2016-07-02); allowed: a strftime format",
+    ),
+    "period format not a format": (
+        _broken(**DATED, period_format="%Y-%Q-%d"),
+        "period_format",
+        "does not read back the day it writes",
+    ),
+    "period format without a period column": (
+        _broken(period_format="%d/%m/%Y"),
+        "period_format",
+        "set without a period_column; allowed: unset, or a period_column",
+    ),
+    **{
+        f"timezone {value}": (
+            _broken(timezone=value),
+            "timezone",
+            f"{value!r} is not a time zone; allowed: an IANA name, e.g. UTC, America/Chicago",
+        )
+        for value in ("Mars/Olympus", "America", "", "../etc/passwd")
+    },
     "bad owner": (_broken(owners=["someone"]), "owners", "allowed: a list of emails or team:"),
 }
 
