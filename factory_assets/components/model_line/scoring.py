@@ -84,7 +84,13 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
 
     @dg.asset(
         name=line.predictions,
-        deps=[line.features, line.asset("package")],
+        deps=[
+            line.features,
+            # a period is scored by every segment's champion: each period needs all segments
+            dg.AssetDep(line.asset("package"), partition_mapping=dg.AllPartitionMapping())
+            if line.segments
+            else line.asset("package"),
+        ],
         partitions_def=periods(line),
         backfill_policy=dg.BackfillPolicy.single_run(),
         output_required=False,
