@@ -32,110 +32,123 @@ class SpecError(ValueError, ComponentTreeException):
     """
 
 
+def _f(default: object = ..., text: str = "") -> object:
+    """A field with its description (shown by ``dg docs``, ``dg list components``, README)."""
+    if isinstance(default, list):
+        return pydantic.Field(default_factory=lambda: list(default), description=text)
+    return pydantic.Field(default, description=text)
+
+
 class DataSpec(dg.Model):
     """The table the model reads and which of its columns are what."""
 
-    features: str
-    key: str
-    date: str
-    label: str
-    labels_from: str | None = None
-    label_lag: int = 0  # periods after its own that a period's labels land
-    dataset: str | None = None
-    categorical: list[str] = []
-    numeric: list[str] = []
+    features: str = _f(text="The feature table (a dbt model or a Python feature asset).")
+    key: str = _f(text="Its key column: one row per key.")
+    date: str = _f(text="Its date (or timestamp) column: windows and periods are cut by it.")
+    label: str = _f(text="The label column (0/1): in the features, or in labels_from.")
+    labels_from: str | None = _f(None, "A table joined on the key that holds the label.")
+    label_lag: int = _f(0, "Periods after its own that a period's labels land (monitoring).")
+    dataset: str | None = _f(
+        None,
+        "The dataset whose calendar partitions scoring and monitoring; default: the one "
+        "periodic dataset the feature table is built from.",
+    )
+    categorical: list[str] = _f([], "Categorical inputs (known before the outcome).")
+    numeric: list[str] = _f([], "Numeric inputs (known before the outcome).")
 
 
 class TrainingSpec(dg.Model):
     """Training window (validation: the ``val_days`` after it) and the net's knobs."""
 
-    train_start: str
-    train_end: str
-    val_days: int = 14
-    architecture: Literal["mlp"] = "mlp"
-    hidden: list[int] = [64, 32]
-    dropout: float = 0.1
-    max_epochs: int = 6
-    batch_size: int = 1024
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    seed: int = 13
+    train_start: str = _f(text="First day of the training window (YYYY-MM-DD).")
+    train_end: str = _f(text="Last day of the training window.")
+    val_days: int = _f(14, "Days after train_end that validate (early stopping, search).")
+    architecture: Literal["mlp"] = _f("mlp", "The net: embeddings for categories + an MLP.")
+    hidden: list[int] = _f([64, 32], "Widths of the hidden layers.")
+    dropout: float = _f(0.1, "Dropout between hidden layers.")
+    max_epochs: int = _f(6, "Epochs at most.")
+    batch_size: int = _f(1024, "Rows per batch.")
+    lr: float = _f(2e-3, "AdamW learning rate.")
+    weight_decay: float = _f(1e-4, "AdamW weight decay.")
+    seed: int = _f(13, "Seed of the split, the weights and the batch order.")
 
 
 class SearchSpec(dg.Model):
     """Optuna search: ``trials`` trials over ``space``, maximising validation AUROC."""
 
-    trials: int
-    space: dict[str, dict]
+    trials: int = _f(text="Trials to run.")
+    space: dict[str, dict] = _f(text="Parameter -> {low, high} or {choices}.")
 
 
 class EvaluationSpec(dg.Model):
     """The fixed holdout every challenger and champion is judged on, and its reports."""
 
-    holdout_start: str
-    holdout_end: str
-    report_segments: list[str] = []
-    importance_rows: int = 4000  # 0 skips permutation importance (the card says so)
-    min_segment_rows: int = 200
+    holdout_start: str = _f(text="First day of the holdout (after the validation days).")
+    holdout_end: str = _f(text="Last day of the holdout.")
+    report_segments: list[str] = _f([], "Inputs whose values get their own metrics.")
+    importance_rows: int = _f(4000, "Rows for permutation importance; 0 skips it.")
+    min_segment_rows: int = _f(200, "Fewest rows a reported segment has.")
 
 
 class GateSpec(dg.Model):
     """Floors a challenger must pass, and the margin by which it must beat the champion."""
 
-    min_auc: float = 0.6
-    max_brier: float = 0.25
-    margin: float = 0.002
+    min_auc: float = _f(0.6, "Holdout AUC floor.")
+    max_brier: float = _f(0.25, "Holdout Brier ceiling.")
+    margin: float = _f(0.002, "AUC by which a challenger must beat the champion.")
 
 
 class SegmentSpec(dg.Model):
     """One model per value of ``column``; under ``min_rows`` training rows, ``fallback`` serves."""
 
-    column: str
-    values: list[str]
-    min_rows: int = 1000
-    fallback: str
+    column: str = _f(text="The input whose values get their own model.")
+    values: list[str] = _f(text="The values (one registered model <name>-<value> each).")
+    min_rows: int = _f(1000, "Fewest training rows a segment's own model needs.")
+    fallback: str = _f(text="The model whose champion serves a segment under min_rows.")
 
 
 class DriftSpec(dg.Model):
     """Drift check: fails when the share of drifted inputs exceeds ``max_drifted_share``."""
 
-    max_drifted_share: float = 0.65
-    column_threshold: float = 0.1
-    html_report: Literal["always", "drifted", "never"] = "always"
-    ignore: list[str] = []
+    max_drifted_share: float = _f(0.65, "The check fails above this share of drifted inputs.")
+    column_threshold: float = _f(0.1, "Evidently's per-column drift threshold.")
+    html_report: Literal["always", "drifted", "never"] = _f(
+        "always", "When to save Evidently's HTML report."
+    )
+    ignore: list[str] = _f([], "Inputs left out of drift (calendar inputs drift by design).")
 
 
 class PerformanceSpec(dg.Model):
     """Performance check on labelled served predictions."""
 
-    min_auc: float = 0.58
-    max_brier: float = 0.25
-    min_rows: int = 100
-    window: int = 1  # periods judged together at most when one has too few labelled rows
+    min_auc: float = _f(0.58, "Served AUC floor.")
+    max_brier: float = _f(0.25, "Served Brier ceiling.")
+    min_rows: int = _f(100, "Fewest labelled rows a verdict needs.")
+    window: int = _f(1, "Periods judged together at most when one has under min_rows.")
 
 
 class RetrainSpec(dg.Model):
     """Cool-down between retrains and the windows a retrain uses (data days)."""
 
-    cooldown_days: int = 21
-    train_days: int = 90
-    val_days: int = 14
-    holdout_days: int = 14
+    cooldown_days: int = _f(21, "Data days after a retrain before the next may start.")
+    train_days: int = _f(90, "Training window of a retrain.")
+    val_days: int = _f(14, "Validation days of a retrain.")
+    holdout_days: int = _f(14, "Holdout days of a retrain: the newest labelled ones.")
 
 
 class MonitoringSpec(dg.Model):
     """Drift, performance and retraining settings."""
 
-    drift: DriftSpec = DriftSpec()
-    performance: PerformanceSpec = PerformanceSpec()
-    retrain: RetrainSpec = RetrainSpec()
+    drift: DriftSpec = _f(DriftSpec(), "Drift check.")
+    performance: PerformanceSpec = _f(PerformanceSpec(), "Performance check.")
+    retrain: RetrainSpec = _f(RetrainSpec(), "What a failed check's retrain uses.")
 
 
 class ScheduleSpec(dg.Model):
-    """When the model's scoring and monitoring run on the newest landed day."""
+    """When the model's scoring and monitoring run on the newest landed period."""
 
-    cron: str
-    timezone: str = "America/New_York"
+    cron: str = _f(text="Cron expression.")
+    timezone: str = _f("America/New_York", "The cron's time zone.")
 
 
 class ModelSpecAttributes(pydantic.BaseModel):
@@ -153,18 +166,18 @@ class ModelSpecAttributes(pydantic.BaseModel):
 class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
     """A model and its whole line from one YAML file; the fields are the YAML schema."""
 
-    name: str
-    description: str
-    owners: list[str] = ["team:ml-platform"]
-    data: DataSpec
-    training: TrainingSpec
-    search: SearchSpec | None = None
-    evaluation: EvaluationSpec
-    gate: GateSpec = GateSpec()
-    segments: SegmentSpec | None = None
-    monitoring: MonitoringSpec = MonitoringSpec()
-    predictions_table: str | None = None
-    schedule: ScheduleSpec | None = None
+    name: str = _f(text="The model: <name>_model, <name>_package, retrain_<name>, ...")
+    description: str = _f(text="What it predicts, in the data's own words (the model card).")
+    owners: list[str] = _f(["team:ml-platform"], "Owners of its assets.")
+    data: DataSpec = _f(text="The table the model reads and which of its columns are what.")
+    training: TrainingSpec = _f(text="Training window and the net's knobs.")
+    search: SearchSpec | None = _f(None, "Optional Optuna search.")
+    evaluation: EvaluationSpec = _f(text="The fixed holdout and its reports.")
+    gate: GateSpec = _f(GateSpec(), "What a challenger must pass to become champion.")
+    segments: SegmentSpec | None = _f(None, "Optional: one model per value of a column.")
+    monitoring: MonitoringSpec = _f(MonitoringSpec(), "Drift, performance and retraining.")
+    predictions_table: str | None = _f(None, "Served predictions' table (<name>_predictions).")
+    schedule: ScheduleSpec | None = _f(None, "Optional: score and monitor on a cron.")
 
     @classmethod
     def get_model_cls(cls) -> type[pydantic.BaseModel]:
