@@ -27,13 +27,13 @@ def _inputs():  # noqa: ANN202
     """A trained net, the preprocessed rows of the year, and the row offsets of each day."""
     import polars as pl
 
-    from factory_assets.lib.training.train import TrainConfig, train_flights
+    from factory_assets.lib.training.train import TrainConfig, train_model
 
     flights, weather, planes = build_inputs()
     features = flight_features(flights, flights, weather, planes)
     labelled = features.join(flights.select("flight_id", "is_late"), on="flight_id")
     config = TrainConfig(train_end="2013-01-31", val_days=7, max_epochs=1)
-    outcome = train_flights(labelled.filter(pl.col("is_late").is_not_null()), config)
+    outcome = train_model(labelled.filter(pl.col("is_late").is_not_null()), config)
     features = features.sort("flight_date", maintain_order=True)
     cat, num = outcome.preprocessor.transform(features)
     sizes = features.group_by("flight_date", maintain_order=True).len()["len"].to_numpy()

@@ -52,13 +52,13 @@ def _line(root: Path) -> tuple[str, Path, list[dict]]:
     from factory_assets.lib.packaging import export_onnx
     from factory_assets.lib.registry import Registry
     from factory_assets.lib.scoring import MODEL_FILE, PREPROCESSOR_FILE
-    from factory_assets.lib.training.train import TrainConfig, train_flights
+    from factory_assets.lib.training.train import TrainConfig, train_model
 
     flights, weather, planes = build_inputs()
     features = flight_features(flights, flights, weather, planes)
     labelled = features.join(flights.select("flight_id", "is_late"), on="flight_id")
     config = TrainConfig(train_end="2013-01-31", val_days=7, max_epochs=1)
-    outcome = train_flights(labelled.filter(pl.col("is_late").is_not_null()), config)
+    outcome = train_model(labelled.filter(pl.col("is_late").is_not_null()), config)
     package = root / "package"
     package.mkdir()
     pre = outcome.preprocessor

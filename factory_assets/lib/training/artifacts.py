@@ -31,15 +31,13 @@ def save_trained(net, preprocessor: Preprocessor, hidden: list[int], dropout: fl
 
 
 def load_trained(directory: Path) -> tuple[object, Preprocessor]:
-    """The FlightDelayNet (eval mode, CPU) and Preprocessor written by ``save_trained``."""
+    """The TabularNet (eval mode, CPU) and Preprocessor written by ``save_trained``."""
     import torch
 
-    from factory_assets.lib.training.flights_module import FlightDelayNet
+    from factory_assets.lib.training.tabular_module import TabularNet
 
     shape = json.loads((directory / CONFIG_FILE).read_text())
-    net = FlightDelayNet(
-        shape["cardinalities"], shape["n_numeric"], shape["hidden"], shape["dropout"]
-    )
+    net = TabularNet(shape["cardinalities"], shape["n_numeric"], shape["hidden"], shape["dropout"])
     net.load_state_dict(torch.load(directory / NET_FILE, map_location="cpu", weights_only=True))
     pre = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())
     return net.eval(), pre

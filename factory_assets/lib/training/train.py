@@ -1,4 +1,4 @@
-"""Training the flights model: seeded, bf16 on a GPU, fp32 on the CPU."""
+"""Training a model of a spec: seeded, bf16 on a GPU, fp32 on the CPU."""
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
@@ -46,7 +46,7 @@ class TrainConfig:
 class TrainOutcome:
     """What training produced."""
 
-    net: object  # FlightDelayNet (torch is imported lazily)
+    net: object  # TabularNet (torch is imported lazily)
     preprocessor: Preprocessor
     metrics: dict[str, float]
     accelerator: str
@@ -63,7 +63,7 @@ def device_settings() -> tuple[str, str]:
     return "cpu", "32-true"
 
 
-def train_flights(
+def train_model(
     frame: pl.DataFrame,
     config: TrainConfig,
     logger: object = False,
@@ -81,17 +81,17 @@ def train_flights(
     """
     import lightning as L
 
-    from factory_assets.lib.training.flights_datamodule import FlightsDataModule
-    from factory_assets.lib.training.flights_module import FlightDelayNet, FlightsModule
+    from factory_assets.lib.training.tabular_datamodule import TabularDataModule
+    from factory_assets.lib.training.tabular_module import TabularModule, TabularNet
 
     L.seed_everything(config.seed, workers=True, verbose=False)
-    data = FlightsDataModule(
+    data = TabularDataModule(
         frame, config.train_window, config.val_window, config.batch_size, columns
     )
     data.setup()
     pre = data.preprocessor
-    net = FlightDelayNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)
-    module = FlightsModule(net, lr=config.lr, weight_decay=config.weight_decay)
+    net = TabularNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)
+    module = TabularModule(net, lr=config.lr, weight_decay=config.weight_decay)
     accelerator, precision = device_settings()
     trainer = L.Trainer(
         accelerator=accelerator,

@@ -1,4 +1,4 @@
-"""Training and validation batches from flight_features rows, split by date window."""
+"""Training and validation batches from a feature table's rows, split by date window."""
 
 import datetime as dt
 
@@ -43,7 +43,7 @@ def in_window(
     )
 
 
-class FlightsDataModule(L.LightningDataModule):
+class TabularDataModule(L.LightningDataModule):
     """Fits the Preprocessor on the training window only; validates on the window after it."""
 
     def __init__(

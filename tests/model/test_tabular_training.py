@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC, Preprocessor
-from factory_assets.lib.training.train import TrainConfig, device_settings, train_flights
+from factory_assets.lib.training.train import TrainConfig, device_settings, train_model
 
 
 def _frame(rows: int = 3000, seed: int = 0) -> pl.DataFrame:
@@ -45,13 +45,13 @@ CONFIG = TrainConfig(
 
 
 def test_fast_dev_run_on_cpu() -> None:
-    outcome = train_flights(_frame(), CONFIG, fast_dev_run=True)
+    outcome = train_model(_frame(), CONFIG, fast_dev_run=True)
     assert outcome.accelerator == "cpu" and outcome.precision == "32-true"
     assert np.isfinite(outcome.metrics["train/loss"])
 
 
 def test_training_learns_and_two_runs_give_the_same_metrics() -> None:
-    first, second = train_flights(_frame(), CONFIG), train_flights(_frame(), CONFIG)
+    first, second = train_model(_frame(), CONFIG), train_model(_frame(), CONFIG)
     assert first.metrics == second.metrics
     assert first.metrics["val/auroc"] > 0.7  # the signal is strong; noise would give 0.5
 
@@ -74,5 +74,5 @@ def test_gpu_training_uses_bf16() -> None:
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device: the GPU path is checked on a lent GPU machine")
     assert device_settings() == ("gpu", "bf16-mixed")
-    outcome = train_flights(_frame(), CONFIG)
+    outcome = train_model(_frame(), CONFIG)
     assert outcome.precision == "bf16-mixed" and outcome.metrics["val/auroc"] > 0.7
