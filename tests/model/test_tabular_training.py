@@ -1,5 +1,6 @@
 """The Lightning module and datamodule on synthetic rows: they run, learn and repeat exactly."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -7,6 +8,7 @@ import polars as pl
 import pytest
 
 from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC, Preprocessor
+from factory_assets.lib.training.tabular_datamodule import TabularDataModule
 from factory_assets.lib.training.train import TrainConfig, device_settings, train_model
 
 
@@ -54,6 +56,34 @@ def test_training_learns_and_two_runs_give_the_same_metrics() -> None:
     first, second = train_model(_frame(), CONFIG), train_model(_frame(), CONFIG)
     assert first.metrics == second.metrics
     assert first.metrics["val/auroc"] > 0.7  # the signal is strong; noise would give 0.5
+
+
+def _batch_order(seed: int) -> list:
+    """The training rows (their numerics) in the order the first epoch's batches bring them."""
+    data = TabularDataModule(
+        _frame(), CONFIG.train_window, CONFIG.val_window, CONFIG.batch_size, seed=seed
+    )
+    data.setup()
+    return [row for batch in data.train_dataloader() for row in batch["num"].tolist()]
+
+
+def test_the_spec_seed_orders_the_batches() -> None:
+    assert _batch_order(13) == _batch_order(13)
+    assert _batch_order(13) != _batch_order(14)
+    assert sorted(_batch_order(13)) == sorted(_batch_order(14))  # the same rows, reordered
+
+
+def test_training_shuffles_with_the_config_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = []
+    loader = TabularDataModule.train_dataloader
+
+    def spy(self: TabularDataModule):  # noqa: ANN202
+        seeds.append(self.seed)
+        return loader(self)
+
+    monkeypatch.setattr(TabularDataModule, "train_dataloader", spy)
+    train_model(_frame(), dataclasses.replace(CONFIG, seed=7), fast_dev_run=True)
+    assert seeds == [7]
 
 
 def test_preprocessor_round_trips_and_maps_unknowns_to_zero() -> None:

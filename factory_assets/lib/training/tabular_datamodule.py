@@ -53,9 +53,12 @@ class TabularDataModule(L.LightningDataModule):
         val_window: tuple[dt.date, dt.date],
         batch_size: int = 1024,
         columns: ModelColumns = FLIGHTS_COLUMNS,
+        *,
+        seed: int,
     ) -> None:
         super().__init__()
         self.frame, self.batch_size, self.columns = frame, batch_size, columns
+        self.seed = seed  # the spec's training.seed: it orders the shuffled batches
         self.train_window, self.val_window = train_window, val_window
         self.preprocessor: Preprocessor | None = None
 
@@ -78,8 +81,8 @@ class TabularDataModule(L.LightningDataModule):
         self.val_set = _Tensors(*self.preprocessor.transform(val), val[label].to_numpy())
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled with a seeded generator, so two runs see the same batches."""
-        generator = torch.Generator().manual_seed(0)
+        """Shuffled by a generator seeded with ``seed``: one seed, one order of batches."""
+        generator = torch.Generator().manual_seed(self.seed)
         order = RandomSampler(self.train_set, generator=generator)
         return self._loader(self.train_set, order, self.batch_size)
 

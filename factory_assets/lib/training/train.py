@@ -86,7 +86,7 @@ def train_model(
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     data = TabularDataModule(
-        frame, config.train_window, config.val_window, config.batch_size, columns
+        frame, config.train_window, config.val_window, config.batch_size, columns, seed=config.seed
     )
     data.setup()
     pre = data.preprocessor
