@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from factory_assets.cli import main
+from factory_assets.lib.features.flights import CATEGORICAL, NUMERIC
 from factory_assets.lib.registry import CHALLENGER, CHAMPION, Registry
-from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
 
 IMPORTANCE_NAMES = set(CATEGORICAL + NUMERIC)
 

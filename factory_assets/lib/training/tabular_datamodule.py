@@ -15,7 +15,7 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
-from factory_assets.lib.training.dataset import FLIGHTS_COLUMNS, ModelColumns, Preprocessor
+from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
 
 
 class _Tensors(Dataset):
@@ -34,7 +34,7 @@ class _Tensors(Dataset):
 def in_window(
     frame: pl.DataFrame,
     window: tuple[dt.date, dt.date],
-    columns: ModelColumns = FLIGHTS_COLUMNS,
+    columns: ModelColumns,
 ) -> pl.DataFrame:
     """Labelled rows whose date lies in [start, end]."""
     start, end = window
@@ -51,10 +51,10 @@ class TabularDataModule(L.LightningDataModule):
         frame: pl.DataFrame,
         train_window: tuple[dt.date, dt.date],
         val_window: tuple[dt.date, dt.date],
-        batch_size: int = 1024,
-        columns: ModelColumns = FLIGHTS_COLUMNS,
         *,
+        columns: ModelColumns,
         seed: int,
+        batch_size: int = 1024,
     ) -> None:
         super().__init__()
         self.frame, self.batch_size, self.columns = frame, batch_size, columns

@@ -5,15 +5,15 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from factory_assets.lib.training.dataset import FLIGHTS_COLUMNS, ModelColumns, Preprocessor
+from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Knobs of one training run (dates are ISO strings so the config is plain data)."""
 
-    train_start: str = "2013-01-01"
-    train_end: str = "2013-03-31"
+    train_start: str
+    train_end: str
     val_days: int = 14  # validation: the two weeks right after the training window
     max_epochs: int = 6
     batch_size: int = 1024
@@ -66,16 +66,17 @@ def device_settings() -> tuple[str, str]:
 def train_model(
     frame: pl.DataFrame,
     config: TrainConfig,
+    *,
+    columns: ModelColumns,
     logger: object = False,
     fast_dev_run: bool = False,
-    columns: ModelColumns = FLIGHTS_COLUMNS,
 ) -> TrainOutcome:
     """Fit an embedding + MLP net on the training window of ``frame`` (inputs + label).
 
     Args:
-        frame: feature rows with the label (flight_features joined with ``is_late`` by default).
+        frame: feature rows with the label (a spec's ``ModelLine.labelled_sql`` rows).
         config: windows and hyper-parameters.
-        columns: which columns are the date, the label and the inputs.
+        columns: which columns are the date, the label and the inputs (the spec's ``data``).
         logger: a Lightning logger (MLflow in the pipeline) or False.
         fast_dev_run: one batch of each loop, for tests.
     """
@@ -86,7 +87,12 @@ def train_model(
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     data = TabularDataModule(
-        frame, config.train_window, config.val_window, config.batch_size, columns, seed=config.seed
+        frame,
+        config.train_window,
+        config.val_window,
+        columns=columns,
+        seed=config.seed,
+        batch_size=config.batch_size,
     )
     data.setup()
     pre = data.preprocessor
