@@ -206,6 +206,7 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
             segments=segments,
             predictions=self.predictions_table or "",
             drift_ignore=tuple(self.monitoring.drift.ignore),
+            description=self.description,
         )
 
 

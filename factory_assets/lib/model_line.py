@@ -35,6 +35,7 @@ class ModelLine:
     segments: Segments | None = None
     predictions: str = ""  # the table of served predictions (default <name>_predictions)
     drift_ignore: tuple[str, ...] = ()
+    description: str = ""  # the spec's words for what the model predicts (the model card's)
 
     def __post_init__(self) -> None:
         if not self.predictions:
