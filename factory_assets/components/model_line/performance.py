@@ -17,7 +17,7 @@ PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 
 
 def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame:
-    """One row per serving model: labelled rows, AUC, Brier, log loss, late rate."""
+    """One row per serving model: labelled rows, AUC, Brier, log loss, positive rate."""
     from factory_assets.lib.evaluation import binary_metrics
 
     rows = []
@@ -107,7 +107,7 @@ def _performance_day(landed: dt.date, line: ModelLine, config, duckdb: DuckDBRes
     judged, failed = _verdicts(table, config, line)
     first = table.row(0, named=True) if table.height else {}
     metadata = {
-        "flight_date": day.isoformat(),
+        line.columns.date: day.isoformat(),  # the day whose rows were served and are judged
         "labelled_rows": frame.height,
         "auc": first.get("auc", float("nan")),
         "brier": first.get("brier", float("nan")),
