@@ -6,10 +6,6 @@ from pathlib import Path
 from factory_assets.lib.training.dataset import Preprocessor
 
 NET_FILE, CONFIG_FILE, PREPROCESSOR_FILE = "net.pt", "net.json", "preprocessor.json"
-LABELLED_FEATURES_SQL = (
-    "select f.*, t.is_late from flight_features f join fct_flights t using (flight_id) "
-    "where f.flight_date between ? and ?"
-)
 
 
 def save_trained(net, preprocessor: Preprocessor, hidden: list[int], dropout: float,
