@@ -390,7 +390,7 @@ def stopwatch():  # noqa: ANN201 (Iterator[dict])
 
 
 def fit_logging_cost(root: Path, frame: pl.DataFrame, line, values: list[str]) -> dict:  # noqa: ANN001
-    """Seconds a fit spends logging to MLflow: train_flights with the logger and without.
+    """Seconds a fit spends logging to MLflow: train_model with the logger and without.
 
     ``train_seconds`` (so compute_s) includes the MLflow logger's writes during the fit: its
     parameters, each epoch's metrics, the run's end. Measured here apart, alternately.
@@ -398,7 +398,7 @@ def fit_logging_cost(root: Path, frame: pl.DataFrame, line, values: list[str]) -
     from lightning.pytorch.loggers import MLFlowLogger
     from mlflow import MlflowClient
 
-    from factory_assets.lib.training.train import TrainConfig, train_flights
+    from factory_assets.lib.training.train import TrainConfig, train_model
 
     uri, cfg = f"sqlite:///{root / 'mlflow.db'}", TrainConfig(**TRAINING)
     client = MlflowClient(uri)
@@ -415,7 +415,7 @@ def fit_logging_cost(root: Path, frame: pl.DataFrame, line, values: list[str]) -
         ]
         for kind, logger in loggers[:: 1 - 2 * (i % 2)]:  # alternate which goes first
             start = time.perf_counter()
-            train_flights(part, cfg, logger=logger, columns=line.columns)
+            train_model(part, cfg, logger=logger, columns=line.columns)
             seconds[kind].append(time.perf_counter() - start)
     with_logger, without = (statistics.median(seconds[k]) for k in ("logger", "none"))
     return {

@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmarks.bench_features_vs_pandas import build_inputs
 from benchmarks.common import timed_pair, write_result
-from factory_assets.lib.features.flights import flight_features
+from factory_assets.lib.features.flights import CATEGORICAL, NUMERIC, flight_features
 
 NAME = "scoring_onnx_vs_torch"
 GOAL = 2
@@ -27,13 +27,17 @@ def _inputs():  # noqa: ANN202
     """A trained net, the preprocessed rows of the year, and the row offsets of each day."""
     import polars as pl
 
-    from factory_assets.lib.training.train import TrainConfig, train_flights
+    from factory_assets.lib.training.dataset import ModelColumns
+    from factory_assets.lib.training.train import TrainConfig, train_model
 
     flights, weather, planes = build_inputs()
     features = flight_features(flights, flights, weather, planes)
     labelled = features.join(flights.select("flight_id", "is_late"), on="flight_id")
-    config = TrainConfig(train_end="2013-01-31", val_days=7, max_epochs=1)
-    outcome = train_flights(labelled.filter(pl.col("is_late").is_not_null()), config)
+    config = TrainConfig("2013-01-01", "2013-01-31", val_days=7, max_epochs=1)
+    columns = ModelColumns(
+        "flight_id", "flight_date", "is_late", tuple(CATEGORICAL), tuple(NUMERIC)
+    )
+    outcome = train_model(labelled.filter(pl.col("is_late").is_not_null()), config, columns=columns)
     features = features.sort("flight_date", maintain_order=True)
     cat, num = outcome.preprocessor.transform(features)
     sizes = features.group_by("flight_date", maintain_order=True).len()["len"].to_numpy()

@@ -47,18 +47,22 @@ def _line(root: Path) -> tuple[str, Path, list[dict]]:
     import datetime as dt
 
     from benchmarks.bench_features_vs_pandas import build_inputs
-    from factory_assets.lib.features.flights import flight_features
+    from factory_assets.lib.features.flights import CATEGORICAL, NUMERIC, flight_features
     from factory_assets.lib.online.snapshot import build_snapshot, write_snapshot
     from factory_assets.lib.packaging import export_onnx
     from factory_assets.lib.registry import Registry
     from factory_assets.lib.scoring import MODEL_FILE, PREPROCESSOR_FILE
-    from factory_assets.lib.training.train import TrainConfig, train_flights
+    from factory_assets.lib.training.dataset import ModelColumns
+    from factory_assets.lib.training.train import TrainConfig, train_model
 
     flights, weather, planes = build_inputs()
     features = flight_features(flights, flights, weather, planes)
     labelled = features.join(flights.select("flight_id", "is_late"), on="flight_id")
-    config = TrainConfig(train_end="2013-01-31", val_days=7, max_epochs=1)
-    outcome = train_flights(labelled.filter(pl.col("is_late").is_not_null()), config)
+    config = TrainConfig("2013-01-01", "2013-01-31", val_days=7, max_epochs=1)
+    columns = ModelColumns(
+        "flight_id", "flight_date", "is_late", tuple(CATEGORICAL), tuple(NUMERIC)
+    )
+    outcome = train_model(labelled.filter(pl.col("is_late").is_not_null()), config, columns=columns)
     package = root / "package"
     package.mkdir()
     pre = outcome.preprocessor

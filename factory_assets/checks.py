@@ -28,6 +28,7 @@ from factory_assets.lib.quality import (
 )
 
 WATERMARK_SOURCE = "fct_flights"  # every checked table derives from its rows
+WATERMARK_DATE = "flight_date"  # the day of a WATERMARK_SOURCE row
 
 
 class SuiteScope(dg.Config):
@@ -107,13 +108,15 @@ def build_suite_check(
     query: str,
     expectations: list[Expectation],
     description: str,
-    key: str = "flight_id",
+    *,
+    key: str,
+    date: str,
 ) -> dg.AssetChecksDefinition:
     """``<table>_meets_suite``: a blocking check that runs the GX suite on ``query``'s rows.
 
-    Only the days changed since the last pass of the same suite (and the newest ``min_days``)
-    are validated; ``key`` must be unique over the whole table. A failure (severity ERROR)
-    stops every asset downstream of ``table`` in the same run.
+    Only the days (``date`` column of the rows) changed since the last pass of the same suite
+    (and the newest ``min_days``) are validated; ``key`` must be unique over the whole table.
+    A failure (severity ERROR) stops every asset downstream of ``table`` in the same run.
     """
     check_key = dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
     copies = f"{key}_copies_in_table"
@@ -133,8 +136,10 @@ def build_suite_check(
         instance = context.instance
         last = None if config.whole_table else _passed_through(instance, check_key, fingerprint)
         with duckdb.get_connection() as conn:
-            since, now = changed_since(conn, WATERMARK_SOURCE, last, config.min_days)
-            frame = scoped_rows(conn, table, query, key, since)
+            since, now = changed_since(
+                conn, WATERMARK_SOURCE, last, config.min_days, WATERMARK_DATE
+            )
+            frame = scoped_rows(conn, table, query, key, since, date)
         outcome = run_suite(frame, f"{table}_suite", suite)
         # A failure keeps the last pass's watermark; so does a table built before its source's
         # last build, since it may hold none of the rows loaded up to ``now``.

@@ -78,20 +78,32 @@ def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
     return result.success
 
 
-def _champion_summary() -> None:
+def _champion_summary(models: list[str] | None = None) -> None:
+    """Print the champion of each of ``models``, or of every model in the registry."""
     from factory_assets.defs.resources import resources
 
     registry = resources().resources["tracking"].process_config_and_initialize().registry()
-    champion = registry.version("flights", "champion")
-    if champion is None:
-        print("flights: no champion")
-        return
-    tags = champion.tags
-    print(
-        f"flights champion: version {champion.version}; holdout AUC {tags.get('holdout_auc')}, "
-        f"Brier {tags.get('holdout_brier')}; data {tags.get('data_version')}; "
-        f"code {tags.get('code_version')}"
-    )
+    registered, token = {}, None
+    while True:  # the registry answers in pages
+        page = registry.client.search_registered_models(page_token=token)
+        registered |= {m.name: m for m in page}
+        token = page.token
+        if not token:
+            break
+    for name in sorted(registered) if models is None else models:
+        champion = registry.version(name, "champion")
+        if champion is None:
+            fallback = getattr(registered.get(name), "tags", {}).get("fallback")
+            print(f"{name}: no champion" + (f" (served by {fallback})" if fallback else ""))
+            continue
+        tags = champion.tags
+        print(
+            f"{name} champion: version {champion.version}; holdout AUC "
+            f"{tags.get('holdout_auc')}, Brier {tags.get('holdout_brier')}; "
+            f"data {tags.get('data_version')}; code {tags.get('code_version')}"
+        )
+    if models is None and not registered:
+        print("no registered model")
 
 
 def _landing(args: argparse.Namespace) -> int:
@@ -148,7 +160,7 @@ def _rollback(args: argparse.Namespace) -> int:
             f"rollback {args.model}",
             time.perf_counter(),
         )
-    _champion_summary()
+    _champion_summary([args.model])
     return 0 if ok else 1
 
 

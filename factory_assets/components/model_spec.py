@@ -237,6 +237,7 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
             dataset=dataset.name,
             calendar=dataset.calendar,
             label_lag=d.label_lag,
+            description=self.description,
         )
 
     def resolve_dataset(self, source: Path, known: dict[str, Dataset]) -> Dataset:

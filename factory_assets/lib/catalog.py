@@ -9,10 +9,10 @@ import functools
 import json
 from pathlib import Path
 
-from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
+from factory_assets.lib.features.flights import FEATURE_COLUMNS
 
 PYTHON_TABLES: dict[str, tuple[str, ...]] = {
-    "flight_features": ("flight_id", "flight_date", *CATEGORICAL, *NUMERIC),
+    "flight_features": FEATURE_COLUMNS,
 }
 # The warehouse tables each Python feature table reads (its asset's deps).
 PYTHON_DEPS: dict[str, tuple[str, ...]] = {

@@ -1,5 +1,6 @@
 """The model card: a markdown record of what made a model version and how it performs."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,40 @@ def _table(rows: dict, header: tuple[str, str], round_floats: bool = True) -> st
     return "\n".join(lines) if rows else "_none_"
 
 
+def _intended_use(
+    description: str, label: str, features: str, label_table: str, inputs: Sequence[str]
+) -> str:
+    lines = [
+        f"- Task: binary: the probability that `{label}` is true.",
+        f"- Label: `{label}`, read from `{label_table or features}`.",
+    ]
+    if inputs:
+        lines.append(f"- Inputs: {len(inputs)} columns of `{features}`: {', '.join(inputs)}.")
+    return f"## Intended use\n\n{description.strip()}\n\n" + "\n".join(lines)
+
+
+def _limitations(label: str, features: str, window: dict) -> str:
+    train = window.get("train")
+    trained = f"dated {_cell(train)}" if train else "of its training window"
+    return (
+        "## Limitations\n\n"
+        f"- Trained on rows of `{features}` {trained} only; rows from outside that window's "
+        "population (other periods, sources or kinds of rows) are out of scope.\n"
+        f"- The relation between the inputs and `{label}` drifts with time: a model trained on "
+        "one window can be miscalibrated in another; watch the drift report and the served "
+        "performance.\n"
+        "- Segments with few rows have noisy metrics; read their tables with the row counts in "
+        "mind."
+    )
+
+
 def model_card(
     *,
     name: str,
     version: str | None,
+    description: str,
+    label: str,
+    features: str,
     data_version: str,
     code_version: str,
     window: dict,
@@ -31,8 +62,14 @@ def model_card(
     segment_tables: dict[str, str],
     importance_table: str | None,
     gate: dict,
+    label_table: str = "",
+    inputs: Sequence[str] = (),
 ) -> str:
     """A markdown model card; segment and importance tables arrive already as markdown.
+
+    Its words come from the model's spec: ``description``, the ``label`` column, the
+    ``features`` table (and ``label_table`` when the label is joined from another one) and the
+    ``inputs``; ``window["train"]`` bounds what the limitations call in scope.
 
     An importance table of None or "" (importance not computed) shows as ``_none_``.
 
@@ -44,10 +81,7 @@ def model_card(
     sections = [
         f"# Model card: {name}",
         f"Registry version: {version or 'not registered'}",
-        "## Intended use\n\nPredicts the probability that a scheduled departure from a New York "
-        "City airport (EWR, JFK, LGA) arrives more than 15 minutes late. Uses only features "
-        "known before departure: schedule, carrier, route, weather observed by the scheduled "
-        "hour, late rates of earlier days; never the actual departure times or delays.",
+        _intended_use(description, label, features, label_table, inputs),
         f"## Data\n\n- Data version: `{data_version}`\n"
         + "\n".join(f"- {key}: {_cell(value)}" for key, value in window.items()),
         f"## Code\n\n- Code version: `{code_version}`",
@@ -57,12 +91,6 @@ def model_card(
         "## Feature importance\n\n" + ((importance_table or "").strip() or "_none_"),
         f"## Gate decision\n\n**{'Promoted' if promoted else 'Not promoted'}**: "
         f"{gate.get('reason', 'no reason given')}\n\n" + _table(evidence, ("evidence", "value")),
-        "## Limitations\n\n"
-        "- Trained on 2013 departures from New York City only; other years, airports or "
-        "schedules are out of scope.\n"
-        "- Delays drift with the season (summer storms, winter weather, holidays): a model "
-        "trained on one window can be miscalibrated in another; watch the drift report.\n"
-        "- Segments with little data (small carriers, rare destinations) have noisy metrics; "
-        "read their tables with the row counts in mind.",
+        _limitations(label, features, window),
     ]
     return "\n\n".join(sections) + "\n"

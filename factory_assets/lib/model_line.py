@@ -37,6 +37,7 @@ class ModelLine:
     segments: Segments | None = None
     predictions: str = ""  # the table of served predictions (default <name>_predictions)
     drift_ignore: tuple[str, ...] = ()
+    description: str = ""  # the spec's words for what the model predicts (the model card's)
     dataset: str = ""  # the dataset whose calendar partitions scoring and monitoring
     calendar: Calendar | None = None
     label_lag: int = 0  # periods after its own that a period's labels land

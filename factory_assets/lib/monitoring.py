@@ -8,20 +8,19 @@ data days (partition dates), not wall-clock time, so a replay of a year behaves 
 import datetime as dt
 from dataclasses import dataclass
 
-from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
-
-# Calendar columns drift by construction (a model trained on winter sees no July, and one day
-# has a single weekday); they are inputs but not evidence that the world changed.
-CALENDAR_COLUMNS = ("sched_month", "sched_weekday")
 PREDICTION = "prediction"
 
 
 def monitored_columns(
-    ignore: tuple[str, ...] = CALENDAR_COLUMNS,
-    numeric: tuple[str, ...] | list[str] = tuple(NUMERIC),
-    categorical: tuple[str, ...] | list[str] = tuple(CATEGORICAL),
+    ignore: tuple[str, ...],
+    numeric: tuple[str, ...] | list[str],
+    categorical: tuple[str, ...] | list[str],
 ) -> tuple[list[str], list[str]]:
-    """(numerical, categorical) model inputs watched for drift, the prediction included."""
+    """(numerical, categorical) model inputs watched for drift, the prediction included.
+
+    ``ignore`` is the spec's ``monitoring.drift.ignore``: inputs that drift by construction
+    (calendar columns: a model trained on winter sees no July), not evidence of a changed world.
+    """
     numerical = [c for c in numeric if c not in ignore] + [PREDICTION]
     return numerical, [c for c in categorical if c not in ignore]
 

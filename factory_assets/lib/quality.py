@@ -69,9 +69,15 @@ def run_suite(
 
 
 def changed_since(
-    conn: duckdb.DuckDBPyConnection, source: str, watermark: dt.datetime | None, min_days: int
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    watermark: dt.datetime | None,
+    min_days: int,
+    date: str,
 ) -> tuple[dt.date | None, dt.datetime | None]:
     """The first day to validate of tables built from ``source``, and its watermark now.
+
+    ``date`` is the column of ``source`` that holds a row's day.
 
     None (the whole table) with no watermark, with nothing loaded since it, or when the table's
     own watermark is older (it was rebuilt from less data). Otherwise the first day with rows
@@ -80,8 +86,8 @@ def changed_since(
     (a day's labels land the next day; the source's last day has no weather).
     """
     now, changed, newest = conn.execute(
-        "select max(_loaded_at), min(flight_date) filter (where _loaded_at > $1), "
-        f"max(flight_date) from {source}",
+        f"select max(_loaded_at), min({date}) filter (where _loaded_at > $1), "
+        f"max({date}) from {source}",
         [watermark],
     ).fetchall()[0]
     if watermark is None or changed is None or now < watermark:
@@ -90,14 +96,20 @@ def changed_since(
 
 
 def scoped_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, query: str, key: str, since: dt.date | None
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    query: str,
+    key: str,
+    since: dt.date | None,
+    date: str,
 ) -> pd.DataFrame:
     """``query``'s rows from ``since`` on (all with None), with ``<key>_copies_in_table``.
 
-    The copies count the key over the whole ``table``, so an old key arriving again in a new
-    day shows as 2 on the new row even when only new days are validated.
+    ``date`` is the column of ``query``'s rows that holds their day. The copies count the key
+    over the whole ``table``, so an old key arriving again in a new day shows as 2 on the new
+    row even when only new days are validated.
     """
-    where = "" if since is None else "where q.flight_date >= $1"
+    where = "" if since is None else f"where q.{date} >= $1"
     return conn.execute(
         f"select q.*, k.copies as {key}_copies_in_table from ({query}) as q "
         f"left join (select {key}, count(*) as copies from {table} group by {key}) as k "

@@ -18,23 +18,37 @@ class Retrain:
     decision: str | None  # "promoted" / "rejected" / None when no package was registered
 
 
-def judged(performance: pl.DataFrame) -> pl.DataFrame:
-    """Days with enough labelled predictions and both outcomes (no cancellation: no AUC)."""
-    return performance.filter(pl.col("rows") >= 100, pl.col("auc").is_not_nan())
+def judged(performance: pl.DataFrame, min_rows: int) -> pl.DataFrame:
+    """Days with at least ``min_rows`` labelled predictions and both outcomes (else no AUC).
+
+    ``min_rows`` is the spec's ``monitoring.performance.min_rows``, the floor under which the
+    performance check does not judge a day either.
+    """
+    return performance.filter(pl.col("rows") >= min_rows, pl.col("auc").is_not_nan())
 
 
 def summary_text(
-    performance: pl.DataFrame, drift: pl.DataFrame, retrains: list[Retrain], label: str = "late"
+    performance: pl.DataFrame,
+    drift: pl.DataFrame,
+    retrains: list[Retrain],
+    label: str,
+    min_rows: int,
 ) -> str:
     """Days, retrains and why, promotions vs rejections, daily AUC of served predictions.
 
-    ``label`` names the positive class in the text ("late", "cancelled").
+    Args:
+        performance: per day: rows, auc, positive_rate (the share of rows whose label is true).
+        drift: per day: drifted_share.
+        retrains: the retrains the sensor started, oldest first.
+        label: the spec's label column, named in the text.
+        min_rows: labelled predictions a day needs to count (see ``judged``).
     """
-    evaluated = judged(performance)
+    evaluated = judged(performance, min_rows)
     promoted = sum(r.decision == "promoted" for r in retrains)
     rejected = sum(r.decision == "rejected" for r in retrains)
     lines = [
-        f"days monitored: {drift.height} (drift), {evaluated.height} with labelled predictions",
+        f"days monitored: {drift.height} (drift), {evaluated.height} with labelled predictions "
+        f"(at least {min_rows} rows)",
         f"retrains triggered: {len(retrains)} — promoted {promoted}, rejected {rejected}, "
         f"without a package {len(retrains) - promoted - rejected}",
     ]
@@ -48,30 +62,41 @@ def summary_text(
             .agg(pl.col("auc").mean(), pl.col("positive_rate").mean(), pl.col("rows").sum())
             .sort("month")
         )
-        lines.append(f"daily AUC of served predictions, monthly mean ({label} rate):")
+        lines.append(
+            f"daily AUC of served predictions, monthly mean (share of rows where {label} is true):"
+        )
         lines += [
             f"  {m['month']}: AUC {m['auc']:.3f} "
-            f"({m['positive_rate']:.1%} {label}, {m['rows']} rows)"
+            f"({label} {m['positive_rate']:.1%}, {m['rows']} rows)"
             for m in monthly.iter_rows(named=True)
         ]
+        auc = evaluated["auc"]
         lines.append(
-            f"  year: AUC mean {evaluated['auc'].mean():.3f}, min {evaluated['auc'].min():.3f}, "
-            f"max {evaluated['auc'].max():.3f}"
+            f"  all days: AUC mean {auc.mean():.3f}, min {auc.min():.3f}, max {auc.max():.3f}"
         )
     return "\n".join(lines)
 
 
 def plot(
-    performance: pl.DataFrame, drift: pl.DataFrame, retrains: list[Retrain], path: Path
+    performance: pl.DataFrame,
+    drift: pl.DataFrame,
+    retrains: list[Retrain],
+    path: Path,
+    model: str,
+    label: str,
+    min_rows: int,
 ) -> Path:
-    """Daily AUC and drifted share with retrains marked (promoted solid, rejected dashed)."""
+    """Daily AUC and drifted share with retrains marked (promoted solid, rejected dashed).
+
+    The title names the ``model`` and its ``label``; days count as in ``summary_text``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
-    evaluated = judged(performance).sort("day")
+    evaluated = judged(performance, min_rows).sort("day")
     top.plot(evaluated["day"].to_list(), evaluated["auc"].to_list(), lw=1, color="tab:blue")
     top.set_ylabel("daily AUC (served)")
     shares = drift.sort("day")
@@ -81,7 +106,9 @@ def plot(
         style = "-" if r.decision == "promoted" else "--"
         for axis in (top, bottom):
             axis.axvline(pl.Series([r.day]).str.to_date()[0], color="tab:red", ls=style, lw=0.8)
-    top.set_title("flights: served AUC and input drift; retrains in red (solid = promoted)")
+    top.set_title(
+        f"{model} ({label}): served AUC and input drift; retrains in red (solid = promoted)"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

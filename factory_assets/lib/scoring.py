@@ -20,7 +20,7 @@ class PackagedModel:
         self.session = open_session(directory / MODEL_FILE)
 
     def predict(self, features: pl.DataFrame) -> np.ndarray:
-        """Probability of a late arrival for each row of flight_features."""
+        """Probability that the label is true, one per row of the model's feature table."""
         from factory_assets.lib.packaging import onnx_predict
 
         if features.height == 0:

@@ -212,7 +212,16 @@ def test_suites_validate_the_days_changed_since_their_last_pass(
     wider = [*FCT_FLIGHTS_EXPECTATIONS, ("ExpectColumnValuesToBeBetween", DISTANCE_0_6000)]
     changed_suite = dg.Definitions(
         assets=[dg.AssetSpec("fct_flights")],
-        asset_checks=[build_suite_check("fct_flights", FCT_FLIGHTS_QUERY, wider, "wider")],
+        asset_checks=[
+            build_suite_check(
+                "fct_flights",
+                FCT_FLIGHTS_QUERY,
+                wider,
+                "wider",
+                key="flight_id",
+                date="flight_date",
+            )
+        ],
         resources={"duckdb": DuckDBResource(database=str(copy_of_built))},
     )
     now = _one(copy_of_built, "select count(*) from fct_flights")[0]

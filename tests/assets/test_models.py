@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from factory_assets.cli import main
+from factory_assets.lib.features.flights import CATEGORICAL, NUMERIC
 from factory_assets.lib.registry import CHALLENGER, CHAMPION, Registry
-from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC
 
 IMPORTANCE_NAMES = set(CATEGORICAL + NUMERIC)
 
@@ -79,6 +79,7 @@ def test_the_first_model_passing_the_floors_becomes_champion(line) -> None:  # n
     assert metadata["promoted"] is True and metadata["model_version"] == "1"
     assert metadata["onnx_parity_max_abs_diff"] <= 1e-5
     assert "# Model card: flights" in metadata["model_card"]
+    assert "the probability that `is_late` is true" in metadata["model_card"]  # from the spec
     champion = registry.version("flights", CHAMPION)
     assert str(champion.version) == "1"
     for tag in ("data_version", "code_version", "holdout_auc", "holdout_brier"):

@@ -113,7 +113,7 @@ def test_a_parquet_source_delivered_a_day_late(tmp_path: Path) -> None:
         "landing": LandingZone(root=str(data)),
     }
 
-    with _defs_from({"fuel_prices": {**spec, "lag_days": 1}}) as (defs, _):
+    with _defs_from({"fuel_prices": {**spec, "lag": 1}}) as (defs, _):
         asset = defs.get_assets_def("raw_fuel_prices")
         assert set(asset.specs_by_key[asset.key].kinds) == {"polars", "duckdb", "parquet"}
         assert dg.materialize([asset], partition_key="2013-01-03", resources=resources).success

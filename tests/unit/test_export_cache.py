@@ -15,14 +15,14 @@ from factory_assets.lib.training.export_cache import (
     OnnxExports,
     Templates,
 )
-from factory_assets.lib.training.flights_module import FlightDelayNet
+from factory_assets.lib.training.tabular_module import TabularNet
 
 N_NUM = 5
 
 
-def _net(seed: int, cardinalities: list[int], hidden: int = 8) -> FlightDelayNet:
+def _net(seed: int, cardinalities: list[int], hidden: int = 8) -> TabularNet:
     torch.manual_seed(seed)
-    return FlightDelayNet(cardinalities, N_NUM, [hidden], dropout=0.5).train()
+    return TabularNet(cardinalities, N_NUM, [hidden], dropout=0.5).train()
 
 
 def test_a_reused_graph_is_the_file_the_exporter_writes(tmp_path: Path) -> None:

@@ -130,10 +130,21 @@ def test_code_version_of_this_repo_and_of_a_plain_dir(tmp_path: Path) -> None:
     assert code_version(tmp_path) == "unknown"
 
 
+FLIGHTS = (
+    "Late arrival (more than 15 minutes) of a departure from New York, predicted from what is "
+    "known before it leaves."
+)
+
+
 def test_model_card_has_sections_and_numbers() -> None:
     card = model_card(
         name="flights",
         version="7",
+        description=FLIGHTS,
+        label="is_late",
+        features="flight_features",
+        label_table="fct_flights",
+        inputs=["carrier", "dep_hour"],
         data_version="sha256:0123456789abcdef",
         code_version="f" * 40 + "-dirty",
         window={"train": ("2013-01-01", "2013-09-30"), "holdout": ("2013-10-01", "2013-12-31")},
@@ -170,3 +181,33 @@ def test_model_card_has_sections_and_numbers() -> None:
         "2013",
     ]:
         assert text in card
+
+
+def test_model_card_takes_its_words_from_the_spec() -> None:
+    card = model_card(
+        name="churn",
+        version=None,
+        description="Whether a customer places no order in the next four weeks.",
+        label="churned_next_4w",
+        features="feat_customer_weekly",
+        data_version="sha256:00",
+        code_version="0" * 40,
+        window={"train": ("2024-01-01", "2024-06-30"), "holdout": ("2024-07-01", "2024-07-31")},
+        params={"lr": 1e-3},
+        metrics={"auc": 0.81},
+        segment_tables={},
+        importance_table=None,
+        gate={"promoted": True, "reason": "first model"},
+        inputs=("orders_4w", "spend_4w"),
+    )
+    for text in [
+        "Whether a customer places no order in the next four weeks.",
+        "binary: the probability that `churned_next_4w` is true",
+        "`churned_next_4w`, read from `feat_customer_weekly`",
+        "2 columns of `feat_customer_weekly`: orders_4w, spend_4w",
+        "rows of `feat_customer_weekly` dated 2024-01-01 to 2024-06-30 only",
+        "drifts with time",
+    ]:
+        assert text in card, text
+    for word in ["flight", "new york", "2013", "departure", "late"]:
+        assert word not in card.lower(), word

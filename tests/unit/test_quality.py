@@ -36,7 +36,7 @@ def conn() -> duckdb.DuckDBPyConnection:
     ],
 )
 def test_changed_since(conn, watermark, min_days, since) -> None:  # noqa: ANN001
-    assert changed_since(conn, "fct_flights", watermark, min_days) == (
+    assert changed_since(conn, "fct_flights", watermark, min_days, "flight_date") == (
         since,
         T + dt.timedelta(hours=1),
     )
@@ -44,13 +44,10 @@ def test_changed_since(conn, watermark, min_days, since) -> None:  # noqa: ANN00
 
 def test_scoped_rows_count_keys_over_the_whole_table(conn) -> None:  # noqa: ANN001
     conn.execute("update fct_flights set flight_id = 'f0' where flight_id = 'f9'")
-    rows = scoped_rows(
-        conn, "fct_flights", "select * from fct_flights", "flight_id", D + dt.timedelta(days=8)
-    )
+    query, since = "select * from fct_flights", D + dt.timedelta(days=8)
+    rows = scoped_rows(conn, "fct_flights", query, "flight_id", since, "flight_date")
     assert rows.set_index("flight_id")["flight_id_copies_in_table"].to_dict() == {
         "f8": 1,
         "f0": 2,  # on 10 May; its first copy, on 1 May, is outside the scope
     }
-    assert (
-        len(scoped_rows(conn, "fct_flights", "select * from fct_flights", "flight_id", None)) == 10
-    )
+    assert len(scoped_rows(conn, "fct_flights", query, "flight_id", None, "flight_date")) == 10

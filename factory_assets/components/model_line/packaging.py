@@ -29,12 +29,17 @@ def champion_metrics(registry, name: str, holdout: pl.DataFrame, label: str) -> 
     return binary_metrics(y, model.predict(holdout)), champion.version
 
 
-def _card(name: str, model: dict, evaluation: dict, gate: dict) -> str:
+def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict) -> str:
     from factory_assets.lib.model_card import model_card
 
     return model_card(
         name=name,
         version=None,
+        description=line.description,
+        label=line.columns.label,
+        features=line.features,
+        label_table=line.label_table,
+        inputs=line.columns.inputs,
         data_version=model["data_version"],
         code_version=model["code_version"],
         window={
@@ -81,7 +86,7 @@ def package_segment(context, line, config, model, evaluation, holdout, segment, 
         cat, num = pre.transform(holdout.head(config.parity_rows))
         diff = packaging.check_parity(net, package / MODEL_FILE, cat, num, config.parity_atol)
         (package / PREPROCESSOR_FILE).write_text(pre.to_json())
-        card = _card(name, model, evaluation, gate)
+        card = _card(name, line, model, evaluation, gate)
         (package / CARD_FILE).write_text(card)
         tags = {
             "data_version": model["data_version"],

@@ -15,7 +15,7 @@ PERFORMANCE_CHECK = "performance_above_floor"
 
 
 def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame:
-    """One row per serving model: labelled rows, AUC, Brier, log loss, late rate."""
+    """One row per serving model: labelled rows, AUC, Brier, log loss, positive rate."""
     from factory_assets.lib.evaluation import binary_metrics
 
     rows = []
@@ -140,7 +140,7 @@ def _performance_period(landed: Period, line: ModelLine, config, duckdb: DuckDBR
     judged, failed = _verdicts(table, config, line)
     first_row = table.row(0, named=True) if table.height else {}
     metadata = {
-        "period": period.key,
+        line.columns.date: period.key,  # the period whose rows were served and are judged
         "judged_from": first.key,
         "labelled_rows": frame.height,
         "auc": first_row.get("auc", float("nan")),

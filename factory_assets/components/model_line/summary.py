@@ -41,6 +41,7 @@ def retrains(instance: dg.DagsterInstance, tracking: TrackingStore, line: ModelL
 
 def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
     """The ``<model>_monitoring_summary`` asset of ``line``."""
+    min_rows = spec.monitoring.performance.min_rows  # as the performance check counts days
 
     @dg.asset(
         name=line.asset("monitoring_summary"),
@@ -51,8 +52,10 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         tags={"factory/model": line.name},
         description=(
             f"The {line.name} monitoring story so far, with a plot: days monitored, retrains "
-            "and why, promotions vs rejections, the daily AUC of served predictions; the PNG "
-            "plots daily AUC and drifted share with the retrains marked."
+            "and why, promotions vs rejections, the daily AUC of served predictions and the "
+            f"share of rows where {line.columns.label} is true (days with at least "
+            f"{min_rows} labelled predictions); the PNG plots daily AUC and drifted share with "
+            "the retrains marked."
         ),
     )
     def _summary(
@@ -74,8 +77,9 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
                 "group by day order by day"
             ).pl()
         history = retrains(context.instance, tracking, line)
-        text = summary_text(performance, drift, history, line.columns.label.removeprefix("is_"))
-        png = plot(performance, drift, history, reports.path(line.name, "monitoring_summary.png"))
+        label, path = line.columns.label, reports.path(line.name, "monitoring_summary.png")
+        text = summary_text(performance, drift, history, label, min_rows)
+        png = plot(performance, drift, history, path, line.name, label, min_rows)
         image = base64.b64encode(png.read_bytes()).decode()
         return dg.MaterializeResult(
             metadata={
@@ -87,7 +91,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
                 "retrains": len(history),
                 "promotions": sum(r.decision == "promoted" for r in history),
                 "days_monitored": drift.height,
-                "mean_served_auc": float(judged(performance)["auc"].mean() or 0),
+                "mean_served_auc": float(judged(performance, min_rows)["auc"].mean() or 0),
             }
         )
 

@@ -103,13 +103,13 @@ def read_labelled(duckdb: DuckDBResource, line: ModelLine, window: tuple, segmen
 def _fit(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine, tracking, run_id: str):  # noqa: ANN001, ANN202
     from lightning.pytorch.loggers import MLFlowLogger
 
-    from factory_assets.lib.training.train import train_flights
+    from factory_assets.lib.training.train import train_model
 
     logger = MLFlowLogger(
         experiment_name=line.name, tracking_uri=tracking.tracking_uri, run_id=run_id
     )
     started = time.perf_counter()
-    outcome = train_flights(frame, cfg, logger=logger, columns=line.columns)
+    outcome = train_model(frame, cfg, logger=logger, columns=line.columns)
     return outcome, time.perf_counter() - started
 
 

@@ -44,4 +44,6 @@ fct_flights_meets_suite = build_suite_check(
     FCT_FLIGHTS_QUERY,
     FCT_FLIGHTS_EXPECTATIONS,
     "GX suite on fct_flights: keys, domains, late share and cancellation logic. Blocking.",
+    key="flight_id",
+    date="flight_date",
 )

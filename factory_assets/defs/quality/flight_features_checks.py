@@ -47,4 +47,6 @@ flight_features_meets_suite = build_suite_check(
     FLIGHT_FEATURES_EXPECTATIONS,
     "GX suite on flight_features: keys, domains, rates in [0, 1], weather never later than the "
     "scheduled hour. Blocking.",
+    key="flight_id",
+    date="flight_date",
 )

@@ -26,6 +26,25 @@ WEATHER_COLUMNS = [
     "pressure_mb",
     "visibility_mi",
 ]
+# The columns of flight_features besides its key and date: what a model of flights may read
+# (defs/models/<model>/defs.yaml names the ones it does; lib/catalog.py declares the table).
+CATEGORICAL = ["carrier", "origin", "dest", "route"]
+NUMERIC = [
+    "sched_hour",
+    "sched_weekday",
+    "sched_month",
+    "distance_mi",
+    "plane_age_years",
+    "plane_seats",
+    "plane_engines",
+    "weather_age_hours",
+    *WEATHER_COLUMNS,
+    "route_late_rate_28d",
+    "route_flights_28d",
+    "carrier_late_rate_28d",
+    "carrier_flights_28d",
+]
+FEATURE_COLUMNS = ("flight_id", "flight_date", *CATEGORICAL, *NUMERIC)
 # What a scheduled flight carries before departure; features read nothing else of it.
 SCHEDULE_COLUMNS = [
     "flight_id",

@@ -6,10 +6,6 @@ from pathlib import Path
 from factory_assets.lib.training.dataset import Preprocessor
 
 NET_FILE, CONFIG_FILE, PREPROCESSOR_FILE = "net.pt", "net.json", "preprocessor.json"
-LABELLED_FEATURES_SQL = (
-    "select f.*, t.is_late from flight_features f join fct_flights t using (flight_id) "
-    "where f.flight_date between ? and ?"
-)
 
 
 def save_trained(net, preprocessor: Preprocessor, hidden: list[int], dropout: float,
@@ -31,15 +27,13 @@ def save_trained(net, preprocessor: Preprocessor, hidden: list[int], dropout: fl
 
 
 def load_trained(directory: Path) -> tuple[object, Preprocessor]:
-    """The FlightDelayNet (eval mode, CPU) and Preprocessor written by ``save_trained``."""
+    """The TabularNet (eval mode, CPU) and Preprocessor written by ``save_trained``."""
     import torch
 
-    from factory_assets.lib.training.flights_module import FlightDelayNet
+    from factory_assets.lib.training.tabular_module import TabularNet
 
     shape = json.loads((directory / CONFIG_FILE).read_text())
-    net = FlightDelayNet(
-        shape["cardinalities"], shape["n_numeric"], shape["hidden"], shape["dropout"]
-    )
+    net = TabularNet(shape["cardinalities"], shape["n_numeric"], shape["hidden"], shape["dropout"])
     net.load_state_dict(torch.load(directory / NET_FILE, map_location="cpu", weights_only=True))
     pre = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())
     return net.eval(), pre

@@ -1,4 +1,4 @@
-"""From flight_features rows to model tensors: vocabularies, scaling and missing flags.
+"""From a feature table's rows to model tensors: vocabularies, scaling and missing flags.
 
 The fitted Preprocessor is plain data (JSON): it travels with the packaged model, so scoring
 needs this module and numpy, never the training code.
@@ -10,25 +10,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import polars as pl
 
-from factory_assets.lib.features.flights import WEATHER_COLUMNS
-
-CATEGORICAL = ["carrier", "origin", "dest", "route"]
-NUMERIC = [
-    "sched_hour",
-    "sched_weekday",
-    "sched_month",
-    "distance_mi",
-    "plane_age_years",
-    "plane_seats",
-    "plane_engines",
-    "weather_age_hours",
-    *WEATHER_COLUMNS,
-    "route_late_rate_28d",
-    "route_flights_28d",
-    "carrier_late_rate_28d",
-    "carrier_flights_28d",
-]
-LABEL = "is_late"
 SMALL_FRAME = 256  # rows up to which categorical codes come from Python dicts
 
 
@@ -36,19 +17,16 @@ SMALL_FRAME = 256  # rows up to which categorical codes come from Python dicts
 class ModelColumns:
     """Which columns of a feature table a model reads: key, date, label and inputs."""
 
-    key: str = "flight_id"
-    date: str = "flight_date"
-    label: str = LABEL
-    categorical: tuple[str, ...] = tuple(CATEGORICAL)
-    numeric: tuple[str, ...] = tuple(NUMERIC)
+    key: str
+    date: str
+    label: str
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
 
     @property
     def inputs(self) -> list[str]:
         """Every model input, categoricals first."""
         return [*self.categorical, *self.numeric]
-
-
-FLIGHTS_COLUMNS = ModelColumns()
 
 
 @dataclass
@@ -59,15 +37,15 @@ class Preprocessor:
     mean (0 after scaling) and, for columns that had nulls in training, a 1 in a missing flag.
     """
 
-    categorical: list[str] = field(default_factory=lambda: list(CATEGORICAL))
-    numeric: list[str] = field(default_factory=lambda: list(NUMERIC))
+    categorical: list[str] = field(default_factory=list)
+    numeric: list[str] = field(default_factory=list)
     vocab: dict[str, list[str]] = field(default_factory=dict)
     means: dict[str, float] = field(default_factory=dict)
     stds: dict[str, float] = field(default_factory=dict)
     missing_flags: list[str] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, frame: pl.DataFrame, columns: ModelColumns = FLIGHTS_COLUMNS) -> "Preprocessor":
+    def fit(cls, frame: pl.DataFrame, columns: ModelColumns) -> "Preprocessor":
         """Learn vocabularies and scaling from the training rows only."""
         pre = cls(categorical=list(columns.categorical), numeric=list(columns.numeric))
         for column in pre.categorical:

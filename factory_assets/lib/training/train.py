@@ -1,19 +1,19 @@
-"""Training the flights model: seeded, bf16 on a GPU, fp32 on the CPU."""
+"""Training a model of a spec: seeded, bf16 on a GPU, fp32 on the CPU."""
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from factory_assets.lib.training.dataset import FLIGHTS_COLUMNS, ModelColumns, Preprocessor
+from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Knobs of one training run (dates are ISO strings so the config is plain data)."""
 
-    train_start: str = "2013-01-01"
-    train_end: str = "2013-03-31"
+    train_start: str
+    train_end: str
     val_days: int = 14  # validation: the two weeks right after the training window
     max_epochs: int = 6
     batch_size: int = 1024
@@ -46,7 +46,7 @@ class TrainConfig:
 class TrainOutcome:
     """What training produced."""
 
-    net: object  # FlightDelayNet (torch is imported lazily)
+    net: object  # TabularNet (torch is imported lazily)
     preprocessor: Preprocessor
     metrics: dict[str, float]
     accelerator: str
@@ -63,35 +63,41 @@ def device_settings() -> tuple[str, str]:
     return "cpu", "32-true"
 
 
-def train_flights(
+def train_model(
     frame: pl.DataFrame,
     config: TrainConfig,
+    *,
+    columns: ModelColumns,
     logger: object = False,
     fast_dev_run: bool = False,
-    columns: ModelColumns = FLIGHTS_COLUMNS,
 ) -> TrainOutcome:
     """Fit an embedding + MLP net on the training window of ``frame`` (inputs + label).
 
     Args:
-        frame: feature rows with the label (flight_features joined with ``is_late`` by default).
+        frame: feature rows with the label (a spec's ``ModelLine.labelled_sql`` rows).
         config: windows and hyper-parameters.
-        columns: which columns are the date, the label and the inputs.
+        columns: which columns are the date, the label and the inputs (the spec's ``data``).
         logger: a Lightning logger (MLflow in the pipeline) or False.
         fast_dev_run: one batch of each loop, for tests.
     """
     import lightning as L
 
-    from factory_assets.lib.training.flights_datamodule import FlightsDataModule
-    from factory_assets.lib.training.flights_module import FlightDelayNet, FlightsModule
+    from factory_assets.lib.training.tabular_datamodule import TabularDataModule
+    from factory_assets.lib.training.tabular_module import TabularModule, TabularNet
 
     L.seed_everything(config.seed, workers=True, verbose=False)
-    data = FlightsDataModule(
-        frame, config.train_window, config.val_window, config.batch_size, columns
+    data = TabularDataModule(
+        frame,
+        config.train_window,
+        config.val_window,
+        columns=columns,
+        seed=config.seed,
+        batch_size=config.batch_size,
     )
     data.setup()
     pre = data.preprocessor
-    net = FlightDelayNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)
-    module = FlightsModule(net, lr=config.lr, weight_decay=config.weight_decay)
+    net = TabularNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)
+    module = TabularModule(net, lr=config.lr, weight_decay=config.weight_decay)
     accelerator, precision = device_settings()
     trainer = L.Trainer(
         accelerator=accelerator,

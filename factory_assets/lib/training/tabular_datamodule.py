@@ -1,4 +1,4 @@
-"""Training and validation batches from flight_features rows, split by date window."""
+"""Training and validation batches from a feature table's rows, split by date window."""
 
 import datetime as dt
 
@@ -15,7 +15,7 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
-from factory_assets.lib.training.dataset import FLIGHTS_COLUMNS, ModelColumns, Preprocessor
+from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
 
 
 class _Tensors(Dataset):
@@ -34,7 +34,7 @@ class _Tensors(Dataset):
 def in_window(
     frame: pl.DataFrame,
     window: tuple[dt.date, dt.date],
-    columns: ModelColumns = FLIGHTS_COLUMNS,
+    columns: ModelColumns,
 ) -> pl.DataFrame:
     """Labelled rows whose date lies in [start, end]."""
     start, end = window
@@ -43,7 +43,7 @@ def in_window(
     )
 
 
-class FlightsDataModule(L.LightningDataModule):
+class TabularDataModule(L.LightningDataModule):
     """Fits the Preprocessor on the training window only; validates on the window after it."""
 
     def __init__(
@@ -51,11 +51,14 @@ class FlightsDataModule(L.LightningDataModule):
         frame: pl.DataFrame,
         train_window: tuple[dt.date, dt.date],
         val_window: tuple[dt.date, dt.date],
+        *,
+        columns: ModelColumns,
+        seed: int,
         batch_size: int = 1024,
-        columns: ModelColumns = FLIGHTS_COLUMNS,
     ) -> None:
         super().__init__()
         self.frame, self.batch_size, self.columns = frame, batch_size, columns
+        self.seed = seed  # the spec's training.seed: it orders the shuffled batches
         self.train_window, self.val_window = train_window, val_window
         self.preprocessor: Preprocessor | None = None
 
@@ -78,8 +81,8 @@ class FlightsDataModule(L.LightningDataModule):
         self.val_set = _Tensors(*self.preprocessor.transform(val), val[label].to_numpy())
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled with a seeded generator, so two runs see the same batches."""
-        generator = torch.Generator().manual_seed(0)
+        """Shuffled by a generator seeded with ``seed``: one seed, one order of batches."""
+        generator = torch.Generator().manual_seed(self.seed)
         order = RandomSampler(self.train_set, generator=generator)
         return self._loader(self.train_set, order, self.batch_size)
 

@@ -1,4 +1,4 @@
-"""The flights model: embeddings for categorical features + an MLP, as a LightningModule."""
+"""The net of every model: embeddings for categorical features + an MLP, as a LightningModule."""
 
 import lightning as L
 import torch
@@ -7,8 +7,8 @@ from torch import Tensor, nn
 from torchmetrics.classification import BinaryAUROC
 
 
-class FlightDelayNet(nn.Module):
-    """Logit of "arrives more than 15 minutes late" from (categorical indices, numerics)."""
+class TabularNet(nn.Module):
+    """Logit of the binary label from (categorical indices, numerics)."""
 
     def __init__(
         self, cardinalities: list[int], n_numeric: int, hidden: list[int], dropout: float = 0.1
@@ -30,8 +30,8 @@ class FlightDelayNet(nn.Module):
         return self.mlp(torch.cat([*embedded, num], dim=1)).squeeze(-1)
 
 
-class FlightsModule(L.LightningModule):
-    """Binary cross-entropy training of a FlightDelayNet; logs train/loss, val/loss, val/auroc."""
+class TabularModule(L.LightningModule):
+    """Binary cross-entropy training of a TabularNet; logs train/loss, val/loss, val/auroc."""
 
     def __init__(self, net: nn.Module, lr: float = 2e-3, weight_decay: float = 1e-4) -> None:
         super().__init__()

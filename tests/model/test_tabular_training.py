@@ -1,13 +1,16 @@
 """The Lightning module and datamodule on synthetic rows: they run, learn and repeat exactly."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import polars as pl
 import pytest
 
-from factory_assets.lib.training.dataset import CATEGORICAL, NUMERIC, Preprocessor
-from factory_assets.lib.training.train import TrainConfig, device_settings, train_flights
+from factory_assets.lib.features.flights import CATEGORICAL, NUMERIC
+from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
+from factory_assets.lib.training.tabular_datamodule import TabularDataModule
+from factory_assets.lib.training.train import TrainConfig, device_settings, train_model
 
 
 def _frame(rows: int = 3000, seed: int = 0) -> pl.DataFrame:
@@ -39,26 +42,55 @@ def _frame(rows: int = 3000, seed: int = 0) -> pl.DataFrame:
     )
 
 
+COLUMNS = ModelColumns("flight_id", "flight_date", "is_late", tuple(CATEGORICAL), tuple(NUMERIC))
 CONFIG = TrainConfig(
     train_start="2013-01-01", train_end="2013-01-30", val_days=10, max_epochs=3, batch_size=256
 )
 
 
 def test_fast_dev_run_on_cpu() -> None:
-    outcome = train_flights(_frame(), CONFIG, fast_dev_run=True)
+    outcome = train_model(_frame(), CONFIG, columns=COLUMNS, fast_dev_run=True)
     assert outcome.accelerator == "cpu" and outcome.precision == "32-true"
     assert np.isfinite(outcome.metrics["train/loss"])
 
 
 def test_training_learns_and_two_runs_give_the_same_metrics() -> None:
-    first, second = train_flights(_frame(), CONFIG), train_flights(_frame(), CONFIG)
+    first, second = (train_model(_frame(), CONFIG, columns=COLUMNS) for _ in range(2))
     assert first.metrics == second.metrics
     assert first.metrics["val/auroc"] > 0.7  # the signal is strong; noise would give 0.5
 
 
+def _batch_order(seed: int) -> list:
+    """The training rows (their numerics) in the order the first epoch's batches bring them."""
+    data = TabularDataModule(
+        _frame(), CONFIG.train_window, CONFIG.val_window, columns=COLUMNS, seed=seed
+    )
+    data.setup()
+    return [row for batch in data.train_dataloader() for row in batch["num"].tolist()]
+
+
+def test_the_spec_seed_orders_the_batches() -> None:
+    assert _batch_order(13) == _batch_order(13)
+    assert _batch_order(13) != _batch_order(14)
+    assert sorted(_batch_order(13)) == sorted(_batch_order(14))  # the same rows, reordered
+
+
+def test_training_shuffles_with_the_config_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = []
+    loader = TabularDataModule.train_dataloader
+
+    def spy(self: TabularDataModule):  # noqa: ANN202
+        seeds.append(self.seed)
+        return loader(self)
+
+    monkeypatch.setattr(TabularDataModule, "train_dataloader", spy)
+    train_model(_frame(), dataclasses.replace(CONFIG, seed=7), columns=COLUMNS, fast_dev_run=True)
+    assert seeds == [7]
+
+
 def test_preprocessor_round_trips_and_maps_unknowns_to_zero() -> None:
     frame = _frame(500)
-    pre = Preprocessor.fit(frame)
+    pre = Preprocessor.fit(frame, COLUMNS)
     again = Preprocessor.from_json(pre.to_json())
     unseen = frame.head(3).with_columns(pl.lit("ZZ").alias("carrier"))
     cat, num = again.transform(unseen)
@@ -74,5 +106,5 @@ def test_gpu_training_uses_bf16() -> None:
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device: the GPU path is checked on a lent GPU machine")
     assert device_settings() == ("gpu", "bf16-mixed")
-    outcome = train_flights(_frame(), CONFIG)
+    outcome = train_model(_frame(), CONFIG, columns=COLUMNS)
     assert outcome.precision == "bf16-mixed" and outcome.metrics["val/auroc"] > 0.7

@@ -1,0 +1,50 @@
+"""The monitoring summary's text and plot: the spec's label and row floor, the model's name."""
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from factory_assets.lib.replay_report import Retrain, judged, plot, summary_text
+
+DAYS = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(3)]
+PERFORMANCE = pl.DataFrame(
+    {
+        "day": DAYS,
+        "rows": [40, 120, 300],
+        "auc": [0.9, 0.7, float("nan")],  # the third day had one outcome only
+        "positive_rate": [0.5, 0.25, 0.0],
+    }
+)
+DRIFT = pl.DataFrame({"day": DAYS, "drifted_share": [0.1, 0.2, 0.7]})
+RETRAINS = [Retrain("2024-03-03", "drift", "share 0.7", "success", "2", "promoted")]
+
+
+@pytest.mark.parametrize(("min_rows", "days"), [(100, 1), (30, 2), (500, 0)])
+def test_a_day_counts_from_the_spec_min_rows(min_rows: int, days: int) -> None:
+    assert judged(PERFORMANCE, min_rows).height == days
+    assert f"{days} with labelled predictions (at least {min_rows} rows)" in summary_text(
+        PERFORMANCE, DRIFT, RETRAINS, "churned_next_4w", min_rows
+    )
+
+
+def test_the_text_names_the_spec_label() -> None:
+    text = summary_text(PERFORMANCE, DRIFT, RETRAINS, "churned_next_4w", 30)
+    assert "share of rows where churned_next_4w is true" in text
+    assert "2024-03: AUC 0.800 (churned_next_4w 37.5%, 160 rows)" in text
+    assert "2024-03-03: drift (share 0.7) → v2 promoted" in text
+    for word in ("late", "flight", "year"):
+        assert word not in text
+
+
+def test_the_plot_is_titled_with_the_model_and_its_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.axes import Axes
+
+    titles = []
+    monkeypatch.setattr(Axes, "set_title", lambda self, title, *a, **k: titles.append(title))
+    path = plot(PERFORMANCE, DRIFT, RETRAINS, tmp_path / "summary.png", "churn", "churned", 100)
+    assert path.stat().st_size > 1000
+    assert titles and titles[0].startswith("churn (churned): served AUC")
