@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 import yaml
 
+from factory_assets.components.model_spec import ModelSpec
 from factory_assets.examples.chicago import lay_out_chicago
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.ingest import SourceSchema, validate
@@ -27,6 +28,7 @@ from factory_assets.lib.source_spec import TYPES
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt_project"
 SPECS = ROOT / "factory_assets" / "defs" / "ingest"
+MODEL_SPEC = ROOT / "factory_assets" / "defs" / "models" / "ridership" / "defs.yaml"
 VIEW = "ml_chicago_ridership_features"
 SPANS = [  # delivery days: a July 4th week, and October to the second week of December
     (dt.date(2015, 6, 28), dt.date(2015, 7, 6)),
@@ -198,3 +200,15 @@ def test_no_input_reads_a_count_of_the_last_13_days(built, tmp_path: Path) -> No
     assert was.is_not_null().all() and not was.all()
     earlier = pl.col("ride_date") < window[0]
     assert before.filter(earlier)["is_busy"].equals(after.filter(earlier)["is_busy"])
+
+
+def test_the_ridership_spec_validates_and_reads_the_view_in_key_order(built) -> None:  # noqa: ANN001
+    path, target = built
+    attributes = yaml.safe_load(MODEL_SPEC.read_text())["attributes"]
+    spec = ModelSpec.model_validate(attributes)
+    line = spec.line(MODEL_SPEC, warehouse_tables(target / "manifest.json"))
+    assert line.features == VIEW and line.columns.label == "is_busy"
+    assert set(line.columns.inputs) <= set(INPUTS)
+    frame = _rows(path, line.labelled_sql(), list(LABELLED))
+    assert frame.height == 20 * 35
+    assert frame["ridership_id"].to_list() == sorted(frame["ridership_id"])
