@@ -13,7 +13,10 @@ from factory_assets.lib.sources import shipped_datasets
 
 DEFAULT_DATASET = "nycflights"
 # The example datasets' upstreams: each lays its files out as its upstream would drop them.
-EXAMPLES = {"nycflights": "factory_assets.lib.landing:lay_out_landing"}
+EXAMPLES = {
+    "nycflights": "factory_assets.lib.landing:lay_out_landing",
+    "chicago": "factory_assets.examples.chicago:lay_out_chicago",
+}
 
 
 def _dataset(name: str):  # noqa: ANN202 (a Dataset)
