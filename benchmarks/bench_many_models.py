@@ -142,6 +142,7 @@ def spec_attributes(values: list[str], training: dict | None = None) -> dict:
             "key": "flight_id",
             "date": "flight_date",
             "label": "is_late",
+            "dataset": "nycflights",  # a table the benchmark writes: no lineage to read it from
             "categorical": CATEGORICAL,
             "numeric": NUMERIC,
         },

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factory_assets.lib.landing import _write_atomic
+from factory_assets.lib.landing import write_atomic
 
 PACKAGE, ITEM = "modeldata", "Chicago"
 FIRST_DAY = dt.date(2001, 1, 22)
@@ -109,5 +109,5 @@ def lay_out_chicago(
     for pattern, per_day in ((WEATHER_PATH, weather), (RIDERSHIP_PATH, ridership)):
         for day, frame in per_day.items():
             payload = frame.write_csv(null_value="NA").encode()
-            _write_atomic(landing_dir / _day_file(pattern, day), payload)
+            write_atomic(landing_dir / _day_file(pattern, day), payload)
     return {"chicago_weather": len(weather), "chicago_ridership": len(ridership)}

@@ -54,7 +54,8 @@ def read_package_table(name: str) -> bytes:
     return (data_dir / f"{name}.csv").read_bytes()
 
 
-def _write_atomic(path: Path, payload: bytes) -> None:
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary name beside ``path``, then rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(payload)
@@ -109,11 +110,11 @@ def lay_out_landing(
             # 2013-12-30 in the source, no outcomes arrive on the first day) is a header-only
             # file, not a missing one.
             frame = per_day.get(day, header)
-            _write_atomic(
+            write_atomic(
                 daily_file(landing_dir, source, day), frame.write_csv(null_value="NA").encode()
             )
         written[source] = len(days)
     for source in REFERENCE_SOURCES:
-        _write_atomic(reference_file(landing_dir, source), read_package_table(source))
+        write_atomic(reference_file(landing_dir, source), read_package_table(source))
         written[source] = 1
     return written
