@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
             f"line {start.key} … {end.key}",
             started,
         )
-        if ok and args.score_days:
+        if ok and args.score_days and args.score_from:
             first = calendar.period(args.score_from)
             last = calendar.shift(first, args.score_days - 1)
             started = time.perf_counter()
@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dataset", default=DEFAULT_DATASET)
     run.add_argument("--start", help="first period's key (default: the calendar's first)")
     run.add_argument("--end", help="last period's key (default: the calendar's last)")
-    run.add_argument("--score-from", default="2013-05-01", help="first period to score")
-    run.add_argument("--score-days", type=int, default=7, help="periods to score (0: none)")
+    run.add_argument("--score-from", help="first period to score (with --score-days)")
+    run.add_argument("--score-days", type=int, default=0, help="periods to score (default none)")
     run.set_defaults(handler=_run)
     rep = sub.add_parser(
         "replay", help="replay a dataset's periods: each lands, the line and the sensors run"

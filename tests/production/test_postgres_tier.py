@@ -101,13 +101,10 @@ def _line_selection() -> tuple[list[dg.AssetKey], list[dg.AssetCheckKey]]:
     """What new days change: daily ingest, the dbt models downstream of it (with their dbt
     tests), features, scoring. Reference tables and dimensions were built with the copy."""
     from factory_assets.definitions import defs
+    from factory_assets.lib.sources import shipped_datasets
 
     graph = defs().resolve_asset_graph()
-    daily = {
-        key
-        for key in graph.materializable_asset_keys
-        if graph.get(key).group_name == "ingest" and graph.get(key).partitions_def
-    }
+    daily = {dg.AssetKey(f"raw_{s.name}") for s in shipped_datasets()["nycflights"].periodic}
     warehouse = dg.AssetSelection.groups("warehouse").resolve(graph)
     downstream = dg.AssetSelection.assets(*daily).downstream().resolve(graph)
     keys = daily | (downstream & warehouse) | {dg.AssetKey(k) for k in SCORING}
