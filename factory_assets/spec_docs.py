@@ -5,7 +5,6 @@ a test checks that the README holds what this module generates, so the tables ca
 """
 
 import sys
-import types
 import typing
 from pathlib import Path
 
@@ -20,19 +19,13 @@ MARKERS = {
 
 
 def _type(annotation: object) -> str:
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        kept = [_type(a) for a in args if a is not type(None)]
-        return " or ".join(kept) + (" (optional)" if type(None) in args else "")
-    if origin is typing.Literal:
-        return ", ".join(f"`{a}`" for a in args)
-    if origin is list:
-        return f"list of {_type(args[0])}" if args else "list"
-    if origin is dict:
-        return "mapping"
-    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
-        return "mapping (below)"
-    return getattr(annotation, "__name__", str(annotation))
+    """What the field accepts, in the words the spec errors use (a nested model: below)."""
+    from factory_assets.components.model_spec_schema import describe
+
+    members = (annotation, *typing.get_args(annotation))
+    if any(isinstance(m, type) and issubclass(m, pydantic.BaseModel) for m in members):
+        return "a mapping (below)" + (" (or leave it out)" if type(None) in members else "")
+    return describe(annotation)
 
 
 def _default(field: FieldInfo) -> str:
