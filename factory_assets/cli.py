@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--no-initial", action="store_true", help="skip the first training")
     rep.set_defaults(handler=_replay)
     rollback = sub.add_parser("rollback", help="move a model's champion back one version")
-    rollback.add_argument("--model", default="flights")
+    rollback.add_argument("--model", required=True, help="the registered model, e.g. flights")
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--who", default=getpass.getuser())
     rollback.set_defaults(handler=_rollback)

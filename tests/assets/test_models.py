@@ -162,7 +162,8 @@ def test_promotion_then_rollback_records_who_and_why(line, defs, instance, capsy
     assert registry.client.get_model_version("flights", new).tags["previous_champion"] == "1"
 
     # the CLI runs the rollback_champion job on the instance, as an operator would
-    assert main(["rollback", "--reason", "late-rate spike", "--who", "ops@example.com"]) == 0
+    argv = ["rollback", "--model", "flights", "--reason", "late-rate spike"]
+    assert main([*argv, "--who", "ops@example.com"]) == 0
     assert "flights champion: version 1" in capsys.readouterr().out
     assert str(registry.version("flights", CHAMPION).version) == "1"
     demoted = registry.client.get_model_version("flights", new).tags
