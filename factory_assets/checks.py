@@ -2,12 +2,13 @@
 
 A suite validates the days changed since its last passing evaluation, not the whole table each
 run: an evaluation records ``validated_through``, the ``_loaded_at`` watermark of the source
-table (fct_flights) it validated, and the next one reads it back from the instance and
-validates only the days with rows loaded after it. Key uniqueness stays table-wide, counted in
-DuckDB over the whole table. A failed evaluation records no new watermark, so its days are
-validated again. A watermark holds only for the suite that wrote it: each evaluation records
-the suite's fingerprint (its query, key and expectations), and a changed suite validates the
-whole table once. The check's config (``SuiteScope``) can ask for the whole table.
+table it validated (the checked table, or the table it is built from: ``watermark``), and the
+next one reads it back from the instance and validates only the days with rows loaded after
+it. Key uniqueness stays table-wide, counted in DuckDB over the whole table. A failed
+evaluation records no new watermark, so its days are validated again. A watermark holds only
+for the suite that wrote it: each evaluation records the suite's fingerprint (its query, key
+and expectations), and a changed suite validates the whole table once. The check's config
+(``SuiteScope``) can ask for the whole table.
 """
 
 import datetime as dt
@@ -26,9 +27,6 @@ from factory_assets.lib.quality import (
     run_suite,
     scoped_rows,
 )
-
-WATERMARK_SOURCE = "fct_flights"  # every checked table derives from its rows
-WATERMARK_DATE = "flight_date"  # the day of a WATERMARK_SOURCE row
 
 
 class SuiteScope(dg.Config):
@@ -75,13 +73,12 @@ def _passed_through(
     return dt.datetime.fromisoformat(through.value)
 
 
-def _built_before_source(instance: dg.DagsterInstance, table: str) -> bool:
-    """Whether the source was materialized after ``table``: its watermark is not ``table``'s."""
-    if table == WATERMARK_SOURCE:
+def _built_before_source(instance: dg.DagsterInstance, table: str, source: str) -> bool:
+    """Whether ``source`` was materialized after ``table``: its watermark is not ``table``'s."""
+    if table == source:
         return False
     built, source = (
-        instance.get_latest_materialization_event(dg.AssetKey(name))
-        for name in (table, WATERMARK_SOURCE)
+        instance.get_latest_materialization_event(dg.AssetKey(name)) for name in (table, source)
     )
     return built is not None and source is not None and source.timestamp > built.timestamp
 
@@ -111,13 +108,17 @@ def build_suite_check(
     *,
     key: str,
     date: str,
+    watermark: tuple[str, str] | None = None,
 ) -> dg.AssetChecksDefinition:
     """``<table>_meets_suite``: a blocking check that runs the GX suite on ``query``'s rows.
 
     Only the days (``date`` column of the rows) changed since the last pass of the same suite
     (and the newest ``min_days``) are validated; ``key`` must be unique over the whole table.
+    Which days changed is read from the ``_loaded_at`` of ``watermark`` (a table and its date
+    column: the table the checked one is built from; default the checked table and ``date``).
     A failure (severity ERROR) stops every asset downstream of ``table`` in the same run.
     """
+    source, source_date = watermark or (table, date)
     check_key = dg.AssetCheckKey(dg.AssetKey(table), f"{table}_meets_suite")
     copies = f"{key}_copies_in_table"
     suite = [*expectations, ("ExpectColumnValuesToBeInSet", {"column": copies, "value_set": [1]})]
@@ -136,14 +137,12 @@ def build_suite_check(
         instance = context.instance
         last = None if config.whole_table else _passed_through(instance, check_key, fingerprint)
         with duckdb.get_connection() as conn:
-            since, now = changed_since(
-                conn, WATERMARK_SOURCE, last, config.min_days, WATERMARK_DATE
-            )
+            since, now = changed_since(conn, source, last, config.min_days, source_date)
             frame = scoped_rows(conn, table, query, key, since, date)
         outcome = run_suite(frame, f"{table}_suite", suite)
         # A failure keeps the last pass's watermark; so does a table built before its source's
         # last build, since it may hold none of the rows loaded up to ``now``.
-        advance = outcome.success and not _built_before_source(context.instance, table)
+        advance = outcome.success and not _built_before_source(context.instance, table, source)
         through = now if advance else last
         scope = "whole table" if since is None else f"days from {since}"
         return dg.AssetCheckResult(

@@ -49,4 +49,5 @@ flight_features_meets_suite = build_suite_check(
     "scheduled hour. Blocking.",
     key="flight_id",
     date="flight_date",
+    watermark=("fct_flights", "flight_date"),  # the features are rebuilt from its rows
 )
