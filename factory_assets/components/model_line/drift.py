@@ -6,7 +6,6 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
 from factory_assets.defs.resources import ReportStore, TrackingStore
-from factory_assets.lib.calendar import Period
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions
 
@@ -112,21 +111,29 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
             context,
             line,
             DRIFT_CHECK,
-            lambda period: _drift_period(period, line, config, duckdb, tracking, reports),
+            lambda key: _drift_period(key, line, config, duckdb, tracking, reports),
         )
 
     return _drift
 
 
-def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
-    """One period's drift: (materialization metadata, passed, check metadata)."""
+def _day(line: ModelLine, key: str) -> object:
+    """The drift table's ``day`` of a partition: its date (hour), or a batch's key."""
+    if line.batches:
+        return key
+    period = line.calendar.period(key)
+    return period.start if line.calendar.grain == "hourly" else period.first_day
+
+
+def _drift_period(key: str, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
+    """One period's (batch's) drift: (materialization metadata, passed, check metadata)."""
     from factory_assets.lib.drift import write_evidently_report
 
-    day = period.start if line.calendar.grain == "hourly" else period.first_day
+    day = _day(line, key)
     with duckdb.get_connection() as conn:
-        scored = conn.sql(line.scored_sql(), params=line.bounds([period])).pl()
+        scored = conn.sql(line.scored_sql(), params=line.params([key])).pl()
     if scored.height == 0:
-        raise dg.Failure(f"no scored rows in {period.key}: materialize {line.predictions} first")
+        raise dg.Failure(f"no scored rows in {key}: materialize {line.predictions} first")
     mine = [name for name in scored["model_name"].unique() if line.owns(name)]
     own = scored.filter(pl.col("model_name").is_in(mine))
     tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
@@ -144,7 +151,7 @@ def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tu
         failed += [] if passed else [name]
         if config.html_report == "always" or (config.html_report == "drifted" and not passed):
             sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
-            path = reports.path(name, f"drift_{period.key.replace(':', '')}.html")
+            path = reports.path(name, f"drift_{key.replace(':', '')}.html")
             write_evidently_report(sample, current, *columns, path)
             metadata["report"] = dg.MetadataValue.path(str(path))
             metadata["report_url"] = dg.MetadataValue.url(path.as_uri())
@@ -152,7 +159,7 @@ def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tu
     not_judged = {"fallback_rows": scored.height - own.height, **{
         f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
     if not tables:  # every row served by the fallback (which monitors itself), or too few
-        return not_judged, True, {"day": period.key, "evaluated": False}
+        return not_judged, True, {"day": key, "evaluated": False}
     table = pl.concat(tables)
     with duckdb.get_connection() as conn:
         replace_partitions(conn, [(line.drift_table, table)], "day", [day])
@@ -172,7 +179,7 @@ def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tu
         "columns": dg.MetadataValue.md(_markdown(table)),
     }
     verdict = {
-        "day": period.key,
+        "day": key,
         "drifted_share": share,
         "max_drifted_share": config.max_drifted_share,
         "drifted_columns": text,
