@@ -50,6 +50,15 @@ class Split:
         bucket = f"('0x' || left(md5(cast({key} as varchar) || ':{int(self.seed)}'), 8))::ubigint"
         return f"(date '{SPLIT_EPOCH}' + ({bucket} % {BUCKETS})::int)"
 
+    def described(self) -> dict:
+        """Its training, validation and holdout in words (the model card's windows)."""
+        train, val = BUCKETS - self.val - self.holdout, self.val
+        return {
+            "train": f"in key-hash buckets 0-{train - 1} of {BUCKETS} (md5 of key:{self.seed})",
+            "validation": f"in buckets {train}-{train + val - 1}",
+            "holdout": f"in buckets {train + val}-{BUCKETS - 1}",
+        }
+
     def windows(self) -> dict:
         """train_start, train_end, val_days, holdout_start, holdout_end as the configs take them."""
         train = BUCKETS - self.val - self.holdout
@@ -195,12 +204,16 @@ class ModelLine:
         return select + where + f" order by f.{c.key}"
 
     def window_sql(self) -> str:
-        """Feature rows of a date range (no label), in key order: a model's reference."""
+        """Feature rows of a date range (no label), in key order: a model's reference.
+
+        A batched model's reference also stops at the newest batch it was trained with.
+        """
         c = self.columns
-        if self.split:
+        if self.split:  # a batched line's third parameter: its newest batch of reference
+            batches = f" and {self.batch_column} <= ?" if self.batches else ""
             return (
                 f"select *{self._split_column()} from {self.features} "
-                f"where {self._date()} between ? and ? order by {c.key}"
+                f"where {self._date()} between ? and ?{batches} order by {c.key}"
             )
         return f"select * from {self.features} where {c.date} between ? and ? order by {c.key}"
 

@@ -40,9 +40,9 @@ def point(line: ModelLine, key: str) -> dt.date | str:
 def batch_distance(instance: dg.DagsterInstance, line: ModelLine):  # noqa: ANN201
     """``elapsed(later, earlier)`` of a batched line: batches between two keys, in key order."""
     order = sorted(instance.get_dynamic_partitions(line.batches))
+    position = {key: i for i, key in enumerate(order)}
 
     def elapsed(later: str, earlier: str) -> int:
-        position = {key: i for i, key in enumerate(order)}
         return position.get(later, len(order)) - position.get(earlier, -1)
 
     return elapsed
