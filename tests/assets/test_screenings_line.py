@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 import yaml
 
+from factory_assets.components.model_line.automation import TRIGGER_DAY_TAG
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
-from factory_assets.defs.resources import LandingZone
+from factory_assets.defs.resources import LandingZone, RetrainPolicy
 from factory_assets.examples.screenings import lay_out_screenings, screenings_frame
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import split_bucket
@@ -66,6 +67,26 @@ def test_the_batch_sensor_adds_new_batches_and_requests_their_runs(
     newer = _discover(defs, instance, landing)
     assert [r.partition_key for r in newer.run_requests] == ["05"]
     assert instance.get_dynamic_partitions(PARTITIONS)[-1] == "05"
+
+
+def _fail_performance(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+    """Judge batch 05 again against a floor no model reaches."""
+    job = defs.resolve_job_def("screenings_batch_line").get_subset(
+        asset_selection={dg.AssetKey("malignancy_prediction_performance")}
+    )
+    floor = {"ops": {"malignancy_prediction_performance": {"config": {"min_auc": 1.01}}}}
+    result = job.execute_in_process(instance=instance, partition_key="05", run_config=floor)
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed
+
+
+def _retrain_tick(
+    defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None = None
+) -> dg.SensorResult:
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"retrain_policy": RetrainPolicy()}
+    )
+    return defs.get_sensor_def("malignancy_retrain_sensor")(context)
 
 
 def _range(first: str, last: str) -> dict:
@@ -173,6 +194,24 @@ def test_a_model_without_dates_trains_on_a_key_split_and_is_monitored_per_batch(
             "select rows from malignancy_performance where day = '05'"
         ).fetchall()
     assert served == landed == judged > 90
+
+    # a failed check retrains on the same split, and the cool-down counts batches
+    _fail_performance(defs, instance)
+    retrain = _retrain_tick(defs, instance)
+    (request,) = retrain.run_requests
+    assert request.tags[TRIGGER_DAY_TAG] == "05"
+    assert request.run_config["ops"]["malignancy_model"]["config"] == {
+        "train_start": "2000-01-01",
+        "train_end": "2000-03-10",
+        "val_days": 15,
+    }
+    job = defs.resolve_job_def("retrain_malignancy")
+    done = instance.create_run_for_job(job, tags=request.tags, status=dg.DagsterRunStatus.STARTED)
+    instance.report_run_failed(instance.get_run_by_id(done.run_id))
+    _fail_performance(defs, instance)
+    cooling = _retrain_tick(defs, instance, retrain.cursor)
+    assert not cooling.run_requests
+    assert "next allowed 2 batches after it" in cooling.skip_reason.skip_message
 
     # the monitoring story reads per-batch rows as it reads days
     summary = (
