@@ -15,7 +15,7 @@ import pydantic
 from dagster.components.core.component_tree import ComponentTreeException
 
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
-from factory_assets.lib.catalog import upstream_tables, warehouse_tables
+from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import (
     IDENTIFIER,
     SEGMENT_VALUE,
@@ -309,37 +309,9 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
 
     def resolve_dataset(self, source: Path, known: dict[str, Dataset]) -> Dataset:
         """The dataset whose calendar (or batches) the model takes; SpecError unless one fits."""
-        periodic = {name: d for name, d in known.items() if d.partitioned}
-        if self.data.dataset is not None:
-            if self.data.dataset not in periodic:
-                raise SpecError(
-                    f"{source}: data.dataset: {self.data.dataset!r} is no dataset with a "
-                    "calendar or batches; allowed: "
-                    f"{', '.join(sorted(periodic)) or '(none declared)'}"
-                )
-            return periodic[self.data.dataset]
-        raw = {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, self.data.features)}
-        if self.data.labels_from:
-            raw |= {
-                t.removeprefix("raw_") for t in upstream_tables(MANIFEST, self.data.labels_from)
-            }
-        found = sorted(
-            name
-            for name, d in periodic.items()
-            if any(s.name in raw for s in d.periodic + d.batched)
-        )
-        if len(found) != 1:
-            problem = (
-                f"{self.data.features} is built from the periodic (or batch) sources of "
-                f"{', '.join(found)}"
-                if found
-                else f"{self.data.features} is built from no periodic (or batch) source"
-            )
-            raise SpecError(
-                f"{source}: data.dataset: {problem}, so its calendar is unclear; allowed: "
-                f"one of {', '.join(sorted(periodic)) or '(none declared)'}"
-            )
-        return periodic[found[0]]
+        from factory_assets.components.model_spec_checks import resolve_dataset
+
+        return resolve_dataset(self, source, known)
 
 
 def parse_date(value: str) -> dt.date | None:

@@ -4,11 +4,13 @@ from pathlib import Path
 
 from factory_assets.components.model_spec import (
     IDENTIFIER,
+    MANIFEST,
     SEARCHABLE,
     SEGMENT_VALUE,
     SpecError,
     parse_date,
 )
+from factory_assets.lib.catalog import upstream_tables
 
 MAX_LISTED = 40
 MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
@@ -220,3 +222,34 @@ def check_time_axis(spec, source: Path, dataset, tables: dict) -> None:  # noqa:
         if d.batch_column not in tables[d.features]:
             _fail(source, "data.batch_column", f"{d.batch_column!r} is not a column of "
                   f"{d.features}", _allowed(tables[d.features]))  # fmt: skip
+
+
+def resolve_dataset(spec, source: Path, known: dict) -> object:  # noqa: ANN001 (a ModelSpec)
+    """The dataset whose calendar (or batches) the model takes; SpecError unless one fits."""
+    periodic = {name: d for name, d in known.items() if d.partitioned}
+    if spec.data.dataset is not None:
+        if spec.data.dataset not in periodic:
+            raise SpecError(
+                f"{source}: data.dataset: {spec.data.dataset!r} is no dataset with a "
+                "calendar or batches; allowed: "
+                f"{', '.join(sorted(periodic)) or '(none declared)'}"
+            )
+        return periodic[spec.data.dataset]
+    raw = {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, spec.data.features)}
+    if spec.data.labels_from:
+        raw |= {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, spec.data.labels_from)}
+    found = sorted(
+        name for name, d in periodic.items() if any(s.name in raw for s in d.periodic + d.batched)
+    )
+    if len(found) != 1:
+        problem = (
+            f"{spec.data.features} is built from the periodic (or batch) sources of "
+            f"{', '.join(found)}"
+            if found
+            else f"{spec.data.features} is built from no periodic (or batch) source"
+        )
+        raise SpecError(
+            f"{source}: data.dataset: {problem}, so its calendar is unclear; allowed: "
+            f"one of {', '.join(sorted(periodic)) or '(none declared)'}"
+        )
+    return periodic[found[0]]
