@@ -16,6 +16,7 @@ DEFAULT_DATASET = "nycflights"
 EXAMPLES = {
     "nycflights": "factory_assets.lib.landing:lay_out_landing",
     "chicago": "factory_assets.examples.chicago:lay_out_chicago",
+    "screenings": "factory_assets.examples.screenings:lay_out_screenings",  # batches, no dates
 }
 
 
@@ -117,6 +118,10 @@ def _landing(args: argparse.Namespace) -> int:
     module, function = EXAMPLES[args.dataset].split(":")
     lay_out = getattr(importlib.import_module(module), function)
     root = data_dir() / "landing"
+    if shipped_datasets()[args.dataset].batched:  # no time axis: every batch it has
+        counts = lay_out(root)
+        print(f"landing zone {root}: " + ", ".join(f"{k} {v} file(s)" for k, v in counts.items()))
+        return 0
     calendar = _dataset(args.dataset).calendar
     first = args.first or calendar.first.first_day
     last = args.last or (calendar.last or calendar.first).first_day

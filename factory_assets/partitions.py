@@ -1,4 +1,4 @@
-"""Partitions built from the calendars the source specs declare (lib/calendar.py).
+"""Partitions built from the calendars the source specs declare (lib/calendar.py), or batches.
 
 A source's raw asset, and every model over its dataset, is partitioned by its calendar; equal
 calendars give one partitions definition. An open-ended calendar reaches the current period.
@@ -30,3 +30,13 @@ def partitions_for(calendar: Calendar) -> dg.TimeWindowPartitionsDefinition:
     if calendar.grain == "weekly":
         args["day_offset"] = (calendar.start.weekday() + 1) % 7  # Dagster: 0 is Sunday
     return _KINDS[calendar.grain](**args)
+
+
+@functools.cache
+def batches_for(dataset: str) -> dg.DynamicPartitionsDefinition:
+    """The dynamic partitions of a batched dataset: one per landed batch, added by its sensor.
+
+    One definition per dataset (``<dataset>_batches``), shared by its raw assets and by the
+    scoring and monitoring of every model over it.
+    """
+    return dg.DynamicPartitionsDefinition(name=f"{dataset}_batches")

@@ -1,7 +1,8 @@
 """Ingest assets of landing source specs: validate landing files, quarantine bad rows.
 
 ``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/source_spec.py): one
-partition of the source's calendar per landing file, or one snapshot swapped in whole. The
+partition of the source's calendar per landing file, one dynamic partition per batch file, or one
+snapshot swapped in whole. The
 LandingSource component (landing_source.py) calls it for every ``defs/ingest/<source>/defs.yaml``.
 """
 
@@ -18,15 +19,17 @@ from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
 from factory_assets.lib.source_spec import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
-from factory_assets.partitions import partitions_for
+from factory_assets.partitions import batches_for, partitions_for
 
 KINDS = {"polars", "duckdb"}  # and the source's file_format
 
 
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    """The ingest asset of a spec: a partition per period, or one snapshot, by its grain."""
+    """The ingest asset of a spec: a partition per period or batch, or one snapshot."""
     if spec.calendar is not None:
         return _periodic_asset(spec)
+    if spec.batched:
+        return _batch_asset(spec)
     return _snapshot_asset(spec)
 
 
@@ -137,6 +140,51 @@ def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         with duckdb.get_connection() as conn:
             writes = [(table, good), (f"{table}_quarantine", quarantine)]
             replace_partitions(conn, writes, "_partition_date", days)
+            return _result(conn, table, [v for _, _, v in validated], good, quarantine)
+
+    return _asset
+
+
+def _batch_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """``raw_<source>``: one dynamic partition per batch file, replaced exactly on re-runs.
+
+    The rows carry ``_batch`` (the batch key) where periodic ones carry ``_partition_date``; a
+    run over several batches validates every file first and writes nothing unless all are usable.
+    """
+    table, schema = f"raw_{spec.name}", spec.schema
+
+    @dg.asset(
+        **_asset_args(spec),
+        partitions_def=batches_for(spec.dataset),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
+    ) -> dg.MaterializeResult:
+        batches = list(context.partition_keys)
+        validated, errors = [], []
+        for batch in batches:
+            path = spec.batch_file(_landing_dir(landing), batch)
+            try:
+                validated.append((batch, path, validate(path, schema)))
+            except LandingFileError as err:
+                errors.append(f"{batch}: {err}")
+        _fail_unusable(errors, len(batches))
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        good = pl.concat(
+            [_stamped(v.good, loaded_at, _batch=b, _source_file=str(p)) for b, p, v in validated]
+        )
+        quarantine = pl.concat(  # in the batch of its file, as the good rows are
+            [
+                _stamped(v.quarantine.drop("_partition_date"), loaded_at, _batch=b)
+                for b, _, v in validated
+            ]
+        )
+        for name in sorted({n for _, _, v in validated for n in v.extra_columns}):
+            context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
+        with duckdb.get_connection() as conn:
+            writes = [(table, good), (f"{table}_quarantine", quarantine)]
+            replace_partitions(conn, writes, "_batch", batches)
             return _result(conn, table, [v for _, _, v in validated], good, quarantine)
 
     return _asset

@@ -43,11 +43,13 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
     dataset: str | None = Field(
         default=None,
         description="The sources landed and run together (its jobs and schedule); periodic "
-        "sources of one dataset share a calendar. Default: the source's own name.",
+        "sources of one dataset share a calendar, batch sources never join periodic ones. "
+        "Default: the source's own name.",
     )
-    grain: Literal["hourly", "daily", "weekly", "monthly", "snapshot"] = Field(
-        description="One file per period (hourly, daily, weekly, monthly: a partition each) or "
-        "snapshot (one file, swapped whole)."
+    grain: Literal["hourly", "daily", "weekly", "monthly", "batch", "snapshot"] = Field(
+        description="One file per period (hourly, daily, weekly, monthly: a partition each), "
+        "batch (one file per batch, no time axis: a dynamic partition each, found by the "
+        "dataset's batch sensor) or snapshot (one file, swapped whole)."
     )
     start: str | None = Field(
         default=None,
@@ -64,7 +66,8 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
     path: str = Field(
         description="Landing file below the landing root; a periodic one names its period with "
         "{date} or {yyyy}, {mm}, {dd} (and {hh} by the hour), e.g. "
-        "flights/{yyyy}/{mm}/flights_{date}.csv."
+        "flights/{yyyy}/{mm}/flights_{date}.csv; a batch one its batch with {batch} (letters, "
+        "digits, _ . -; batches sort by it), e.g. customers/batch_{batch}.csv."
     )
     columns: dict[str, str] = Field(
         description="Column -> type (int32, int64, float64, string, bool, date, datetime), "
@@ -81,8 +84,8 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
     )
     lag: int = Field(
         default=0,
-        description="Periodic only: a file's rows describe the period this many periods before "
-        "the one it is delivered in (labels that land late).",
+        description="Periodic or batch: a file's rows describe the period (batch) this many "
+        "periods (batches) before the one it is delivered in (labels that land late).",
     )
     min_rows: int = Field(default=0, description="Fewest good rows a usable file has.")
     owners: list[str] | None = Field(default=None, description="Default: team:data-platform.")
@@ -101,7 +104,7 @@ class LandingSource(dg.Component, dg.Model, dg.Resolvable):
     )
     period_column: str | None = Field(
         default=None,
-        description="Not on a snapshot: a date or datetime column whose value must lie in the "
+        description="Periodic only: a date or datetime column whose value must lie in the "
         "file's period (instead of date_columns).",
     )
     period_format: str | None = Field(

@@ -15,8 +15,15 @@ import pydantic
 from dagster.components.core.component_tree import ComponentTreeException
 
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
-from factory_assets.lib.catalog import upstream_tables, warehouse_tables
-from factory_assets.lib.model_line import IDENTIFIER, SEGMENT_VALUE, ModelLine, Segments
+from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.model_line import (
+    IDENTIFIER,
+    SEGMENT_VALUE,
+    SPLIT_DAY,
+    ModelLine,
+    Segments,
+    Split,
+)
 from factory_assets.lib.sources import Dataset, datasets, read_specs, shipped_specs
 from factory_assets.lib.training.dataset import ModelColumns
 
@@ -44,24 +51,50 @@ class DataSpec(dg.Model):
 
     features: str = _f(text="The feature table (a dbt model or a Python feature asset).")
     key: str = _f(text="Its key column: one row per key.")
-    date: str = _f(text="Its date (or timestamp) column: windows and periods are cut by it.")
+    date: str | None = _f(
+        None,
+        "Its date (or timestamp) column: windows and periods are cut by it. Omit it for a "
+        "table without a time axis (a batched dataset): the model then trains on a seeded "
+        "split by key hash (training.split).",
+    )
     label: str = _f(text="The label column (0/1): in the features, or in labels_from.")
     labels_from: str | None = _f(None, "A table joined on the key that holds the label.")
-    label_lag: int = _f(0, "Periods after its own that a period's labels land (monitoring).")
+    label_lag: int = _f(
+        0, "Periods (batches) after its own that a period's (batch's) labels land (monitoring)."
+    )
+    batch_column: str = _f(
+        "_batch",
+        "Batched datasets: the feature table's column naming each row's batch (carried from "
+        "its raw source's _batch); a batch is scored and monitored by it.",
+    )
     dataset: str | None = _f(
         None,
-        "The dataset whose calendar partitions scoring and monitoring; default: the one "
-        "periodic dataset the feature table is built from.",
+        "The dataset whose calendar (or batches) partitions scoring and monitoring; default: "
+        "the one periodic or batched dataset the feature table is built from.",
     )
     categorical: list[str] = _f([], "Categorical inputs (known before the outcome).")
     numeric: list[str] = _f([], "Numeric inputs (known before the outcome).")
 
 
+class SplitSpec(dg.Model):
+    """A model without data.date: percent of keys (by a seeded hash) that validate and hold out."""
+
+    val: int = _f(15, "Percent of keys that validate (early stopping, search).")
+    holdout: int = _f(15, "Percent of keys held out (evaluation and the gate); the rest trains.")
+
+
 class TrainingSpec(dg.Model):
     """Training window (validation: the ``val_days`` after it) and the net's knobs."""
 
-    train_start: str = _f(text="First day of the training window (YYYY-MM-DD).")
-    train_end: str = _f(text="Last day of the training window.")
+    train_start: str | None = _f(
+        None, "First day of the training window (YYYY-MM-DD); required with data.date."
+    )
+    train_end: str | None = _f(None, "Last day of the training window; required with data.date.")
+    split: SplitSpec | None = _f(
+        None,
+        "Without data.date only: the key-hash split (default 15 % validation, 15 % holdout, "
+        "seeded by training.seed).",
+    )
     val_days: int = _f(14, "Days after train_end that validate (early stopping, search).")
     architecture: Literal["mlp"] = _f("mlp", "The net: embeddings for categories + an MLP.")
     hidden: list[int] = _f([64, 32], "Widths of the hidden layers.")
@@ -83,8 +116,10 @@ class SearchSpec(dg.Model):
 class EvaluationSpec(dg.Model):
     """The fixed holdout every challenger and champion is judged on, and its reports."""
 
-    holdout_start: str = _f(text="First day of the holdout (after the validation days).")
-    holdout_end: str = _f(text="Last day of the holdout.")
+    holdout_start: str | None = _f(
+        None, "First day of the holdout (after the validation days); required with data.date."
+    )
+    holdout_end: str | None = _f(None, "Last day of the holdout; required with data.date.")
     report_segments: list[str] = _f([], "Inputs whose values get their own metrics.")
     importance_rows: int = _f(4000, "Rows for permutation importance; 0 skips it.")
     min_segment_rows: int = _f(200, "Fewest rows a reported segment has.")
@@ -130,7 +165,11 @@ class PerformanceSpec(dg.Model):
 class RetrainSpec(dg.Model):
     """Cool-down between retrains and the windows a retrain uses (data days)."""
 
-    cooldown_days: int = _f(21, "Data days after a retrain before the next may start.")
+    cooldown_days: int = _f(
+        21,
+        "Data days after a retrain before the next may start (batches, for a model without "
+        "data.date).",
+    )
     train_days: int = _f(90, "Training window of a retrain.")
     val_days: int = _f(14, "Validation days of a retrain.")
     holdout_days: int = _f(14, "Holdout days of a retrain: the newest labelled ones.")
@@ -170,9 +209,9 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
     description: str = _f(text="What it predicts, in the data's own words (the model card).")
     owners: list[str] = _f(["team:ml-platform"], "Owners of its assets.")
     data: DataSpec = _f(text="The table the model reads and which of its columns are what.")
-    training: TrainingSpec = _f(text="Training window and the net's knobs.")
+    training: TrainingSpec = _f(TrainingSpec(), "Training window (or split) and the net's knobs.")
     search: SearchSpec | None = _f(None, "Optional Optuna search.")
-    evaluation: EvaluationSpec = _f(text="The fixed holdout and its reports.")
+    evaluation: EvaluationSpec = _f(EvaluationSpec(), "The fixed holdout and its reports.")
     gate: GateSpec = _f(GateSpec(), "What a challenger must pass to become champion.")
     segments: SegmentSpec | None = _f(None, "Optional: one model per value of a column.")
     monitoring: MonitoringSpec = _f(MonitoringSpec(), "Drift, performance and retraining.")
@@ -214,13 +253,15 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
     ) -> ModelLine:
         """The ModelLine this spec describes; raises SpecError naming file, field and rule.
 
-        Its calendar is its dataset's: ``data.dataset``, or the one dataset with a calendar
-        that its feature table is built from (``known``: the shipped specs' by default).
+        Its calendar (or batches) is its dataset's: ``data.dataset``, or the one dataset with
+        periods or batches that its feature table is built from (``known``: the shipped specs'
+        by default).
         """
-        from factory_assets.components.model_spec_checks import check_spec
+        from factory_assets.components.model_spec_checks import check_spec, check_time_axis
 
         check_spec(self, source, tables)
         dataset = self.resolve_dataset(source, known or datasets(shipped_specs()))
+        check_time_axis(self, source, dataset, tables)
         d = self.data
         segments = None
         if self.segments:
@@ -229,7 +270,9 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
         return ModelLine(
             name=self.name,
             features=d.features,
-            columns=ModelColumns(d.key, d.date, d.label, tuple(d.categorical), tuple(d.numeric)),
+            columns=ModelColumns(
+                d.key, d.date or SPLIT_DAY, d.label, tuple(d.categorical), tuple(d.numeric)
+            ),
             labels_from=d.labels_from,
             segments=segments,
             predictions=self.predictions_table or "",
@@ -238,37 +281,37 @@ class ModelSpec(dg.Component, dg.Model, dg.Resolvable):
             calendar=dataset.calendar,
             label_lag=d.label_lag,
             description=self.description,
+            batches=dataset.partitions_name if dataset.batched else None,
+            batch_column=d.batch_column,
+            split=self.split(),
         )
 
+    def split(self) -> Split | None:
+        """The key-hash split of a model without ``data.date`` (None for a dated model)."""
+        if self.data.date is not None:
+            return None
+        s = self.training.split or SplitSpec()
+        return Split(s.val, s.holdout, self.training.seed)
+
+    def windows(self) -> dict:
+        """train_start, train_end, val_days, holdout_start, holdout_end: the spec's or split's."""
+        split = self.split()
+        if split is not None:
+            return split.windows()
+        t, e = self.training, self.evaluation
+        return {
+            "train_start": t.train_start,
+            "train_end": t.train_end,
+            "val_days": t.val_days,
+            "holdout_start": e.holdout_start,
+            "holdout_end": e.holdout_end,
+        }
+
     def resolve_dataset(self, source: Path, known: dict[str, Dataset]) -> Dataset:
-        """The dataset whose calendar the model takes; SpecError when none or several fit."""
-        periodic = {name: d for name, d in known.items() if d.calendar is not None}
-        if self.data.dataset is not None:
-            if self.data.dataset not in periodic:
-                raise SpecError(
-                    f"{source}: data.dataset: {self.data.dataset!r} is no dataset with a "
-                    f"calendar; allowed: {', '.join(sorted(periodic)) or '(none declared)'}"
-                )
-            return periodic[self.data.dataset]
-        raw = {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, self.data.features)}
-        if self.data.labels_from:
-            raw |= {
-                t.removeprefix("raw_") for t in upstream_tables(MANIFEST, self.data.labels_from)
-            }
-        found = sorted(
-            name for name, d in periodic.items() if any(s.name in raw for s in d.periodic)
-        )
-        if len(found) != 1:
-            problem = (
-                f"{self.data.features} is built from the periodic sources of {', '.join(found)}"
-                if found
-                else f"{self.data.features} is built from no periodic source"
-            )
-            raise SpecError(
-                f"{source}: data.dataset: {problem}, so its calendar is unclear; allowed: "
-                f"one of {', '.join(sorted(periodic)) or '(none declared)'}"
-            )
-        return periodic[found[0]]
+        """The dataset whose calendar (or batches) the model takes; SpecError unless one fits."""
+        from factory_assets.components.model_spec_checks import resolve_dataset
+
+        return resolve_dataset(self, source, known)
 
 
 def parse_date(value: str) -> dt.date | None:

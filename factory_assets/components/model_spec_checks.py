@@ -4,13 +4,16 @@ from pathlib import Path
 
 from factory_assets.components.model_spec import (
     IDENTIFIER,
+    MANIFEST,
     SEARCHABLE,
     SEGMENT_VALUE,
     SpecError,
     parse_date,
 )
+from factory_assets.lib.catalog import upstream_tables
 
 MAX_LISTED = 40
+MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
 
 
 def _allowed(values: object) -> str:
@@ -47,7 +50,7 @@ def _check_data(spec, source: Path, tables: dict) -> set[str]:  # noqa: ANN001
         _fail(source, "data.features", f"no table or asset {d.features!r}", _allowed(tables))
     columns = set(tables[d.features])
     for field in ("key", "date", *([] if d.labels_from else ["label"])):
-        if getattr(d, field) not in columns:
+        if getattr(d, field) is not None and getattr(d, field) not in columns:
             problem = f"{getattr(d, field)!r} is not a column of {d.features}"
             _fail(source, f"data.{field}", problem, _allowed(columns))
     if d.labels_from:
@@ -74,20 +77,44 @@ def _check_data(spec, source: Path, tables: dict) -> set[str]:  # noqa: ANN001
     return set(inputs)
 
 
+def _check_split(spec, source: Path, windows: tuple) -> None:  # noqa: ANN001
+    """A model without data.date: no date windows, and a split that leaves most keys to train."""
+    for field, value in windows:
+        if value is not None:
+            _fail(source, field, "set, but the model has no data.date: it trains on its key-hash "
+                  "split", "unset (tune training.split)")  # fmt: skip
+    split = spec.training.split
+    if split is not None and (
+        min(split.val, split.holdout) < 1 or split.val + split.holdout > MAX_SPLIT
+    ):
+        _fail(source, "training.split", f"val {split.val} % and holdout {split.holdout} % are "
+              "impossible", f"each >= 1, together <= {MAX_SPLIT}")  # fmt: skip
+
+
 def _check_windows(spec, source: Path) -> None:  # noqa: ANN001
     t, e = spec.training, spec.evaluation
-    for field, value in (
+    windows = (
         ("training.train_start", t.train_start),
         ("training.train_end", t.train_end),
         ("evaluation.holdout_start", e.holdout_start),
         ("evaluation.holdout_end", e.holdout_end),
-    ):
-        if parse_date(value) is None:
-            _fail(source, field, f"{value!r} is not a date", "YYYY-MM-DD")
-    if parse_date(t.train_start) > parse_date(t.train_end):
-        _fail(source, "training.train_end", "ends before training.train_start", "end >= start")
-    if parse_date(e.holdout_start) > parse_date(e.holdout_end):
-        _fail(source, "evaluation.holdout_end", "ends before holdout_start", "end >= start")
+    )
+    if spec.data.date is None:
+        _check_split(spec, source, windows)
+    else:
+        if t.split is not None:
+            _fail(source, "training.split", "set, but the model has data.date: its windows "
+                  "are dates", "unset, or omit data.date")  # fmt: skip
+        for field, value in windows:
+            if value is None:
+                _fail(source, field, "missing; a model with data.date sets it", "YYYY-MM-DD")
+            if parse_date(value) is None:
+                _fail(source, field, f"{value!r} is not a date", "YYYY-MM-DD")
+        if parse_date(t.train_start) > parse_date(t.train_end):
+            _fail(source, "training.train_end", "ends before training.train_start",
+                  "end >= start")  # fmt: skip
+        if parse_date(e.holdout_start) > parse_date(e.holdout_end):
+            _fail(source, "evaluation.holdout_end", "ends before holdout_start", "end >= start")
     for field in ("val_days", "max_epochs", "batch_size"):
         if getattr(t, field) < 1:
             _fail(source, f"training.{field}", f"{getattr(t, field)} is impossible", ">= 1")
@@ -172,3 +199,57 @@ def check_spec(spec, source: Path, tables: dict[str, tuple[str, ...]]) -> None: 
     if spec.schedule and not is_valid_cron_string(spec.schedule.cron):
         _fail(source, "schedule.cron", f"{spec.schedule.cron!r} is not a cron string",
               "five fields, e.g. '0 6 * * *'")  # fmt: skip
+
+
+def check_time_axis(spec, source: Path, dataset, tables: dict) -> None:  # noqa: ANN001
+    """Raise SpecError unless the model's time axis fits its dataset's (``Dataset``).
+
+    A model over a batched dataset has no data.date (it splits by key hash) and its feature
+    table carries the batch column; a model over a periodic dataset has a data.date.
+    """
+    d = spec.data
+    if d.date is None and not dataset.batched:
+        _fail(source, "data.date", f"omitted, but {dataset.name} is periodic (a calendar)",
+              f"a date column of {d.features}, or a batched dataset")  # fmt: skip
+    if d.date is not None and dataset.batched:
+        _fail(source, "data.date", f"{dataset.name} is batched: it has no time axis",
+              "omit data.date (the model trains on its key-hash split)")  # fmt: skip
+    if dataset.batched and spec.schedule is not None:
+        _fail(source, "schedule", f"{dataset.name} is batched: each batch is scored when its "
+              f"sensor ({dataset.name}_batch_sensor) finds it", "unset")  # fmt: skip
+    if dataset.batched:
+        _identifier(source, "data.batch_column", d.batch_column)
+        if d.batch_column not in tables[d.features]:
+            _fail(source, "data.batch_column", f"{d.batch_column!r} is not a column of "
+                  f"{d.features}", _allowed(tables[d.features]))  # fmt: skip
+
+
+def resolve_dataset(spec, source: Path, known: dict) -> object:  # noqa: ANN001 (a ModelSpec)
+    """The dataset whose calendar (or batches) the model takes; SpecError unless one fits."""
+    periodic = {name: d for name, d in known.items() if d.partitioned}
+    if spec.data.dataset is not None:
+        if spec.data.dataset not in periodic:
+            raise SpecError(
+                f"{source}: data.dataset: {spec.data.dataset!r} is no dataset with a "
+                "calendar or batches; allowed: "
+                f"{', '.join(sorted(periodic)) or '(none declared)'}"
+            )
+        return periodic[spec.data.dataset]
+    raw = {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, spec.data.features)}
+    if spec.data.labels_from:
+        raw |= {t.removeprefix("raw_") for t in upstream_tables(MANIFEST, spec.data.labels_from)}
+    found = sorted(
+        name for name, d in periodic.items() if any(s.name in raw for s in d.periodic + d.batched)
+    )
+    if len(found) != 1:
+        problem = (
+            f"{spec.data.features} is built from the periodic (or batch) sources of "
+            f"{', '.join(found)}"
+            if found
+            else f"{spec.data.features} is built from no periodic (or batch) source"
+        )
+        raise SpecError(
+            f"{source}: data.dataset: {problem}, so its calendar is unclear; allowed: "
+            f"one of {', '.join(sorted(periodic)) or '(none declared)'}"
+        )
+    return periodic[found[0]]

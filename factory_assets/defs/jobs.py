@@ -8,13 +8,18 @@ For each dataset with a calendar (lib/sources.py) the specs give:
   and monitoring of every model on the dataset's calendar, and its schedule;
 - ``score_<dataset>``: score periods with each of its models' current champion.
 A source missing a period stops only its own dataset's jobs.
+
+A batched dataset (batch sources, no time axis) has the same ``<dataset>_line`` and
+``score_<dataset>`` over its batches (dynamic partitions), ``<dataset>_batch_line`` for one batch
+and, instead of a schedule, ``<dataset>_batch_sensor``: it adds each newly landed batch to the
+partitions and runs ``<dataset>_batch_line`` for it.
 """
 
 import dagster as dg
 
-from factory_assets.defs.resources import LandingZone, TrackingStore
+from factory_assets.defs.resources import LandingZone, TrackingStore, sensor_interval_s
 from factory_assets.lib.sources import Dataset, shipped_datasets
-from factory_assets.partitions import partitions_for
+from factory_assets.partitions import batches_for, partitions_for
 
 # Every model spec tags its scoring and monitoring stations (components/model_line/).
 SCORING = dg.AssetSelection.tag("factory/line", "scoring")
@@ -36,8 +41,9 @@ def line_job(dataset: Dataset) -> str:
 
 
 def period_job(dataset: Dataset) -> str:
-    """Name of the job that takes one period of ``dataset`` from ingest to monitoring."""
-    return f"{dataset.name}_{dataset.calendar.grain}_line"
+    """Name of the job that takes one period (batch) of ``dataset`` from ingest to monitoring."""
+    grain = "batch" if dataset.batched else dataset.calendar.grain
+    return f"{dataset.name}_{grain}_line"
 
 
 def period_build(dataset: Dataset) -> dg.AssetSelection:
@@ -45,7 +51,7 @@ def period_build(dataset: Dataset) -> dg.AssetSelection:
 
     Dimensions follow their snapshots, not the periods, so they are left out.
     """
-    raws = dg.AssetSelection.assets(*(f"raw_{s.name}" for s in dataset.periodic))
+    raws = dg.AssetSelection.assets(*(f"raw_{s.name}" for s in dataset.periodic + dataset.batched))
     mine = dg.AssetSelection.tag("factory/dataset", dataset.name)
     inputs = (SCORING & mine).upstream(depth=1) - dg.AssetSelection.groups("packaging")
     return (raws.downstream() & dg.AssetSelection.groups(*PERIOD_GROUPS)) | (inputs - SCORING)
@@ -61,19 +67,34 @@ def monitoring(dataset: Dataset) -> dg.AssetSelection:
     return MONITORING & dg.AssetSelection.tag("factory/dataset", dataset.name)
 
 
-def _jobs(dataset: Dataset) -> list:
-    partitions = partitions_for(dataset.calendar)
+def _line(dataset: Dataset, partitions: dg.PartitionsDefinition, unit: str) -> dg.JobDefinition:
     raws = dg.AssetSelection.assets(*(f"raw_{s.name}" for s in dataset.sources))
-    line = dg.define_asset_job(
+    return dg.define_asset_job(
         line_job(dataset),
         selection=(raws.downstream() & dg.AssetSelection.groups(*BUILD_GROUPS)) - SEGMENTED,
         partitions_def=partitions,
         description=(
             f"{dataset.name}: landing files → raw tables → dbt warehouse (with its tests) → GX "
             "suites → features → training → holdout evaluation → ONNX package, registry and "
-            "gate. Run over a range of periods as a single-run backfill."
+            f"gate. Run over a range of {unit} as a single-run backfill."
         ),
     )
+
+
+def _score(dataset: Dataset, partitions: dg.PartitionsDefinition, unit: str) -> dg.JobDefinition:
+    return dg.define_asset_job(
+        f"score_{dataset.name}",
+        selection=scoring(dataset),
+        partitions_def=partitions,
+        description=f"Score {unit} of {dataset.name} with every model's current champion.",
+    )
+
+
+def _jobs(dataset: Dataset) -> list:
+    if dataset.batched:
+        return _batch_jobs(dataset)
+    partitions = partitions_for(dataset.calendar)
+    line = _line(dataset, partitions, "periods")
     grain = dataset.calendar.grain
     period = dg.define_asset_job(
         period_job(dataset),
@@ -86,12 +107,7 @@ def _jobs(dataset: Dataset) -> list:
             "the models' retrain sensors retrain."
         ),
     )
-    score = dg.define_asset_job(
-        f"score_{dataset.name}",
-        selection=scoring(dataset),
-        partitions_def=partitions,
-        description=f"Score periods of {dataset.name} with every model's current champion.",
-    )
+    score = _score(dataset, partitions, "periods")
 
     @dg.schedule(
         name=f"{period_job(dataset)}_schedule",
@@ -110,6 +126,52 @@ def _jobs(dataset: Dataset) -> list:
         return dg.RunRequest(run_key=f"{dataset.name}-{newest.key}", partition_key=newest.key)
 
     return [line, period, score, _schedule]
+
+
+def _batch_jobs(dataset: Dataset) -> list:
+    partitions = batches_for(dataset.name)
+    batch = dg.define_asset_job(
+        period_job(dataset),
+        selection=period_build(dataset) | scoring(dataset) | monitoring(dataset),
+        partitions_def=partitions,
+        description=(
+            f"One landed batch of {dataset.name} through the line: raw tables → dbt warehouse "
+            "and suites → features → scoring with each champion → drift report and the "
+            "performance of predictions whose labels landed. Started by "
+            f"{dataset.name}_batch_sensor for each new batch."
+        ),
+    )
+    line, score = _line(dataset, partitions, "batches"), _score(dataset, partitions, "batches")
+    return [line, batch, score, batch_sensor(dataset, batch)]
+
+
+def batch_sensor(dataset: Dataset, job: dg.JobDefinition) -> dg.SensorDefinition:
+    """``<dataset>_batch_sensor``: each newly landed batch becomes a partition and a run."""
+    partitions = batches_for(dataset.name)
+
+    @dg.sensor(
+        name=f"{dataset.name}_batch_sensor",
+        job=job,
+        minimum_interval_seconds=sensor_interval_s(),
+        default_status=dg.DefaultSensorStatus.STOPPED,  # as the periodic datasets' schedules
+        description=(
+            f"Add each batch every batch source of {dataset.name} has landed (a file each) to "
+            f"the {partitions.name} partitions, and run {job.name} for it."
+        ),
+    )
+    def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
+        known = set(context.instance.get_dynamic_partitions(partitions.name))
+        new = [b for b in landing.landed_batches(dataset.name) if b not in known]
+        if not new:
+            return dg.SensorResult(skip_reason=f"no new batch of {dataset.name} has landed")
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(run_key=f"{dataset.name}-{b}", partition_key=b) for b in new
+            ],
+            dynamic_partitions_requests=[partitions.build_add_request(new)],
+        )
+
+    return _sensor
 
 
 class Rollback(dg.Config):
@@ -137,9 +199,11 @@ def rollback_champion() -> None:
 
 @dg.definitions
 def jobs() -> dg.Definitions:
-    """The jobs and schedules of every dataset with a calendar, and the rollback job."""
-    built = [j for d in shipped_datasets().values() if d.calendar is not None for j in _jobs(d)]
+    """The jobs, schedules and sensors of every dataset with periods or batches, and rollback."""
+    built = [j for d in shipped_datasets().values() if d.partitioned for j in _jobs(d)]
     return dg.Definitions(
-        jobs=[j for j in built if not isinstance(j, dg.ScheduleDefinition)] + [rollback_champion],
+        jobs=[j for j in built if not isinstance(j, dg.ScheduleDefinition | dg.SensorDefinition)]
+        + [rollback_champion],
         schedules=[j for j in built if isinstance(j, dg.ScheduleDefinition)],
+        sensors=[j for j in built if isinstance(j, dg.SensorDefinition)],
     )

@@ -36,6 +36,10 @@ class LandingZone(dg.ConfigurableResource):
         """The newest period every periodic source of ``dataset`` has landed a file for."""
         return shipped_datasets()[dataset].newest_period(Path(self.root) / "landing")
 
+    def landed_batches(self, dataset: str) -> list[str]:
+        """The batches every batch source of ``dataset`` has landed a file for, sorted by key."""
+        return shipped_datasets()[dataset].landed_batches(Path(self.root) / "landing")
+
 
 class TrackingStore(dg.ConfigurableResource):
     """MLflow tracking server or store and the registry on it, plus where artifacts go."""

@@ -10,6 +10,7 @@ on each interval where the day's CDF is constant, the integral of |F_ref - G| co
 prefix-sum lookups around the point where F_ref crosses that constant.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,6 +172,46 @@ def drifted_share(results: list[ColumnDrift]) -> float:
     """Share of checked (non-empty) columns that drifted, as Evidently's DriftedColumnsCount."""
     checked = [r for r in results if r.method != "empty"]
     return sum(r.drifted for r in checked) / len(checked) if checked else 0.0
+
+
+def evidently_drift(
+    reference: pl.DataFrame, current: pl.DataFrame, numerical: list[str], categorical: list[str]
+) -> list[ColumnDrift]:
+    """Evidently's own per-column verdicts (its ``ValueDrift`` metric), computed by Evidently.
+
+    For a reference too small to profile (at most 1,000 rows, e.g. a data set without a time
+    axis): there Evidently judges by statistical tests (K-S for numbers, chi-square or Z-test
+    for categories; drifted when the p-value is under 0.05), used here as Evidently computes
+    them rather than re-implemented. A column empty on either side is ``empty``, not judged.
+    """
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    wanted = numerical + categorical
+    usable = [
+        c for c in wanted if reference[c].drop_nulls().len() and current[c].drop_nulls().len()
+    ]
+    numerical = [c for c in numerical if c in usable]
+    categorical = [c for c in categorical if c in usable]
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+
+    def dataset(frame: pl.DataFrame) -> "Dataset":
+        pandas = frame.select(
+            *[pl.col(c).cast(pl.Float64) for c in numerical], *categorical
+        ).to_pandas()
+        return Dataset.from_pandas(pandas, data_definition=definition)
+
+    metrics = [ValueDrift(column=c) for c in usable]
+    snapshot = Report(metrics).run(dataset(current), dataset(reference)) if usable else None
+    results = {}
+    for result in snapshot.dict()["metrics"] if snapshot else []:
+        column, method = result["config"]["column"], result["config"]["method"]
+        value, threshold = float(result["value"]), float(result["config"]["threshold"])
+        # a p-value drifts below its threshold, a distance at or above it
+        drifted = value < threshold if "p_value" in method else value >= threshold
+        results[column] = ColumnDrift(column, method, value, threshold, drifted)
+    empty = ColumnDrift("", "empty", float("nan"), 0.0, False)
+    return [results.get(c) or dataclasses.replace(empty, column=c) for c in wanted]
 
 
 def write_evidently_report(

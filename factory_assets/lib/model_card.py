@@ -35,6 +35,8 @@ def _intended_use(
 def _limitations(label: str, features: str, window: dict) -> str:
     train = window.get("train")
     trained = f"dated {_cell(train)}" if train else "of its training window"
+    if isinstance(train, str):  # a model without dates: its split, in words
+        trained = train
     return (
         "## Limitations\n\n"
         f"- Trained on rows of `{features}` {trained} only; rows from outside that window's "

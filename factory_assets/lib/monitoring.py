@@ -2,10 +2,12 @@
 
 A retrain is requested when a drift or performance check failed on a day that is after the
 cool-down of the last retrain and while no retrain of the model is in flight. Windows are in
-data days (partition dates), not wall-clock time, so a replay of a year behaves like the year.
+data days (partition dates), not wall-clock time, so a replay of a year behaves like the year;
+a model without a time axis counts its cool-down in batches (its "days" are batch keys).
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PREDICTION = "prediction"
@@ -27,9 +29,9 @@ def monitored_columns(
 
 @dataclass(frozen=True)
 class CheckFailure:
-    """A failed monitoring check on one day."""
+    """A failed monitoring check on one day (or batch: its key)."""
 
-    day: dt.date
+    day: dt.date | str
     check: str  # e.g. "drift_within_threshold"
     detail: str  # what failed, for the retrain run's tags and the summary
 
@@ -43,23 +45,35 @@ class RetrainDecision:
     trigger: CheckFailure | None = None
 
 
+def days_between(later: dt.date, earlier: dt.date) -> int:
+    """Data days from ``earlier`` to ``later``."""
+    return (later - earlier).days
+
+
 def decide_retrain(
     failures: list[CheckFailure],
     in_flight: bool,
-    last_retrain_day: dt.date | None,
+    last_retrain_day: dt.date | str | None,
     cooldown_days: int,
+    elapsed: Callable[[object, object], int] = days_between,
 ) -> RetrainDecision:
-    """One retrain for the newest failure outside the cool-down, none while one is running."""
+    """One retrain for the newest failure outside the cool-down, none while one is running.
+
+    ``elapsed(later, earlier)`` counts the cool-down: data days, or batches between two keys.
+    """
     if not failures:
         return RetrainDecision(False, "no failed monitoring check")
     newest = max(failures, key=lambda f: f.day)
     if in_flight:
         return RetrainDecision(False, "a retrain of this model is already in flight")
-    if last_retrain_day is not None and (newest.day - last_retrain_day).days < cooldown_days:
+    if last_retrain_day is not None and elapsed(newest.day, last_retrain_day) < cooldown_days:
+        after = (
+            last_retrain_day + dt.timedelta(days=cooldown_days)
+            if isinstance(last_retrain_day, dt.date)
+            else f"{cooldown_days} batches after it"
+        )
         return RetrainDecision(
-            False,
-            f"cool-down: last retrain on {last_retrain_day}, next allowed "
-            f"{last_retrain_day + dt.timedelta(days=cooldown_days)}",
+            False, f"cool-down: last retrain on {last_retrain_day}, next allowed {after}"
         )
     return RetrainDecision(True, f"{newest.check} failed on {newest.day}: {newest.detail}", newest)
 

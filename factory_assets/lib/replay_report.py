@@ -57,13 +57,17 @@ def summary_text(
         for r in retrains
     ]
     if evaluated.height:
+        dated = evaluated.schema["day"].is_temporal()  # else batch keys: one line per batch
+        month = pl.col("day").dt.strftime("%Y-%m") if dated else pl.col("day")
         monthly = (
-            evaluated.group_by(pl.col("day").dt.strftime("%Y-%m").alias("month"))
+            evaluated.group_by(month.alias("month"))
             .agg(pl.col("auc").mean(), pl.col("positive_rate").mean(), pl.col("rows").sum())
             .sort("month")
         )
         lines.append(
             f"daily AUC of served predictions, monthly mean (share of rows where {label} is true):"
+            if dated
+            else f"AUC of served predictions per batch (share of rows where {label} is true):"
         )
         lines += [
             f"  {m['month']}: AUC {m['auc']:.3f} "
@@ -102,10 +106,12 @@ def plot(
     shares = drift.sort("day")
     bottom.plot(shares["day"].to_list(), shares["drifted_share"].to_list(), color="tab:orange")
     bottom.set_ylabel("drifted share")
+    dated = drift.schema["day"].is_temporal() if drift.height else True
     for r in retrains:
         style = "-" if r.decision == "promoted" else "--"
+        when = pl.Series([r.day]).str.to_date()[0] if dated else r.day  # a batch's key
         for axis in (top, bottom):
-            axis.axvline(pl.Series([r.day]).str.to_date()[0], color="tab:red", ls=style, lw=0.8)
+            axis.axvline(when, color="tab:red", ls=style, lw=0.8)
     top.set_title(
         f"{model} ({label}): served AUC and input drift; retrains in red (solid = promoted)"
     )

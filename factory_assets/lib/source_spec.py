@@ -32,13 +32,15 @@ TYPES: dict[str, pl.DataType] = {
     "datetime": pl.Datetime("us"),  # ISO 8601: 2013-01-31T10:00:00Z, 2013-01-31 10:00, ...
 }
 NUMERIC = ("int32", "int64", "float64")
-GRAINS = (*PERIOD_GRAINS, "snapshot")
+GRAINS = (*PERIOD_GRAINS, "batch", "snapshot")
+BATCH_KEY = re.compile(r"[A-Za-z0-9_.-]+")  # a batch's name in its file's path; keys sort as text
 PLACEHOLDERS = {
     "yyyy": r"\d{4}",
     "mm": r"\d{2}",
     "dd": r"\d{2}",
     "hh": r"\d{2}",
     "date": r"\d{4}-\d{2}-\d{2}",
+    "batch": BATCH_KEY.pattern,
 }
 # What a file name must hold to name its period, per grain (any one of the sets).
 PERIOD_NAMES = {
@@ -59,6 +61,8 @@ READING_FIELDS += ("timezone",)  # how a file is read and its rows dated (_Rules
 CALENDAR_FIELDS = ("dataset", "start", "end", "lag")  # its periods (_Rules.calendar)
 OPTIONAL_FIELDS = ("required", "ranges", "date_columns", "min_rows", "owners")
 OPTIONAL_FIELDS += CALENDAR_FIELDS + READING_FIELDS
+# grains without periods (no start, end or period rules), as a message names them
+UNDATED = {"batch": "batch source", "snapshot": "snapshot"}
 DATED = ("date", "datetime")  # the types a period_column may have
 SAMPLE = dt.datetime(2016, 7, 2, 10, 30, 45, tzinfo=dt.UTC)  # what a period_format must read back
 
@@ -79,14 +83,17 @@ class SourceSpec:
         schema: the contract every landing file is validated against.
         description: the asset's description.
         grain: ``hourly``, ``daily``, ``weekly``, ``monthly`` (one file per period, one
-            partition each) or ``snapshot`` (one file, swapped in whole).
+            partition each), ``batch`` (one file per batch, a dynamic partition each, no time
+            axis) or ``snapshot`` (one file, swapped in whole).
         path: the landing file below the landing root; a periodic one names its (delivery)
-            period with ``{date}`` or ``{yyyy}``, ``{mm}``, ``{dd}`` (and ``{hh}`` by the hour).
+            period with ``{date}`` or ``{yyyy}``, ``{mm}``, ``{dd}`` (and ``{hh}`` by the hour),
+            a batch one its batch with ``{batch}`` (letters, digits, ``_ . -``).
         owners: the asset's owners.
         file: the YAML file the spec came from.
         dataset: the sources landed and run together (jobs and schedules are per dataset).
-        calendar: the periods of a periodic source (None for a snapshot).
-        lag: the rows of a file describe the period this many periods before the file's.
+        calendar: the periods of a periodic source (None for a batch source or a snapshot).
+        lag: the rows of a file describe the period (batch) this many periods (batches) before
+            the file's.
 
     """
 
@@ -105,6 +112,26 @@ class SourceSpec:
         """The source's name; its raw table is ``raw_<name>``."""
         return self.schema.name
 
+    @property
+    def batched(self) -> bool:
+        """Whether the source lands one file per batch (``grain: batch``)."""
+        return self.grain == "batch"
+
+    def batch_file(self, landing_dir: Path, batch: str) -> Path:
+        """The landing file of batch ``batch`` of a batch source."""
+        if not self.batched or not BATCH_KEY.fullmatch(batch):
+            raise ValueError(f"{self.name}: {batch!r} names no batch of a batch source")
+        return landing_dir / self.path.format(batch=batch)
+
+    def landed_batches(self, landing_dir: Path) -> list[str]:
+        """The batches of a batch source with a file in ``landing_dir``, sorted by key."""
+        regex, batches = _path_regex(self.path), set()
+        for path in landing_dir.glob(self.path.format(batch="*")):
+            match = re.fullmatch(regex, path.relative_to(landing_dir).as_posix())
+            if match and path.is_file():
+                batches.add(match["batch"])
+        return sorted(batches)
+
     def period(self, when: Period | dt.date | str) -> Period:
         """The calendar's period of a partition key, a date, or a period itself."""
         if self.calendar is None:
@@ -120,7 +147,9 @@ class SourceSpec:
         return self.calendar.shift(delivered, -self.lag)
 
     def landing_file(self, landing_dir: Path, when: Period | dt.date | str | None = None) -> Path:
-        """The landing file of a period (a periodic source) or the snapshot's (``when`` None)."""
+        """The landing file of a period (a periodic source), a batch, or the snapshot's (None)."""
+        if self.batched:
+            return self.batch_file(landing_dir, str(when))
         if self.calendar is not None and when is None:
             raise ValueError(
                 f"{self.name} is a {self.grain} source: its landing file needs a period"
@@ -131,12 +160,7 @@ class SourceSpec:
     def landed_periods(self, landing_dir: Path) -> list[Period]:
         """The periods for which a periodic source has a file in ``landing_dir``, sorted."""
         glob = self.path.format(**dict.fromkeys(_placeholders(self.path), "*"))
-        regex, seen = "", set()
-        for text, field in _pieces(self.path):
-            pattern = PLACEHOLDERS[field] if field else re.escape(text)
-            regex += f"(?P<{field}>{pattern})" if field and field not in seen else pattern
-            seen.add(field)
-        periods = set()
+        regex, periods = _path_regex(self.path), set()
         for path in landing_dir.glob(glob):
             match = re.fullmatch(regex, path.relative_to(landing_dir).as_posix())
             parts = match.groupdict() if match else {}
@@ -174,6 +198,16 @@ def _parts(period: Period) -> dict[str, str]:
         "hh": f"{start:%H}",
         "date": start.date().isoformat(),
     }
+
+
+def _path_regex(pattern: str) -> str:
+    """A regular expression of a path pattern, each placeholder a named group (once)."""
+    regex, seen = "", set()
+    for text, field in _pieces(pattern):
+        piece = PLACEHOLDERS[field] if field else re.escape(text)
+        regex += f"(?P<{field}>{piece})" if field and field not in seen else piece
+        seen.add(field)
+    return regex
 
 
 def _pieces(pattern: str) -> list[tuple[str, str | None]]:
@@ -262,6 +296,18 @@ class _Rules:
         for field in fields:
             if field not in PLACEHOLDERS:
                 raise self.fail("path", f"unknown placeholder {{{field}}}; allowed: {allowed}")
+        if grain == "batch" and fields != ["batch"]:
+            raise self.fail(
+                "path",
+                f"{value!r} does not name its batch once, but the source is batch; allowed: a "
+                "path with {batch} once and no other placeholder, e.g. customers/batch_{batch}.csv",
+            )
+        if grain != "batch" and "batch" in fields:
+            raise self.fail(
+                "path",
+                f"{value!r} names a batch, but the source is {grain}; allowed: {{batch}} only on "
+                "a batch source",
+            )
         if grain in PERIOD_NAMES and not any(names <= set(fields) for names in PERIOD_NAMES[grain]):
             needs = " or ".join(
                 ", ".join(f"{{{n}}}" for n in sorted(names, key=list(PLACEHOLDERS).index))
@@ -333,8 +379,9 @@ class _Rules:
     def date_columns(self, grain: str, columns: Mapping[str, str]) -> tuple[str, ...] | None:
         if self.attributes.get("date_columns") is None:
             return None
-        if grain == "snapshot":
-            raise self.fail("date_columns", "a snapshot has no file period; allowed: unset")
+        if grain in UNDATED:
+            what = UNDATED[grain]
+            raise self.fail("date_columns", f"a {what} has no file period; allowed: unset")
         names = self.column_list("date_columns", columns)
         if len(names) != 3 or any(columns[n] not in ("int32", "int64") for n in names):
             raise self.fail(
@@ -354,10 +401,10 @@ class _Rules:
             ) from None
 
     def calendar(self, grain: str) -> Calendar | None:
-        if grain == "snapshot":
+        if grain in UNDATED:
             for field in ("start", "end"):
                 if self.attributes.get(field) is not None:
-                    raise self.fail(field, "a snapshot has no periods; allowed: unset")
+                    raise self.fail(field, f"a {UNDATED[grain]} has no periods; allowed: unset")
             return None
         start, end = self.moment("start"), self.moment("end")
         if start is None:
@@ -426,8 +473,8 @@ class _Rules:
         value = self.attributes.get("period_column")
         if value is None:
             return None
-        if grain == "snapshot":
-            raise self.fail("period_column", "a snapshot has no period; allowed: unset")
+        if grain in UNDATED:
+            raise self.fail("period_column", f"a {UNDATED[grain]} has no period; allowed: unset")
         if not isinstance(value, str) or columns.get(value) not in DATED:
             declared = isinstance(value, str) and value in columns
             what = f"a {columns[value]}" if declared else "not a declared column"

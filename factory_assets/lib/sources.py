@@ -76,8 +76,9 @@ def read_specs(folder: Path) -> dict[str, SourceSpec]:
     """Every LandingSource spec below ``folder``, by source name.
 
     Raises:
-        SourceSpecError: a spec breaks a rule, two specs declare the same source, or two
-            periodic sources of one dataset have different calendars.
+        SourceSpecError: a spec breaks a rule, two specs declare the same source, two
+            periodic sources of one dataset have different calendars, or a dataset mixes batch
+            and periodic sources.
 
     """
     specs: dict[str, SourceSpec] = {}
@@ -92,8 +93,24 @@ def read_specs(folder: Path) -> dict[str, SourceSpec]:
 
 
 def check_calendar(specs, spec: SourceSpec) -> None:  # noqa: ANN001 (an iterable of SourceSpec)
-    """Raise SourceSpecError if a periodic source of ``spec``'s dataset has another calendar."""
+    """Raise SourceSpecError if a periodic source of ``spec``'s dataset has another calendar.
+
+    A dataset is periodic or batched: a batch source and a periodic one never share a dataset
+    (snapshots join either).
+    """
     for other in specs:
+        if other.dataset == spec.dataset and (
+            (spec.batched and other.calendar is not None)
+            or (other.batched and spec.calendar is not None)
+        ):
+            batch, periodic = (spec, other) if spec.batched else (other, spec)
+            raise SourceSpecError(
+                display(spec.file),
+                "dataset",
+                f"{spec.dataset!r} has {batch.name} by batch but {periodic.name} "
+                f"({display(periodic.file)}) on {_calendar_text(periodic.calendar)}; allowed: "
+                "batch sources and periodic sources in different datasets",
+            )
         if (
             other.dataset == spec.dataset
             and None not in (other.calendar, spec.calendar)
@@ -115,13 +132,14 @@ def _calendar_text(calendar: Calendar) -> str:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Sources landed and run together: periodic ones on one calendar, and snapshots.
+    """Sources landed and run together: periodic ones on one calendar or batch ones, and snapshots.
 
     Attributes:
         name: the dataset's name (the sources' ``dataset``).
-        calendar: the periodic sources' calendar, or None when it has snapshots only.
+        calendar: the periodic sources' calendar, or None when it has none (batches, snapshots).
         periodic: the periodic sources' specs.
         snapshots: the snapshot sources' specs.
+        batched: the batch sources' specs (a dataset has periodic or batch sources, not both).
 
     """
 
@@ -129,11 +147,31 @@ class Dataset:
     calendar: Calendar | None
     periodic: tuple[SourceSpec, ...]
     snapshots: tuple[SourceSpec, ...]
+    batched: tuple[SourceSpec, ...] = ()
 
     @property
     def sources(self) -> tuple[SourceSpec, ...]:
         """Every source of the dataset."""
-        return self.periodic + self.snapshots
+        return self.periodic + self.batched + self.snapshots
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the dataset has periods or batches (jobs, partitions of its models)."""
+        return self.calendar is not None or bool(self.batched)
+
+    @property
+    def partitions_name(self) -> str:
+        """The name of a batched dataset's dynamic partitions, shared by its sources and models."""
+        return f"{self.name}_batches"
+
+    def landed_batches(self, landing_dir: Path) -> list[str]:
+        """The batches every batch source has landed a file for, sorted by key."""
+        landed = [set(spec.landed_batches(landing_dir)) for spec in self.batched]
+        return sorted(set.intersection(*landed)) if landed else []
+
+    def newest_batch(self, landing_dir: Path) -> str | None:
+        """The newest batch (by key) every batch source has landed a file for, or None."""
+        return max(self.landed_batches(landing_dir), default=None)
 
     def newest_period(self, landing_dir: Path) -> Period | None:
         """The newest period every periodic source has landed a file for, or None."""
@@ -148,9 +186,10 @@ def datasets(specs: Mapping[str, SourceSpec]) -> dict[str, Dataset]:
     for name in names:
         mine = [spec for spec in specs.values() if spec.dataset == name]
         periodic = tuple(spec for spec in mine if spec.calendar is not None)
-        snapshots = tuple(spec for spec in mine if spec.calendar is None)
+        batched = tuple(spec for spec in mine if spec.batched)
+        snapshots = tuple(spec for spec in mine if spec.grain == "snapshot")
         calendar = periodic[0].calendar if periodic else None
-        out[name] = Dataset(name, calendar, periodic, snapshots)
+        out[name] = Dataset(name, calendar, periodic, snapshots, batched)
     return out
 
 

@@ -370,7 +370,7 @@ BAD_SPECS = {
     "bad grain": (
         _broken(grain="fortnightly"),
         "grain",
-        "'fortnightly' is not a grain; allowed: hourly, daily, weekly, monthly, snapshot",
+        "'fortnightly' is not a grain; allowed: hourly, daily, weekly, monthly, batch, snapshot",
     ),
     "daily path without a day": (
         _broken(path="fuel/{yyyy}/{mm}/fuel.csv"),

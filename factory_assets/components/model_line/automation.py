@@ -32,6 +32,22 @@ def check_keys(line: ModelLine) -> list[dg.AssetCheckKey]:
     ]
 
 
+def point(line: ModelLine, key: str) -> dt.date | str:
+    """A partition key (or trigger tag) on the line's axis: its day, or a batch's own key."""
+    return key if line.batches else mon.parse_day(key)
+
+
+def batch_distance(instance: dg.DagsterInstance, line: ModelLine):  # noqa: ANN201
+    """``elapsed(later, earlier)`` of a batched line: batches between two keys, in key order."""
+    order = sorted(instance.get_dynamic_partitions(line.batches))
+    position = {key: i for i, key in enumerate(order)}
+
+    def elapsed(later: str, earlier: str) -> int:
+        return position.get(later, len(order)) - position.get(earlier, -1)
+
+    return elapsed
+
+
 def new_failures(instance: dg.DagsterInstance, line: ModelLine, cursor: int) -> tuple[list, int]:
     """(registered model, CheckFailure) stored after ``cursor``, and the newest storage id."""
     failures, newest = [], cursor
@@ -45,17 +61,17 @@ def new_failures(instance: dg.DagsterInstance, line: ModelLine, cursor: int) -> 
             evaluation = record.event.dagster_event.event_specific_data
             detail = {k: v.value for k, v in evaluation.metadata.items()}
             text = detail.get("detail") or f"drifted share {detail.get('drifted_share'):.2f}"
-            day = mon.parse_day(record.partition)
+            day = point(line, record.partition)
             for name in str(detail.get("failed_models") or line.name).split(", "):
                 failures.append((name, mon.CheckFailure(day, key.name, text)))
     return failures, newest
 
 
-def _retrain_state(instance: dg.DagsterInstance, name: str) -> tuple[bool, object]:
+def _retrain_state(instance: dg.DagsterInstance, line: ModelLine, name: str) -> tuple[bool, object]:
     tags = {RETRAIN_TAG: name}
     in_flight = instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=NOT_FINISHED), limit=1)
     last = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
-    last_day = mon.parse_day(last[0].tags[TRIGGER_DAY_TAG]) if last else None
+    last_day = point(line, last[0].tags[TRIGGER_DAY_TAG]) if last else None
     return bool(in_flight), last_day
 
 
@@ -70,23 +86,27 @@ def effective_policy(spec, policy: RetrainPolicy) -> dict:  # noqa: ANN001
 def retrain_request(
     line: ModelLine, name: str, failure, reason: str, policy: dict
 ) -> dg.RunRequest:  # noqa: ANN001
-    """A retrain of ``name`` on the newest labelled windows before the failed day."""
-    w = mon.windows_before(
-        failure.day,
-        policy["train_days"],
-        policy["val_days"],
-        policy["holdout_days"],
-        # the newest labelled day before the failed one (its own labels may be in)
-        labelled_through=min(
-            failure.day - dt.timedelta(days=1), line.labelled_through(failure.day)
-        ),
-    )
-    holdout = {"holdout_start": str(w.holdout_start), "holdout_end": str(w.holdout_end)}
-    train = {
-        "train_start": str(w.train_start),
-        "train_end": str(w.train_end),
-        "val_days": w.val_days,
-    }
+    """A retrain of ``name`` on the newest labelled windows before the failed day.
+
+    A model without a time axis keeps its key-hash split: the retrain reads every labelled row
+    landed by now, in the same training, validation and holdout buckets.
+    """
+    if line.split is not None:
+        windows = line.split.windows()  # ISO dates, as the configs take them
+    else:
+        w = mon.windows_before(
+            failure.day,
+            policy["train_days"],
+            policy["val_days"],
+            policy["holdout_days"],
+            # the newest labelled day before the failed one (its own labels may be in)
+            labelled_through=min(
+                failure.day - dt.timedelta(days=1), line.labelled_through(failure.day)
+            ),
+        )
+        windows = {k: v if isinstance(v, int) else str(v) for k, v in vars(w).items()}
+    holdout = {k: windows[k] for k in ("holdout_start", "holdout_end")}
+    train = {k: windows[k] for k in ("train_start", "train_end", "val_days")}
     segment = name.removeprefix(f"{line.name}-") if line.segments else None
     return dg.RunRequest(
         run_key=f"{name}-retrain-{failure.day}",
@@ -178,7 +198,8 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
         minimum_interval_seconds=sensor_interval_s(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Retrain {line.name} when its drift or performance check fails; at most one "
-        "retrain in flight per model, none within the cool-down (data days) of the last.",
+        "retrain in flight per model, none within the cool-down (data days, or batches) of the "
+        "last.",
     )
     def _retrain(
         context: dg.SensorEvaluationContext, retrain_policy: RetrainPolicy
@@ -186,10 +207,13 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
         failures, newest = new_failures(context.instance, line, int(context.cursor or 0))
         policy = effective_policy(spec, retrain_policy)
         requests, reasons = [], []
+        elapsed = batch_distance(context.instance, line) if line.batches else mon.days_between
         for name in sorted({n for n, _ in failures}):
-            in_flight, last_day = _retrain_state(context.instance, name)
+            in_flight, last_day = _retrain_state(context.instance, line, name)
             mine = [f for n, f in failures if n == name]
-            decision = mon.decide_retrain(mine, in_flight, last_day, policy["cooldown_days"])
+            decision = mon.decide_retrain(
+                mine, in_flight, last_day, policy["cooldown_days"], elapsed
+            )
             reasons.append(f"{name}: {decision.reason}")
             if decision.retrain:
                 context.log.info(f"retrain {name}: {decision.reason}")

@@ -9,7 +9,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
-from factory_assets.partitions import partitions_for
+from factory_assets.partitions import batches_for, partitions_for
 
 RESULTS = "model_results"  # the IO manager of the stations' JSON results
 SEGMENTED = "factory/segmented"
@@ -51,8 +51,10 @@ def station(spec, line: ModelLine, group: str, kinds: set[str], compute: str = "
     }
 
 
-def periods(line: ModelLine) -> dg.TimeWindowPartitionsDefinition:
-    """The partitions of ``line``'s scoring and monitoring: its dataset's calendar."""
+def periods(line: ModelLine) -> dg.PartitionsDefinition:
+    """The partitions of ``line``'s scoring and monitoring: its dataset's calendar or batches."""
+    if line.batches:
+        return batches_for(line.dataset)
     return partitions_for(line.calendar)
 
 
@@ -93,11 +95,11 @@ def period_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec
 def judge_periods(
     context: dg.AssetExecutionContext, line: ModelLine, check: str, judge
 ) -> Iterator:  # noqa: ANN001
-    """Each period of the step: ``judge(period)`` -> (metadata, passed, check metadata)."""
+    """Each partition of the step: ``judge(key)`` -> (metadata, passed, check metadata)."""
     asset_key = context.op_execution_context.assets_def.key
     check_key = dg.AssetCheckKey(asset_key, check)
     for partition in context.partition_keys:
-        metadata, passed, check_metadata = judge(line.calendar.period(partition))
+        metadata, passed, check_metadata = judge(partition)
         if asset_key in context.selected_asset_keys:
             yield dg.AssetMaterialization(asset_key, partition=partition, metadata=metadata)
         if check_key not in context.selected_asset_check_keys:

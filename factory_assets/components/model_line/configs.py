@@ -75,12 +75,12 @@ def with_defaults(base: type[dg.Config], name: str, values: dict) -> type[dg.Con
 def configs(spec) -> dict[str, type[dg.Config]]:  # noqa: ANN001 (ModelSpec)
     """The station configs of ``spec``: training, holdout, packaging, drift, performance."""
     title = "".join(part.title() for part in spec.name.split("_"))
-    holdout = spec.evaluation.model_dump()
+    windows = spec.windows()  # the spec's dates, or a model without data.date's split
+    holdout = {**spec.evaluation.model_dump(), **windows}
     trials = spec.search.trials if spec.search else 0
+    training = {**spec.training.model_dump(), **windows, "trials": trials}
     return {
-        "training": with_defaults(
-            Training, f"{title}Training", {**spec.training.model_dump(), "trials": trials}
-        ),
+        "training": with_defaults(Training, f"{title}Training", training),
         "holdout": with_defaults(Holdout, f"{title}Holdout", holdout),
         "packaging": with_defaults(
             Packaging, f"{title}Packaging", {**holdout, **spec.gate.model_dump()}

@@ -6,7 +6,6 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
 from factory_assets.defs.resources import ReportStore, TrackingStore
-from factory_assets.lib.calendar import Period
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions
 
@@ -25,6 +24,10 @@ def reference(duckdb: DuckDBResource, tracking: TrackingStore, line: ModelLine, 
     if "train_start" not in champion.tags:
         raise dg.Failure(f"{name} v{champion.version} has no train_start/train_end tags")
     window = (champion.tags["train_start"], champion.tags["train_end"])
+    if line.batches:  # the training rows of the batches it saw, not of those landed since
+        if "last_batch" not in champion.tags:
+            raise dg.Failure(f"{name} v{champion.version} has no last_batch tag")
+        window = (*window, champion.tags["last_batch"])
     key = (tracking.tracking_uri, name, str(champion.version), window)
     if key not in _REFERENCES:  # one champion's reference is fixed: build it once per process
         _, model = load_alias(registry, name, "champion")
@@ -55,16 +58,25 @@ def _markdown(table: pl.DataFrame) -> str:
 
 def drift_of(current, line, config, duckdb, tracking, name, day) -> tuple:  # noqa: ANN001, PLR0913
     """One served model's drift on the day: (table rows, share, reference rows, columns)."""
-    from factory_assets.lib.drift import ReferenceProfile, drift_table, drifted_share
+    from factory_assets.lib.drift import (
+        MIN_REFERENCE_ROWS,
+        ReferenceProfile,
+        drift_table,
+        drifted_share,
+        evidently_drift,
+    )
     from factory_assets.lib.monitoring import monitored_columns
 
     version, window, ref, profiles = reference(duckdb, tracking, line, name)
     c = line.columns
     numerical, categorical = monitored_columns(line.drift_ignore, c.numeric, c.categorical)
     columns = (tuple(numerical), tuple(categorical))
-    if columns not in profiles:
-        profiles[columns] = ReferenceProfile.from_frame(ref, numerical, categorical)
-    results = profiles[columns].drift(current, config.column_threshold)
+    if line.split and ref.height < MIN_REFERENCE_ROWS:  # a small table without a time axis
+        results = evidently_drift(ref, current, numerical, categorical)
+    else:
+        if columns not in profiles:
+            profiles[columns] = ReferenceProfile.from_frame(ref, numerical, categorical)
+        results = profiles[columns].drift(current, config.column_threshold)
     share = drifted_share(results)
     table = drift_table(results).with_columns(
         pl.lit(day).alias("day"),
@@ -112,21 +124,29 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
             context,
             line,
             DRIFT_CHECK,
-            lambda period: _drift_period(period, line, config, duckdb, tracking, reports),
+            lambda key: _drift_period(key, line, config, duckdb, tracking, reports),
         )
 
     return _drift
 
 
-def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
-    """One period's drift: (materialization metadata, passed, check metadata)."""
+def _day(line: ModelLine, key: str) -> object:
+    """The drift table's ``day`` of a partition: its date (hour), or a batch's key."""
+    if line.batches:
+        return key
+    period = line.calendar.period(key)
+    return period.start if line.calendar.grain == "hourly" else period.first_day
+
+
+def _drift_period(key: str, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
+    """One period's (batch's) drift: (materialization metadata, passed, check metadata)."""
     from factory_assets.lib.drift import write_evidently_report
 
-    day = period.start if line.calendar.grain == "hourly" else period.first_day
+    day = _day(line, key)
     with duckdb.get_connection() as conn:
-        scored = conn.sql(line.scored_sql(), params=line.bounds([period])).pl()
+        scored = conn.sql(line.scored_sql(), params=line.params([key])).pl()
     if scored.height == 0:
-        raise dg.Failure(f"no scored rows in {period.key}: materialize {line.predictions} first")
+        raise dg.Failure(f"no scored rows in {key}: materialize {line.predictions} first")
     mine = [name for name in scored["model_name"].unique() if line.owns(name)]
     own = scored.filter(pl.col("model_name").is_in(mine))
     tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
@@ -144,7 +164,7 @@ def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tu
         failed += [] if passed else [name]
         if config.html_report == "always" or (config.html_report == "drifted" and not passed):
             sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
-            path = reports.path(name, f"drift_{period.key.replace(':', '')}.html")
+            path = reports.path(name, f"drift_{key.replace(':', '')}.html")
             write_evidently_report(sample, current, *columns, path)
             metadata["report"] = dg.MetadataValue.path(str(path))
             metadata["report_url"] = dg.MetadataValue.url(path.as_uri())
@@ -152,7 +172,7 @@ def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tu
     not_judged = {"fallback_rows": scored.height - own.height, **{
         f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
     if not tables:  # every row served by the fallback (which monitors itself), or too few
-        return not_judged, True, {"day": period.key, "evaluated": False}
+        return not_judged, True, {"day": key, "evaluated": False}
     table = pl.concat(tables)
     with duckdb.get_connection() as conn:
         replace_partitions(conn, [(line.drift_table, table)], "day", [day])
@@ -172,7 +192,7 @@ def _drift_period(period: Period, line, config, duckdb, tracking, reports) -> tu
         "columns": dg.MetadataValue.md(_markdown(table)),
     }
     verdict = {
-        "day": period.key,
+        "day": key,
         "drifted_share": share,
         "max_drifted_share": config.max_drifted_share,
         "drifted_columns": text,

@@ -42,7 +42,9 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
         inputs=line.columns.inputs,
         data_version=model["data_version"],
         code_version=model["code_version"],
-        window={
+        window=line.split.described()
+        if line.split
+        else {
             "train": model["train_window"],
             "validation": model["val_window"],
             "holdout": evaluation["holdout"],
@@ -106,6 +108,8 @@ def package_segment(context, line, config, model, evaluation, holdout, segment, 
                 else {}
             ),
             **({"segment_column": line.segments.column, "segment": segment} if segment else {}),
+            # a batched model's reference (drift) is its training rows of the batches it saw
+            **({"last_batch": model["last_batch"]} if model.get("last_batch") else {}),
         }
         version = registry.register(name, model["run_id"], package, tags)
     if decision.promote:

@@ -74,12 +74,7 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
         "prediction_performance",
         check,
         deps=[
-            dg.AssetDep(
-                line.predictions,
-                partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-(lag + window - 1), end_offset=-lag
-                ),
-            ),
+            dg.AssetDep(line.predictions, partition_mapping=_earlier(line, lag, window)),
             line.label_table,
         ],
         kinds={"duckdb"},
@@ -93,14 +88,24 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
         ),
     )
     def _performance(context: dg.AssetExecutionContext, config: config_cls, duckdb: DuckDBResource):  # noqa: ANN202
-        yield from judge_periods(
-            context,
-            line,
-            PERFORMANCE_CHECK,
-            lambda landed: _performance_period(landed, line, config, duckdb),
-        )
+        if line.batches:
+            batches = sorted(context.instance.get_dynamic_partitions(line.batches))
+            judge = lambda key: _performance_batch(key, batches, line, config, duckdb)  # noqa: E731
+        else:
+            judge = lambda key: _performance_period(key, line, config, duckdb)  # noqa: E731
+        yield from judge_periods(context, line, PERFORMANCE_CHECK, judge)
 
     return _performance
+
+
+def _earlier(line: ModelLine, lag: int, window: int) -> dg.PartitionMapping | None:
+    """The predictions a partition judges: ``lag`` periods (batches) back, ``window`` of them.
+
+    Batches have no offsets: a batch judging earlier ones depends on all (lineage only).
+    """
+    if not line.batches:
+        return dg.TimeWindowPartitionMapping(start_offset=-(lag + window - 1), end_offset=-lag)
+    return dg.AllPartitionMapping() if lag or window > 1 else None
 
 
 def labelled_window(
@@ -125,8 +130,9 @@ def _bound(line: ModelLine, moment: dt.datetime) -> dt.datetime | dt.date:
     return moment if line.calendar.grain == "hourly" else moment.date()
 
 
-def _performance_period(landed: Period, line: ModelLine, config, duckdb: DuckDBResource) -> tuple:  # noqa: ANN001
-    """Partition ``landed`` judges the period whose labels it brings: (metadata, passed, check)."""
+def _performance_period(key: str, line: ModelLine, config, duckdb: DuckDBResource) -> tuple:  # noqa: ANN001
+    """Partition ``key`` judges the period whose labels it brings: (metadata, passed, check)."""
+    landed = line.calendar.period(key)
     period = line.labelled_period(landed)
     oldest = line.calendar.shift(period, -(config.window - 1))
     with duckdb.get_connection() as conn:
@@ -137,11 +143,50 @@ def _performance_period(landed: Period, line: ModelLine, config, duckdb: DuckDBR
         if table.height:
             table = table.with_columns(pl.lit(first.key).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [day])
-    judged, failed = _verdicts(table, config, line)
+    return _outcome(table, frame, line, config, (line.columns.date, period.key), first.key)
+
+
+def _performance_batch(landed: str, batches: list[str], line: ModelLine, config, duckdb) -> tuple:  # noqa: ANN001
+    """Batch ``landed`` judges the batch ``label_lag`` before it: (metadata, passed, check).
+
+    Up to ``window - 1`` batches before that are judged with it while it has under ``min_rows``.
+    """
+    judged = line.judged_batches(batches, landed, config.window)
+    if not judged:
+        detail = f"no batch {line.label_lag} batch(es) before {landed}: nothing to judge"
+        verdict = {"day": "(none)", "judged_from": "(none)", "evaluated": False}
+        return {"labelled_rows": 0}, True, {**verdict, "detail": detail, "failed_models": "(none)"}
+    batch = judged[-1]
+    with duckdb.get_connection() as conn:
+        frame = conn.sql(line.labelled_predictions_sql(), params=line.params(judged)).pl()
+        frame, first = labelled_batches(frame, judged, config.min_rows)
+        table = day_rows(frame, batch, landed)
+        if table.height:
+            table = table.with_columns(pl.lit(first).alias("judged_from"))
+            replace_partitions(conn, [(line.performance_table, table)], "day", [batch])
+    return _outcome(table, frame, line, config, ("batch", batch), first)
+
+
+def labelled_batches(frame: pl.DataFrame, judged: list[str], min_rows: int) -> tuple:
+    """The labelled rows judged: the newest batch's, or as many batches back as it takes.
+
+    ``frame`` holds the labelled predictions of the ``judged`` batches (oldest first, by
+    ``served_at``). Returns the rows and the first batch judged.
+    """
+    for back in range(1, len(judged) + 1):
+        rows = frame.filter(pl.col("served_at").is_in(judged[-back:]))
+        if rows.height >= min_rows:
+            return rows, judged[-back]
+    return frame, judged[0]
+
+
+def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) -> tuple:  # noqa: ANN001
+    """(metadata, passed, check metadata) of a judged period or batch ``judged`` (name, key)."""
+    judged_verdicts, failed = _verdicts(table, config, line)
     first_row = table.row(0, named=True) if table.height else {}
     metadata = {
-        line.columns.date: period.key,  # the period whose rows were served and are judged
-        "judged_from": first.key,
+        judged[0]: judged[1],  # the period (batch) whose rows were served and are judged
+        "judged_from": first,
         "labelled_rows": frame.height,
         "auc": first_row.get("auc", float("nan")),
         "brier": first_row.get("brier", float("nan")),
@@ -149,14 +194,14 @@ def _performance_period(landed: Period, line: ModelLine, config, duckdb: DuckDBR
         "model_version": first_row.get("model_version", "(none served)"),
     }
     detail = "; ".join(failed) or (
-        f"{len(judged)} model(s) above the floor"
-        if judged
+        f"{len(judged_verdicts)} model(s) above the floor"
+        if judged_verdicts
         else f"only {frame.height} labelled predictions: not evaluated"
     )
     verdict = {
-        "day": period.key,
-        "judged_from": first.key,
-        "evaluated": bool(judged),
+        "day": judged[1],
+        "judged_from": first,
+        "evaluated": bool(judged_verdicts),
         "detail": detail,
         "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
     }

@@ -1,4 +1,4 @@
-"""<model>_predictions: each day's rows scored by the registry's champion (per segment)."""
+"""<model>_predictions: each period's (batch's) rows scored by the champion (per segment)."""
 
 import datetime as dt
 
@@ -40,6 +40,8 @@ def champions(tracking: TrackingStore, line: ModelLine, segments: list) -> dict 
 def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame:
     """Every row with its probability and the model (and version) that made it."""
     c, parts = line.columns, []
+    # a row's partition: its date, or its batch (a batched dataset's predictions carry _batch)
+    stamp = pl.col(line.batch_column).alias("_batch") if line.batches else pl.col(c.date)
     groups = (
         features.partition_by(line.segments.column, as_dict=True)
         if line.segments
@@ -50,7 +52,7 @@ def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame
         parts.append(
             rows.select(
                 c.key,
-                c.date,
+                stamp,
                 pl.Series("probability", model.predict(rows), dtype=pl.Float32),
                 pl.lit(name).alias("model_name"),
                 pl.lit(version).alias("model_version"),
@@ -58,16 +60,22 @@ def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame
             )
         )
     scored = pl.concat(parts) if parts else pl.DataFrame()
+    scored_at = pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("scored_at")
+    if line.batches:
+        return scored.with_columns(scored_at)
     return scored.with_columns(
-        pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("scored_at"),
+        scored_at,
         pl.col(c.date).cast(pl.Date).alias("_partition_date")
         if line.calendar is None or line.calendar.grain != "hourly"
         else pl.col(c.date).alias("_partition_date"),
     )
 
 
-def partition_values(line: ModelLine, run: list) -> list:
-    """The ``_partition_date`` values of a run of periods: every day (or hour) they span."""
+def partition_values(line: ModelLine, keys: list[str]) -> list:
+    """The partition column's values of a run: every day (or hour) its periods span, or batches."""
+    if line.batches:
+        return list(keys)
+    run = [line.calendar.period(key) for key in keys]
     if line.calendar.grain == "hourly":
         return [p.start for p in run]
     days = []
@@ -80,7 +88,7 @@ def partition_values(line: ModelLine, run: list) -> list:
 
 
 def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
-    """The ``<model>_predictions`` asset of ``line``, a partition per period of its calendar."""
+    """The ``<model>_predictions`` asset of ``line``, a partition per period (or batch)."""
 
     @dg.asset(
         name=line.predictions,
@@ -110,16 +118,17 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
                 if line.segments
                 else ""
             )  # fmt: skip
-            + ", each row with the model and version that made it; a period is replaced whole."
+            + ", each row with the model and version that made it; a period (batch) is replaced "
+            "whole."
         ),
         **warehouse_step(),
     )
     def _predictions(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, tracking: TrackingStore
     ):  # noqa: ANN202 (yields its materialization, or nothing before the first champion)
-        run = [line.calendar.period(key) for key in context.partition_keys]
+        keys = list(context.partition_keys)
         with duckdb.get_connection() as conn:
-            features = conn.sql(line.periods_sql(), params=line.bounds(run)).pl()
+            features = conn.sql(line.periods_sql(), params=line.params(keys)).pl()
             present = features[line.segments.column].unique().to_list() if line.segments else [None]
             models = champions(tracking, line, present)
             if models is None:  # a model just added: the line goes on; its monitoring waits
@@ -131,7 +140,10 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
                 return
             scored = score(features, line, models)
             replace_partitions(
-                conn, [(line.predictions, scored)], "_partition_date", partition_values(line, run)
+                conn,
+                [(line.predictions, scored)],
+                line.partition_column,
+                partition_values(line, keys),
             )
             metadata = table_metadata(conn, line.predictions)
         versions = sorted({f"{n} v{v}" for n, v, _, _ in models.values()})

@@ -198,6 +198,8 @@ def train_segment(context, spec, line, config, cfg, frame, segment, tracking, co
         "accelerator": outcome.accelerator,
         "precision": outcome.precision,
         "search": None if search is None else search.to_markdown(),
+        # batches landed by then (keys sort as batches come): later ones are not its reference
+        **({"last_batch": frame[line.batch_column].max()} if line.batches else {}),
     }
 
 

@@ -72,7 +72,9 @@ class Preprocessor:
     def transform(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Categorical indices (int64, [n, n_cat]) and numerics (float32, [n, n_numeric])."""
         codes, numeric = self._compiled()
-        if frame.height <= SMALL_FRAME:  # online requests: dict lookups beat building a join
+        if not self.categorical:  # numeric inputs only: an empty frame would lose the row count
+            cat = np.zeros((frame.height, 0), dtype=np.int64)
+        elif frame.height <= SMALL_FRAME:  # online requests: dict lookups beat building a join
             cat = np.array(
                 [[codes[c].get(v, 0) for v in frame[c].to_list()] for c in self.categorical],
                 dtype=np.int64,
@@ -82,7 +84,7 @@ class Preprocessor:
                 pl.col(c).replace_strict(codes[c], default=0, return_dtype=pl.Int64)
                 for c in self.categorical
             ).to_numpy()
-        num = frame.select(numeric).to_numpy()
+        num = frame.select(numeric).to_numpy() if numeric else np.zeros((frame.height, 0))
         return cat.astype(np.int64), num.astype(np.float32)
 
     def _compiled(self) -> tuple[dict[str, dict[str, int]], list[pl.Expr]]:
