@@ -26,7 +26,9 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 STATE_STAMP := factory_assets/defs/.local_defs_state/.prepared
 DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
-# make demo replays DAYS days from 2013-05-01 (0 = to the year's end), BATCH days per line run
+# make demo replays DATASET's DAYS periods after its models' holdout (flights: from 2013-05-01;
+# 0 = to the calendar's end), BATCH periods per line run
+DATASET ?= nycflights
 DAYS ?= 14
 BATCH ?= 1
 MLFLOW_PORT ?= 5000
@@ -61,14 +63,14 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv, locked deps, prepared dbt project
 
-data: install  ## lay the NYC flights 2013 year out as daily landing files
-	$(BIN)/factory landing
+data: install  ## lay an example dataset out as landing files (DATASET: nycflights, chicago, screenings)
+	$(BIN)/factory landing --dataset $(DATASET)
 
 demo: data  ## install, land the data, train the first champion, replay DAYS days (default 14)
-	$(BIN)/factory replay --days $(DAYS) --batch-days $(BATCH)
+	$(BIN)/factory replay --dataset $(DATASET) --days $(DAYS) --batch-days $(BATCH)
 
 year: data  ## the whole year replayed a week at a time: one line run, one monitoring run judging each day, then the sensors
-	$(BIN)/factory replay --days 0 --batch-days 7
+	$(BIN)/factory replay --dataset $(DATASET) --days 0 --batch-days 7
 
 test: install  ## the test suite (CPU, offline)
 	$(BIN)/pytest

@@ -11,10 +11,9 @@ import dagster as dg
 from factory_assets.defs.resources import data_dir
 from factory_assets.lib.sources import shipped_datasets
 
-DEFAULT_DATASET = "nycflights"
 # The example datasets' upstreams: each lays its files out as its upstream would drop them.
 EXAMPLES = {
-    "nycflights": "factory_assets.lib.landing:lay_out_landing",
+    "nycflights": "factory_assets.examples.nycflights:lay_out_landing",
     "chicago": "factory_assets.examples.chicago:lay_out_chicago",
     "screenings": "factory_assets.examples.screenings:lay_out_screenings",  # batches, no dates
 }
@@ -61,7 +60,7 @@ def run_job(
 
 
 def run_line(
-    start: str, end: str, instance: dg.DagsterInstance, dataset: str = DEFAULT_DATASET
+    start: str, end: str, instance: dg.DagsterInstance, dataset: str
 ) -> dg.JobExecutionResult:
     """Run a dataset's line for periods [start, end] as one run."""
     return run_job(_line_job(dataset), instance, start, end)
@@ -208,14 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     landing = sub.add_parser(
         "landing", help="lay an example dataset out as its upstream drops its landing files"
     )
-    landing.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(EXAMPLES))
+    landing.add_argument("--dataset", required=True, choices=sorted(EXAMPLES))
     landing.add_argument("--first", type=dt.date.fromisoformat, help="default: its first period")
     landing.add_argument("--last", type=dt.date.fromisoformat, help="default: its last period")
     landing.set_defaults(handler=_landing)
     run = sub.add_parser(
         "run", help="run a dataset's line over a range of periods, then score some periods"
     )
-    run.add_argument("--dataset", default=DEFAULT_DATASET)
+    run.add_argument("--dataset", required=True, help="a dataset of the source specs")
     run.add_argument("--start", help="first period's key (default: the calendar's first)")
     run.add_argument("--end", help="last period's key (default: the calendar's last)")
     run.add_argument("--score-from", help="first period to score (with --score-days)")
@@ -224,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser(
         "replay", help="replay a dataset's periods: each lands, the line and the sensors run"
     )
-    rep.add_argument("--dataset", default=DEFAULT_DATASET)
+    rep.add_argument("--dataset", required=True, help="a dataset of the source specs")
     rep.add_argument(
         "--first",
         type=dt.date.fromisoformat,

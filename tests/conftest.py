@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from factory_assets.lib.landing import lay_out_landing
+from factory_assets.examples.nycflights import lay_out_landing
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = dt.date(2013, 1, 1)

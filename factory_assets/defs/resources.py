@@ -1,6 +1,5 @@
 """Resources and executor of the line; the only Python module that reads the environment."""
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +9,6 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.results import ModelResults
 from factory_assets.lib.calendar import Period
-from factory_assets.lib.landing import daily_file, reference_file
 from factory_assets.lib.sources import shipped_datasets
 
 if TYPE_CHECKING:
@@ -20,17 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class LandingZone(dg.ConfigurableResource):
-    """Where upstream systems drop files: daily flights and weather, reference snapshots."""
+    """Where upstream systems drop files: below ``<root>/landing``, as the source specs say."""
 
     root: str
-
-    def daily_file(self, source: str, day: dt.date) -> Path:
-        """The landing file of ``source`` for ``day``."""
-        return daily_file(Path(self.root) / "landing", source, day)
-
-    def reference_file(self, source: str) -> Path:
-        """The current snapshot of a reference source."""
-        return reference_file(Path(self.root) / "landing", source)
 
     def newest_period(self, dataset: str) -> Period | None:
         """The newest period every periodic source of ``dataset`` has landed a file for."""

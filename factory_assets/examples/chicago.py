@@ -16,7 +16,7 @@ later). That is exactly a feed that publishes counts 14 days late, so no shift i
 
 The package's ``ridership`` column (Clark/Lake on the day itself) and ``rownames`` are left
 out. Names are snake_case; values are written as Polars prints the package's numbers, nulls as
-``NA``. Files are written whole or not at all (lib/landing.py's writer).
+``NA``. Files are written whole or not at all (lib/files.py's write_atomic).
 """
 
 import datetime as dt
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factory_assets.lib.landing import write_atomic
+from factory_assets.lib.files import write_atomic
 
 PACKAGE, ITEM = "modeldata", "Chicago"
 FIRST_DAY = dt.date(2001, 1, 22)

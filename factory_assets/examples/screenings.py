@@ -12,7 +12,7 @@ date, so the dataset has no time axis: it lands in batches.
   measurements (snake_case of scikit-learn's names) and ``diagnosis`` (``malignant`` or
   ``benign``), which arrives with its sample.
 
-Files are written whole or not at all (lib/landing.py's writer).
+Files are written whole or not at all (lib/files.py's write_atomic).
 """
 
 from collections.abc import Iterable
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from factory_assets.lib.landing import write_atomic
+from factory_assets.lib.files import write_atomic
 
 PATH = "screenings/batch_{batch}.csv"
 BATCHES = 6

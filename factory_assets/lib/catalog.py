@@ -9,16 +9,7 @@ import functools
 import json
 from pathlib import Path
 
-from factory_assets.lib.features.flights import FEATURE_COLUMNS
-
-PYTHON_TABLES: dict[str, tuple[str, ...]] = {
-    "flight_features": FEATURE_COLUMNS,
-}
-# The warehouse tables each Python feature table reads (its asset's deps).
-PYTHON_DEPS: dict[str, tuple[str, ...]] = {
-    "flight_features": ("fct_flights", "fct_weather_hourly", "dim_planes"),
-}
-
+from factory_assets.lib.features import PYTHON_DEPS, PYTHON_TABLES
 
 PYTHON_MATERIALIZATION = "table"  # a Python asset writes its table with `create or replace`
 

@@ -1,4 +1,4 @@
-"""Walking the project's folders without descending into state, caches or dbt's output."""
+"""Files: walking the project's folders (not into state, caches or dbt's output), atomic writes."""
 
 import os
 from fnmatch import fnmatch
@@ -22,3 +22,11 @@ def project_files(
         ]
         found += [Path(root) / n for n in names if any(fnmatch(n, p) for p in patterns)]
     return sorted(found)
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary name beside ``path``, then rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(payload)
+    tmp.replace(path)

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from factory_assets.lib.landing import daily_file
+from factory_assets.examples.nycflights import daily_file
 from tests.conftest import run_assets
 
 D2, D3 = dt.date(2013, 1, 2), dt.date(2013, 1, 3)

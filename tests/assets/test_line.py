@@ -14,7 +14,7 @@ from factory_assets.defs.quality.fct_flights_checks import (
     FCT_FLIGHTS_EXPECTATIONS,
     FCT_FLIGHTS_QUERY,
 )
-from factory_assets.lib.landing import lay_out_landing
+from factory_assets.examples.nycflights import lay_out_landing
 from tests.conftest import LAST, LINE, run_assets
 
 DISTANCE_0_6000 = {"column": "distance_mi", "min_value": 0, "max_value": 6000}

@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from factory_assets.lib.landing import daily_file
+from factory_assets.examples.nycflights import daily_file
 from factory_assets.lib.registry import Registry
 from tests.assets.test_models import MODEL, _config
 from tests.conftest import ROOT

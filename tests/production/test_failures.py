@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from factory_assets.lib.landing import lay_out_landing
+from factory_assets.examples.nycflights import lay_out_landing
 from tests.conftest import LAST, run_assets
 from tests.production.tier import day_counts, landed_rows, run_worker
 

@@ -19,7 +19,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from factory_assets.lib.landing import lay_out_landing
+from factory_assets.examples.nycflights import lay_out_landing
 from factory_assets.lib.registry import CHALLENGER, CHAMPION, Registry
 from tests.conftest import FIRST
 from tests.production.tier import (

@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from factory_assets.lib.landing import daily_file
+from factory_assets.examples.nycflights import daily_file
 from tests.conftest import ROOT
 from tests.production.faults import PAUSE_VAR
 

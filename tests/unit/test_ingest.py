@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from factory_assets.examples.nycflights import daily_file
 from factory_assets.lib.ingest import LandingFileError, validate
-from factory_assets.lib.landing import daily_file
 from factory_assets.lib.sources import FLIGHTS, OUTCOMES, WEATHER
 
 DAY = dt.date(2013, 1, 2)

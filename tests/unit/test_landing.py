@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from factory_assets.lib.landing import daily_file, lay_out_landing, reference_file
+from factory_assets.examples.nycflights import daily_file, lay_out_landing, reference_file
 
 
 def test_every_day_has_a_file_with_only_that_days_rows(landing_root: Path) -> None:

@@ -1,4 +1,4 @@
-"""The landing zone: NYC flights 2013 laid out as an upstream system would drop it.
+"""The nycflights example's upstream: NYC flights 2013 laid out as its feeds would drop it.
 
 One CSV per day for the flight schedule and for weather, reference snapshots for planes, airports
 and airlines. What happened to a day's flights (departure and arrival times and delays) is
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
+from factory_assets.lib.files import write_atomic
 from factory_assets.lib.sources import source_spec
 
-DAILY_SOURCES = ("flights", "weather", "outcomes")
 REFERENCE_SOURCES = ("planes", "airports", "airlines")
 FIRST_DAY = dt.date(2013, 1, 1)
 LAST_DAY = dt.date(2013, 12, 31)
@@ -52,14 +52,6 @@ def read_package_table(name: str) -> bytes:
         with zipfile.ZipFile(data_dir / "flights.csv.zip") as archive:
             return archive.read("flights.csv")
     return (data_dir / f"{name}.csv").read_bytes()
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary name beside ``path``, then rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(path)
 
 
 def _split_by_day(name: str) -> dict[dt.date, pl.DataFrame]:
