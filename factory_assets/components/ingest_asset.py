@@ -98,13 +98,49 @@ def _asset_args(spec: SourceSpec) -> dict:
     }
 
 
+def _load_files(context, duckdb: DuckDBResource, spec: SourceSpec, files: list, column: str):  # noqa: ANN001, ANN202
+    """Validate every file of the run, then replace exactly its partitions (and quarantine).
+
+    ``files``: (partition value, path, period the rows describe or None) per partition; the
+    value goes to ``column`` of every good and quarantined row. Nothing is written unless every
+    file is usable.
+    """
+    table, schema = f"raw_{spec.name}", spec.schema
+    validated, errors = [], []
+    for value, path, described in files:
+        try:
+            validated.append((value, path, validate(path, schema, described)))
+        except LandingFileError as err:
+            errors.append(f"{value}: {err}")
+    _fail_unusable(errors, len(files))
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    good = pl.concat(
+        [
+            _stamped(v.good, loaded_at, **{column: x, "_source_file": str(p)})
+            for x, p, v in validated
+        ]
+    )
+    # quarantined rows go to the partition of their file, as the good rows do (a batch has no
+    # date: validate's _partition_date column is dropped for it)
+    undated = [] if column == "_partition_date" else ["_partition_date"]
+    quarantine = pl.concat(
+        [_stamped(v.quarantine.drop(undated), loaded_at, **{column: x}) for x, _, v in validated]
+    )
+    for name in sorted({n for _, _, v in validated for n in v.extra_columns}):
+        context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
+    with duckdb.get_connection() as conn:
+        writes = [(table, good), (f"{table}_quarantine", quarantine)]
+        replace_partitions(conn, writes, column, [value for value, _, _ in files])
+        return _result(conn, table, [v for _, _, v in validated], good, quarantine)
+
+
 def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     """``raw_<source>``: one partition per landing file (period), replaced exactly on re-runs.
 
     A run over a range of periods (single-run backfill) validates every file first and writes
-    nothing unless all are usable. ``_partition_date`` is the first day of the file's period.
+    nothing unless all are usable. ``_partition_date`` is the first day of the file's period;
+    its rows describe the period ``lag`` periods before.
     """
-    table, schema = f"raw_{spec.name}", spec.schema
 
     @dg.asset(
         **_asset_args(spec),
@@ -115,32 +151,11 @@ def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
     ) -> dg.MaterializeResult:
         periods = [spec.period(key) for key in context.partition_keys]
-        days = [period.first_day for period in periods]
-        validated, errors = [], []
-        for period, day in zip(periods, days, strict=True):
-            path = spec.landing_file(_landing_dir(landing), period)
-            described = spec.described(period)  # the rows' period: the lag back
-            try:
-                validated.append((day, path, validate(path, schema, described)))
-            except LandingFileError as err:
-                errors.append(f"{period.key}: {err}")
-        _fail_unusable(errors, len(days))
-        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        good = pl.concat(
-            [
-                _stamped(v.good, loaded_at, _partition_date=day, _source_file=str(path))
-                for day, path, v in validated
-            ]
-        )
-        quarantine = pl.concat(  # in the partition of its file, as the good rows are
-            [_stamped(v.quarantine, loaded_at, _partition_date=day) for day, _, v in validated]
-        )
-        for name in sorted({n for _, _, v in validated for n in v.extra_columns}):
-            context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
-        with duckdb.get_connection() as conn:
-            writes = [(table, good), (f"{table}_quarantine", quarantine)]
-            replace_partitions(conn, writes, "_partition_date", days)
-            return _result(conn, table, [v for _, _, v in validated], good, quarantine)
+        files = [
+            (p.first_day, spec.landing_file(_landing_dir(landing), p), spec.described(p))
+            for p in periods
+        ]
+        return _load_files(context, duckdb, spec, files, "_partition_date")
 
     return _asset
 
@@ -151,7 +166,6 @@ def _batch_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     The rows carry ``_batch`` (the batch key) where periodic ones carry ``_partition_date``; a
     run over several batches validates every file first and writes nothing unless all are usable.
     """
-    table, schema = f"raw_{spec.name}", spec.schema
 
     @dg.asset(
         **_asset_args(spec),
@@ -161,31 +175,9 @@ def _batch_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
     ) -> dg.MaterializeResult:
-        batches = list(context.partition_keys)
-        validated, errors = [], []
-        for batch in batches:
-            path = spec.batch_file(_landing_dir(landing), batch)
-            try:
-                validated.append((batch, path, validate(path, schema)))
-            except LandingFileError as err:
-                errors.append(f"{batch}: {err}")
-        _fail_unusable(errors, len(batches))
-        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        good = pl.concat(
-            [_stamped(v.good, loaded_at, _batch=b, _source_file=str(p)) for b, p, v in validated]
-        )
-        quarantine = pl.concat(  # in the batch of its file, as the good rows are
-            [
-                _stamped(v.quarantine.drop("_partition_date"), loaded_at, _batch=b)
-                for b, _, v in validated
-            ]
-        )
-        for name in sorted({n for _, _, v in validated for n in v.extra_columns}):
-            context.log.warning(f"{table}: column {name!r} is not in the contract; ignored")
-        with duckdb.get_connection() as conn:
-            writes = [(table, good), (f"{table}_quarantine", quarantine)]
-            replace_partitions(conn, writes, "_batch", batches)
-            return _result(conn, table, [v for _, _, v in validated], good, quarantine)
+        landing_dir = _landing_dir(landing)
+        files = [(b, spec.batch_file(landing_dir, b), None) for b in context.partition_keys]
+        return _load_files(context, duckdb, spec, files, "_batch")
 
     return _asset
 
