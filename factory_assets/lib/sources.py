@@ -36,10 +36,14 @@ _SCHEMAS = {
 }
 
 
+def _stamped(folder: Path) -> tuple[tuple[Path, int], ...]:
+    """The defs.yaml files below ``folder`` with their modification times: the caches' key."""
+    return tuple((f, f.stat().st_mtime_ns) for f in project_files(folder, ("defs.yaml",)))
+
+
 def declarations(folder: Path) -> list[tuple[Path, Mapping[str, Any]]]:
     """(file, attributes) of every LandingSource in the defs.yaml files below ``folder``."""
-    files = project_files(folder, ("defs.yaml",))
-    return _parse(tuple((file, file.stat().st_mtime_ns) for file in files))
+    return _parse(_stamped(folder))
 
 
 @cache
@@ -81,8 +85,14 @@ def read_specs(folder: Path) -> dict[str, SourceSpec]:
             and periodic sources.
 
     """
+    return dict(_specs(folder, _stamped(folder)))
+
+
+@cache
+def _specs(folder: Path, stamped: tuple[tuple[Path, int], ...]) -> dict[str, SourceSpec]:
+    """Built once per set of files and modification times (every component of a load asks)."""
     specs: dict[str, SourceSpec] = {}
-    for file, attributes in declarations(folder):
+    for file, attributes in _parse(stamped):
         spec = parse_spec(attributes, file)
         if spec.name in specs:
             check_unique(folder, spec.name, file)
