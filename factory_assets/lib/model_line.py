@@ -104,12 +104,21 @@ class ModelLine:
     batch_column: str = "_batch"  # the feature table's column naming each row's batch
     split: Split | None = None  # a model without a time axis: its key-hash split
 
+    @property
+    def hourly(self) -> bool:
+        """Whether its periods are hours (compared as timestamps, not dates)."""
+        return self.calendar is not None and self.calendar.grain == "hourly"
+
+    def moment(self, boundary: dt.datetime) -> dt.datetime | dt.date:
+        """A period boundary as the date column is compared with it: by the hour, or the date."""
+        return boundary if self.hourly else boundary.date()
+
     def bounds(self, periods: list[Period]) -> list:
         """[start, end) of a run of periods as SQL parameters (dates unless hourly)."""
-        start, end = min(p.start for p in periods), max(p.end for p in periods)
-        if self.calendar is not None and self.calendar.grain == "hourly":
-            return [start, end]
-        return [start.date(), end.date()]
+        return [
+            self.moment(min(p.start for p in periods)),
+            self.moment(max(p.end for p in periods)),
+        ]
 
     def labelled_period(self, landed: Period) -> Period:
         """The period whose labels have landed by ``landed`` (``label_lag`` periods before)."""

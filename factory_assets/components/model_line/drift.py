@@ -134,8 +134,7 @@ def _day(line: ModelLine, key: str) -> object:
     """The drift table's ``day`` of a partition: its date (hour), or a batch's key."""
     if line.batches:
         return key
-    period = line.calendar.period(key)
-    return period.start if line.calendar.grain == "hourly" else period.first_day
+    return line.moment(line.calendar.period(key).start)
 
 
 def _drift_period(key: str, line, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913

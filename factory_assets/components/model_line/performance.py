@@ -120,14 +120,10 @@ def labelled_window(
     first = period
     for back in range(window):
         first = line.calendar.shift(period, -back)
-        rows = frame.filter(pl.col("served_at") >= _bound(line, first.start))
+        rows = frame.filter(pl.col("served_at") >= line.moment(first.start))
         if rows.height >= min_rows:
             return rows, first
     return frame, first
-
-
-def _bound(line: ModelLine, moment: dt.datetime) -> dt.datetime | dt.date:
-    return moment if line.calendar.grain == "hourly" else moment.date()
 
 
 def _performance_period(key: str, line: ModelLine, config, duckdb: DuckDBResource) -> tuple:  # noqa: ANN001
@@ -138,8 +134,8 @@ def _performance_period(key: str, line: ModelLine, config, duckdb: DuckDBResourc
     with duckdb.get_connection() as conn:
         frame = conn.sql(line.labelled_predictions_sql(), params=line.bounds([oldest, period])).pl()
         frame, first = labelled_window(frame, line, period, config.min_rows, config.window)
-        day = _bound(line, period.start)
-        table = day_rows(frame, day, _bound(line, landed.start))
+        day = line.moment(period.start)
+        table = day_rows(frame, day, line.moment(landed.start))
         if table.height:
             table = table.with_columns(pl.lit(first.key).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [day])

@@ -65,9 +65,7 @@ def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame
         return scored.with_columns(scored_at)
     return scored.with_columns(
         scored_at,
-        pl.col(c.date).cast(pl.Date).alias("_partition_date")
-        if line.calendar is None or line.calendar.grain != "hourly"
-        else pl.col(c.date).alias("_partition_date"),
+        (pl.col(c.date) if line.hourly else pl.col(c.date).cast(pl.Date)).alias("_partition_date"),
     )
 
 
@@ -76,7 +74,7 @@ def partition_values(line: ModelLine, keys: list[str]) -> list:
     if line.batches:
         return list(keys)
     run = [line.calendar.period(key) for key in keys]
-    if line.calendar.grain == "hourly":
+    if line.hourly:
         return [p.start for p in run]
     days = []
     for period in run:
