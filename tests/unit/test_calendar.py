@@ -61,3 +61,34 @@ def test_equal_calendars_share_one_partitions_definition() -> None:
 def test_a_start_inside_a_period_is_refused(grain: str, start: dt.datetime) -> None:
     with pytest.raises(ValueError, match=f"does not start a {grain} period"):
         Calendar(grain, start)
+
+
+@pytest.mark.parametrize(
+    ("grain", "keys", "served"),
+    [
+        ("hourly", ["2016-07-02-10:00"],
+         [dt.datetime(2016, 7, 2, 10), dt.datetime(2016, 7, 2, 10, 59)]),
+        ("weekly", ["2016-07-04"], [dt.datetime(2016, 7, 4, 8), dt.datetime(2016, 7, 10, 23)]),
+    ],
+)  # fmt: skip
+def test_a_served_row_is_stamped_with_a_value_its_period_replaces(
+    grain: str, keys: list[str], served: list[dt.datetime]
+) -> None:
+    """Re-scoring a period deletes exactly the _partition_date values its rows were stamped with."""
+    import polars as pl
+
+    from factory_assets.components.model_line.scoring import partition_stamp, partition_values
+    from factory_assets.lib.model_line import ModelLine
+    from factory_assets.lib.training.dataset import ModelColumns
+
+    calendar = Calendar(
+        grain, dt.datetime(2016, 7, 4) if grain == "weekly" else dt.datetime(2016, 7, 1)
+    )
+    line = ModelLine(
+        name="m",
+        features="t",
+        columns=ModelColumns("id", "served_at", "y", (), ("x",)),
+        calendar=calendar,
+    )
+    stamps = pl.DataFrame({"served_at": served}).select(partition_stamp(line)).to_series()
+    assert set(stamps.to_list()) <= set(partition_values(line, keys))

@@ -65,8 +65,14 @@ def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame
         return scored.with_columns(scored_at)
     return scored.with_columns(
         scored_at,
-        (pl.col(c.date) if line.hourly else pl.col(c.date).cast(pl.Date)).alias("_partition_date"),
+        partition_stamp(line),
     )
+
+
+def partition_stamp(line: ModelLine) -> pl.Expr:
+    """A dated row's ``_partition_date``: its day, or its hour (what partition_values lists)."""
+    date = pl.col(line.columns.date)
+    return (date.dt.truncate("1h") if line.hourly else date.cast(pl.Date)).alias("_partition_date")
 
 
 def partition_values(line: ModelLine, keys: list[str]) -> list:
