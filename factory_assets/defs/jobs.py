@@ -120,10 +120,7 @@ def _jobs(dataset: Dataset) -> list:
         context: dg.ScheduleEvaluationContext, landing: LandingZone
     ) -> dg.RunRequest | dg.SkipReason:
         """Run the line for the newest period every source of the dataset has landed."""
-        newest = landing.newest_period(dataset.name)
-        if newest is None:
-            return dg.SkipReason(f"no period of {dataset.name} has landed under {landing.root}")
-        return dg.RunRequest(run_key=f"{dataset.name}-{newest.key}", partition_key=newest.key)
+        return landing.newest_run(dataset.name, dataset.name)
 
     return [line, period, score, _schedule]
 

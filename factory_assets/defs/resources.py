@@ -26,6 +26,13 @@ class LandingZone(dg.ConfigurableResource):
         """The newest period every periodic source of ``dataset`` has landed a file for."""
         return shipped_datasets()[dataset].newest_period(Path(self.root) / "landing")
 
+    def newest_run(self, dataset: str, run_key: str) -> dg.RunRequest | dg.SkipReason:
+        """A run of ``dataset``'s newest landed period (run key ``<run_key>-<period>``: once)."""
+        newest = self.newest_period(dataset)
+        if newest is None:
+            return dg.SkipReason(f"no period of {dataset} has landed under {self.root}")
+        return dg.RunRequest(run_key=f"{run_key}-{newest.key}", partition_key=newest.key)
+
     def landed_batches(self, dataset: str) -> list[str]:
         """The batches every batch source of ``dataset`` has landed a file for, sorted by key."""
         return shipped_datasets()[dataset].landed_batches(Path(self.root) / "landing")

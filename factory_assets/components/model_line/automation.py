@@ -180,10 +180,7 @@ def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
             default_status=dg.DefaultScheduleStatus.STOPPED,
         )
         def _schedule(context: dg.ScheduleEvaluationContext, landing: LandingZone):  # noqa: ANN202
-            newest = landing.newest_period(line.dataset)
-            if newest is None:
-                return dg.SkipReason(f"no period of {line.dataset} has landed under {landing.root}")
-            return dg.RunRequest(run_key=f"{line.name}-{newest.key}", partition_key=newest.key)
+            return landing.newest_run(line.dataset, line.name)
 
         jobs += [daily, _schedule]
     return jobs
