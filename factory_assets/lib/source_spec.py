@@ -174,10 +174,6 @@ class SourceSpec:
                 periods.add(period)
         return sorted(periods)
 
-    def landed_days(self, landing_dir: Path) -> list[dt.date]:
-        """The first days of the periods landed in ``landing_dir``, sorted."""
-        return [period.first_day for period in self.landed_periods(landing_dir)]
-
     def newest_period(self, landing_dir: Path) -> Period | None:
         """The newest period landed in ``landing_dir`` within the calendar, or None."""
         last = self.calendar.last

@@ -185,7 +185,8 @@ def test_a_daily_path_is_read_back_to_its_day(tmp_path: Path) -> None:
     (tmp_path / "fuel/2013/fuel_2013-02-30.csv").write_text("x\n")  # no such day
     (tmp_path / "fuel/2014").mkdir()
     (tmp_path / "fuel/2014/fuel_2013-03-01.csv").write_text("x\n")  # folder and name disagree
-    assert spec.landed_days(tmp_path) == [dt.date(2013, 1, 2), dt.date(2013, 2, 1)]
+    landed = [period.first_day for period in spec.landed_periods(tmp_path)]
+    assert landed == [dt.date(2013, 1, 2), dt.date(2013, 2, 1)]
 
 
 @pytest.mark.parametrize(
