@@ -9,6 +9,7 @@ import yaml
 from factory_assets.lib import sources
 from factory_assets.lib.ingest import validate
 from factory_assets.lib.source_spec import SourceSpecError, parse_spec
+from tests.unit.test_source_specs import expect_broken
 
 CUSTOMERS = {
     "name": "customers",
@@ -160,9 +161,4 @@ def test_a_broken_batch_rule_names_the_file_the_field_and_what_is_allowed(
     case: str, tmp_path: Path
 ) -> None:
     attributes, field, allowed = BAD_SPECS[case]
-    file = tmp_path / "customers" / "defs.yaml"
-    with pytest.raises(SourceSpecError) as raised:
-        parse_spec(attributes, file)
-    message = str(raised.value)
-    assert message.startswith(f"bad source spec {file}: {field}: "), message
-    assert allowed in message, message
+    expect_broken(attributes, tmp_path / "customers" / "defs.yaml", field, allowed)

@@ -559,7 +559,11 @@ def test_a_broken_rule_names_the_file_the_field_and_what_is_allowed(
     case: str, tmp_path: Path
 ) -> None:
     attributes, field, allowed = BAD_SPECS[case]
-    file = tmp_path / "fuel_prices" / "defs.yaml"
+    expect_broken(attributes, tmp_path / "fuel_prices" / "defs.yaml", field, allowed)
+
+
+def expect_broken(attributes: dict, file: Path, field: str, allowed: str) -> None:
+    """``attributes`` (read from ``file``) fail naming the file, ``field`` and ``allowed``."""
     with pytest.raises(SourceSpecError) as raised:
         parse_spec(attributes, file)
     message = str(raised.value)
