@@ -15,17 +15,28 @@ PYTHON_MATERIALIZATION = "table"  # a Python asset writes its table with `create
 
 
 @functools.cache
-def _manifest_nodes(manifest: Path, mtime: float) -> dict[str, tuple[tuple[str, ...], str]]:
-    """Table name -> (declared columns, ``config.materialized``) of the manifest's nodes."""
-    nodes = json.loads(manifest.read_text())["nodes"].values()
+def _manifest_nodes(manifest: Path, mtime: float) -> dict[str, tuple]:
+    """Table name -> (declared columns, ``config.materialized``, parent tables) of each node.
+
+    The parents are the tables and dbt sources (by table name) the node selects from directly.
+    """
+    document = json.loads(manifest.read_text())
+    names = {uid: node["name"] for uid, node in document["nodes"].items()}
+    names.update({uid: source["name"] for uid, source in document.get("sources", {}).items()})
     return {
-        node["name"]: (tuple(node["columns"]), node.get("config", {}).get("materialized", ""))
-        for node in nodes
+        node["name"]: (
+            tuple(node["columns"]),
+            node.get("config", {}).get("materialized", ""),
+            tuple(
+                names[uid] for uid in node.get("depends_on", {}).get("nodes", []) if uid in names
+            ),
+        )
+        for node in document["nodes"].values()
         if node.get("resource_type") in {"model", "snapshot", "seed"}
     }
 
 
-def _read(manifest: Path) -> dict[str, tuple[tuple[str, ...], str]]:
+def _read(manifest: Path) -> dict[str, tuple]:
     if not manifest.exists():
         raise FileNotFoundError(f"{manifest} is missing: run `make install` (dbt parse) first")
     return _manifest_nodes(manifest, manifest.stat().st_mtime)
@@ -37,7 +48,7 @@ def warehouse_tables(manifest: Path) -> dict[str, tuple[str, ...]]:
     Raises:
         FileNotFoundError: the manifest has not been prepared (``make install``).
     """
-    dbt = {name: columns for name, (columns, _) in _read(manifest).items()}
+    dbt = {name: node[0] for name, node in _read(manifest).items()}
     return {**dbt, **PYTHON_TABLES}
 
 
@@ -57,28 +68,13 @@ def materialization(manifest: Path, table: str) -> str | None:
     return None if node is None else node[1]
 
 
-@functools.cache
-def _lineage(manifest: Path, mtime: float) -> dict[str, tuple[str, ...]]:
-    """Table name -> the tables and dbt sources (by table name) it selects from directly."""
-    document = json.loads(manifest.read_text())
-    names = {uid: node["name"] for uid, node in document["nodes"].items()}
-    names.update({uid: source["name"] for uid, source in document["sources"].items()})
-    return {
-        node["name"]: tuple(names[uid] for uid in node["depends_on"]["nodes"] if uid in names)
-        for node in document["nodes"].values()
-        if node.get("resource_type") in {"model", "snapshot", "seed"}
-    }
-
-
 def upstream_tables(manifest: Path, table: str) -> set[str]:
     """Every table ``table`` is built from, through dbt and the Python feature tables.
 
     Raises:
         FileNotFoundError: the manifest has not been prepared (``make install``).
     """
-    if not manifest.exists():
-        raise FileNotFoundError(f"{manifest} is missing: run `make install` (dbt parse) first")
-    lineage = {**_lineage(manifest, manifest.stat().st_mtime), **PYTHON_DEPS}
+    lineage = {**{name: node[2] for name, node in _read(manifest).items()}, **PYTHON_DEPS}
     seen, todo = set(), [table]
     while todo:
         for parent in lineage.get(todo.pop(), ()):
