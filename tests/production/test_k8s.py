@@ -4,11 +4,14 @@ No cluster: the specs are built by dagster-k8s's own pieces, in the order its st
 (``K8sStepHandler._get_container_context`` then ``launch_step``) uses them: the run launcher as
 the chart configures it, the code location's container context (image, env, secrets, volumes,
 passed to runs by ``includeConfigInLaunchedRuns``), then the step's ``dagster-k8s/config`` tag.
+Every Job built, and the Kubernetes-typed parts of the Helm values, are checked offline against
+the Kubernetes API schema that kubernetes-validate bundles.
 """
 
 from pathlib import Path
 
 import dagster as dg
+import kubernetes_validate
 import pytest
 import yaml
 from dagster._core.code_pointer import ModuleCodePointer
@@ -18,6 +21,7 @@ from dagster._grpc.types import ExecuteStepArgs
 from dagster_k8s import K8sRunLauncher
 from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.job import construct_dagster_k8s_job, get_k8s_job_name, get_user_defined_k8s_config
+from kubernetes.client import ApiClient
 
 from factory_assets.execution import GPU_NODE_SELECTOR
 from tests.conftest import ROOT
@@ -33,6 +37,28 @@ users: [{name: u, user: {token: none}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 """
+# The Kubernetes API the manifests must satisfy: 1.36, the API of the pinned kubernetes client
+# (36.x; dagster-k8s builds its V1Job models with it), and 1.37, the newest schema that
+# kubernetes-validate 1.37.0 bundles. Strict: a field the API does not know is an error, because
+# the API server would drop it silently (a misspelt nodeSelector schedules the pod anywhere).
+K8S_VERSIONS = ("1.36", "1.37")
+
+
+def _k8s_errors(manifest: dict) -> list[str]:
+    """The first schema error of ``manifest`` under each of K8S_VERSIONS; empty when it is valid."""
+    errors = []
+    for version in K8S_VERSIONS:
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = ".".join(str(part) for part in error.path)
+            errors.append(f"{version} {where}: {error.message}")
+    return errors
+
+
+def _manifest(job) -> dict:  # noqa: ANN001 (V1Job)
+    """The Job as dagster-k8s sends it to the API server (camelCase keys, no nulls)."""
+    return ApiClient().sanitize_for_serialization(job)
 
 
 def _launcher(tmp_path: Path) -> K8sRunLauncher:
@@ -107,6 +133,7 @@ def _step_job(defs: dg.Definitions, asset: str, tmp_path: Path):  # noqa: ANN202
 
 
 def _common(job) -> tuple:  # noqa: ANN001
+    assert _k8s_errors(_manifest(job)) == []
     pod = job.spec.template.spec
     container = pod.containers[0]
     assert container.image == IMAGE
@@ -135,6 +162,93 @@ def test_ingest_and_dbt_steps_stay_small_on_any_node(defs, tmp_path, asset) -> N
     assert "nvidia.com/gpu" not in resources
     assert container.resources.requests == {"cpu": "500m", "memory": "1Gi"}
     assert not pod.node_selector and not pod.tolerations
+
+
+def _container(manifest: dict) -> dict:
+    return manifest["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "where"),
+    [
+        (lambda job: _container(job).pop("name"), "spec.template.spec.containers.0:"),
+        (lambda job: job["spec"].update(backoffLimit="never"), "spec.backoffLimit:"),
+        (lambda job: _container(job)["resources"].update(limits=["1"]), "resources.limits:"),
+        (
+            lambda job: job["spec"]["template"]["spec"].update(nodeSelecter={"gpu": "true"}),
+            "spec.template.spec: Additional properties",
+        ),
+    ],
+    ids=["container-without-name", "backoff-limit-not-int", "limits-not-map", "unknown-field"],
+)
+def test_a_broken_job_manifest_is_rejected(defs, tmp_path, breakage, where) -> None:  # noqa: ANN001
+    manifest = _manifest(_step_job(defs, "raw_flights", tmp_path))
+    breakage(manifest)
+    errors = _k8s_errors(manifest)
+    assert len(errors) == len(K8S_VERSIONS), errors
+    assert all(where in error for error in errors), errors
+
+
+def _values_manifests(values: dict) -> dict[str, dict]:
+    """The Kubernetes-typed values of each chart component, in the objects the chart renders.
+
+    The chart's own ``values.schema.json`` is not in any package and is not vendored here; the
+    fields it types as Kubernetes objects (EnvVar, Volume, VolumeMount, ResourceRequirements,
+    SecretEnvSource, and the run launcher's ``runK8sConfig`` pieces) are checked against the
+    Kubernetes schema instead, each placed where the chart and dagster-k8s put it.
+    """
+
+    def pod(name: str, component: dict) -> dict:
+        container = {
+            "name": name,
+            "image": IMAGE,
+            "env": component.get("env", []),
+            "envFrom": [{"secretRef": secret} for secret in component.get("envSecrets", [])],
+            "resources": component.get("resources", {}),
+            "volumeMounts": component.get("volumeMounts", []),
+        }
+        spec = {"containers": [container], "volumes": component.get("volumes", [])}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    run_config = launcher["runK8sConfig"]
+    run_pod = pod("run-worker", launcher)["spec"]
+    run_pod["containers"][0].update(run_config.get("containerConfig", {}))
+    run_pod.update(run_config.get("podSpecConfig", {}), restartPolicy="Never")
+    run_job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "run-worker"},
+        "spec": {**run_config.get("jobSpecConfig", {}), "template": {"spec": run_pod}},
+    }
+    manifests = {
+        "webserver": pod("webserver", values["dagsterWebserver"]),
+        "daemon": pod("daemon", values["dagsterDaemon"]),
+        "run-worker": run_job,
+    }
+    for deployment in values["dagster-user-deployments"]["deployments"]:
+        manifests[deployment["name"]] = pod(deployment["name"], deployment)
+    return manifests
+
+
+def test_helm_values_fit_the_kubernetes_schema() -> None:
+    manifests = _values_manifests(VALUES)
+    assert set(manifests) == {"webserver", "daemon", "run-worker", "factory"}
+    assert {name: _k8s_errors(manifest) for name, manifest in manifests.items()} == {
+        name: [] for name in manifests
+    }
+
+
+def test_a_misspelt_helm_value_is_rejected() -> None:
+    values = yaml.safe_load((ROOT / "deploy" / "k8s" / "values.yaml").read_text())
+    values["dagster-user-deployments"]["deployments"][0]["volumeMounts"][0]["mountpath"] = "/x"
+    values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["jobSpecConfig"] = {
+        "ttlSecondsAfterFinished": "1d"
+    }
+    errors = {name: _k8s_errors(manifest) for name, manifest in _values_manifests(values).items()}
+    assert all("volumeMounts.0: Additional properties" in error for error in errors["factory"])
+    assert all("spec.ttlSecondsAfterFinished: '1d'" in error for error in errors["run-worker"])
+    assert errors["webserver"] == errors["daemon"] == []
 
 
 def test_factory_executor_selects_step_pods(monkeypatch) -> None:  # noqa: ANN001
