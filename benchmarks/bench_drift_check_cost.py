@@ -19,7 +19,7 @@ import polars as pl
 
 from benchmarks.bench_features_vs_pandas import build_inputs
 from benchmarks.common import timed, timed_pair, write_result
-from factory_assets.lib.drift import ReferenceProfile
+from factory_assets.lib.drift import ReferenceProfile, evidently_dataset
 from factory_assets.lib.features.flights import flight_features
 
 NAME = "drift_check_cost"
@@ -42,15 +42,6 @@ NUMERICAL = [
     "route_late_rate_28d",
 ]
 CATEGORICAL = ["carrier", "origin", "dest"]
-
-
-def evidently_dataset(frame: pl.DataFrame, numerical: list[str], categorical: list[str]):
-    """``frame`` as an Evidently Dataset, numeric columns as float (as the asset passes them)."""
-    from evidently import DataDefinition, Dataset
-
-    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-    pandas = frame.select(*[pl.col(c).cast(pl.Float64) for c in numerical], *categorical)
-    return Dataset.from_pandas(pandas.to_pandas(), data_definition=definition)
 
 
 def evidently_run(current, reference):

@@ -3,7 +3,8 @@
 This is the baseline of ``bench_features_vs_pandas``: what an analyst would write in pandas
 for the same features (``merge_asof`` for weather, ``merge`` for planes, a time-based
 ``rolling("28D", closed="left")`` over daily counts for the late-rates). It must give the same
-values as the Polars function; ``tests/unit/test_pandas_baseline_matches.py`` checks that.
+values as the Polars function: ``bench_features_vs_pandas`` checks that on the full year with
+``assert_matches`` and refuses to write a ratio otherwise.
 """
 
 import pandas as pd

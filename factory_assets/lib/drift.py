@@ -174,6 +174,19 @@ def drifted_share(results: list[ColumnDrift]) -> float:
     return sum(r.drifted for r in checked) / len(checked) if checked else 0.0
 
 
+def evidently_dataset(frame: pl.DataFrame, numerical: list[str], categorical: list[str]):
+    """``frame``'s columns as an Evidently Dataset, numeric ones cast to float.
+
+    Returns:
+        An ``evidently.Dataset`` (evidently is imported lazily, so the type is not named here).
+    """
+    from evidently import DataDefinition, Dataset
+
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    pandas = frame.select(*[pl.col(c).cast(pl.Float64) for c in numerical], *categorical)
+    return Dataset.from_pandas(pandas.to_pandas(), data_definition=definition)
+
+
 def evidently_drift(
     reference: pl.DataFrame, current: pl.DataFrame, numerical: list[str], categorical: list[str]
 ) -> list[ColumnDrift]:
@@ -184,7 +197,7 @@ def evidently_drift(
     for categories; drifted when the p-value is under 0.05), used here as Evidently computes
     them rather than re-implemented. A column empty on either side is ``empty``, not judged.
     """
-    from evidently import DataDefinition, Dataset, Report
+    from evidently import Report
     from evidently.metrics import ValueDrift
 
     wanted = numerical + categorical
@@ -193,16 +206,15 @@ def evidently_drift(
     ]
     numerical = [c for c in numerical if c in usable]
     categorical = [c for c in categorical if c in usable]
-    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-
-    def dataset(frame: pl.DataFrame) -> "Dataset":
-        pandas = frame.select(
-            *[pl.col(c).cast(pl.Float64) for c in numerical], *categorical
-        ).to_pandas()
-        return Dataset.from_pandas(pandas, data_definition=definition)
-
     metrics = [ValueDrift(column=c) for c in usable]
-    snapshot = Report(metrics).run(dataset(current), dataset(reference)) if usable else None
+    snapshot = (
+        Report(metrics).run(
+            evidently_dataset(current, numerical, categorical),
+            evidently_dataset(reference, numerical, categorical),
+        )
+        if usable
+        else None
+    )
     results = {}
     for result in snapshot.dict()["metrics"] if snapshot else []:
         column, method = result["config"]["column"], result["config"]["method"]
@@ -225,7 +237,7 @@ def write_evidently_report(
 
     Written to a temporary name and renamed, so a reader never opens half a report.
     """
-    from evidently import DataDefinition, Dataset, Report
+    from evidently import Report
     from evidently.presets import DataDriftPreset
 
     # Evidently refuses a column that is empty on either side (a day without wind gusts)
@@ -236,16 +248,10 @@ def write_evidently_report(
     ]
     numerical = [c for c in numerical if c in usable]
     categorical = [c for c in categorical if c in usable]
-    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-    columns = numerical + categorical
-
-    def dataset(frame: pl.DataFrame) -> "Dataset":
-        pandas = frame.select(
-            *[pl.col(c).cast(pl.Float64) for c in numerical], *categorical
-        ).to_pandas()
-        return Dataset.from_pandas(pandas[columns], data_definition=definition)
-
-    snapshot = Report([DataDriftPreset()]).run(dataset(current), dataset(reference))
+    snapshot = Report([DataDriftPreset()]).run(
+        evidently_dataset(current, numerical, categorical),
+        evidently_dataset(reference, numerical, categorical),
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     snapshot.save_html(str(tmp))

@@ -2,11 +2,11 @@
 
 import datetime as dt
 
+import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from benchmarks.bench_features_vs_pandas import build_inputs
 from factory_assets.lib.features.flights import flight_features, rolling_late_rates
 
 POST_DEPARTURE = {
@@ -19,16 +19,21 @@ POST_DEPARTURE = {
 
 
 @pytest.fixture(scope="module")
-def year() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """fct_flights, fct_weather_hourly and dim_planes shapes of the real 2013 data."""
-    return build_inputs()
+def year(built) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # noqa: ANN001
+    """fct_flights, fct_weather_hourly and dim_planes as dbt built them over the test days."""
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        return tuple(
+            conn.sql(f"select * from {table}").pl()
+            for table in ("fct_flights", "fct_weather_hourly", "dim_planes")
+        )
 
 
 def _features_of_day(flights, weather, planes, day: dt.date) -> pl.DataFrame:  # noqa: ANN001
     return flight_features(flights, flights, weather, planes).filter(pl.col("flight_date") == day)
 
 
-@pytest.mark.parametrize("day", [dt.date(2013, 3, 1), dt.date(2013, 7, 15), dt.date(2013, 12, 2)])
+# days of the built test week (2013-01-01 … 01-08): with history before, with later days or not
+@pytest.mark.parametrize("day", [dt.date(2013, 1, 3), dt.date(2013, 1, 6), dt.date(2013, 1, 8)])
 def test_outcomes_and_later_days_do_not_change_a_flights_features(year, day) -> None:  # noqa: ANN001
     flights, weather, planes = year
     expected = _features_of_day(flights, weather, planes, day)
@@ -56,7 +61,7 @@ def test_outcomes_and_later_days_do_not_change_a_flights_features(year, day) -> 
 
 def test_labels_of_the_flights_own_day_are_never_used(year) -> None:  # noqa: ANN001
     flights, weather, planes = year
-    day = dt.date(2013, 9, 10)
+    day = dt.date(2013, 1, 7)
     hidden = flights.with_columns(
         pl.when(pl.col("flight_date") == day).then(None).otherwise("is_late").alias("is_late")
     )
