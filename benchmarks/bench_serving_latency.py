@@ -111,7 +111,8 @@ def _floor(online: Path, batches: list[list[dict]], uri: str) -> tuple[float, fl
     Polars path (``features(schedule(...))`` and ``PackagedModel.predict``), for reference.
     """
 
-    from factory_assets.lib.online.features import OnlineFeatures, ScheduledFlight
+    from factory_assets.lib.online.features import OnlineFeatures
+    from factory_assets.lib.online.request import ScheduledFlight
     from factory_assets.lib.online.scorer import OnlineScorer
     from factory_assets.lib.online.snapshot import current_snapshot
     from factory_assets.lib.registry import Registry

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from factory_assets.lib.online.features import InputError
+from factory_assets.lib.online.request import InputError
 from factory_assets.lib.online.shadow import ShadowLog
 from factory_assets.serving_app.guard import Guard
 from factory_assets.serving_app.schemas import ModelInfo, PredictRequest, PredictResponse

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
-from factory_assets.lib.online.features import InputError, OnlineFeatures, ScheduledFlight
+from factory_assets.lib.online.features import OnlineFeatures
+from factory_assets.lib.online.request import InputError, ScheduledFlight
 from factory_assets.lib.online.scorer import OnlineScorer
 from factory_assets.lib.online.snapshot import current_snapshot, read_snapshot
 from factory_assets.lib.scoring import load_alias

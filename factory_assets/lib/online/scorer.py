@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factory_assets.lib.online.features import FeatureBlock
+from factory_assets.lib.online.blocks import FeatureBlock
 from factory_assets.lib.scoring import PackagedModel
 
 
