@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from factory_assets.lib.features.flights import WEATHER_COLUMNS
+from factory_assets.lib.features.weather import WEATHER_COLUMNS
 from factory_assets.lib.online.blocks import FeatureBlock, Table
 from factory_assets.lib.online.request import ScheduledFlight, utc_epoch_hour
 

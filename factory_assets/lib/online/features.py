@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from factory_assets.lib.features.flights import assemble_features, late_rates, weather_for
+from factory_assets.lib.features.flights import assemble_features, late_rates
+from factory_assets.lib.features.weather import weather_for
 from factory_assets.lib.online.fast_path import FastPath
 from factory_assets.lib.online.request import (
     EPOCH,
