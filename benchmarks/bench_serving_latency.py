@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from benchmarks.common import RESULTS_DIR, machine
+from benchmarks.load_generator import cpu_seconds, fixed_rate, throughput
 
 NAME = "serving_latency"
 RATE, REQUESTS, MAX_SECONDS = 500, 5000, 60  # 10 s of load at the fixed rate
@@ -170,82 +171,6 @@ def _floor_in_fresh_process(online: Path, batches: list[list[dict]], uri: str) -
         os.unlink(out.name)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Client:
-    """Raw HTTP/1.1 keep-alive connections: a light generator leaves the cores to the server."""
-
-    def __init__(self, port: int, connections: int) -> None:
-        self.port, self.size = port, connections
-        self.pool: asyncio.Queue = asyncio.Queue()
-
-    async def open(self) -> None:
-        for _ in range(self.size):
-            self.pool.put_nowait(await asyncio.open_connection("127.0.0.1", self.port))
-
-    async def post(self, path: str, body: bytes) -> int:
-        reader, writer = await self.pool.get()
-        try:
-            head = (
-                f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-                f"content-length: {len(body)}\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            headers = await reader.readuntil(b"\r\n\r\n")
-            length = int(headers.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            return int(headers[9:12])
-        finally:
-            self.pool.put_nowait((reader, writer))
-
-
-async def _fixed_rate(port: int, bodies: list[bytes], rate: int = RATE) -> tuple[list, int]:
-    client = Client(port, 32)
-    await client.open()
-    loop, latencies, errors = asyncio.get_running_loop(), [], 0
-
-    async def one(body: bytes, due: float) -> None:
-        nonlocal errors
-        try:
-            status = await client.post("/v1/models/flights/predict", body)
-            errors += status != 200
-        except Exception:  # noqa: BLE001 - counted, the run goes on
-            errors += 1
-        latencies.append(loop.time() - due)
-
-    start, tasks = loop.time() + 0.05, []
-    for i, body in enumerate(bodies):
-        due = start + i / rate
-        if due - start > MAX_SECONDS:
-            break
-        await asyncio.sleep(max(0.0, due - loop.time()))
-        tasks.append(asyncio.create_task(one(body, due)))
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=MAX_SECONDS)
-    return latencies, errors
-
-
-async def _throughput(port: int, bodies: list[bytes], rows: int = BATCH) -> tuple[float, int]:
-    client = Client(port, 2)
-    await client.open()
-    loop, errors, done = asyncio.get_running_loop(), 0, 0
-    start = loop.time()
-
-    async def worker(mine: list[bytes]) -> None:
-        nonlocal errors, done
-        for body in mine:
-            if loop.time() - start > BATCH_SECONDS:
-                return
-            errors += await client.post("/v1/models/flights/predict", body) != 200
-            done += 1
-
-    await asyncio.gather(worker(bodies[0::2]), worker(bodies[1::2]))
-    return done * rows / (loop.time() - start), errors
-
-
 def _serve(uri: str, online: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "FACTORY_MLFLOW_TRACKING_URI": uri, "FACTORY_ONLINE_DIR": str(online)}
     env |= {"FACTORY_SERVE_MAX_ROWS": str(BATCH), "MLFLOW_DISABLE_TELEMETRY": "true"}
@@ -279,22 +204,22 @@ def main() -> dict:
         floor, floor_polars = _floor_in_fresh_process(online, batches, uri)
         process = _serve(uri, online, port)
         try:
-            asyncio.run(_fixed_rate(port, singles[:500]))  # warm-up, not recorded
-            load_before, cpu = os.getloadavg(), _cpu_seconds(process.pid)
-            latencies, errors = asyncio.run(_fixed_rate(port, singles))
-            cpu_ms = (_cpu_seconds(process.pid) - cpu) * 1000 / len(latencies)
+            asyncio.run(fixed_rate(port, singles[:500], RATE, MAX_SECONDS))  # warm-up, not recorded
+            load_before, cpu = os.getloadavg(), cpu_seconds(process.pid)
+            latencies, errors = asyncio.run(fixed_rate(port, singles, RATE, MAX_SECONDS))
+            cpu_ms = (cpu_seconds(process.pid) - cpu) * 1000 / len(latencies)
             load_after = os.getloadavg()
             # as the floor, the best of THROUGHPUT_PASSES passes (the overall rate is kept too)
             bodies = (batch_bodies * 10)[:BATCH_REQUESTS]
             step = len(bodies) // THROUGHPUT_PASSES
             passes = [
-                asyncio.run(_throughput(port, bodies[i : i + step]))
+                asyncio.run(throughput(port, bodies[i : i + step], BATCH, BATCH_SECONDS))
                 for i in range(0, step * THROUGHPUT_PASSES, step)
             ]
             service, batch_errors = max(r for r, _ in passes), sum(e for _, e in passes)
             overall = len(passes) * step * BATCH / sum(step * BATCH / r for r, _ in passes)
-            single_rps, _ = asyncio.run(_throughput(port, singles[:2000], rows=1))
-            low, low_errors = asyncio.run(_fixed_rate(port, singles[:1000], LOW_RATE))
+            single_rps, _ = asyncio.run(throughput(port, singles[:2000], 1, BATCH_SECONDS))
+            low, low_errors = asyncio.run(fixed_rate(port, singles[:1000], LOW_RATE, MAX_SECONDS))
         finally:
             process.terminate()
             process.wait(timeout=15)
