@@ -19,7 +19,7 @@ POST_DEPARTURE = {
 
 
 @pytest.fixture(scope="module")
-def year(built) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # noqa: ANN001
+def week(built) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # noqa: ANN001
     """fct_flights, fct_weather_hourly and dim_planes as dbt built them over the test days."""
     with duckdb.connect(str(built[0]), read_only=True) as conn:
         return tuple(
@@ -34,8 +34,8 @@ def _features_of_day(flights, weather, planes, day: dt.date) -> pl.DataFrame:  #
 
 # days of the built test week (2013-01-01 … 01-08): with history before, with later days or not
 @pytest.mark.parametrize("day", [dt.date(2013, 1, 3), dt.date(2013, 1, 6), dt.date(2013, 1, 8)])
-def test_outcomes_and_later_days_do_not_change_a_flights_features(year, day) -> None:  # noqa: ANN001
-    flights, weather, planes = year
+def test_outcomes_and_later_days_do_not_change_a_flights_features(week, day) -> None:  # noqa: ANN001
+    flights, weather, planes = week
     expected = _features_of_day(flights, weather, planes, day)
     assert expected.height > 500
     # Overwrite every outcome of the day and later, flip the day's labels, drop later weather.
@@ -59,8 +59,8 @@ def test_outcomes_and_later_days_do_not_change_a_flights_features(year, day) -> 
     assert_frame_equal(_features_of_day(tampered, early_weather, planes, day), expected)
 
 
-def test_labels_of_the_flights_own_day_are_never_used(year) -> None:  # noqa: ANN001
-    flights, weather, planes = year
+def test_labels_of_the_flights_own_day_are_never_used(week) -> None:  # noqa: ANN001
+    flights, weather, planes = week
     day = dt.date(2013, 1, 7)
     hidden = flights.with_columns(
         pl.when(pl.col("flight_date") == day).then(None).otherwise("is_late").alias("is_late")
@@ -102,8 +102,8 @@ def test_rolling_rate_counts_days_d_minus_window_to_d_minus_one() -> None:
     assert rates.select("route_late_rate_2d", "route_flights_2d").rows() == [(0.5, 2), (None, 0)]
 
 
-def test_weather_is_never_from_after_the_scheduled_hour(year) -> None:  # noqa: ANN001
-    flights, weather, planes = year
+def test_weather_is_never_from_after_the_scheduled_hour(week) -> None:  # noqa: ANN001
+    flights, weather, planes = week
     features = flight_features(flights.head(5000), flights, weather, planes)
     ages = features["weather_age_hours"].drop_nulls()
     assert ages.min() >= 0 and ages.max() <= 3
