@@ -194,4 +194,3 @@ def permutation_importance(
     return pl.DataFrame(rows, schema=schema, orient="row").sort(
         ["importance", "feature"], descending=[True, False]
     )
-
