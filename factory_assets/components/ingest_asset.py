@@ -35,7 +35,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
 
 
 def _landing_dir(landing: LandingZone) -> Path:
-    """The landing zone's folder (as LandingZone.daily_file resolves it): spec paths are below."""
+    """The landing zone's folder: the source specs' paths are below it."""
     return Path(landing.root) / "landing"
 
 

@@ -57,7 +57,7 @@ def drift_markdown(table: pl.DataFrame, max_rows: int = 200) -> str:
             row["model_name"],
             row["column_name"],
             row["method"],
-            f"{row['score']:.3f}",
+            "–" if row["score"] is None else f"{row['score']:.3f}",  # a column without values
             "**yes**" if row["drifted"] else "no",
         )
         for row in table.sort("score", descending=True, nulls_last=True).iter_rows(named=True)

@@ -38,7 +38,7 @@ def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame
     return pl.DataFrame(rows) if rows else pl.DataFrame()
 
 
-def _verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]:  # noqa: ANN001
+def verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]:  # noqa: ANN001
     """(judged model names, failed details); models under ``min_rows`` are not judged."""
     judged, failed = [], []
     for row in table.iter_rows(named=True) if table.height else []:
@@ -125,7 +125,7 @@ def labelled_batches(frame: pl.DataFrame, judged: list[str], min_rows: int) -> t
 
 def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) -> tuple:  # noqa: ANN001
     """(metadata, passed, check metadata) of a judged period or batch ``judged`` (name, key)."""
-    judged_verdicts, failed = _verdicts(table, config, line)
+    judged_verdicts, failed = verdicts(table, config, line)
     first_row = table.row(0, named=True) if table.height else {}
     metadata = {
         judged[0]: judged[1],  # the period (batch) whose rows were served and are judged
