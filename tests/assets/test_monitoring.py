@@ -272,16 +272,22 @@ def _metadata(result, key: str) -> dict:  # noqa: ANN001
     return event.materialization.metadata
 
 
+@pytest.fixture
+def own_warehouse(monitored, tmp_path, monkeypatch) -> Path:  # noqa: ANN001
+    """A copy of the monitored warehouse that the test may change."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(monitored[0] / "warehouse.duckdb", warehouse)
+    monkeypatch.setenv("FACTORY_WAREHOUSE", str(warehouse))
+    return warehouse
+
+
 def test_a_first_day_summary_says_performance_is_not_judged_yet(  # noqa: ANN001
-    defs, monitored, tmp_path, monkeypatch
+    defs, monitored, own_warehouse
 ) -> None:
     # `make demo DAYS=1`: one day drift-judged, its labels not landed: no performance table
-    root, instance = monitored
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(root / "warehouse.duckdb", warehouse)
-    with duckdb.connect(str(warehouse)) as conn:
+    _, instance = monitored
+    with duckdb.connect(str(own_warehouse)) as conn:
         conn.sql("drop table if exists flights_performance")
-    monkeypatch.setenv("FACTORY_WAREHOUSE", str(warehouse))
     config = _drift_config(html_report="never")
     assert _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config).success
     result = _run(defs, ["flights_monitoring_summary"], instance)
@@ -292,12 +298,9 @@ def test_a_first_day_summary_says_performance_is_not_judged_yet(  # noqa: ANN001
 
 
 def test_drift_passes_a_period_with_nothing_scored_and_fails_one_never_scored(  # noqa: ANN001
-    defs, monitored, tmp_path, monkeypatch
+    defs, monitored, own_warehouse
 ) -> None:
-    root, instance = monitored
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(root / "warehouse.duckdb", warehouse)
-    monkeypatch.setenv("FACTORY_WAREHOUSE", str(warehouse))
+    _, instance = monitored
     empty = DAY + dt.timedelta(days=1)  # nothing landed: no rows to score
     never = DAY - dt.timedelta(days=3)  # rows landed, their predictions never materialized
     scored = _run(defs, ["flight_predictions"], instance, empty.isoformat())
