@@ -20,6 +20,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
+from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.quality import (
     Expectation,
     SuiteOutcome,
@@ -37,13 +38,19 @@ class SuiteScope(dg.Config):
 
 
 def _failures_table(failed: list[dict]) -> dg.MetadataValue:
-    lines = ["| expectation | column | unexpected count | observed |", "|---|---|---|---|"]
-    for f in failed:
-        observed = f["observed_value"] if f["unexpected_count"] is None else ""
-        lines.append(
-            f"| {f['expectation']} | {f['column']} | {f['unexpected_count']} | {observed} |"
+    if not failed:
+        return dg.MetadataValue.md("all expectations met")
+    rows = [
+        (
+            f["expectation"],
+            f["column"],
+            f["unexpected_count"],
+            f["observed_value"] if f["unexpected_count"] is None else "",
         )
-    return dg.MetadataValue.md("\n".join(lines) if failed else "all expectations met")
+        for f in failed
+    ]
+    header = ["expectation", "column", "unexpected count", "observed"]
+    return dg.MetadataValue.md(markdown_table(header, rows))
 
 
 def suite_fingerprint(query: str, key: str, suite: list[Expectation]) -> str:

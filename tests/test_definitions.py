@@ -3,6 +3,7 @@
 import re
 
 import dagster as dg
+import pytest
 
 from tests.conftest import LINE
 
@@ -16,10 +17,27 @@ STAGES = {
     "serving",
     "monitoring",
 }
-NAME = re.compile(
-    r"^(raw_[a-z0-9_]+|stg_[a-z0-9]+__[a-z0-9_]+|(fct|dim)_[a-z0-9_]+|feat_[a-z_]+|"
-    r"[a-z0-9_]+_features|[a-z0-9_]+)$"
+WORD = r"[a-z0-9]+(?:_[a-z0-9]+)*"  # snake_case, no empty part
+# the assets a model line makes: <model>_<station> (predictions: the spec's table name)
+STATIONS = (
+    "model",
+    "evaluation",
+    "package",
+    "predictions",
+    "drift_report",
+    "prediction_performance",
+    "monitoring_summary",
 )
+SERVING = {"online_feature_snapshot", "shadow_agreement"}  # one each, whatever the models
+NAME = re.compile(
+    rf"^(raw_{WORD}|stg_{WORD}__{WORD}|(fct|dim)_{WORD}|feat_{WORD}|{WORD}_features|"
+    rf"{WORD}_({'|'.join(STATIONS)}))$"
+)
+
+
+def follows_naming(name: str) -> bool:
+    """Whether an asset key has one of STYLE's naming forms."""
+    return name in SERVING or bool(NAME.match(name))
 
 
 def _specs(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
@@ -45,7 +63,43 @@ def test_every_asset_has_group_description_kinds_owners(defs: dg.Definitions) ->
         assert spec.description and len(spec.description) > 20, name
         assert spec.kinds, name
         assert spec.owners, name
-        assert NAME.match(name), name
+        assert follows_naming(name), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "raw_flights",
+        "stg_nycflights__flights",
+        "fct_weather_hourly",
+        "dim_carriers",
+        "feat_customer_weekly",
+        "ml_cancellation_features",
+        "flights_model",
+        "flights_drift_report",
+        "flights_prediction_performance",
+        "flight_predictions",
+    ],
+)
+def test_the_naming_check_accepts_each_style_form(name: str) -> None:
+    assert follows_naming(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "my_table",  # no form at all
+        "stg_flights",  # a staging model without its source
+        "fct_Flights",
+        "raw_",
+        "flights_scores",  # not a station of the model line
+        "flights_model_v2",
+        "churn_drift",  # the drift table, not the drift_report asset
+        "flightsModel",
+    ],
+)
+def test_the_naming_check_rejects_other_names(name: str) -> None:
+    assert not follows_naming(name)
 
 
 def test_lineage_is_one_graph_from_landing_to_features(defs: dg.Definitions) -> None:

@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 from factory_assets.defs.resources import LandingZone
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
+from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.source_spec import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
@@ -34,7 +35,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
 
 
 def _landing_dir(landing: LandingZone) -> Path:
-    """The landing zone's folder (as LandingZone.daily_file resolves it): spec paths are below."""
+    """The landing zone's folder: the source specs' paths are below it."""
     return Path(landing.root) / "landing"
 
 
@@ -49,11 +50,7 @@ def _quarantine_summary(quarantine: pl.DataFrame) -> dg.MetadataValue:
         if quarantine.height
         else pl.DataFrame({"reason": ["(none)"], "rows": [0]})
     )
-    lines = ["| reason | rows |", "|---|---|"]
-    lines += [
-        f"| {r['reason'].replace('|', '/')} | {r['rows']} |" for r in top.iter_rows(named=True)
-    ]
-    return dg.MetadataValue.md("\n".join(lines))
+    return dg.MetadataValue.md(markdown_table(["reason", "rows"], top.iter_rows()))
 
 
 def _fail_unusable(errors: list[str], total: int) -> None:

@@ -1,4 +1,4 @@
-"""Evaluation of a binary classifier: metrics, calibration, segments, importance, markdown.
+"""Evaluation of a binary classifier: metrics, calibration, segments, importance.
 
 Pure numpy/Polars functions over labels ``y_true`` (0/1 or bool) and probabilities ``p``.
 AUC is NaN in ``binary_metrics`` and null in tables when only one class is present.
@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 
 EPS = 1e-7  # log-loss clipping: one p of exactly 0 or 1 would otherwise make the loss infinite
-MISSING = "–"
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -195,25 +194,3 @@ def permutation_importance(
     return pl.DataFrame(rows, schema=schema, orient="row").sort(
         ["importance", "feature"], descending=[True, False]
     )
-
-
-def _cell(value: object, float_digits: int) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return MISSING
-    if isinstance(value, float):
-        return f"{value:.{float_digits}f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")  # either would break the row
-
-
-def markdown_table(frame: pl.DataFrame, float_digits: int = 4, max_rows: int = 50) -> str:
-    """GitHub-flavoured markdown of ``frame``: numbers right-aligned, floats to ``float_digits``.
-
-    None and NaN show as ``–``; ``|`` in text is escaped. Beyond ``max_rows`` rows a closing
-    line says how many were left out.
-    """
-    header = [_cell(name, float_digits) for name in frame.columns]
-    rule = ["---:" if dtype.is_numeric() else "---" for dtype in frame.dtypes]
-    body = [[_cell(v, float_digits) for v in row] for row in frame.head(max_rows).iter_rows()]
-    text = "\n".join("| " + " | ".join(cells) + " |" for cells in [header, rule, *body])
-    left_out = frame.height - min(frame.height, max_rows)
-    return text + (f"\n\n_{left_out} more rows not shown._" if left_out else "")

@@ -5,19 +5,21 @@ from typing import Any
 
 import numpy as np
 
+from factory_assets.lib.markdown import markdown_table
+
 
 def _cell(value: Any, round_floats: bool = True) -> str:
     if round_floats and isinstance(value, float | np.floating):
         return f"{value:.4f}"
     if isinstance(value, tuple | list):
         return " to ".join(str(v) for v in value)
-    return str(value).replace("|", "\\|")
+    return str(value)
 
 
 def _table(rows: dict, header: tuple[str, str], round_floats: bool = True) -> str:
-    lines = [f"| {header[0]} | {header[1]} |", "| --- | --- |"]
-    lines += [f"| {key} | {_cell(value, round_floats)} |" for key, value in rows.items()]
-    return "\n".join(lines) if rows else "_none_"
+    if not rows:
+        return "_none_"
+    return markdown_table(header, [(k, _cell(v, round_floats)) for k, v in rows.items()])
 
 
 def _intended_use(

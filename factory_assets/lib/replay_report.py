@@ -5,6 +5,8 @@ from pathlib import Path
 
 import polars as pl
 
+from factory_assets.lib.warehouse import table_exists
+
 
 @dataclass(frozen=True)
 class Retrain:
@@ -16,6 +18,36 @@ class Retrain:
     status: str
     version: str | None
     decision: str | None  # "promoted" / "rejected" / None when no package was registered
+
+
+def read_history(conn, performance_table: str, drift_table: str) -> tuple:  # noqa: ANN001
+    """Per day: served AUC, Brier and positive rate (rows summed), and the largest drifted share.
+
+    A table not written yet (no period judged: labels land after serving, and a line's first
+    periods have none) reads as no days. Returns (performance, drift) frames.
+    """
+    performance = pl.DataFrame(
+        schema={
+            "day": pl.Date,
+            "rows": pl.Int64,
+            "auc": pl.Float64,
+            "brier": pl.Float64,
+            "positive_rate": pl.Float64,
+        }
+    )
+    drift = pl.DataFrame(schema={"day": pl.Date, "drifted_share": pl.Float64})
+    if table_exists(conn, performance_table):
+        performance = conn.sql(
+            f"select day, sum(rows) as rows, avg(auc) as auc, avg(brier) as brier, "
+            f"avg(positive_rate) as positive_rate from {performance_table} "
+            "group by day order by day"
+        ).pl()
+    if table_exists(conn, drift_table):
+        drift = conn.sql(
+            f"select day, max(drifted_share) as drifted_share from {drift_table} "
+            "group by day order by day"
+        ).pl()
+    return performance, drift
 
 
 def judged(performance: pl.DataFrame, min_rows: int) -> pl.DataFrame:

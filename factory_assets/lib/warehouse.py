@@ -72,6 +72,15 @@ def replace_tables(
                 conn.unregister("__incoming")
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` (a table or view of the current schema) exists yet."""
+    listed = (
+        "select count(*) from information_schema.tables "
+        "where table_name = ? and table_schema = current_schema()"
+    )
+    return bool(conn.execute(listed, [table]).fetchall()[0][0])
+
+
 def describe_table(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[int, list[tuple]]:
     """Row count and (column, type) pairs of a table or view, as DuckDB reports them."""
     rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]

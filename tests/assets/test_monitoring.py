@@ -263,3 +263,55 @@ def test_a_replay_in_batches_monitors_a_batch_in_one_run(defs, monitored) -> Non
         DAY.isoformat(),
     }
     assert len({r.run_id for r in history}) == 1
+
+
+def _metadata(result, key: str) -> dict:  # noqa: ANN001
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key
+    ]
+    return event.materialization.metadata
+
+
+@pytest.fixture
+def own_warehouse(monitored, tmp_path, monkeypatch) -> Path:  # noqa: ANN001
+    """A copy of the monitored warehouse that the test may change."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(monitored[0] / "warehouse.duckdb", warehouse)
+    monkeypatch.setenv("FACTORY_WAREHOUSE", str(warehouse))
+    return warehouse
+
+
+def test_a_first_day_summary_says_performance_is_not_judged_yet(  # noqa: ANN001
+    defs, monitored, own_warehouse
+) -> None:
+    # `make demo DAYS=1`: one day drift-judged, its labels not landed: no performance table
+    _, instance = monitored
+    with duckdb.connect(str(own_warehouse)) as conn:
+        conn.sql("drop table if exists flights_performance")
+    config = _drift_config(html_report="never")
+    assert _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config).success
+    result = _run(defs, ["flights_monitoring_summary"], instance)
+    assert result.success
+    metadata = _metadata(result, "flights_monitoring_summary")
+    assert "not judged yet" in metadata["performance"].value
+    assert metadata["days_monitored"].value >= 1
+
+
+def test_drift_passes_a_period_with_nothing_scored_and_fails_one_never_scored(  # noqa: ANN001
+    defs, monitored, own_warehouse
+) -> None:
+    _, instance = monitored
+    empty = DAY + dt.timedelta(days=1)  # nothing landed: no rows to score
+    never = DAY - dt.timedelta(days=3)  # rows landed, their predictions never materialized
+    scored = _run(defs, ["flight_predictions"], instance, empty.isoformat())
+    assert scored.success
+    assert _metadata(scored, "flight_predictions")["rows_scored"].value == 0
+    config = _drift_config(html_report="never")
+    judged = _run(defs, ["flights_drift_report"], instance, empty.isoformat(), config)
+    assert judged.success and _check(judged, DRIFT).passed
+    assert "nothing to judge" in _metadata(judged, "flights_drift_report")["detail"].value
+    missing = _run(defs, ["flights_drift_report"], instance, never.isoformat(), config)
+    assert not missing.success
+    (failure,) = [e for e in missing.all_events if e.is_step_failure]
+    error = str(failure.step_failure_data.error)
+    assert f"materialize flight_predictions of {never.isoformat()} first" in error

@@ -77,8 +77,8 @@ def test_a_served_row_is_stamped_with_a_value_its_period_replaces(
     """Re-scoring a period deletes exactly the _partition_date values its rows were stamped with."""
     import polars as pl
 
-    from factory_assets.components.model_line.scoring import partition_stamp, partition_values
     from factory_assets.lib.model_line import ModelLine
+    from factory_assets.lib.scoring import partition_stamp, partition_values
     from factory_assets.lib.training.dataset import ModelColumns
 
     calendar = Calendar(

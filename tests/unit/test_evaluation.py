@@ -10,7 +10,6 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from factory_assets.lib.evaluation import (
     binary_metrics,
     calibration_table,
-    markdown_table,
     permutation_importance,
     segment_metrics,
     worst_segment,
@@ -160,21 +159,3 @@ def test_permutation_importance_leaves_the_input_frame_untouched() -> None:
     assert frame.equals(before)
     with pytest.raises(ValueError, match="both classes"):
         permutation_importance(_predict, frame, np.ones(frame.height), ["signal"])
-
-
-def test_markdown_table_escapes_pipes_and_shows_missing_as_dash() -> None:
-    frame = pl.DataFrame(
-        {"segment": ["a|b", None], "auc": [0.123456, float("nan")], "n": [3, None]}
-    )
-    lines = markdown_table(frame, float_digits=3).splitlines()
-    assert lines[0] == "| segment | auc | n |"
-    assert lines[1] == "| --- | ---: | ---: |"
-    assert lines[2] == "| a\\|b | 0.123 | 3 |"
-    assert lines[3] == "| – | – | – |"
-
-
-def test_markdown_table_notes_rows_left_out() -> None:
-    text = markdown_table(pl.DataFrame({"i": range(7)}), max_rows=5)
-    assert text.count("\n| ") == 6  # rule + 5 rows after the header
-    assert text.endswith("_2 more rows not shown._")
-    assert "not shown" not in markdown_table(pl.DataFrame({"i": range(5)}), max_rows=5)

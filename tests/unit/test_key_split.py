@@ -6,8 +6,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from factory_assets.components.model_line.performance import labelled_batches
 from factory_assets.lib.model_line import SPLIT_EPOCH, Split, split_bucket
+from factory_assets.lib.performance import labelled_batches
 
 KEYS = [f"s{i:04d}" for i in range(2000)] + ["a b", "ü", "x'y", "123"]
 

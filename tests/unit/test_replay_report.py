@@ -3,10 +3,11 @@
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
-from factory_assets.lib.replay_report import Retrain, judged, plot, summary_text
+from factory_assets.lib.replay_report import Retrain, judged, plot, read_history, summary_text
 
 DAYS = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(3)]
 PERFORMANCE = pl.DataFrame(
@@ -48,3 +49,21 @@ def test_the_plot_is_titled_with_the_model_and_its_label(
     path = plot(PERFORMANCE, DRIFT, RETRAINS, tmp_path / "summary.png", "churn", "churned", 100)
     assert path.stat().st_size > 1000
     assert titles and titles[0].startswith("churn (churned): served AUC")
+
+
+def test_history_before_any_judged_period_reads_as_no_days(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        conn.sql("create table m_drift as select date '2024-03-01' as day, 0.25 as drifted_share")
+        performance, drift = read_history(conn, "m_performance", "m_drift")
+        assert performance.height == 0 and judged(performance, 1).height == 0
+        assert drift.rows() == [(dt.date(2024, 3, 1), 0.25)]
+        assert "0 with labelled predictions" in summary_text(performance, drift, [], "y", 1)
+        assert plot(performance, drift, [], tmp_path / "first.png", "m", "y", 1).is_file()
+        conn.sql(
+            "create table m_performance as select * from (values "
+            "(date '2024-03-01', 'm', 10, 0.75, 0.2, 0.5), "
+            "(date '2024-03-01', 'm-a', 30, 0.25, 0.1, 0.1)) "
+            "t(day, model_name, rows, auc, brier, positive_rate)"
+        )
+        performance, _ = read_history(conn, "m_performance", "m_drift")
+    assert performance.rows() == [(dt.date(2024, 3, 1), 40, 0.5, pytest.approx(0.15), 0.3)]

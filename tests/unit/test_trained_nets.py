@@ -2,8 +2,7 @@
 
 import torch
 
-from factory_assets.components.model_line.evaluation import load_run_model
-from factory_assets.components.model_line.training import TrainedNets
+from factory_assets.lib.training.segment import TrainedNets, load_run_model
 
 
 def _net(width: int) -> torch.nn.Module:
@@ -36,10 +35,10 @@ def test_the_oldest_nets_leave_first_when_the_weights_pass_the_bound() -> None:
 
 
 def test_load_run_model_reads_the_copy_before_mlflow(monkeypatch) -> None:  # noqa: ANN001
-    from factory_assets.components.model_line import evaluation
+    from factory_assets.lib.training import segment
 
     nets = TrainedNets()
     nets.put("run-a", _net(4), "pre")
-    monkeypatch.setattr(evaluation, "TRAINED", nets)
+    monkeypatch.setattr(segment, "TRAINED", nets)
     net, pre = load_run_model(tracking=None, run_id="run-a")  # no store: a miss would fail
     assert pre == "pre" and isinstance(net, torch.nn.Linear)

@@ -64,23 +64,16 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         tracking: TrackingStore,
         reports: ReportStore,
     ) -> dg.MaterializeResult:
-        from factory_assets.lib.replay_report import judged, plot, summary_text
+        from factory_assets.lib.replay_report import judged, plot, read_history, summary_text
 
         with duckdb.get_connection() as conn:
-            performance = conn.sql(
-                f"select day, sum(rows) as rows, avg(auc) as auc, avg(brier) as brier, "
-                f"avg(positive_rate) as positive_rate from {line.performance_table} "
-                "group by day order by day"
-            ).pl()
-            drift = conn.sql(
-                f"select day, max(drifted_share) as drifted_share from {line.drift_table} "
-                "group by day order by day"
-            ).pl()
+            performance, drift = read_history(conn, line.performance_table, line.drift_table)
         history = retrains(context.instance, tracking, line)
         label, path = line.columns.label, reports.path(line.name, "monitoring_summary.png")
         text = summary_text(performance, drift, history, label, min_rows)
         png = plot(performance, drift, history, path, line.name, label, min_rows)
         image = base64.b64encode(png.read_bytes()).decode()
+        served = judged(performance, min_rows)
         return dg.MaterializeResult(
             metadata={
                 "summary": dg.MetadataValue.md(f"```\n{text}\n```"),
@@ -91,7 +84,11 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
                 "retrains": len(history),
                 "promotions": sum(r.decision == "promoted" for r in history),
                 "days_monitored": drift.height,
-                "mean_served_auc": float(judged(performance, min_rows)["auc"].mean() or 0),
+                "performance": f"{served.height} period(s) judged"
+                if served.height
+                else f"not judged yet: no period with {min_rows} labelled predictions "
+                f"(labels land {line.label_lag} period(s) after serving)",
+                "mean_served_auc": float(served["auc"].mean() or 0),
             }
         )
 

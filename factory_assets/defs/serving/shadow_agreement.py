@@ -43,6 +43,6 @@ def shadow_agreement(duckdb: DuckDBResource, online: OnlineStore) -> dg.Material
 
 
 def _markdown(summary) -> str:  # noqa: ANN001
-    from factory_assets.lib.evaluation import markdown_table
+    from factory_assets.lib.markdown import frame_table
 
-    return markdown_table(summary) if summary.height else "no shadow scoring logged yet"
+    return frame_table(summary) if summary.height else "no shadow scoring logged yet"

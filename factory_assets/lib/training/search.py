@@ -173,14 +173,15 @@ class SearchResult:
 
     def to_markdown(self) -> str:
         """The trial table as Markdown (for Dagster metadata); the best trial's row in bold."""
-        lines = ["| " + " | ".join(self.table.columns) + " |"]
-        lines.append("|" + "---|" * self.table.width)
+        from factory_assets.lib.markdown import markdown_table
+
+        rows = []
         for row in self.table.iter_rows(named=True):
             cells = [_cell(v) for v in row.values()]
             if row["trial"] == self.best_number:
                 cells = [f"**{c}**" if c else c for c in cells]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines)
+            rows.append(cells)
+        return markdown_table(self.table.columns, rows)
 
 
 def _cell(value: Any) -> str:
@@ -188,7 +189,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value)
 
 
 def run_search(

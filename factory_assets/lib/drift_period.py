@@ -1,0 +1,199 @@
+"""One period's drift: each served model's inputs and predictions against its champion's reference.
+
+The ``<model>_drift_report`` station calls ``judge_drift`` per partition; the reference of a
+champion (its training rows with its own predictions, and their profiles) is built once per
+process.
+"""
+
+import polars as pl
+
+from factory_assets.lib.markdown import markdown_table
+from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.warehouse import replace_partitions, table_exists
+
+_REFERENCES: dict = {}  # (store, model, version, window) -> (rows, profiles by columns)
+
+
+class DriftError(Exception):
+    """A period that cannot be judged: a served model has no usable champion reference."""
+
+
+def reference(duckdb, tracking, line: ModelLine, name: str):  # noqa: ANN001, ANN201
+    """The champion of ``name``, its training window, and its rows with its own predictions."""
+    from factory_assets.lib.scoring import load_alias
+
+    registry = tracking.registry()
+    champion = registry.version(name, "champion")
+    if champion is None:
+        raise DriftError(f"model {name!r} has no champion: nothing to compare with")
+    if "train_start" not in champion.tags:
+        raise DriftError(f"{name} v{champion.version} has no train_start/train_end tags")
+    window = (champion.tags["train_start"], champion.tags["train_end"])
+    if line.batches:  # the training rows of the batches it saw, not of those landed since
+        if "last_batch" not in champion.tags:
+            raise DriftError(f"{name} v{champion.version} has no last_batch tag")
+        window = (*window, champion.tags["last_batch"])
+    key = (tracking.tracking_uri, name, str(champion.version), window)
+    if key not in _REFERENCES:  # one champion's reference is fixed: build it once per process
+        _, model = load_alias(registry, name, "champion")
+        with duckdb.get_connection() as conn:
+            frame = conn.sql(line.window_sql(), params=list(window)).pl()
+        if "segment" in champion.tags:
+            frame = frame.filter(
+                pl.col(champion.tags["segment_column"]) == champion.tags["segment"]
+            )
+        frame = frame.with_columns(pl.Series("prediction", model.predict(frame)))
+        if len(_REFERENCES) > 64:
+            _REFERENCES.clear()
+        _REFERENCES[key] = (frame, {})
+    frame, profiles = _REFERENCES[key]
+    return champion, window, frame, profiles
+
+
+def drift_markdown(table: pl.DataFrame, max_rows: int = 200) -> str:
+    """The drift table as Markdown, the most drifted columns first."""
+    rows = [
+        (
+            row["model_name"],
+            row["column_name"],
+            row["method"],
+            "–" if row["score"] is None else f"{row['score']:.3f}",  # a column without values
+            "**yes**" if row["drifted"] else "no",
+        )
+        for row in table.sort("score", descending=True, nulls_last=True).iter_rows(named=True)
+    ]
+    header = ["model", "column", "method", "score", "drifted"]
+    return markdown_table(header, rows, max_rows=max_rows)
+
+
+def _scored(conn, key: str, line: ModelLine) -> pl.DataFrame:  # noqa: ANN001
+    """The period's feature rows with their predictions; DriftError if rows were not scored."""
+    first = f"materialize {line.predictions} of {key} first"
+    if not table_exists(conn, line.predictions):
+        raise DriftError(f"no table {line.predictions} yet: {first}")
+    scored = conn.sql(line.scored_sql(), params=line.params([key])).pl()
+    if scored.height:
+        return scored
+    rows = conn.sql(f"select count(*) from ({line.periods_sql()})", params=line.params([key]))
+    unscored = rows.fetchall()[0][0]
+    if unscored:  # rows to judge, none scored: the predictions step has not run on them
+        raise DriftError(f"none of the {unscored} rows of {line.features} in {key} scored: {first}")
+    return scored
+
+
+def _not_evaluated(key: str) -> dict:
+    return {"day": key, "evaluated": False}
+
+
+def drift_of(current, line, config, duckdb, tracking, name, day) -> tuple:  # noqa: ANN001, PLR0913
+    """One served model's drift on the day: (table rows, share, reference rows, columns)."""
+    from factory_assets.lib.drift import (
+        MIN_REFERENCE_ROWS,
+        ReferenceProfile,
+        drift_table,
+        drifted_share,
+        evidently_drift,
+    )
+    from factory_assets.lib.monitoring import monitored_columns
+
+    version, window, ref, profiles = reference(duckdb, tracking, line, name)
+    c = line.columns
+    numerical, categorical = monitored_columns(line.drift_ignore, c.numeric, c.categorical)
+    columns = (tuple(numerical), tuple(categorical))
+    if line.split and ref.height < MIN_REFERENCE_ROWS:  # a small table without a time axis
+        results = evidently_drift(ref, current, numerical, categorical)
+    else:
+        if columns not in profiles:
+            profiles[columns] = ReferenceProfile.from_frame(ref, numerical, categorical)
+        results = profiles[columns].drift(current, config.column_threshold)
+    share = drifted_share(results)
+    table = drift_table(results).with_columns(
+        pl.lit(day).alias("day"),
+        pl.lit(name).alias("model_name"),
+        pl.lit(str(version.version)).alias("champion_version"),
+        pl.lit(share).alias("drifted_share"),
+    )
+    return table, share, ref, (numerical, categorical), window
+
+
+def _day(line: ModelLine, key: str) -> object:
+    """The drift table's ``day`` of a partition: its date (hour), or a batch's key."""
+    if line.batches:
+        return key
+    return line.moment(line.calendar.period(key).start)
+
+
+def judge_drift(key: str, line: ModelLine, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
+    """One period's (batch's) drift: (materialization metadata, passed, check metadata).
+
+    A period without feature rows has nothing to judge: it passes and says so. The metadata
+    is plain data: ``report`` is a path, ``report_url`` a URL and ``columns`` Markdown.
+
+    Raises:
+        DriftError: the period's rows were not scored (its predictions not materialized), or
+            a served model has no champion to compare with, or one without the tags of its
+            training window.
+    """
+    from factory_assets.lib.drift import write_evidently_report
+
+    day = _day(line, key)
+    with duckdb.get_connection() as conn:
+        scored = _scored(conn, key, line)
+    if scored.height == 0:  # a period (batch) with no rows: scored, with nothing to judge
+        detail = f"no rows to score in {key}: nothing to judge"
+        return (
+            {"current_rows": 0, "detail": detail},
+            True,
+            {**_not_evaluated(key), "detail": detail},
+        )
+    mine = [name for name in scored["model_name"].unique() if line.owns(name)]
+    own = scored.filter(pl.col("model_name").is_in(mine))
+    tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
+    for (name,), current in own.partition_by("model_name", as_dict=True).items():
+        try:
+            table, share, ref, columns, window = drift_of(
+                current, line, config, duckdb, tracking, name, day
+            )
+        except ValueError as err:  # a segment's reference too small for Evidently's tests
+            skipped[name] = str(err)
+            continue
+        tables.append(table)
+        shares[name] = share
+        passed = share <= config.max_drifted_share
+        failed += [] if passed else [name]
+        if config.html_report == "always" or (config.html_report == "drifted" and not passed):
+            sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
+            path = reports.path(name, f"drift_{key.replace(':', '')}.html")
+            write_evidently_report(sample, current, *columns, path)
+            metadata["report"], metadata["report_url"] = str(path), path.as_uri()
+        metadata["reference_window"] = f"{window[0]} … {window[1]} ({ref.height} rows)"
+    not_judged = {"fallback_rows": scored.height - own.height, **{
+        f"not_evaluated_{name}": reason for name, reason in skipped.items()}}  # fmt: skip
+    if not tables:  # every row served by the fallback (which monitors itself), or too few
+        return not_judged, True, _not_evaluated(key)
+    table = pl.concat(tables)
+    with duckdb.get_connection() as conn:
+        replace_partitions(conn, [(line.drift_table, table)], "day", [day])
+    share = max(shares.values())
+    drifted = table.filter("drifted")
+    text = ", ".join(sorted(set(drifted["column_name"].to_list()))) or "(none)"
+    materialization = {
+        **metadata,
+        "drifted_share": share,
+        "drifted_columns": text,
+        "prediction_drift_score": float(
+            table.filter(pl.col("column_name") == "prediction")["score"].max()
+        ),
+        "champion_version": ", ".join(sorted(set(table["champion_version"]))),
+        "current_rows": scored.height,
+        **not_judged,
+        "columns": drift_markdown(table),
+    }
+    verdict = {
+        "day": key,
+        "drifted_share": share,
+        "max_drifted_share": config.max_drifted_share,
+        "drifted_columns": text,
+        "failed_models": ", ".join(failed) or "(none)",
+    }
+    return materialization, not failed, verdict

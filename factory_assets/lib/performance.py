@@ -1,0 +1,151 @@
+"""Served predictions judged once their labels have landed: a period's (batch's) verdict.
+
+The ``<model>_prediction_performance`` station calls ``judge_period`` (or ``judge_batch``)
+per partition; each returns (materialization metadata, passed, check metadata) as plain data
+and writes the period's rows of the performance table.
+"""
+
+import datetime as dt
+
+import polars as pl
+
+from factory_assets.lib.calendar import Period
+from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.warehouse import replace_partitions
+
+
+def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame:
+    """One row per serving model: labelled rows, AUC, Brier, log loss, positive rate."""
+    from factory_assets.lib.evaluation import binary_metrics
+
+    rows = []
+    for (name,), part in sorted(frame.partition_by("model_name", as_dict=True).items()):
+        m = binary_metrics(part["label"].cast(pl.Int8).to_numpy(), part["probability"].to_numpy())
+        rows.append(
+            {
+                "day": day,
+                "labels_landed_on": landed,
+                "model_name": name,
+                "rows": part.height,
+                "auc": m["auc"],
+                "brier": m["brier"],
+                "log_loss": m["log_loss"],
+                "positive_rate": m["positive_rate"],
+                "mean_prediction": m["mean_prediction"],
+                "model_version": ",".join(sorted(set(part["model_version"].to_list()))),
+            }
+        )
+    return pl.DataFrame(rows) if rows else pl.DataFrame()
+
+
+def verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]:  # noqa: ANN001
+    """(judged model names, failed details); models under ``min_rows`` are not judged."""
+    judged, failed = [], []
+    for row in table.iter_rows(named=True) if table.height else []:
+        own = line.owns(row["model_name"])
+        single_class = row["auc"] != row["auc"]  # NaN: the day had one outcome only
+        if not own or row["rows"] < config.min_rows or single_class:
+            continue
+        judged.append(row["model_name"])
+        if row["auc"] < config.min_auc or row["brier"] > config.max_brier:
+            failed.append(
+                f"{row['model_name']}: AUC {row['auc']:.3f} (floor {config.min_auc}), "
+                f"Brier {row['brier']:.3f} (ceiling {config.max_brier})"
+            )
+    return judged, failed
+
+
+def labelled_window(
+    frame: pl.DataFrame, line: ModelLine, period: Period, min_rows: int, window: int
+) -> tuple[pl.DataFrame, Period]:
+    """The labelled rows judged for ``period``: its own, or as many periods back as it takes.
+
+    ``frame`` holds the labelled predictions of the ``window`` periods ending with ``period``
+    (``served_at``); periods are added from the newest back until ``min_rows`` is reached.
+    Returns the rows and the first period judged.
+    """
+    first = period
+    for back in range(window):
+        first = line.calendar.shift(period, -back)
+        rows = frame.filter(pl.col("served_at") >= line.moment(first.start))
+        if rows.height >= min_rows:
+            return rows, first
+    return frame, first
+
+
+def judge_period(key: str, line: ModelLine, config, duckdb) -> tuple:  # noqa: ANN001
+    """Partition ``key`` judges the period whose labels it brings: (metadata, passed, check)."""
+    landed = line.calendar.period(key)
+    period = line.labelled_period(landed)
+    oldest = line.calendar.shift(period, -(config.window - 1))
+    with duckdb.get_connection() as conn:
+        frame = conn.sql(line.labelled_predictions_sql(), params=line.bounds([oldest, period])).pl()
+        frame, first = labelled_window(frame, line, period, config.min_rows, config.window)
+        day = line.moment(period.start)
+        table = day_rows(frame, day, line.moment(landed.start))
+        if table.height:
+            table = table.with_columns(pl.lit(first.key).alias("judged_from"))
+            replace_partitions(conn, [(line.performance_table, table)], "day", [day])
+    return _outcome(table, frame, line, config, (line.columns.date, period.key), first.key)
+
+
+def judge_batch(landed: str, batches: list[str], line: ModelLine, config, duckdb) -> tuple:  # noqa: ANN001
+    """Batch ``landed`` judges the batch ``label_lag`` before it: (metadata, passed, check).
+
+    Up to ``window - 1`` batches before that are judged with it while it has under ``min_rows``.
+    """
+    judged = line.judged_batches(batches, landed, config.window)
+    if not judged:
+        detail = f"no batch {line.label_lag} batch(es) before {landed}: nothing to judge"
+        verdict = {"day": "(none)", "judged_from": "(none)", "evaluated": False}
+        return {"labelled_rows": 0}, True, {**verdict, "detail": detail, "failed_models": "(none)"}
+    batch = judged[-1]
+    with duckdb.get_connection() as conn:
+        frame = conn.sql(line.labelled_predictions_sql(), params=line.params(judged)).pl()
+        frame, first = labelled_batches(frame, judged, config.min_rows)
+        table = day_rows(frame, batch, landed)
+        if table.height:
+            table = table.with_columns(pl.lit(first).alias("judged_from"))
+            replace_partitions(conn, [(line.performance_table, table)], "day", [batch])
+    return _outcome(table, frame, line, config, ("batch", batch), first)
+
+
+def labelled_batches(frame: pl.DataFrame, judged: list[str], min_rows: int) -> tuple:
+    """The labelled rows judged: the newest batch's, or as many batches back as it takes.
+
+    ``frame`` holds the labelled predictions of the ``judged`` batches (oldest first, by
+    ``served_at``). Returns the rows and the first batch judged.
+    """
+    for back in range(1, len(judged) + 1):
+        rows = frame.filter(pl.col("served_at").is_in(judged[-back:]))
+        if rows.height >= min_rows:
+            return rows, judged[-back]
+    return frame, judged[0]
+
+
+def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) -> tuple:  # noqa: ANN001
+    """(metadata, passed, check metadata) of a judged period or batch ``judged`` (name, key)."""
+    judged_verdicts, failed = verdicts(table, config, line)
+    first_row = table.row(0, named=True) if table.height else {}
+    metadata = {
+        judged[0]: judged[1],  # the period (batch) whose rows were served and are judged
+        "judged_from": first,
+        "labelled_rows": frame.height,
+        "auc": first_row.get("auc", float("nan")),
+        "brier": first_row.get("brier", float("nan")),
+        "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
+        "model_version": first_row.get("model_version", "(none served)"),
+    }
+    detail = "; ".join(failed) or (
+        f"{len(judged_verdicts)} model(s) above the floor"
+        if judged_verdicts
+        else f"only {frame.height} labelled predictions: not evaluated"
+    )
+    verdict = {
+        "day": judged[1],
+        "judged_from": first,
+        "evaluated": bool(judged_verdicts),
+        "detail": detail,
+        "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
+    }
+    return metadata, not failed, verdict

@@ -1,0 +1,164 @@
+"""The model line's station logic in lib/: fallbacks, the drift table, served performance."""
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import polars as pl
+import pytest
+
+from factory_assets.lib.calendar import Calendar
+from factory_assets.lib.drift_period import drift_markdown, judge_drift
+from factory_assets.lib.holdout import holdout_fallback
+from factory_assets.lib.model_line import ModelLine, Segments
+from factory_assets.lib.performance import day_rows, labelled_window, verdicts
+from factory_assets.lib.registration import fallback_reason
+from factory_assets.lib.training.dataset import ModelColumns
+from factory_assets.lib.training.segment import segment_fallback
+from factory_assets.lib.training.train import TrainConfig
+from factory_assets.lib.warehouse import table_exists
+
+D = dt.date(2024, 3, 1)
+LINE = ModelLine(
+    name="m",
+    features="t",
+    columns=ModelColumns("id", "day", "y", (), ("x",)),
+    segments=Segments("carrier", ("AA", "UA"), min_rows=3, fallback="m"),
+    calendar=Calendar("daily", dt.datetime(2024, 1, 1)),
+)
+CFG = TrainConfig(train_start="2024-03-01", train_end="2024-03-03", val_days=1)
+
+
+def _rows(days: list[int], labels: list[bool]) -> pl.DataFrame:
+    return pl.DataFrame({"day": [D + dt.timedelta(days=d) for d in days], "y": labels})
+
+
+@pytest.mark.parametrize(
+    ("frame", "rows", "reason"),
+    [
+        (_rows([0, 1, 3], [True, False, True]), 2, "2 training rows < 3"),
+        (_rows([0, 1, 2, 3], [True] * 4), 3, "the 3 training rows are all of one class"),
+        (_rows([0, 1, 2], [True, False, True]), 3, "no labelled rows in the validation window"),
+        (_rows([0, 1, 2, 3], [True, False, True, False]), 3, ""),
+    ],
+)
+def test_a_segment_trains_only_with_rows_of_both_classes_and_validation(
+    frame: pl.DataFrame, rows: int, reason: str
+) -> None:
+    got_rows, got_reason = segment_fallback(frame, CFG, LINE)
+    assert got_rows == rows and got_reason.startswith(reason) and bool(got_reason) == bool(reason)
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ([], "no labelled rows in the holdout window"),
+        ([True, True], "the holdout's 2 labelled rows are all of one class"),
+        ([True, False], None),
+    ],
+)
+def test_a_holdout_judges_a_model_only_with_both_classes(labels: list, reason: str | None) -> None:
+    assert holdout_fallback(pl.DataFrame({"y": labels}, schema={"y": pl.Boolean}), "y") == reason
+
+
+def test_a_package_falls_back_with_the_reason_of_the_station_that_did() -> None:
+    trained = {"run_id": "r", "train_rows": 9}
+    assert fallback_reason(LINE, trained, {"metrics": {}}) is None
+    assert fallback_reason(LINE, trained, {"reason": "one class"}) == "one class"
+    assert fallback_reason(LINE, {"train_rows": 2, "reason": "few"}, {}) == "few"
+    assert fallback_reason(LINE, {"train_rows": 2}, {}) == "2 training rows < 3"
+
+
+def test_the_drift_table_shows_the_most_drifted_first_and_says_what_it_left_out() -> None:
+    table = pl.DataFrame(
+        {
+            "model_name": ["m", "m", "m"],
+            "column_name": ["a", "b|c", "prediction"],
+            "method": ["wasserstein"] * 3,
+            "score": [0.1, 0.9, None],
+            "drifted": [False, True, False],
+        }
+    )
+    lines = drift_markdown(table, max_rows=2).splitlines()
+    assert lines[0] == "| model | column | method | score | drifted |"
+    assert lines[2] == "| m | b\\|c | wasserstein | 0.900 | **yes** |"
+    assert lines[3].startswith("| m | a |") and lines[-1] == "_1 more rows not shown._"
+    assert "| prediction | wasserstein | – | no |" in drift_markdown(table)
+
+
+def test_a_period_with_no_rows_has_nothing_to_judge_and_one_never_scored_fails(
+    tmp_path: Path,
+) -> None:
+    from factory_assets.lib.drift_period import DriftError
+
+    line = ModelLine(
+        name="m",
+        features="t",
+        columns=ModelColumns("id", "day", "y", (), ("x",)),
+        calendar=Calendar("daily", dt.datetime(2024, 1, 1)),
+    )
+    path = str(tmp_path / "w.duckdb")
+    store = SimpleNamespace(get_connection=lambda: duckdb.connect(path))
+    with duckdb.connect(path) as conn:
+        conn.sql("create table t as select 1 as id, date '2024-03-01' as day, 0.5 as x, true as y")
+    with pytest.raises(DriftError, match="no table m_predictions yet: materialize m_predictions"):
+        judge_drift("2024-03-01", line, None, store, None, None)
+    with duckdb.connect(path) as conn:
+        conn.sql("create table m_predictions (id int, probability float, model_name varchar, "
+                 "model_version varchar)")  # fmt: skip
+    metadata, passed, verdict = judge_drift("2024-03-02", line, None, store, None, None)
+    assert passed and verdict["evaluated"] is False and "nothing to judge" in metadata["detail"]
+    with pytest.raises(DriftError, match="none of the 1 rows of t in 2024-03-01 scored"):
+        judge_drift("2024-03-01", line, None, store, None, None)
+
+
+def test_table_exists_sees_tables_and_views_of_the_schema() -> None:
+    with duckdb.connect() as conn:
+        assert not table_exists(conn, "t")
+        conn.sql("create table t as select 1 as a")
+        conn.sql("create view v as select * from t")
+        assert table_exists(conn, "t") and table_exists(conn, "v")
+
+
+def _served(probabilities: list[float], labels: list[bool], names: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "served_at": [D] * len(labels),
+            "probability": probabilities,
+            "label": labels,
+            "model_name": names,
+            "model_version": ["1"] * len(labels),
+        }
+    )
+
+
+def test_served_performance_judges_owned_models_with_enough_rows_of_both_classes() -> None:
+    frame = _served(
+        [0.9, 0.1, 0.8, 0.2, 0.2, 0.8, 0.6, 0.6],
+        [True, False, False, True, True, False, True, True],
+        ["m"] * 2 + ["m-AA"] * 4 + ["other"] * 2,
+    )
+    table = day_rows(frame, D, D + dt.timedelta(days=1))
+    assert table["model_name"].to_list() == ["m", "m-AA", "other"]
+    assert table["auc"].to_list()[:2] == [1.0, 0.0]
+    config = SimpleNamespace(min_rows=3, min_auc=0.5, max_brier=0.5)
+    judged, failed = verdicts(table, config, LINE)
+    # m has 2 rows (< min_rows), other is not this line's, other has one class anyway
+    assert judged == ["m-AA"] and failed[0].startswith("m-AA: AUC 0.000 (floor 0.5)")
+
+
+def test_a_period_short_of_rows_is_judged_with_the_periods_before_it() -> None:
+    line = ModelLine(
+        name="m",
+        features="t",
+        columns=ModelColumns("id", "day", "y", (), ("x",)),
+        calendar=Calendar("daily", dt.datetime(2024, 1, 1)),
+    )
+    days = [D - dt.timedelta(days=2), D - dt.timedelta(days=1), D, D]
+    frame = pl.DataFrame({"served_at": days, "label": [True, False, True, False]})
+    period = line.calendar.period_of(D)
+    rows, first = labelled_window(frame, line, period, min_rows=3, window=3)
+    assert rows.height == 3 and first.key == "2024-02-29"
+    rows, first = labelled_window(frame, line, period, min_rows=2, window=3)
+    assert rows.height == 2 and first.key == "2024-03-01"
