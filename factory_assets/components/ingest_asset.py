@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 from factory_assets.defs.resources import LandingZone
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
-from factory_assets.lib.source_spec import SourceSpec
+from factory_assets.lib.specs.source import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
 from factory_assets.partitions import batches_for, partitions_for

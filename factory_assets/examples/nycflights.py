@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from factory_assets.lib.files import write_atomic
-from factory_assets.lib.sources import source_spec
+from factory_assets.specs import source_spec
 
 REFERENCE_SOURCES = ("planes", "airports", "airlines")
 FIRST_DAY = dt.date(2013, 1, 1)

@@ -1,0 +1,5 @@
+"""The specs an analyst writes in YAML, as pydantic models, and the one way their errors read.
+
+``source.py`` is a landing source (``LandingSource``'s fields), ``errors.py`` turns any
+pydantic ValidationError of a spec into ``<file:line>: <field>: <problem>; allowed: <...>``.
+"""
