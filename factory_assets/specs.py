@@ -14,10 +14,12 @@ import dagster as dg
 from factory_assets.lib.sources import Dataset
 from factory_assets.lib.specs.source import SourceSpec
 
+ROOT = Path(__file__).resolve().parent
+
 
 @cache
 def _tree() -> dg.ComponentTree:
-    return dg.ComponentTree.for_project(Path(__file__).resolve().parent)
+    return dg.ComponentTree.for_project(ROOT)
 
 
 @cache
@@ -26,6 +28,20 @@ def shipped_datasets() -> dict[str, Dataset]:
     from factory_assets.components.landing_source import source_datasets
 
     return source_datasets(_tree())
+
+
+def known_datasets(tree: dg.ComponentTree) -> dict[str, Dataset]:
+    """The datasets a component of ``tree`` may use.
+
+    The tree's own and, in another project than this one (a test's throwaway project), the
+    shipped ones too.
+    """
+    from factory_assets.components.landing_source import source_datasets
+
+    own = source_datasets(tree)
+    if tree.defs_module_name == _tree().defs_module_name:
+        return own
+    return {**shipped_datasets(), **own}
 
 
 def shipped_specs() -> dict[str, SourceSpec]:

@@ -52,7 +52,9 @@ class ModelSpec(dg.Component, dg.Model):
     gate: GateSpec = _f(GateSpec(), "What a challenger must pass to become champion.")
     segments: SegmentSpec | None = _f(None, "Optional: one model per value of a column.")
     monitoring: MonitoringSpec = _f(MonitoringSpec(), "Drift, performance and retraining.")
-    predictions_table: Identifier | None = _f(None, "Served predictions' table (<name>_predictions).")
+    predictions_table: Identifier | None = _f(
+        None, "Served predictions' table (<name>_predictions)."
+    )
     schedule: ScheduleSpec | None = _f(None, "Optional: score and monitor on a cron.")
     _where: Locate | None = pydantic.PrivateAttr(default=None)
 
@@ -83,7 +85,9 @@ class ModelSpec(dg.Component, dg.Model):
             raise rule("ends before training.train_start", "end >= start",
                        at=("training", "train_end"))  # fmt: skip
         if parse_date(e.holdout_start) > parse_date(e.holdout_end):
-            raise rule("ends before holdout_start", "end >= start", at=("evaluation", "holdout_end"))
+            raise rule(
+                "ends before holdout_start", "end >= start", at=("evaluation", "holdout_end")
+            )
         return self
 
     @pydantic.model_validator(mode="after")
@@ -117,10 +121,10 @@ class ModelSpec(dg.Component, dg.Model):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """Check the spec against the warehouse and sources, then build its whole line."""
-        from factory_assets.components.landing_source import source_datasets
         from factory_assets.components.model_line.build import build_line
+        from factory_assets.specs import known_datasets
 
-        known = source_datasets(context.component_tree)
+        known = known_datasets(context.component_tree)
         line = self.line(context.path / "defs.yaml", warehouse_tables(MANIFEST), known)
         return build_line(self, line)
 
@@ -136,8 +140,11 @@ class ModelSpec(dg.Component, dg.Model):
         periods or batches that its feature table is built from (``known``: the shipped
         sources' datasets by default).
         """
-        from factory_assets.components.model_spec_checks import check_tables, check_time_axis
-        from factory_assets.components.model_spec_checks import resolve_dataset
+        from factory_assets.components.model_spec_checks import (
+            check_tables,
+            check_time_axis,
+            resolve_dataset,
+        )
 
         if known is None:
             from factory_assets.specs import shipped_datasets

@@ -1,6 +1,8 @@
-"""The rules of a model spec against the world outside it: the warehouse's tables and columns,
-and the datasets of the source specs. Each raises ``rule`` at the first break, naming the field;
-``ModelSpec.line`` reports it as every spec error reads (lib/specs/errors.py).
+"""The rules of a model spec against the world outside it: the warehouse and the sources.
+
+The warehouse's tables and columns, and the datasets of the source specs. Each raises ``rule``
+at the first break, naming the field; ``ModelSpec.line`` reports it as every spec error reads
+(lib/specs/errors.py).
 """
 
 from factory_assets.lib.catalog import upstream_tables
@@ -48,8 +50,11 @@ def check_time_axis(spec, dataset: Dataset, tables: dict) -> None:  # noqa: ANN0
         raise rule(f"{dataset.name} is batched: it has no time axis",
                    "omit data.date (the model trains on its key-hash split)", at=at)  # fmt: skip
     if dataset.batched and spec.schedule is not None:
-        raise rule(f"{dataset.name} is batched: each batch is scored when its sensor "
-                   f"({dataset.name}_batch_sensor) finds it", "unset", at=("schedule",))  # fmt: skip
+        sensor = f"{dataset.name}_batch_sensor"
+        problem = (
+            f"{dataset.name} is batched: each batch is scored when its sensor ({sensor}) finds it"
+        )
+        raise rule(problem, "unset", at=("schedule",))
     if dataset.batched:
         _column(d.batch_column, d.features, tables, ("data", "batch_column"))
 

@@ -19,13 +19,14 @@ MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
 Identifier = pattern(IDENTIFIER.pattern, "a plain identifier", "lowercase letters, digits and _, "
                      "starting with a letter or _ (no quotes, semicolons or spaces)")  # fmt: skip
 SegmentValue = pattern(r"^[A-Za-z0-9_.-]+$", "a model name's end", "letters, digits, '_', '-', '.'")
-Share = pydantic.confloat(ge=0.0, le=1.0)
 
 
 def _f(default: object = ..., text: str = "", **constraints: object) -> object:
     """A field with its description (shown by ``dg docs``, ``dg utils inspect-component``)."""
     if isinstance(default, list):
-        return pydantic.Field(default_factory=lambda: list(default), description=text, **constraints)
+        return pydantic.Field(
+            default_factory=lambda: list(default), description=text, **constraints
+        )
     return pydantic.Field(default, description=text, **constraints)
 
 
@@ -138,7 +139,9 @@ class SearchSpec(dg.Model):
         try:
             SearchSpace.parse(value, allowed=SEARCHABLE)
         except ValueError as err:
-            allowed = f"low < high (and log, int) or choices, for any of {listing(sorted(SEARCHABLE))}"
+            allowed = (
+                f"low < high (and log, int) or choices, for any of {listing(sorted(SEARCHABLE))}"
+            )
             raise rule(str(err), None if "allowed:" in str(err) else allowed) from None
         return value
 

@@ -449,7 +449,11 @@ BAD_SPECS = {
         "columns.reason",
         "reserved; allowed: any but line, reason",
     ),
-    "unknown field": (_broken(colums={}), "colums", "unknown field; allowed: columns, dataset, date_columns"),
+    "unknown field": (
+        _broken(colums={}),
+        "colums",
+        "unknown field; allowed: columns, dataset, date_columns",
+    ),
     "missing field": (_broken(path=None), "path", "missing (required); allowed: a string"),
     "date columns on a snapshot": (
         _broken(grain="snapshot", start=None, path="reference/fuel.csv"),

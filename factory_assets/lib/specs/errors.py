@@ -36,14 +36,16 @@ class SpecError(ValueError):
 
 
 def pattern(regex: str, noun: str, allowed: str) -> object:
-    """A string type that must match ``regex`` (shown in the JSON schema); errors say ``allowed``."""
+    """A string type matching ``regex`` (shown in the JSON schema); errors say ``allowed``."""
     PATTERNS[regex] = (noun, allowed)
     return typing.Annotated[str, pydantic.StringConstraints(pattern=regex)]
 
 
 def rule(problem: str, allowed: str | None = None, at: tuple = ()) -> PydanticCustomError:
     """The error a validator raises: the problem, what is allowed, and the sub-field ``at``."""
-    return PydanticCustomError("spec_rule", "{problem}", {"problem": problem, "allowed": allowed, "at": at})
+    return PydanticCustomError(
+        "spec_rule", "{problem}", {"problem": problem, "allowed": allowed, "at": at}
+    )
 
 
 def listing(values: Iterable[object], limit: int = MAX_LISTED) -> str:
@@ -60,11 +62,13 @@ def describe(annotation: object) -> str:
         return describe(args[0])
     if origin in (typing.Union, types.UnionType):
         kept = [describe(a) for a in args if a is not type(None)]
-        return " or ".join(dict.fromkeys(kept)) + (" (or leave it out)" if type(None) in args else "")
+        return " or ".join(dict.fromkeys(kept)) + (
+            " (or leave it out)" if type(None) in args else ""
+        )
     if origin is typing.Literal:
         return "one of " + ", ".join(map(str, args))
     if origin is list:
-        inner = args[0] if args else None
+        inner = _members(args[0])[0] if args else None
         return "a list of " + PLURALS.get(inner, describe(inner) if args else "values")
     if origin is dict or annotation is dict:
         return "a mapping"
@@ -102,7 +106,9 @@ def _walk(root: type[pydantic.BaseModel], loc: Iterable) -> tuple[Path, object, 
         elif part == "[key]":
             path.pop()  # a bad mapping key: the mapping is the field
             node = typing.get_args(container)[0] if container else None
-        elif container is not None and not any(getattr(m, "__name__", None) == part for m in members):
+        elif container is not None and not any(
+            getattr(m, "__name__", None) == part for m in members
+        ):
             path.append(part)  # a mapping key or a list index
             node = typing.get_args(container)[-1]
         # else: a tag naming a union member or a parametrised type
@@ -160,7 +166,9 @@ def spec_error(
     lines, fields = [], []
     for problem in error.errors():
         path, text, allowed = _problem(problem, root)
-        line = f"{locate(path)}: {dotted(path)}: {text}" + (f"; allowed: {allowed}" if allowed else "")
+        line = f"{locate(path)}: {dotted(path)}: {text}" + (
+            f"; allowed: {allowed}" if allowed else ""
+        )
         if line not in lines:
             lines.append(line)
             fields.append(dotted(path))

@@ -58,7 +58,7 @@ def placeholders(pattern: str) -> list[str]:
 
 
 class LandingFiles:
-    """The files of a source; its spec gives ``name``, ``path``, ``grain``, ``lag``, ``calendar``."""
+    """The files of a source; its spec gives name, path, grain, lag and calendar."""
 
     @property
     def batched(self) -> bool:

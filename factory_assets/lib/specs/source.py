@@ -20,7 +20,6 @@ from factory_assets.lib.calendar import GRAINS as PERIOD_GRAINS
 from factory_assets.lib.calendar import Calendar, parse_moment
 from factory_assets.lib.ingest import NULL_TOKENS, SourceSchema
 from factory_assets.lib.ingest import parse_moment as read_moment
-from factory_assets.lib.landing_files import EXTENSIONS
 from factory_assets.lib.specs.errors import listing, pattern, rule
 from factory_assets.lib.specs.landing import PLACEHOLDERS, LandingFiles, placeholders
 
@@ -58,8 +57,8 @@ class Range(pydantic.BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min: int | float
-    max: int | float
+    min: int | float = Field(description="The lowest value allowed.")
+    max: int | float = Field(description="The highest value allowed.")
 
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> Self:
