@@ -36,7 +36,7 @@ def written_as(model: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
 
         @classmethod
         def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict:
-            return model.model_json_schema()
+            return handler(model.__pydantic_core_schema__)  # its $defs join the document's
 
     Written.__name__ = Written.__qualname__ = f"{model.__name__}Attributes"
     return Written
