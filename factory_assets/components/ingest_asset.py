@@ -1,6 +1,6 @@
 """Ingest assets of landing source specs: validate landing files, quarantine bad rows.
 
-``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/source_spec.py): one
+``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/specs/source.py): one
 partition of the source's calendar per landing file, one dynamic partition per batch file, or one
 snapshot swapped in whole. The
 LandingSource component (landing_source.py) calls it for every ``defs/ingest/<source>/defs.yaml``.
