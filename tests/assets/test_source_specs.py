@@ -146,3 +146,21 @@ def test_a_source_declared_twice_fails_the_load_naming_both_files() -> None:
     assert ": name: source 'fuel_prices' is declared 2 times (" in message
     assert "/fuel/defs.yaml" in message and "/fuel_again/defs.yaml" in message
     assert message.endswith("allowed: a name no other spec uses")
+
+
+def test_a_definitions_load_parses_each_source_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The components, the jobs and the model lines all read what Dagster's loader parsed:
+    # no other YAML read of a spec (PyYAML is what every parser here calls).
+    texts: list[str] = []
+    for name in ("load", "load_all", "safe_load", "safe_load_all"):
+        original = getattr(yaml, name)
+
+        def counting(stream, *args, _original=original, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            texts.append(stream if isinstance(stream, str) else "")
+            return _original(stream, *args, **kwargs)
+
+        monkeypatch.setattr(yaml, name, counting)
+    defs = dg.ComponentTree.for_project(ROOT).build_defs()
+    assert defs.resolve_job_def("nycflights_line") is not None
+    for path in SPECS_DIR.glob("*/defs.yaml"):
+        assert texts.count(path.read_text()) == 1, path
