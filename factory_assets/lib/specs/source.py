@@ -1,223 +1,160 @@
-"""A landing source spec: the ``attributes`` of a ``LandingSource`` in a defs.yaml.
+"""A landing source spec: its fields (source_fields.py) and the rules that tie them together.
 
-Each field carries its own constraint (a ``Literal``, a pattern, ``ge``); the rules that tie
-fields together (a path that names its period, a period column that is a declared date) are the
-validators below the fields. Any break reads as ``<file:line>: <field>: <problem>; allowed: ...``
-(lib/specs/errors.py).
+Each rule is a validator of ``SourceSpec``, run in the order the fields are written, raising at
+the first break with the field it is about; any break reads as
+``<file:line>: <field>: <problem>; allowed: ...`` (lib/specs/errors.py).
 """
 
-import datetime as dt
-import re
-import zoneinfo
 from functools import cached_property
-from typing import Literal, Self
+from typing import Self
 
 import polars as pl
 import pydantic
-from pydantic import ConfigDict, Field
 
 from factory_assets.lib.calendar import GRAINS as PERIOD_GRAINS
 from factory_assets.lib.calendar import Calendar, parse_moment
-from factory_assets.lib.ingest import NULL_TOKENS, SourceSchema
+from factory_assets.lib.ingest import SourceSchema
 from factory_assets.lib.ingest import parse_moment as read_moment
-from factory_assets.lib.specs.errors import listing, pattern, rule
+from factory_assets.lib.landing_files import EXTENSIONS
+from factory_assets.lib.specs.errors import listing, rule
 from factory_assets.lib.specs.landing import PLACEHOLDERS, LandingFiles, placeholders
-
-TYPES: dict[str, pl.DataType] = {
-    "int32": pl.Int32(),
-    "int64": pl.Int64(),
-    "float64": pl.Float64(),
-    "string": pl.String(),
-    "bool": pl.Boolean(),
-    "date": pl.Date(),  # 2013-01-31
-    "datetime": pl.Datetime("us"),  # ISO 8601: 2013-01-31T10:00:00Z, 2013-01-31 10:00, ...
-}
-NUMERIC = ("int32", "int64", "float64")
-DATED = ("date", "datetime")  # the types a period_column may have
-RESERVED = ("line", "reason")  # the validator's own columns (lib/ingest.py)
-IDENTIFIER_RULE = "lowercase letters, digits and _, starting with a letter, at most 63 characters"
-Identifier = pattern(r"^[a-z][a-z0-9_]{0,62}$", "an identifier", IDENTIFIER_RULE)
-PATH_TEXT = re.compile(r"[A-Za-z0-9_.{}/-]+")
-OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
-# What a file name must hold to name its period, per grain (any one of the sets).
-PERIOD_NAMES = {
-    "hourly": ({"date", "hh"}, {"yyyy", "mm", "dd", "hh"}),
-    "daily": ({"date"}, {"yyyy", "mm", "dd"}),
-    "weekly": ({"date"}, {"yyyy", "mm", "dd"}),
-    "monthly": ({"date"}, {"yyyy", "mm"}),
-}
-UNDATED = {"batch": "batch source", "snapshot": "snapshot"}  # grains without periods
-SAMPLE = dt.datetime(2016, 7, 2, 10, 30, 45, tzinfo=dt.UTC)  # what a period_format must read back
-Grain = Literal["hourly", "daily", "weekly", "monthly", "batch", "snapshot"]
-ColumnType = Literal["int32", "int64", "float64", "string", "bool", "date", "datetime"]
+from factory_assets.lib.specs.source_fields import (
+    DATED,
+    NUMERIC,
+    PERIOD_NAMES,
+    RESERVED,
+    SAMPLE,
+    TYPES,
+    UNDATED,
+    SourceFields,
+)
 
 
-class Range(pydantic.BaseModel):
-    """Inclusive bounds of a number column."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min: int | float = Field(description="The lowest value allowed.")
-    max: int | float = Field(description="The highest value allowed.")
-
-    @pydantic.model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.min > self.max:
-            raise rule(f"min {self.min} is above max {self.max}", "min <= max")
-        return self
-
-
-class SourceSpec(LandingFiles, pydantic.BaseModel):
+class SourceSpec(LandingFiles, SourceFields):
     """One landing source as its YAML declares it; ``schema`` is its files' contract."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: Identifier = Field(description="Source name; the asset and table are raw_<name>.")
-    description: str = Field(
-        min_length=1, description="What the source holds (the asset's description)."
-    )
-    dataset: Identifier | None = Field(
-        default=None,
-        description="The sources landed and run together (its jobs and schedule); periodic "
-        "sources of one dataset share a calendar, batch sources never join periodic ones. "
-        "Default: the source's own name.",
-    )
-    grain: Grain = Field(
-        description="One file per period (hourly, daily, weekly, monthly: a partition each), "
-        "batch (one file per batch, no time axis: a dynamic partition each, found by the "
-        "dataset's batch sensor) or snapshot (one file, swapped whole)."
-    )
-    start: str | None = Field(
-        default=None,
-        description="Periodic only: the first period, an ISO date (2016-07-02; a weekly "
-        "calendar's weeks start on its weekday, a monthly one's on a 1st) or date and hour.",
-    )
-    end: str | None = Field(
-        default=None,
-        description="Periodic only: the last period; unset: open-ended, up to the current one.",
-    )
-    path: str = Field(
-        description="Landing file below the landing root; a periodic one names its period with "
-        "{date} or {yyyy}, {mm}, {dd} (and {hh} by the hour), e.g. "
-        "flights/{yyyy}/{mm}/flights_{date}.csv; a batch one its batch with {batch} (letters, "
-        "digits, _ . -; batches sort by it), e.g. customers/batch_{batch}.csv."
-    )
-    columns: dict[Identifier, ColumnType] = Field(
-        min_length=1,
-        description="Column -> type (int32, int64, float64, string, bool, date, datetime), "
-        "in file order.",
-    )
-    primary_key: list[str] = Field(min_length=1, description="Columns that identify a row.")
-    required: list[str] = Field(default_factory=list, description="Columns never null.")
-    ranges: dict[str, Range] = Field(
-        default_factory=dict, description="Column -> {min, max}, inclusive."
-    )
-    date_columns: list[str] | None = Field(
-        default=None,
-        description="Periodic only: [year, month, day] columns; the date lies in the rows' period.",
-    )
-    lag: int = Field(
-        default=0,
-        ge=0,
-        description="Periodic or batch: a file's rows describe the period (batch) this many "
-        "periods (batches) before the one it is delivered in (labels that land late).",
-    )
-    min_rows: int = Field(default=0, ge=0, description="Fewest good rows a usable file has.")
-    owners: list[str] = Field(
-        default_factory=lambda: ["team:data-platform"], description="Emails or team:<name>."
-    )
-    file_format: Literal["csv", "parquet", "jsonl"] = Field(
-        default="csv",
-        description="csv, parquet or jsonl (JSON Lines); the path ends in .csv, .parquet, "
-        ".jsonl or .json to agree.",
-    )
-    delimiter: str = Field(
-        default=",",
-        description="CSV only: the one-character field separator, e.g. ';' or \"\\t\" (a tab).",
-    )
-    null_tokens: list[str] = Field(
-        default_factory=lambda: list(NULL_TOKENS),
-        description="Cell values that mean null, in every format.",
-    )
-    period_column: str | None = Field(
-        default=None,
-        description="Periodic only: a date or datetime column whose value must lie in the "
-        "file's period (instead of date_columns).",
-    )
-    period_format: str | None = Field(
-        default=None,
-        description="strftime format of period_column's text, e.g. %d/%m/%Y (default: ISO 8601).",
-    )
-    timezone: str = Field(
-        default="UTC",
-        description="IANA time zone: naive timestamps are read in it, those with an offset "
-        "converted into it; periods begin and end in it.",
-    )
     _where: str = pydantic.PrivateAttr(default="")
 
-    @pydantic.field_validator("description")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        if not value.strip():
-            raise rule(f"{value!r}", "a non-empty text")
-        return value.strip()
-
-    @pydantic.field_validator("start", "end", mode="before")
-    @classmethod
-    def _moment(cls, value: object) -> object:
-        text = value.isoformat() if isinstance(value, dt.date) else value
-        try:
-            return None if value is None else parse_moment(text).isoformat(sep=" ")
-        except (TypeError, ValueError):
-            raise rule(f"{value!r}", "an ISO date (2016-07-02) or date and hour") from None
-
-    @pydantic.field_validator("path")
-    @classmethod
-    def _below_root(cls, value: str) -> str:
-        if not PATH_TEXT.fullmatch(value) or value.startswith("/") or ".." in value.split("/"):
-            raise rule(f"{value!r}", "a path below the landing root of letters, digits, _ . - / "
-                       "and placeholders, without '..'")  # fmt: skip
-        return value
-
-    @pydantic.field_validator("null_tokens", mode="before")
-    @classmethod
-    def _texts(cls, value: object) -> object:
-        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-            raise rule(f"{value!r}", "a list of texts (quote numbers: '-999')")
-        return value
-
-    @pydantic.field_validator("delimiter")
-    @classmethod
-    def _one_character(cls, value: str) -> str:
-        if len(value) != 1 or value in '\r\n"':
-            raise rule(f"{value!r}", "one character other than a line end or a double quote, "
-                       "e.g. ';' or a tab")  # fmt: skip
-        return value
-
-    @pydantic.field_validator("owners")
-    @classmethod
-    def _owners(cls, value: list[str]) -> list[str]:
-        if not all(OWNER.fullmatch(o) for o in value):
-            raise rule(f"{value!r}", "a list of emails or team:<name>")
-        return value or ["team:data-platform"]
-
-    @pydantic.field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-            pl.Series([SAMPLE.replace(tzinfo=None)]).dt.replace_time_zone(value)  # Polars' too
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError, pl.exceptions.PolarsError):
-            raise rule(f"{value!r} is not a time zone",
-                       "an IANA name, e.g. UTC, America/Chicago") from None  # fmt: skip
-        return value
+    @pydantic.model_validator(mode="after")
+    def _path_names_its_files(self) -> Self:
+        value, grain, endings = self.path, self.grain, EXTENSIONS[self.file_format]
+        at = ("path",)
+        if not value.endswith(endings):
+            allowed = f"a path ending in {' or '.join(endings)} (file_format {self.file_format})"
+            raise rule(f"{value!r}", allowed, at=at)
+        fields = _placeholders(value)
+        if grain == "batch" and fields != ["batch"]:
+            raise rule(f"{value!r} does not name its batch once, but the source is batch",
+                       "a path with {batch} once and no other placeholder, e.g. "
+                       "customers/batch_{batch}.csv", at=at)  # fmt: skip
+        if grain != "batch" and "batch" in fields:
+            raise rule(f"{value!r} names a batch, but the source is {grain}",
+                       "{batch} only on a batch source", at=at)  # fmt: skip
+        names = PERIOD_NAMES.get(grain, ())
+        if names and not any(needed <= set(fields) for needed in names):
+            order = list(PLACEHOLDERS).index
+            needs = " or ".join(", ".join(f"{{{n}}}" for n in sorted(s, key=order)) for s in names)
+            raise rule(f"{value!r} names no period, but the source is {grain}",
+                       f"a path with {needs}", at=at)  # fmt: skip
+        if grain == "snapshot" and fields:
+            raise rule(f"{value!r} names a period, but a snapshot is one file", "no placeholders",
+                       at=at)  # fmt: skip
+        return self
 
     @pydantic.model_validator(mode="after")
-    def _fields_agree(self) -> Self:
-        from factory_assets.lib.specs.source_rules import check
+    def _columns_declared(self) -> Self:
+        for name in self.columns:
+            if name in RESERVED:
+                raise rule("the name is reserved", f"any but {listing(RESERVED)}",
+                           at=("columns", name))  # fmt: skip
+        for field in ("primary_key", "required", "date_columns"):
+            names = getattr(self, field) or []
+            for name in names:
+                if name not in self.columns:
+                    raise rule(f"{name!r} is not a declared column", listing(self.columns),
+                               at=(field,))  # fmt: skip
+            if len(set(names)) < len(names):
+                raise rule(f"a column is listed twice in {names}", "each column once", at=(field,))
+        numeric = listing(c for c, kind in self.columns.items() if kind in NUMERIC)
+        for name in self.ranges:
+            if self.columns.get(name) not in NUMERIC:
+                what = (
+                    f"a {self.columns[name]}" if name in self.columns else "not a declared column"
+                )
+                raise rule(f"{name!r} is {what}", f"the number columns {numeric}",
+                           at=("ranges", name))  # fmt: skip
+        return self
 
-        check(self)
-        self.dataset = self.dataset or self.name
+    @pydantic.model_validator(mode="after")
+    def _date_columns(self) -> Self:
+        if self.date_columns is None:
+            return self
+        if self.grain in UNDATED:
+            raise rule(f"a {UNDATED[self.grain]} has no file period", "unset", at=("date_columns",))
+        kinds = [self.columns[n] for n in self.date_columns]
+        if len(kinds) != 3 or any(kind not in ("int32", "int64") for kind in kinds):
+            raise rule(f"{self.date_columns}", "three int columns: year, month, day",
+                       at=("date_columns",))  # fmt: skip
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _reading(self) -> Self:
+        if "delimiter" in self.model_fields_set and self.file_format != "csv":
+            raise rule(f"a {self.file_format} file has no delimiter", "unset (csv only)",
+                       at=("delimiter",))  # fmt: skip
+        column, columns, at = self.period_column, self.columns, ("period_column",)
+        if column is not None:
+            if self.grain in UNDATED:
+                raise rule(f"a {UNDATED[self.grain]} has no period", "unset", at=at)
+            if columns.get(column) not in DATED:
+                what = f"a {columns[column]}" if column in columns else "not a declared column"
+                dated = listing(c for c in columns if columns[c] in DATED) or "(none declared)"
+                raise rule(f"{column!r} is {what}", f"a date or datetime column: {dated}", at=at)
+            if self.date_columns is not None:
+                raise rule("set together with date_columns",
+                           "one of period_column and date_columns", at=at)  # fmt: skip
+        text, at = self.period_format, ("period_format",)
+        if text is not None and column is None:
+            raise rule("set without a period_column", "unset, or a period_column", at=at)
+        allowed = "a strftime format with %Y, %m (or %b) and %d, e.g. '%d/%m/%Y'"
+        if text is not None and "%Y" not in text:
+            raise rule(f"{text!r}", allowed, at=at)
+        if text is not None and not _reads_back(text, TYPES[columns[column]]):
+            raise rule(f"{text!r} does not read back the day it writes ({SAMPLE.date()})",
+                       allowed, at=at)  # fmt: skip
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _periods(self) -> Self:
+        grain = self.grain
+        if grain == "snapshot" and self.lag:
+            raise rule("a snapshot has no file period", "0 or unset", at=("lag",))
+        if grain in UNDATED:
+            for field in ("start", "end"):
+                if getattr(self, field) is not None:
+                    raise rule(f"a {UNDATED[grain]} has no periods", "unset", at=(field,))
+            return self
+        if self.start is None:
+            raise rule(f"missing; a {grain} source names its first period", "an ISO date",
+                       at=("start",))  # fmt: skip
+        start = parse_moment(self.start)
+        end = None if self.end is None else parse_moment(self.end)
+        allowed = {"hourly": "a whole hour", "monthly": "a month's first day"}.get(grain, "a date")
+        try:
+            calendar = Calendar(grain, start, None, self.timezone)
+        except ValueError:
+            raise rule(f"{start} does not start a {grain} period", allowed, at=("start",)) from None
+        if end is not None and calendar.period_of(end).start != end:
+            if grain == "weekly":
+                allowed = f"a {start:%A}, as the weeks start on start's weekday"
+            raise rule(f"{end} does not start a {grain} period", allowed, at=("end",))
+        if end is not None and end < start:
+            raise rule(f"{end} is before start {start}", "start <= end", at=("end",))
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _dataset(self) -> Self:
+        self.dataset = self.dataset or self.name  # a source alone is its own dataset
         return self
 
     @property
@@ -259,7 +196,7 @@ class SourceSpec(LandingFiles, pydantic.BaseModel):
         )
 
 
-def reads_back(text_format: str, dtype: pl.DataType) -> bool:
+def _reads_back(text_format: str, dtype: pl.DataType) -> bool:
     """Whether ``text_format`` writes SAMPLE as text that ingest reads back to the same day."""
     try:
         text = pl.Series([SAMPLE]).dt.to_string(text_format)
@@ -269,18 +206,14 @@ def reads_back(text_format: str, dtype: pl.DataType) -> bool:
     return value is not None and (value if dtype == pl.Date else value.date()) == SAMPLE.date()
 
 
-def placeholder_names() -> str:
-    """The placeholders a path may hold, as a message lists them."""
-    return listing(f"{{{name}}}" for name in PLACEHOLDERS)
-
-
-def path_placeholders(value: str) -> list[str]:
+def _placeholders(value: str) -> list[str]:
     """The placeholders of a path, or the rule it breaks (a lone brace, an unknown name)."""
+    allowed = listing(f"{{{name}}}" for name in PLACEHOLDERS)
     try:
         found = placeholders(value)
     except ValueError as err:
-        raise rule(f"{value!r}: {err}", placeholder_names(), at=("path",)) from None
+        raise rule(f"{value!r}: {err}", allowed, at=("path",)) from None
     for field in found:
         if field not in PLACEHOLDERS:
-            raise rule(f"unknown placeholder {{{field}}}", placeholder_names(), at=("path",))
+            raise rule(f"unknown placeholder {{{field}}}", allowed, at=("path",))
     return found
