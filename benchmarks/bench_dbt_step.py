@@ -61,7 +61,7 @@ def main() -> None:
     from factory_assets.components import dbt_in_process
     from factory_assets.defs.jobs import period_build
     from factory_assets.examples.nycflights import lay_out_landing
-    from factory_assets.lib.sources import shipped_datasets
+    from factory_assets.specs import shipped_datasets
 
     with tempfile.TemporaryDirectory(prefix="dbt_step_") as tmp:
         root = Path(tmp)

@@ -18,7 +18,12 @@ from benchmarks.common import timed_pair, write_result
 from benchmarks.pandas_features import assert_matches
 from benchmarks.pandas_features import flight_features as pandas_flight_features
 from factory_assets.lib.features.flights import flight_features
-from factory_assets.lib.sources import FLIGHTS, OUTCOMES, PLANES, WEATHER, SourceSchema
+from factory_assets.lib.ingest import SourceSchema
+from factory_assets.specs import source_spec
+
+FLIGHTS, OUTCOMES, PLANES, WEATHER = (
+    source_spec(n).schema for n in ("flights", "outcomes", "planes", "weather")
+)
 
 NAME = "features_vs_pandas"
 REPEATS = 9

@@ -9,7 +9,7 @@ import time
 import dagster as dg
 
 from factory_assets.defs.resources import data_dir
-from factory_assets.lib.sources import shipped_datasets
+from factory_assets.specs import shipped_datasets
 
 # The example datasets' upstreams: each lays its files out as its upstream would drop them.
 EXAMPLES = {

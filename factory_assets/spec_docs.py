@@ -20,7 +20,7 @@ MARKERS = {
 
 def _type(annotation: object) -> str:
     """What the field accepts, in the words the spec errors use (a nested model: below)."""
-    from factory_assets.components.model_spec_schema import describe
+    from factory_assets.lib.specs.errors import describe
 
     members = (annotation, *typing.get_args(annotation))
     if any(isinstance(m, type) and issubclass(m, pydantic.BaseModel) for m in members):

@@ -1,6 +1,6 @@
 """Ingest assets of landing source specs: validate landing files, quarantine bad rows.
 
-``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/source_spec.py): one
+``build_ingest_asset`` makes ``raw_<source>`` from a SourceSpec (lib/specs/source.py): one
 partition of the source's calendar per landing file, one dynamic partition per batch file, or one
 snapshot swapped in whole. The
 LandingSource component (landing_source.py) calls it for every ``defs/ingest/<source>/defs.yaml``.
@@ -17,7 +17,7 @@ from factory_assets.defs.resources import LandingZone
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
 from factory_assets.lib.markdown import markdown_table
-from factory_assets.lib.source_spec import SourceSpec
+from factory_assets.lib.specs.source import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
 from factory_assets.partitions import batches_for, partitions_for

@@ -1,6 +1,6 @@
 """Jobs of the line, built per dataset from the source specs, and the rollback job.
 
-For each dataset with a calendar (lib/sources.py) the specs give:
+For each dataset with a calendar (lib/sources.py) the source specs give:
 - ``<dataset>_line``: its landing files → raw tables → dbt warehouse (with its tests) → GX
   suites → features → training → holdout evaluation → package, registry and gate; run over a
   range of periods as one run (single-run backfill);
@@ -18,7 +18,7 @@ partitions and runs ``<dataset>_batch_line`` for it.
 import dagster as dg
 
 from factory_assets.defs.resources import LandingZone, TrackingStore, sensor_interval_s
-from factory_assets.lib.sources import Dataset, shipped_datasets
+from factory_assets.lib.sources import Dataset
 from factory_assets.partitions import batches_for, partitions_for
 
 # Every model spec tags its scoring and monitoring stations (components/model_line/).
@@ -195,9 +195,12 @@ def rollback_champion() -> None:
 
 
 @dg.definitions
-def jobs() -> dg.Definitions:
+def jobs(context: dg.ComponentLoadContext) -> dg.Definitions:
     """The jobs, schedules and sensors of every dataset with periods or batches, and rollback."""
-    built = [j for d in shipped_datasets().values() if d.partitioned for j in _jobs(d)]
+    from factory_assets.components.landing_source import source_datasets
+
+    known = source_datasets(context.component_tree)  # the specs this load already parsed
+    built = [j for d in known.values() if d.partitioned for j in _jobs(d)]
     return dg.Definitions(
         jobs=[j for j in built if not isinstance(j, dg.ScheduleDefinition | dg.SensorDefinition)]
         + [rollback_champion],

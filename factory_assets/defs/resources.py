@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.results import ModelResults
 from factory_assets.lib.calendar import Period
-from factory_assets.lib.sources import shipped_datasets
+from factory_assets.specs import shipped_datasets
 
 if TYPE_CHECKING:
     from factory_assets.lib.registry import Registry

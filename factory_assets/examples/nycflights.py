@@ -6,7 +6,7 @@ delivered apart, one day later: ``outcomes_<T>.csv`` holds the outcomes of the f
 as an operations feed closes a day only after its last arrival.
 
 Where each source's files land, and the outcomes' key, columns and lag, come from the source
-specs (factory_assets/defs/ingest/<source>/defs.yaml, read by lib/sources.py).
+specs (factory_assets/defs/ingest/<source>/defs.yaml, handed out by factory_assets/specs.py).
 
 Files are written to a temporary name and renamed, so a reader never sees half a file.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from factory_assets.lib.files import write_atomic
-from factory_assets.lib.sources import source_spec
+from factory_assets.specs import source_spec
 
 REFERENCE_SOURCES = ("planes", "airports", "airlines")
 FIRST_DAY = dt.date(2013, 1, 1)

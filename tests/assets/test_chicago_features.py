@@ -23,7 +23,7 @@ from factory_assets.components.model_spec import ModelSpec
 from factory_assets.examples.chicago import lay_out_chicago
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.ingest import SourceSchema, validate
-from factory_assets.lib.source_spec import TYPES
+from factory_assets.lib.specs.source_fields import TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt_project"

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
 from factory_assets.defs.resources import RetrainPolicy
-from factory_assets.lib.sources import shipped_datasets
+from factory_assets.specs import shipped_datasets
 from tests.assets.test_models import MODEL, _config
 
 DAY = dt.date(2013, 1, 8)  # scored, drift-checked; its outcomes land on the 9th (not landed)

@@ -1,5 +1,6 @@
 """Ingest assets from YAML source specs: the shipped six, a new dataset, and broken specs."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +13,13 @@ import yaml
 from dagster.components.testing import create_defs_folder_sandbox
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.components.landing_source import BadSourceSpec
+from factory_assets.components.spec_loading import BadSpec
 from factory_assets.defs.resources import LandingZone
-from factory_assets.lib.sources import COMPONENT_TYPE, SPECS_DIR, source_spec
+from factory_assets.specs import ROOT, source_spec
 from tests.unit.test_source_specs import BAD_SPECS, FUEL
 
+COMPONENT_TYPE = "factory_assets.components.landing_source.LandingSource"
+SPECS_DIR = ROOT / "defs" / "ingest"
 SHIPPED = ["flights", "weather", "outcomes", "planes", "airports", "airlines"]
 HEADER = "origin,year,month,day,usd_per_gallon\n"
 
@@ -129,18 +132,35 @@ def test_a_parquet_source_delivered_a_day_late(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", list(BAD_SPECS))
 def test_a_broken_spec_fails_the_load_with_its_own_message(case: str) -> None:
     attributes, field, allowed = BAD_SPECS[case]
-    with pytest.raises(BadSourceSpec) as raised, _defs_from({"fuel_prices": attributes}):
+    with pytest.raises(BadSpec) as raised, _defs_from({"fuel_prices": attributes}):
         pass
     message = str(raised.value)  # the headline of the load error, not a tree of components
-    assert message.startswith("bad source spec "), message
-    assert f"/fuel_prices/defs.yaml: {field}: " in message, message
+    assert re.match(r"\S+/fuel_prices/defs.yaml:\d+: " + re.escape(f"{field}: "), message), message
     assert allowed in message, message
 
 
 def test_a_source_declared_twice_fails_the_load_naming_both_files() -> None:
-    with pytest.raises(BadSourceSpec) as raised, _defs_from({"fuel": FUEL, "fuel_again": FUEL}):
+    with pytest.raises(BadSpec) as raised, _defs_from({"fuel": FUEL, "fuel_again": FUEL}):
         pass
     message = str(raised.value)
     assert ": name: source 'fuel_prices' is declared 2 times (" in message
     assert "/fuel/defs.yaml" in message and "/fuel_again/defs.yaml" in message
     assert message.endswith("allowed: a name no other spec uses")
+
+
+def test_a_definitions_load_parses_each_source_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The components, the jobs and the model lines all read what Dagster's loader parsed:
+    # no other YAML read of a spec (PyYAML is what every parser here calls).
+    texts: list[str] = []
+    for name in ("load", "load_all", "safe_load", "safe_load_all"):
+        original = getattr(yaml, name)
+
+        def counting(stream, *args, _original=original, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            texts.append(stream if isinstance(stream, str) else "")
+            return _original(stream, *args, **kwargs)
+
+        monkeypatch.setattr(yaml, name, counting)
+    defs = dg.ComponentTree.for_project(ROOT).build_defs()
+    assert defs.resolve_job_def("nycflights_line") is not None
+    for path in SPECS_DIR.glob("*/defs.yaml"):
+        assert texts.count(path.read_text()) == 1, path

@@ -10,10 +10,11 @@ import yaml
 
 from factory_assets.components.model_line.automation import retrain_request
 from factory_assets.components.model_line.configs import configs
-from factory_assets.components.model_spec import MANIFEST, ModelSpec, SpecError
+from factory_assets.components.model_spec import MANIFEST, ModelSpec
 from factory_assets.lib import monitoring as mon
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import SPLIT_DAY, Split, split_bucket
+from factory_assets.lib.specs.errors import SpecError, validated
 
 SHIPPED = Path(__file__).resolve().parents[2] / "factory_assets/defs/models/malignancy/defs.yaml"
 ATTRIBUTES = yaml.safe_load(SHIPPED.read_text())["attributes"]
@@ -32,7 +33,7 @@ def _spec(**changes: object) -> ModelSpec:
             node.pop(leaf, None)
         else:
             node[leaf] = value
-    return ModelSpec.model_validate(attributes)
+    return validated(ModelSpec, attributes, lambda path: "malignancy.yaml")
 
 
 def _line(spec: ModelSpec):  # noqa: ANN202
@@ -155,11 +156,11 @@ def test_a_dated_model_refuses_a_split_and_needs_its_windows() -> None:
     split = copy.deepcopy(dated)
     split["training"]["split"] = {"val": 10, "holdout": 10}
     with pytest.raises(SpecError, match="training.split: set, but the model has data.date"):
-        ModelSpec.model_validate(split).line(Path("late.yaml"), warehouse_tables(MANIFEST))
+        validated(ModelSpec, split, lambda path: "late.yaml")
     missing = copy.deepcopy(dated)
     del missing["evaluation"]["holdout_end"]
     with pytest.raises(SpecError, match="evaluation.holdout_end: missing; a model with data"):
-        ModelSpec.model_validate(missing).line(Path("late.yaml"), warehouse_tables(MANIFEST))
+        validated(ModelSpec, missing, lambda path: "late.yaml")
 
 
 def test_a_retrain_keeps_the_split_and_names_its_batch() -> None:

@@ -101,7 +101,7 @@ def _line_selection() -> tuple[list[dg.AssetKey], list[dg.AssetCheckKey]]:
     """What new days change: daily ingest, the dbt models downstream of it (with their dbt
     tests), features, scoring. Reference tables and dimensions were built with the copy."""
     from factory_assets.definitions import defs
-    from factory_assets.lib.sources import shipped_datasets
+    from factory_assets.specs import shipped_datasets
 
     graph = defs().resolve_asset_graph()
     daily = {dg.AssetKey(f"raw_{s.name}") for s in shipped_datasets()["nycflights"].periodic}

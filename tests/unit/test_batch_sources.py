@@ -4,12 +4,12 @@ import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
-from factory_assets.lib import sources
 from factory_assets.lib.ingest import validate
-from factory_assets.lib.source_spec import SourceSpecError, parse_spec
-from tests.unit.test_source_specs import expect_broken
+from factory_assets.lib.sources import datasets
+from factory_assets.lib.specs.errors import SpecError
+from factory_assets.specs import shipped_datasets
+from tests.unit.test_source_specs import expect_broken, parse_spec
 
 CUSTOMERS = {
     "name": "customers",
@@ -65,22 +65,14 @@ def test_a_batch_file_is_validated_without_period_rules(tmp_path: Path) -> None:
     ]
 
 
-def _write(folder: Path, name: str, attributes: dict) -> None:
-    (folder / name).mkdir()
-    document = {"type": sources.COMPONENT_TYPE, "attributes": attributes}
-    (folder / name / "defs.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-
-
 def test_a_batched_dataset_lands_the_batches_every_source_has(tmp_path: Path) -> None:
-    specs_dir, landing = tmp_path / "specs", tmp_path / "landing"
-    specs_dir.mkdir()
-    _write(specs_dir, "customers", CUSTOMERS)
+    landing = tmp_path / "landing"
     labels = {**CUSTOMERS, "name": "customer_labels", "path": "crm/labels_{batch}.csv"}
-    _write(specs_dir, "customer_labels", labels)
+    specs = [parse_spec(attributes, tmp_path) for attributes in (CUSTOMERS, labels)]
     (landing / "crm").mkdir(parents=True)
     for name in ("customers_01.csv", "customers_02.csv", "labels_01.csv"):
         (landing / "crm" / name).write_text("x\n")
-    dataset = sources.datasets(sources.read_specs(specs_dir))["crm"]
+    dataset = datasets(specs)["crm"]
     assert (dataset.calendar, dataset.partitioned, dataset.periodic) == (None, True, ())
     assert {s.name for s in dataset.batched} == {"customers", "customer_labels"}
     assert dataset.partitions_name == "crm_batches"
@@ -89,7 +81,6 @@ def test_a_batched_dataset_lands_the_batches_every_source_has(tmp_path: Path) ->
 
 
 def test_a_dataset_is_periodic_or_batched_never_both(tmp_path: Path) -> None:
-    _write(tmp_path, "customers", CUSTOMERS)
     daily = {
         **CUSTOMERS,
         "name": "customer_events",
@@ -97,13 +88,13 @@ def test_a_dataset_is_periodic_or_batched_never_both(tmp_path: Path) -> None:
         "start": "2024-01-01",
         "path": "crm/events_{date}.csv",
     }
-    _write(tmp_path, "customer_events", daily)
-    with pytest.raises(SourceSpecError, match="allowed: batch sources and periodic sources in"):
-        sources.read_specs(tmp_path)
+    specs = [parse_spec(attributes, tmp_path) for attributes in (CUSTOMERS, daily)]
+    with pytest.raises(SpecError, match="allowed: batch sources and periodic sources in"):
+        datasets(specs)
 
 
 def test_the_shipped_screenings_are_a_batched_dataset() -> None:
-    dataset = sources.shipped_datasets()["screenings"]
+    dataset = shipped_datasets()["screenings"]
     assert [s.name for s in dataset.batched] == ["screenings"]
     assert dataset.calendar is None
 
@@ -152,7 +143,7 @@ BAD_SPECS = {
         "date_columns",
         "a batch source has no file period; allowed: unset",
     ),
-    "negative lag": (_broken(lag=-1), "lag", "allowed: a whole number >= 0"),
+    "negative lag": (_broken(lag=-1), "lag", "-1 is impossible; allowed: >= 0"),
 }
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from factory_assets.examples.nycflights import daily_file
 from factory_assets.lib.ingest import LandingFileError, validate
-from factory_assets.lib.sources import FLIGHTS, OUTCOMES, WEATHER
+from factory_assets.specs import source_spec
+
+FLIGHTS, OUTCOMES, WEATHER = (source_spec(n).schema for n in ("flights", "outcomes", "weather"))
 
 DAY = dt.date(2013, 1, 2)
 

@@ -6,16 +6,24 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
-from factory_assets.lib import sources
 from factory_assets.lib.ingest import validate
-from factory_assets.lib.source_spec import SourceSpecError, parse_spec
+from factory_assets.lib.sources import datasets
+from factory_assets.lib.specs.errors import SpecError, at_file, validated
+from factory_assets.lib.specs.source import SourceSpec
+from factory_assets.specs import source_spec
 
 I32, F64, STR, TS = pl.Int32(), pl.Float64(), pl.String(), pl.Datetime("us")
 FLIGHT_KEY = ("year", "month", "day", "carrier", "flight", "origin")
 YMD = ("year", "month", "day")
-# The contracts as they were written in Python before they moved to YAML (lib/sources.py).
+
+
+def parse_spec(attributes: dict, file: Path) -> SourceSpec:
+    """The spec of ``attributes`` read from ``file``, or SpecError naming file and field."""
+    return validated(SourceSpec, attributes, at_file(file)).located(str(file))
+
+
+# The contracts as they were written in Python before they moved to YAML.
 EXPECTED = {
     "flights": {
         "columns": {
@@ -153,7 +161,7 @@ FUEL = {
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_shipped_specs_are_the_contracts_they_were(name: str) -> None:
-    spec = sources.source_spec(name)
+    spec = source_spec(name)
     expected = EXPECTED[name]
     schema = spec.schema
     assert schema.name == name
@@ -164,15 +172,6 @@ def test_shipped_specs_are_the_contracts_they_were(name: str) -> None:
     assert spec.dataset == "nycflights"
     landed = spec.landing_file(Path("landing"), DAY if spec.grain == "daily" else None)
     assert landed == Path("landing") / PATHS[name]
-
-
-def test_the_old_constant_names_still_work() -> None:
-    from factory_assets.lib.sources import AIRLINES, FLIGHTS, OUTCOMES
-
-    assert FLIGHTS is sources.source_spec("flights").schema
-    assert (OUTCOMES.lag_days, AIRLINES.primary_key) == (1, ("carrier",))
-    with pytest.raises(AttributeError):
-        sources.NOT_A_SOURCE  # noqa: B018
 
 
 def test_a_daily_path_is_read_back_to_its_day(tmp_path: Path) -> None:
@@ -238,13 +237,13 @@ def test_a_lag_moves_the_described_period_back(tmp_path: Path) -> None:
 
 
 def test_sources_of_one_dataset_share_one_calendar(tmp_path: Path) -> None:
-    for folder, start in (("fuel", "2013-01-01"), ("fuel_late", "2013-02-01")):
-        (tmp_path / folder).mkdir()
-        attributes = {**FUEL, "name": folder, "dataset": "fuel", "start": start}
-        document = {"type": sources.COMPONENT_TYPE, "attributes": attributes}
-        (tmp_path / folder / "defs.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    with pytest.raises(SourceSpecError, match="allowed: one grain, start, end and timezone"):
-        sources.read_specs(tmp_path)
+    specs = [
+        parse_spec({**FUEL, "name": folder, "dataset": "fuel", "start": start}, tmp_path / folder)
+        for folder, start in (("fuel", "2013-01-01"), ("fuel_late", "2013-02-01"))
+    ]
+    with pytest.raises(SpecError, match="allowed: one grain, start, end and timezone") as raised:
+        datasets(specs)
+    assert str(raised.value).startswith(f"{tmp_path / 'fuel_late'}: dataset: 'fuel' has")
 
 
 def test_bool_and_date_columns_are_typed_and_checked(tmp_path: Path) -> None:
@@ -334,7 +333,7 @@ BAD_SPECS = {
     "unknown type": (
         _broken(columns={**COLUMNS, "usd_per_gallon": "decimal"}),
         "columns.usd_per_gallon",
-        "unknown type 'decimal'; allowed: int32, int64, float64, string, bool, date, datetime",
+        "'decimal' is invalid; allowed: one of int32, int64, float64, string, bool, date, datetime",
     ),
     "required not a column": (
         _broken(required=["origin", "price"]),
@@ -366,12 +365,12 @@ BAD_SPECS = {
     "range as a list": (
         _broken(ranges={"usd_per_gallon": [0, 20]}),
         "ranges.usd_per_gallon",
-        "allowed: {min: <number>, max: <number>}",
+        "allowed: a mapping of min, max",
     ),
     "bad grain": (
         _broken(grain="fortnightly"),
         "grain",
-        "'fortnightly' is not a grain; allowed: hourly, daily, weekly, monthly, batch, snapshot",
+        "'fortnightly' is invalid; allowed: one of hourly, daily, weekly, monthly, batch, snapshot",
     ),
     "daily path without a day": (
         _broken(path="fuel/{yyyy}/{mm}/fuel.csv"),
@@ -450,8 +449,12 @@ BAD_SPECS = {
         "columns.reason",
         "reserved; allowed: any but line, reason",
     ),
-    "unknown field": (_broken(colums={}), "colums", "unknown field; allowed: name, description"),
-    "missing field": (_broken(path=None), "path", "missing; every spec sets it"),
+    "unknown field": (
+        _broken(colums={}),
+        "colums",
+        "unknown field; allowed: columns, dataset, date_columns",
+    ),
+    "missing field": (_broken(path=None), "path", "missing (required); allowed: a string"),
     "date columns on a snapshot": (
         _broken(grain="snapshot", start=None, path="reference/fuel.csv"),
         "date_columns",
@@ -462,11 +465,11 @@ BAD_SPECS = {
         "date_columns",
         "allowed: three int columns",
     ),
-    "negative lag": (_broken(lag=-1), "lag", "allowed: a whole number >= 0"),
+    "negative lag": (_broken(lag=-1), "lag", "-1 is impossible; allowed: >= 0"),
     "bad file format": (
         _broken(file_format="xlsx"),
         "file_format",
-        "'xlsx' is not a format; allowed: csv, parquet, jsonl",
+        "'xlsx' is invalid; allowed: one of csv, parquet, jsonl",
     ),
     "path not of its format": (
         _broken(file_format="jsonl"),
@@ -564,21 +567,18 @@ def test_a_broken_rule_names_the_file_the_field_and_what_is_allowed(
 
 def expect_broken(attributes: dict, file: Path, field: str, allowed: str) -> None:
     """``attributes`` (read from ``file``) fail naming the file, ``field`` and ``allowed``."""
-    with pytest.raises(SourceSpecError) as raised:
+    with pytest.raises(SpecError) as raised:
         parse_spec(attributes, file)
     message = str(raised.value)
-    assert message.startswith(f"bad source spec {file}: {field}: "), message
+    assert message.startswith(f"{file}: {field}: "), message
     assert allowed in message, message
     assert raised.value.field == field
 
 
 def test_a_source_declared_twice_names_both_files(tmp_path: Path) -> None:
-    for folder in ("fuel", "fuel_again"):
-        (tmp_path / folder).mkdir()
-        document = {"type": sources.COMPONENT_TYPE, "attributes": FUEL}
-        (tmp_path / folder / "defs.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    with pytest.raises(SourceSpecError, match="declared 2 times") as raised:
-        sources.read_specs(tmp_path)
+    specs = [parse_spec(FUEL, tmp_path / folder / "defs.yaml") for folder in ("fuel", "fuel_again")]
+    with pytest.raises(SpecError, match="declared 2 times") as raised:
+        datasets(specs)
     assert str(tmp_path / "fuel" / "defs.yaml") in str(raised.value)
     assert str(tmp_path / "fuel_again" / "defs.yaml") in str(raised.value)
     assert "allowed: a name no other spec uses" in str(raised.value)

@@ -10,7 +10,8 @@ def test_the_readme_holds_the_generated_tables() -> None:
 
 def test_every_field_of_both_specs_is_a_row() -> None:
     from factory_assets.components.landing_source import LandingSource
-    from factory_assets.components.model_spec import DataSpec, ModelSpec
+    from factory_assets.components.model_spec import ModelSpec
+    from factory_assets.components.model_spec_fields import DataSpec
 
     generated = tables()
     for name in LandingSource.model_fields:

@@ -1,0 +1,244 @@
+"""The fields of a model spec, below its top level: each a constraint, each rule a validator.
+
+``ModelSpec`` (model_spec.py) holds these; rules that need the warehouse or the sources are in
+model_spec_checks.py. Errors read ``<file:line>: <field>: <problem>; allowed: ...``
+(lib/specs/errors.py).
+"""
+
+import datetime as dt
+from typing import Literal, Self
+
+import dagster as dg
+import pydantic
+
+from factory_assets.lib.model_line import IDENTIFIER
+from factory_assets.lib.specs.errors import listing, pattern, rule
+
+SEARCHABLE = {"lr", "dropout", "hidden", "max_epochs", "batch_size", "weight_decay"}
+MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
+Identifier = pattern(IDENTIFIER.pattern, "a plain identifier", "lowercase letters, digits and _, "
+                     "starting with a letter or _ (no quotes, semicolons or spaces)")  # fmt: skip
+SegmentValue = pattern(r"^[A-Za-z0-9_.-]+$", "a model name's end", "letters, digits, '_', '-', '.'")
+
+
+def _f(default: object = ..., text: str = "", **constraints: object) -> object:
+    """A field with its description (shown by ``dg docs``, ``dg utils inspect-component``)."""
+    if isinstance(default, list):
+        return pydantic.Field(
+            default_factory=lambda: list(default), description=text, **constraints
+        )
+    return pydantic.Field(default, description=text, **constraints)
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """An ISO date, or None when ``value`` is not one."""
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class DataSpec(dg.Model):
+    """The table the model reads and which of its columns are what."""
+
+    features: Identifier = _f(text="The feature table (a dbt model or a Python feature asset).")
+    key: Identifier = _f(text="Its key column: one row per key.")
+    date: Identifier | None = _f(
+        None,
+        "Its date (or timestamp) column: windows and periods are cut by it. Omit it for a "
+        "table without a time axis (a batched dataset): the model then trains on a seeded "
+        "split by key hash (training.split).",
+    )
+    label: Identifier = _f(text="The label column (0/1): in the features, or in labels_from.")
+    labels_from: Identifier | None = _f(None, "A table joined on the key that holds the label.")
+    label_lag: int = _f(
+        0, "Periods (batches) after its own that a period's (batch's) labels land (monitoring).",
+        ge=0, le=366,
+    )  # fmt: skip
+    batch_column: Identifier = _f(
+        "_batch",
+        "Batched datasets: the feature table's column naming each row's batch (carried from "
+        "its raw source's _batch); a batch is scored and monitored by it.",
+    )
+    dataset: str | None = _f(
+        None,
+        "The dataset whose calendar (or batches) partitions scoring and monitoring; default: "
+        "the one periodic or batched dataset the feature table is built from.",
+    )
+    categorical: list[Identifier] = _f([], "Categorical inputs (known before the outcome).")
+    numeric: list[Identifier] = _f([], "Numeric inputs (known before the outcome).")
+
+    @property
+    def inputs(self) -> list[str]:
+        """The input columns, categorical first."""
+        return [*self.categorical, *self.numeric]
+
+    @pydantic.model_validator(mode="after")
+    def _inputs(self) -> Self:
+        if not self.inputs:
+            raise rule("no input column", "categorical and/or numeric columns")
+        for field in ("categorical", "numeric"):
+            for i, column in enumerate(getattr(self, field)):
+                if column in {self.label, self.key, self.date}:
+                    raise rule(f"{column!r} is the key, date or label", "columns known before "
+                               "the outcome, other than key and date", at=(field, i))  # fmt: skip
+        if len(set(self.inputs)) != len(self.inputs):
+            raise rule("a column is listed twice", "each input once")
+        return self
+
+
+class SplitSpec(dg.Model):
+    """A model without data.date: percent of keys (by a seeded hash) that validate and hold out."""
+
+    val: int = _f(15, "Percent of keys that validate (early stopping, search).", ge=1)
+    holdout: int = _f(15, "Percent of keys held out (evaluation and the gate); the rest trains.",
+                      ge=1)  # fmt: skip
+
+    @pydantic.model_validator(mode="after")
+    def _leaves_most_to_train(self) -> Self:
+        if self.val + self.holdout > MAX_SPLIT:
+            raise rule(f"val {self.val} % and holdout {self.holdout} % are impossible",
+                       f"each >= 1, together <= {MAX_SPLIT}")  # fmt: skip
+        return self
+
+
+class TrainingSpec(dg.Model):
+    """Training window (validation: the ``val_days`` after it) and the net's knobs."""
+
+    train_start: str | None = _f(
+        None, "First day of the training window (YYYY-MM-DD); required with data.date."
+    )
+    train_end: str | None = _f(None, "Last day of the training window; required with data.date.")
+    split: SplitSpec | None = _f(
+        None,
+        "Without data.date only: the key-hash split (default 15 % validation, 15 % holdout, "
+        "seeded by training.seed).",
+    )
+    val_days: int = _f(14, "Days after train_end that validate (early stopping, search).", ge=1)
+    architecture: Literal["mlp"] = _f("mlp", "The net: embeddings for categories + an MLP.")
+    hidden: list[pydantic.conint(ge=1)] = _f([64, 32], "Widths of the hidden layers.", min_length=1)
+    dropout: float = _f(0.1, "Dropout between hidden layers.", ge=0.0, le=0.95)
+    max_epochs: int = _f(6, "Epochs at most.", ge=1)
+    batch_size: int = _f(1024, "Rows per batch.", ge=1)
+    lr: float = _f(2e-3, "AdamW learning rate.", gt=0.0)
+    weight_decay: float = _f(1e-4, "AdamW weight decay.", ge=0.0)
+    seed: int = _f(13, "Seed of the split, the weights and the batch order.")
+
+
+class SearchSpec(dg.Model):
+    """Optuna search: ``trials`` trials over ``space``, maximising validation AUROC."""
+
+    trials: int = _f(text="Trials to run.", ge=1, le=500)
+    space: dict[str, dict] = _f(text="Parameter -> {low, high} or {choices}.")
+
+    @pydantic.field_validator("space")
+    @classmethod
+    def _space(cls, value: dict) -> dict:
+        from factory_assets.lib.training.search import SearchSpace
+
+        try:
+            SearchSpace.parse(value, allowed=SEARCHABLE)
+        except ValueError as err:
+            allowed = (
+                f"low < high (and log, int) or choices, for any of {listing(sorted(SEARCHABLE))}"
+            )
+            raise rule(str(err), None if "allowed:" in str(err) else allowed) from None
+        return value
+
+
+class EvaluationSpec(dg.Model):
+    """The fixed holdout every challenger and champion is judged on, and its reports."""
+
+    holdout_start: str | None = _f(
+        None, "First day of the holdout (after the validation days); required with data.date."
+    )
+    holdout_end: str | None = _f(None, "Last day of the holdout; required with data.date.")
+    report_segments: list[str] = _f([], "Inputs whose values get their own metrics.")
+    importance_rows: int = _f(4000, "Rows for permutation importance; 0 skips it.", ge=0)
+    min_segment_rows: int = _f(200, "Fewest rows a reported segment has.", ge=0)
+
+
+class GateSpec(dg.Model):
+    """Floors a challenger must pass, and the margin by which it must beat the champion."""
+
+    min_auc: float = _f(0.6, "Holdout AUC floor.", ge=0.0, le=1.0)
+    max_brier: float = _f(0.25, "Holdout Brier ceiling.", ge=0.0, le=1.0)
+    margin: float = _f(0.002, "AUC by which a challenger must beat the champion.", ge=0.0, le=1.0)
+
+
+class SegmentSpec(dg.Model):
+    """One model per value of ``column``; under ``min_rows`` training rows, ``fallback`` serves."""
+
+    column: Identifier = _f(text="The input whose values get their own model.")
+    values: list[SegmentValue] = _f(
+        text="The values (one registered model <name>-<value> each).", min_length=1
+    )
+    min_rows: int = _f(1000, "Fewest training rows a segment's own model needs.", ge=1)
+    fallback: Identifier = _f(text="The model whose champion serves a segment under min_rows.")
+
+    @pydantic.field_validator("values")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise rule("a value is repeated", "distinct values")
+        return value
+
+
+class DriftSpec(dg.Model):
+    """Drift check: fails when the share of drifted inputs exceeds ``max_drifted_share``."""
+
+    max_drifted_share: float = _f(0.65, "The check fails above this share of drifted inputs.",
+                                  ge=0.0, le=1.0)  # fmt: skip
+    column_threshold: float = _f(0.1, "Evidently's per-column drift threshold.", ge=0.0, le=1.0)
+    html_report: Literal["always", "drifted", "never"] = _f(
+        "always", "When to save Evidently's HTML report."
+    )
+    ignore: list[str] = _f([], "Inputs left out of drift (calendar inputs drift by design).")
+
+
+class PerformanceSpec(dg.Model):
+    """Performance check on labelled served predictions."""
+
+    min_auc: float = _f(0.58, "Served AUC floor.", ge=0.0, le=1.0)
+    max_brier: float = _f(0.25, "Served Brier ceiling.", ge=0.0, le=1.0)
+    min_rows: int = _f(100, "Fewest labelled rows a verdict needs.", ge=0)
+    window: int = _f(1, "Periods judged together at most when one has under min_rows.",
+                     ge=1, le=366)  # fmt: skip
+
+
+class RetrainSpec(dg.Model):
+    """Cool-down between retrains and the windows a retrain uses (data days)."""
+
+    cooldown_days: int = _f(
+        21,
+        "Data days after a retrain before the next may start (batches, for a model without "
+        "data.date).",
+        ge=0,
+    )
+    train_days: int = _f(90, "Training window of a retrain.", ge=1)
+    val_days: int = _f(14, "Validation days of a retrain.", ge=1)
+    holdout_days: int = _f(14, "Holdout days of a retrain: the newest labelled ones.", ge=1)
+
+
+class MonitoringSpec(dg.Model):
+    """Drift, performance and retraining settings."""
+
+    drift: DriftSpec = _f(DriftSpec(), "Drift check.")
+    performance: PerformanceSpec = _f(PerformanceSpec(), "Performance check.")
+    retrain: RetrainSpec = _f(RetrainSpec(), "What a failed check's retrain uses.")
+
+
+class ScheduleSpec(dg.Model):
+    """When the model's scoring and monitoring run on the newest landed period."""
+
+    cron: str = _f(text="Cron expression.")
+    timezone: str = _f("America/New_York", "The cron's time zone.")
+
+    @pydantic.field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from factory_assets.private_api import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise rule(f"{value!r} is not a cron string", "five fields, e.g. '0 6 * * *'")
+        return value
