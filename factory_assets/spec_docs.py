@@ -11,6 +11,8 @@ from pathlib import Path
 import pydantic
 from pydantic.fields import FieldInfo
 
+from factory_assets.lib.markdown import markdown_table
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 MARKERS = {
     "source": ("<!-- source-spec-fields:start -->", "<!-- source-spec-fields:end -->"),
@@ -55,13 +57,6 @@ def _rows(model: type[pydantic.BaseModel], prefix: str = "") -> list[list[str]]:
         if nested is not None:
             rows += _rows(nested, f"{prefix}{name}.")
     return rows
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table; ``|`` inside a cell is escaped."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def tables() -> dict[str, str]:
