@@ -3,7 +3,10 @@
 The replay drives time: after each day's line it evaluates every model's own sensors
 (``<model>_retrain_sensor``, then ``<model>_promotion_sensor``) exactly as the daemon would,
 and runs what they request, in this process and on the same instance, so every run, check and
-sensor decision is in the Dagster UI afterwards. The daemon does the same on wall-clock ticks.
+sensor decision is in the Dagster UI afterwards. The daemon does the same on wall-clock ticks,
+and resumes where the replay stopped: the sensors' cursors are the instance's own (the state the
+daemon reads and writes), and each run carries its sensor's name and run key, so the daemon
+skips a request the replay already ran, as it skips its own.
 """
 
 import datetime as dt
@@ -25,8 +28,10 @@ from factory_assets.defs.jobs import (
 )
 from factory_assets.lib.calendar import Period
 from factory_assets.lib.sources import Dataset
+from factory_assets.private_api import sensor_cursor, store_sensor_cursor
 
 RETRAIN_SENSOR, PROMOTION_SENSOR = "_retrain_sensor", "_promotion_sensor"
+SENSOR_TAG, RUN_KEY_TAG = "dagster/sensor_name", "dagster/run_key"  # as the daemon tags its runs
 CHECKS = {"drift_report": DRIFT_CHECK, "prediction_performance": PERFORMANCE_CHECK}
 
 
@@ -38,14 +43,13 @@ def models(defs: dg.Definitions) -> list[str]:
 
 @dataclass
 class Replay:
-    """A replay in progress: its instance and definitions, sensor cursors, time per stage."""
+    """A replay in progress: its instance and definitions, time per stage, failed runs."""
 
     instance: dg.DagsterInstance
     defs: dg.Definitions
     dataset: Dataset
     html: str = "drifted"
     policy: object = None  # a RetrainPolicy instead of the definitions' own
-    cursors: dict = field(default_factory=dict)  # (model, "retrain" | "promotion") -> cursor
     seconds: dict = field(default_factory=dict)
     failed_runs: list = field(default_factory=list)
 
@@ -68,18 +72,27 @@ class Replay:
         return calendar.shift(calendar.period_of(dt.date.fromisoformat(max(ends))), 1)
 
     def start_cursors(self) -> None:
-        """Sensors start after what the instance already holds (a replay run twice)."""
+        """Sensors the instance holds no state for start after what it already holds.
+
+        A sensor with a stored state (an earlier replay's, or the daemon's) resumes from it.
+        """
         for model in self.models():
-            newest = 0
-            for station, check in CHECKS.items():
-                key = dg.AssetCheckKey(dg.AssetKey(f"{model}_{station}"), check)
-                history = self.instance.event_log_storage.get_asset_check_execution_history(key, 1)
-                newest = max([newest, *(r.id for r in history)])
-            self.cursors[model, "retrain"] = str(newest)
-            package = dg.AssetKey(f"{model}_package")
-            records = self.instance.fetch_materializations(package, limit=1)
-            if records.records:
-                self.cursors[model, "promotion"] = str(records.records[0].storage_id)
+            retrain = self.defs.get_sensor_def(f"{model}{RETRAIN_SENSOR}")
+            if not sensor_cursor(self.instance, retrain.name)[0]:
+                newest = 0
+                for station, check in CHECKS.items():
+                    key = dg.AssetCheckKey(dg.AssetKey(f"{model}_{station}"), check)
+                    history = self.instance.event_log_storage.get_asset_check_execution_history(
+                        key, 1
+                    )
+                    newest = max([newest, *(r.id for r in history)])
+                store_sensor_cursor(self.instance, retrain, str(newest))
+            promotion = self.defs.get_sensor_def(f"{model}{PROMOTION_SENSOR}")
+            if not sensor_cursor(self.instance, promotion.name)[0]:
+                package = dg.AssetKey(f"{model}_package")
+                records = self.instance.fetch_materializations(package, limit=1).records
+                cursor = str(records[0].storage_id) if records else None
+                store_sensor_cursor(self.instance, promotion, cursor)
 
     def run(self, stage: str, job: dg.JobDefinition, **kwargs) -> dg.ExecuteInProcessResult:  # noqa: ANN003
         """Run ``job`` in process on the instance, timing it under ``stage``."""
@@ -114,47 +127,60 @@ class Replay:
         drift = [k for k in keys if k.path[-1].endswith("_drift_report")]
         return {"ops": {k.path[-1]: {"config": {"html_report": self.html}} for k in drift}}
 
-    def tick_sensors(self) -> None:
-        """Each model's retrain sensor, its requests run, then its promotion sensor's."""
-        for model in self.models():
-            sensor = f"{model}{RETRAIN_SENSOR}"
-            context = dg.build_sensor_context(
-                instance=self.instance,
-                cursor=self.cursors.get((model, "retrain")),
-                resources={"retrain_policy": self.policy or self.defs.resources["retrain_policy"]},
-            )
-            result = self.defs.get_sensor_def(sensor)(context)
-            self.cursors[model, "retrain"] = result.cursor
-            for request in result.run_requests:
-                tags = {**request.tags, "dagster/sensor_name": sensor}
-                job = self.defs.resolve_job_def(f"retrain_{model}")
-                self.run(
-                    f"retrain {model}",
-                    job,
-                    run_config=request.run_config,
-                    tags=tags,
-                    partition_key=request.partition_key,
-                )
-                self._promotions(model)
+    def tick(
+        self, sensor: dg.SensorDefinition, resources: dict | None = None
+    ) -> list[dg.RunRequest]:
+        """One evaluation of ``sensor`` from its stored cursor; the requests no run answered yet.
 
-    def _promotions(self, model: str) -> None:
-        sensor = f"{model}{PROMOTION_SENSOR}"
+        The new cursor is stored, and a request whose run key already has a run of this sensor
+        is dropped, as the daemon drops it.
+        """
+        _, cursor = sensor_cursor(self.instance, sensor.name)
         context = dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursors.get((model, "promotion"))
+            instance=self.instance, cursor=cursor, resources=resources
         )
-        requests = list(self.defs.get_sensor_def(sensor)(context))
-        self.cursors[model, "promotion"] = context.cursor
+        result = sensor(context)
+        if isinstance(result, dg.SensorResult):
+            requests, cursor = list(result.run_requests or []), result.cursor
+        else:  # an asset sensor yields its request and moves the context's cursor
+            single = isinstance(result, dg.RunRequest | dg.SkipReason)
+            requests, cursor = [result] if single else list(result or []), context.cursor
+        store_sensor_cursor(self.instance, sensor, cursor)
+        fresh = []
         for request in requests:
-            if isinstance(request, dg.RunRequest):
-                tags = {**request.tags, "dagster/sensor_name": sensor}
+            if not isinstance(request, dg.RunRequest):
+                continue
+            done = {RUN_KEY_TAG: request.run_key, SENSOR_TAG: sensor.name}
+            if request.run_key and self.instance.get_runs(dg.RunsFilter(tags=done), limit=1):
+                continue
+            fresh.append(request)
+        return fresh
+
+    def launch(
+        self, stage: str, sensor: str, job: dg.JobDefinition, request: dg.RunRequest
+    ) -> None:
+        """Run ``request`` of ``sensor`` in process, tagged as the daemon tags a sensor's run."""
+        tags = {**request.tags, SENSOR_TAG: sensor}
+        if request.run_key:
+            tags[RUN_KEY_TAG] = request.run_key
+        # the request's own config (a retrain's windows) and the replay's HTML setting
+        ops = {**self.drift_config(job)["ops"], **request.run_config.get("ops", {})}
+        run_config = {**request.run_config, "ops": ops}
+        self.run(stage, job, run_config=run_config, tags=tags, partition_key=request.partition_key)
+
+    def tick_sensors(self) -> None:
+        """Each model's retrain sensor and its requests, then its promotion sensor's."""
+        policy = {"retrain_policy": self.policy or self.defs.resources["retrain_policy"]}
+        for model in self.models():
+            sensor = self.defs.get_sensor_def(f"{model}{RETRAIN_SENSOR}")
+            for request in self.tick(sensor, policy):
+                job = self.defs.resolve_job_def(f"retrain_{model}")
+                self.launch(f"retrain {model}", sensor.name, job, request)
+            # every tick, as the daemon's: a promotion it has not seen is the replay's to run
+            sensor = self.defs.get_sensor_def(f"{model}{PROMOTION_SENSOR}")
+            for request in self.tick(sensor):
                 job = self.defs.resolve_job_def(f"rescore_{model}")
-                self.run(
-                    f"rescore {model}",
-                    job,
-                    partition_key=request.partition_key,
-                    tags=tags,
-                    run_config=self.drift_config(job),
-                )
+                self.launch(f"rescore {model}", sensor.name, job, request)
 
 
 def _range(first: Period, last: Period) -> dict:
