@@ -8,7 +8,7 @@ import time
 
 import dagster as dg
 
-from factory_assets.defs.resources import data_dir
+from factory_assets.defs.resources import data_dir, state_dir
 from factory_assets.specs import shipped_datasets
 
 # The example datasets' upstreams: each lays its files out as its upstream would drop them.
@@ -172,13 +172,17 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from factory_assets.console import ReplayProgress, console_for
     from factory_assets.definitions import defs
     from factory_assets.replay import Replay, initial_line, replay_periods, summarise
 
     dataset = _dataset(args.dataset)
     calendar = dataset.calendar
     started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
+    log = state_dir() / "logs" / f"replay-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    with console_for(log, args.verbose) as console, dg.DagsterInstance.get() as instance:
         replay = Replay(instance, defs(), dataset, html=args.html)
         first = calendar.period_of(args.first) if args.first else replay.first_unseen()
         last = calendar.period_of(args.last) if args.last else calendar.last
@@ -186,17 +190,28 @@ def _replay(args: argparse.Namespace) -> int:
             last = dataset.newest_period(data_dir() / "landing") or first
         if args.days:
             last = min(last, calendar.shift(first, args.days - 1))
-        replay.start_cursors()
-        if not args.no_initial:
-            initial_line(replay, calendar.shift(first, -1))
-        replay_periods(replay, first, last, args.batch_days)
-        print(summarise(replay))
-    total = time.perf_counter() - started
-    stages = ", ".join(f"{k} {v:.0f} s" for k, v in replay.seconds.items())
-    print(f"replay {first.key} … {last.key}: {total:.0f} s ({total / 60:.1f} min); {stages}")
-    for failed in replay.failed_runs:
-        print(f"  failed run: {failed}")
-    _champion_summary()
+        periods = len(calendar.between(first, last))
+        console.print(
+            f"replay {dataset.name} {first.key} … {last.key}: "
+            f"{periods} period{'s' if periods > 1 else ''}"
+        )
+        with ReplayProgress(console, calendar, periods) as replay.progress:
+            replay.start_cursors()
+            if not args.no_initial:
+                initial_line(replay, calendar.shift(first, -1))
+            replay_periods(replay, first, last, args.batch_days)
+            summary = summarise(replay)
+        console.print(summary, markup=False)
+        total = time.perf_counter() - started
+        stages = ", ".join(f"{k} {v:.0f} s" for k, v in replay.seconds.items())
+        console.print(
+            f"replay {first.key} … {last.key}: {total:.0f} s ({total / 60:.1f} min); {stages}",
+            markup=False,
+        )
+        for failed in replay.failed_runs:
+            console.print(f"  failed run: {failed} (log: {log})", markup=False)
+        with contextlib.redirect_stdout(console.file):  # the summary's lines, not MLflow's logs
+            _champion_summary()
     return 0 if not replay.failed_runs else 1
 
 
@@ -245,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         help="Evidently HTML report per day (verdicts never depend on it; ~4 MB and ~1 s each)",
     )
     rep.add_argument("--no-initial", action="store_true", help="skip the first training")
+    rep.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Dagster's events, dbt's log and MLflow's on the console, not in the log file",
+    )
     rep.set_defaults(handler=_replay)
     rollback = sub.add_parser("rollback", help="move a model's champion back one version")
     rollback.add_argument("--model", required=True, help="the registered model, e.g. flights")

@@ -52,6 +52,7 @@ class Replay:
     policy: object = None  # a RetrainPolicy instead of the definitions' own
     seconds: dict = field(default_factory=dict)
     failed_runs: list = field(default_factory=list)
+    progress: object = None  # a console.ReplayProgress: told when each run starts and ends
 
     def models(self) -> list[str]:
         """The models on the replayed dataset's calendar."""
@@ -96,9 +97,14 @@ class Replay:
 
     def run(self, stage: str, job: dg.JobDefinition, **kwargs) -> dg.ExecuteInProcessResult:  # noqa: ANN003
         """Run ``job`` in process on the instance, timing it under ``stage``."""
+        if self.progress:
+            self.progress.started(stage, kwargs)
         started = time.perf_counter()
         result = job.execute_in_process(instance=self.instance, raise_on_error=False, **kwargs)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        if self.progress:
+            self.progress.finished(stage, kwargs, result, seconds)
         if not result.success:
             self.failed_runs.append(f"{stage} {kwargs.get('partition_key', '')} {result.run_id}")
         return result

@@ -117,6 +117,11 @@ def _state_dir() -> Path:
     return Path(os.environ.get("FACTORY_STATE_DIR") or PROJECT_ROOT / ".factory")
 
 
+def state_dir() -> Path:
+    """Local state: warehouse, Dagster home, MLflow, logs (FACTORY_STATE_DIR, default .factory/)."""
+    return _state_dir()
+
+
 def _warehouse_path() -> Path:
     default = _state_dir() / "warehouse.duckdb"
     # dbt reads the same variable in dbt_project/profiles.yml: both must open the same file.
