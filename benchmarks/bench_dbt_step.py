@@ -58,9 +58,9 @@ def _outcome(result) -> tuple:  # noqa: ANN001
 def main() -> None:
     """Build, time both sides in alternation, check they agree, write results/dbt_step.json."""
 
-    from factory_assets.components import dbt_in_process
     from factory_assets.defs.jobs import period_build
     from factory_assets.examples.nycflights import lay_out_landing
+    from factory_assets.settings import env_name
     from factory_assets.specs import shipped_datasets
 
     with tempfile.TemporaryDirectory(prefix="dbt_step_") as tmp:
@@ -85,11 +85,11 @@ def main() -> None:
             def build():  # noqa: ANN202
                 _run(defs, RAW, *WEEK)  # the week lands again: fct_flights rebuilds its days
                 if subprocess:
-                    os.environ[dbt_in_process.SUBPROCESS_ENV] = "1"
+                    os.environ[env_name("dbt_subprocess")] = "1"
                 try:
                     return _run(defs, dbt_keys, *WEEK)
                 finally:
-                    os.environ.pop(dbt_in_process.SUBPROCESS_ENV, None)
+                    os.environ.pop(env_name("dbt_subprocess"), None)
 
             return build
 

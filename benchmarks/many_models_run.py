@@ -26,7 +26,7 @@ def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (d
     from factory_assets.components.model_line.build import build_line
     from factory_assets.components.model_line.results import ModelResults
     from factory_assets.components.model_spec import ModelSpec
-    from factory_assets.defs.resources import (
+    from factory_assets.resources import (
         LandingZone,
         OnlineStore,
         ReportStore,

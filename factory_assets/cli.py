@@ -8,7 +8,7 @@ import time
 
 import dagster as dg
 
-from factory_assets.defs.resources import data_dir, state_dir
+from factory_assets.settings import settings
 from factory_assets.specs import shipped_datasets
 
 # The example datasets' upstreams: each lays its files out as its upstream would drop them.
@@ -116,7 +116,7 @@ def _landing(args: argparse.Namespace) -> int:
         raise SystemExit(f"no example upstream for {args.dataset!r}; known: {', '.join(EXAMPLES)}")
     module, function = EXAMPLES[args.dataset].split(":")
     lay_out = getattr(importlib.import_module(module), function)
-    root = data_dir() / "landing"
+    root = settings().data_dir / "landing"
     if shipped_datasets()[args.dataset].batched:  # no time axis: every batch it has
         counts = lay_out(root)
         print(f"landing zone {root}: " + ", ".join(f"{k} {v} file(s)" for k, v in counts.items()))
@@ -181,13 +181,13 @@ def _replay(args: argparse.Namespace) -> int:
     dataset = _dataset(args.dataset)
     calendar = dataset.calendar
     started = time.perf_counter()
-    log = state_dir() / "logs" / f"replay-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    log = settings().state_dir / "logs" / f"replay-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     with console_for(log, args.verbose) as console, dg.DagsterInstance.get() as instance:
         replay = Replay(instance, defs(), dataset, html=args.html)
         first = calendar.period_of(args.first) if args.first else replay.first_unseen()
         last = calendar.period_of(args.last) if args.last else calendar.last
         if last is None:
-            last = dataset.newest_period(data_dir() / "landing") or first
+            last = dataset.newest_period(settings().data_dir / "landing") or first
         if args.days:
             last = min(last, calendar.shift(first, args.days - 1))
         periods = len(calendar.between(first, last))

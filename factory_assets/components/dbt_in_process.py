@@ -30,10 +30,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource
 
 from factory_assets.lib.files import project_files
+from factory_assets.settings import settings
 
-SUBPROCESS_ENV = "FACTORY_DBT_SUBPROCESS"
-KEEP_TARGETS_ENV = "FACTORY_DBT_KEEP_TARGETS"
-KEEP_TARGETS = 20
 # dagster-dbt's name for one invocation's target folder: <op>-<run id[:7]>-<uuid[:7]>, or the
 # uuid part alone outside a run. The subprocess path and ours use it.
 _INVOCATION_FOLDER = re.compile(r"(?:\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
@@ -49,7 +47,7 @@ def prune_targets(target: Path, keep: int | None = None) -> list[Path]:
     its own, ~3 MB: a year of daily runs would keep a gigabyte. ``keep`` defaults to
     FACTORY_DBT_KEEP_TARGETS (20); the newest folders, an unfinished build's among them, stay.
     """
-    keep = int(os.environ.get(KEEP_TARGETS_ENV, KEEP_TARGETS)) if keep is None else keep
+    keep = settings().dbt_keep_targets if keep is None else keep
     if not target.is_dir():
         return []
     folders = [f for f in target.iterdir() if f.is_dir() and _INVOCATION_FOLDER.fullmatch(f.name)]
@@ -62,7 +60,7 @@ def prune_targets(target: Path, keep: int | None = None) -> list[Path]:
 
 def in_process_enabled() -> bool:
     """Whether dbt runs in process (the default) or as dagster-dbt's subprocess."""
-    return os.environ.get(SUBPROCESS_ENV, "").lower() not in {"1", "true", "yes"}
+    return not settings().dbt_subprocess
 
 
 @dataclass

@@ -13,7 +13,6 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.defs.resources import LandingZone
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
 from factory_assets.lib.markdown import markdown_table
@@ -21,6 +20,7 @@ from factory_assets.lib.specs.source import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
 from factory_assets.partitions import batches_for, partitions_for
+from factory_assets.resources import LandingZone
 
 KINDS = {"polars", "duckdb"}  # and the source's file_format
 

@@ -1,7 +1,8 @@
 """The dbt warehouse as Dagster assets, with row counts and column schemas on each model."""
 
+import os
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,7 @@ from dagster_dbt import DbtCliResource, DbtProjectComponent
 from factory_assets.components import dbt_in_process
 from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags
 from factory_assets.metadata import table_metadata
+from factory_assets.settings import env_name, exported, settings
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock")
 
@@ -40,9 +42,10 @@ class WarehouseDbtComponent(DbtProjectComponent):
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         """Run dbt, then enrich each materialization with the table's metadata."""
         args = self.get_cli_args(context)
-        invocation = dbt_in_process.run(context, dbt, args) or dbt.cli(
-            args, context=context, raise_on_error=False
-        )
+        with _profile_warehouse():
+            invocation = dbt_in_process.run(context, dbt, args) or dbt.cli(
+                args, context=context, raise_on_error=False
+            )
         events = list(invocation.stream())
         # its own build folder is the newest; older ones go beyond FACTORY_DBT_KEEP_TARGETS
         dbt_in_process.prune_targets(Path(invocation.target_path).parent)
@@ -59,6 +62,26 @@ class WarehouseDbtComponent(DbtProjectComponent):
             error = invocation.get_error() or dg.Failure("dbt failed; see the step log")
             _retry_on_lock(context.retry_number + 1, error)
             raise error
+
+
+@contextmanager
+def _profile_warehouse() -> Iterator[None]:
+    """FACTORY_WAREHOUSE set, for dbt's profile, while dbt starts (unless it is set already).
+
+    dbt reads the variables of its profile from the process environment only (in process, and
+    in dagster-dbt's subprocess, which copies it), and must build in the file the resources
+    open: the settings' default. The profile's own fallback cannot be that file: dbt runs on
+    the dbt component's copy of the project (under ``.local_defs_state``), from another folder.
+    """
+    if exported("warehouse"):
+        yield
+        return
+    name = env_name("warehouse")
+    os.environ[name] = str(settings().warehouse)
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def _warehouse_path(invocation) -> str | None:  # noqa: ANN001

@@ -17,9 +17,10 @@ partitions and runs ``<dataset>_batch_line`` for it.
 
 import dagster as dg
 
-from factory_assets.defs.resources import LandingZone, TrackingStore, sensor_interval_s
 from factory_assets.lib.sources import Dataset
 from factory_assets.partitions import batches_for, partitions_for
+from factory_assets.resources import LandingZone, TrackingStore
+from factory_assets.settings import settings
 
 # Every model spec tags its scoring and monitoring stations (components/model_line/).
 SCORING = dg.AssetSelection.tag("factory/line", "scoring")
@@ -149,7 +150,7 @@ def batch_sensor(dataset: Dataset, job: dg.JobDefinition) -> dg.SensorDefinition
     @dg.sensor(
         name=f"{dataset.name}_batch_sensor",
         job=job,
-        minimum_interval_seconds=sensor_interval_s(),
+        minimum_interval_seconds=settings().sensor_interval_s,
         default_status=dg.DefaultSensorStatus.STOPPED,  # as the periodic datasets' schedules
         description=(
             f"Add each batch every batch source of {dataset.name} has landed (a file each) to "

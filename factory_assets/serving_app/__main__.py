@@ -7,12 +7,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from factory_assets.serving_app.app import create_app
-from factory_assets.serving_app.settings import Settings
+from factory_assets.settings import settings
 
 
 def app_from_env() -> ASGIApp:
     """The app with settings from the environment (what each uvicorn worker builds)."""
-    return create_app(Settings.from_env())
+    return create_app(settings())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,8 +17,8 @@ from factory_assets.lib.online.request import InputError
 from factory_assets.lib.online.shadow import ShadowLog
 from factory_assets.serving_app.guard import Guard
 from factory_assets.serving_app.schemas import ModelInfo, PredictRequest, PredictResponse
-from factory_assets.serving_app.settings import Settings
 from factory_assets.serving_app.state import ServingState
+from factory_assets.settings import Settings
 
 log = logging.getLogger("factory.serving")
 COMPONENTS = "#/components/schemas/"
@@ -90,7 +90,7 @@ def create_app(settings: Settings) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.start()
-        if settings.shadow:
+        if settings.serve_shadow:
             shadow.append(ShadowLog(Path(settings.online_dir) / "shadow"))
         yield
         state.stop()
@@ -113,7 +113,8 @@ def create_app(settings: Settings) -> ASGIApp:
     async def healthz() -> JSONResponse:
         """200 when every model has a champion loaded and a snapshot is there, else 503."""
         versions = {
-            name: getattr(state.champions.get(name), "version", None) for name in settings.models
+            name: getattr(state.champions.get(name), "version", None)
+            for name in settings.serve_models
         }
         features = state.features
         ready = features is not None and all(versions.values())
@@ -128,7 +129,7 @@ def create_app(settings: Settings) -> ASGIApp:
     async def models() -> list[dict]:
         """The served models, their champion versions and shadow challengers."""
         out = []
-        for name in settings.models:
+        for name in settings.serve_models:
             champion, challenger = state.champions.get(name), state.challengers.get(name)
             out.append(
                 {
@@ -136,7 +137,7 @@ def create_app(settings: Settings) -> ASGIApp:
                     "version": getattr(champion, "version", None),
                     "loaded_at": getattr(champion, "loaded_at", None),
                     "challenger_version": getattr(challenger, "version", None),
-                    "shadow": settings.shadow,
+                    "shadow": settings.serve_shadow,
                 }
             )
         return out
@@ -148,8 +149,8 @@ def create_app(settings: Settings) -> ASGIApp:
         FastAPI's error shape (``loc`` starts with "body"); features are lookups in the
         snapshot's tables (``OnlineFeatures.rows``); the answer is serialized by orjson.
         """
-        if name not in settings.models:
-            return 404, _detail(f"unknown model {name!r}; served: {list(settings.models)}")
+        if name not in settings.serve_models:
+            return 404, _detail(f"unknown model {name!r}; served: {list(settings.serve_models)}")
         if not raw:
             return 422, orjson.dumps({"detail": [MISSING_BODY]})
         try:
@@ -160,9 +161,10 @@ def create_app(settings: Settings) -> ASGIApp:
         champion, features = state.champions.get(name), state.features  # held to the end
         if champion is None or features is None:
             return 503, _detail(f"model {name!r} has no champion or snapshot loaded yet")
-        if len(body.flights) > settings.max_rows:
+        if len(body.flights) > settings.serve_max_rows:
             return 413, _detail(
-                f"batch of {len(body.flights)} flights exceeds the limit of {settings.max_rows}"
+                f"batch of {len(body.flights)} flights exceeds the limit of "
+                f"{settings.serve_max_rows}"
             )
         try:
             # Flight has the attributes of ScheduledFlight: the validated rows go as they are
@@ -211,4 +213,5 @@ def create_app(settings: Settings) -> ASGIApp:
         return app.openapi_schema
 
     app.openapi = openapi
-    return Guard(FastLane(app, score), settings.max_body_bytes, settings.token)
+    token = settings.serve_token.get_secret_value() if settings.serve_token else None
+    return Guard(FastLane(app, score), settings.serve_max_body_bytes, token)

@@ -21,7 +21,7 @@ from factory_assets.lib.online.features import OnlineFeatures
 from factory_assets.lib.online.scorer import OnlineScorer
 from factory_assets.lib.online.snapshot import current_snapshot
 from factory_assets.lib.scoring import MODEL_FILE, PackagedModel
-from factory_assets.serving_app.settings import Settings
+from factory_assets.settings import Settings
 
 log = logging.getLogger("factory.serving")
 CHAMPION, CHALLENGER = "champion", "challenger"  # as lib/registry.py (which imports mlflow)
@@ -55,12 +55,12 @@ class ServingState:
         if self._registry is None:
             from factory_assets.lib.registry import Registry
 
-            self._registry = Registry(self.settings.tracking_uri)
+            self._registry = Registry(self.settings.mlflow_tracking_uri)
         return self._registry
 
     def refresh(self) -> None:
         """Load whatever moved: a champion, a challenger, or the snapshot."""
-        for name in self.settings.models:
+        for name in self.settings.serve_models:
             try:
                 self._refresh_model(name)
             except Exception:  # a broken version or a registry hiccup: keep serving the old
@@ -84,7 +84,7 @@ class ServingState:
         if champion is not None and (current is None or current.version != str(champion.version)):
             self.champions[name] = self._load(registry, champion)  # the swap: one assignment
             log.info("model %s: serving version %s", name, champion.version)
-        if not self.settings.shadow:
+        if not self.settings.serve_shadow:
             return
         challenger = registry.version(name, CHALLENGER)
         shadow = self.challengers.get(name)
@@ -121,7 +121,7 @@ class ServingState:
         self._thread.start()
 
     def _poll(self) -> None:
-        while not self._stop.wait(self.settings.poll_seconds):
+        while not self._stop.wait(self.settings.serve_poll_seconds):
             self.refresh()
 
     def stop(self) -> None:

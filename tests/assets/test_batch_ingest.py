@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.defs.resources import LandingZone
+from factory_assets.resources import LandingZone
 from tests.assets.test_source_specs import _defs_from
 from tests.unit.test_batch_sources import CUSTOMERS
 

@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from factory_assets.components import dbt_in_process
+from factory_assets.settings import env_name
 from tests.conftest import LINE, run_assets
 
 DBT = [k for k in LINE if not k.startswith("raw_") and k != "flight_features" and "dim_" not in k]
@@ -38,7 +39,7 @@ def both(built, defs, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
         shutil.copy(built[0], path)
         monkeypatch.setenv("FACTORY_WAREHOUSE", str(path))
         if way == "subprocess":
-            monkeypatch.setenv(dbt_in_process.SUBPROCESS_ENV, "1")
+            monkeypatch.setenv(env_name("dbt_subprocess"), "1")
         with dg.DagsterInstance.ephemeral() as instance:
             result = run_assets(defs, DBT, instance)
             messages = "\n".join(e.user_message for e in instance.all_logs(result.run_id))

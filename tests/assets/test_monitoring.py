@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
-from factory_assets.defs.resources import RetrainPolicy
+from factory_assets.resources import RetrainPolicy
 from factory_assets.specs import shipped_datasets
 from tests.assets.test_models import MODEL, _config
 

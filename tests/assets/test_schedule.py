@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from factory_assets.defs.resources import LandingZone
+from factory_assets.resources import LandingZone
 
 SCHEDULE = "nycflights_daily_line_schedule"
 

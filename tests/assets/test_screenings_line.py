@@ -17,11 +17,11 @@ import yaml
 
 from factory_assets.components.model_line.automation import TRIGGER_DAY_TAG
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
-from factory_assets.defs.resources import LandingZone, RetrainPolicy
 from factory_assets.examples.screenings import lay_out_screenings, screenings_frame
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import split_bucket
 from factory_assets.lib.training.train import TrainConfig
+from factory_assets.resources import LandingZone, RetrainPolicy
 from factory_assets.specs import shipped_datasets
 
 SPEC = Path(__file__).resolve().parents[2] / "factory_assets/defs/models/malignancy/defs.yaml"

@@ -14,7 +14,7 @@ from dagster.components.testing import create_defs_folder_sandbox
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.spec_loading import BadSpec
-from factory_assets.defs.resources import LandingZone
+from factory_assets.resources import LandingZone
 from factory_assets.specs import ROOT, source_spec
 from tests.unit.test_source_specs import BAD_SPECS, FUEL
 

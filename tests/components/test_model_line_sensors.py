@@ -11,9 +11,9 @@ from factory_assets.components.model_line.automation import (
     retrain_request,
 )
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
-from factory_assets.defs.resources import RetrainPolicy
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.monitoring import CheckFailure
+from factory_assets.resources import RetrainPolicy
 
 FAILURE = CheckFailure(dt.date(2013, 6, 10), "drift_within_threshold", "drifted share 0.80")
 

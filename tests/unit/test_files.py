@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_assets.components.dbt_in_process import KEEP_TARGETS_ENV, prune_targets
+from factory_assets.components.dbt_in_process import prune_targets
 from factory_assets.lib.files import project_files
+from factory_assets.settings import env_name
 
 
 def _touch(path: Path, mtime: int | None = None) -> Path:
@@ -54,7 +55,7 @@ def test_prune_keeps_the_newest_builds_and_nothing_else_is_touched(target: Path)
 def test_prune_reads_its_bound_from_the_environment(
     target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(KEEP_TARGETS_ENV, "2")
+    monkeypatch.setenv(env_name("dbt_keep_targets"), "2")
     kept = {p.name for p in target.iterdir()} - {p.name for p in prune_targets(target)}
     assert "0a1b2c3" in kept and "warehouse_dbt_build-0000018-abcdef4" in kept
     assert len(kept) == 2 + 4

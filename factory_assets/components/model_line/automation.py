@@ -9,10 +9,11 @@ from factory_assets.components.model_line.common import periods, segment_partiti
 from factory_assets.components.model_line.drift import DRIFT_CHECK
 from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
 from factory_assets.components.model_spec import MANIFEST
-from factory_assets.defs.resources import LandingZone, RetrainPolicy, sensor_interval_s
 from factory_assets.lib import monitoring as mon
 from factory_assets.lib.catalog import materialization
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.resources import LandingZone, RetrainPolicy
+from factory_assets.settings import settings
 
 RETRAIN_TAG, TRIGGER_DAY_TAG = "factory/retrain", "factory/trigger_day"
 NOT_FINISHED = [
@@ -192,7 +193,7 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
     @dg.sensor(
         name=f"{line.name}_retrain_sensor",
         job=retrain,
-        minimum_interval_seconds=sensor_interval_s(),
+        minimum_interval_seconds=settings().sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Retrain {line.name} when its drift or performance check fails; at most one "
         "retrain in flight per model, none within the cool-down (data days, or batches) of the "
@@ -226,7 +227,7 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
         name=f"{line.name}_promotion_sensor",
         asset_key=dg.AssetKey(line.asset("package")),
         job=rescore,
-        minimum_interval_seconds=sensor_interval_s(),
+        minimum_interval_seconds=settings().sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"After a retrain promotes a new {line.name} champion, re-score and re-check "
         "the day that caused it.",

@@ -4,9 +4,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
-from factory_assets.defs.resources import ReportStore, TrackingStore
 from factory_assets.lib.drift_period import DriftError, judge_drift
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.resources import ReportStore, TrackingStore
 
 DRIFT_CHECK = "drift_within_threshold"
 _VALUES = {  # the judgement's plain values that Dagster shows as more than text

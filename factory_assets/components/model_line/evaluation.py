@@ -5,10 +5,10 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
 from factory_assets.components.model_line.training import read_labelled
-from factory_assets.defs.resources import TrackingStore
 from factory_assets.lib.holdout import evaluate_segment
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.resources import TrackingStore
 
 
 def _metadata(results: dict) -> dict:

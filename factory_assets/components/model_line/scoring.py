@@ -4,12 +4,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import periods
-from factory_assets.defs.resources import TrackingStore
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.scoring import champions, partition_values, score
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.metadata import table_metadata
+from factory_assets.resources import TrackingStore
 
 
 def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001

@@ -6,8 +6,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
-from factory_assets.defs.resources import ReportStore, TrackingStore
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.resources import ReportStore, TrackingStore
 
 
 def retrains(instance: dg.DagsterInstance, tracking: TrackingStore, line: ModelLine) -> list:

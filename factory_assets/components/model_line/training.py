@@ -5,7 +5,6 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import output, segments_of, station
-from factory_assets.defs.resources import TrackingStore
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.training.segment import (
@@ -14,6 +13,7 @@ from factory_assets.lib.training.segment import (
     train_config,
     train_segment,
 )
+from factory_assets.resources import TrackingStore
 
 
 def read_labelled(duckdb: DuckDBResource, line: ModelLine, window: tuple, segments: list) -> dict:

@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.defs.resources import OnlineStore
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.online.snapshot import build_snapshot, write_snapshot
+from factory_assets.resources import OnlineStore
 
 
 class SnapshotConfig(dg.Config):

@@ -3,11 +3,11 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.defs.resources import OnlineStore
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.online.shadow import read_shadow_log, shadow_summary
 from factory_assets.lib.warehouse import replace_tables
 from factory_assets.metadata import table_metadata
+from factory_assets.resources import OnlineStore
 
 
 @dg.asset(

@@ -1,0 +1,97 @@
+"""The line's own resources: landing zone, MLflow store, online files, reports, retrain policy.
+
+Their values come from ``defs/resources.py``, which builds the resources dict from the settings;
+components and assets import the classes from here (components never import ``defs``).
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from factory_assets.lib.calendar import Period
+from factory_assets.specs import shipped_datasets
+
+if TYPE_CHECKING:
+    from factory_assets.lib.registry import Registry
+
+
+class LandingZone(dg.ConfigurableResource):
+    """Where upstream systems drop files: below ``<root>/landing``, as the source specs say."""
+
+    root: str
+
+    def newest_period(self, dataset: str) -> Period | None:
+        """The newest period every periodic source of ``dataset`` has landed a file for."""
+        return shipped_datasets()[dataset].newest_period(Path(self.root) / "landing")
+
+    def newest_run(self, dataset: str, run_key: str) -> dg.RunRequest | dg.SkipReason:
+        """A run of ``dataset``'s newest landed period (run key ``<run_key>-<period>``: once)."""
+        newest = self.newest_period(dataset)
+        if newest is None:
+            return dg.SkipReason(f"no period of {dataset} has landed under {self.root}")
+        return dg.RunRequest(run_key=f"{run_key}-{newest.key}", partition_key=newest.key)
+
+    def landed_batches(self, dataset: str) -> list[str]:
+        """The batches every batch source of ``dataset`` has landed a file for, sorted by key."""
+        return shipped_datasets()[dataset].landed_batches(Path(self.root) / "landing")
+
+
+class TrackingStore(dg.ConfigurableResource):
+    """MLflow tracking server or store and the registry on it, plus where artifacts go."""
+
+    tracking_uri: str
+    artifact_location: str
+
+    def registry(self) -> "Registry":
+        """The model registry on this store."""
+        from factory_assets.lib.registry import Registry
+
+        if self.tracking_uri.startswith("sqlite:///"):
+            Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        return Registry(self.tracking_uri)
+
+
+class OnlineStore(dg.ConfigurableResource):
+    """Files the scoring service reads (snapshots) and writes (shadow logs); never DuckDB."""
+
+    root: str
+
+    @property
+    def snapshots(self) -> Path:
+        """Where online feature snapshots go; ``CURRENT`` names the live one."""
+        return Path(self.root) / "snapshots"
+
+    @property
+    def shadow(self) -> Path:
+        """Where the service appends its shadow-scoring logs."""
+        return Path(self.root) / "shadow"
+
+
+class ReportStore(dg.ConfigurableResource):
+    """Where monitoring writes its HTML reports and plots, one folder per model."""
+
+    root: str
+
+    def path(self, model: str, name: str) -> Path:
+        """The file ``name`` of ``model``'s reports."""
+        return Path(self.root) / model / name
+
+
+class RetrainPolicy(dg.ConfigurableResource):
+    """When a failed monitoring check may start a retrain, and on which windows.
+
+    Days are data (partition) days. A retrain trains on ``train_days``, validates on the
+    ``val_days`` after them and is gated on the ``holdout_days`` that end the day before the
+    failed day (the newest labels).
+
+    Unset fields take each model spec's own ``monitoring.retrain`` values; set ones (from
+    ``FACTORY_RETRAIN_*``) apply to every model.
+    """
+
+    cooldown_days: int | None = None
+    train_days: int | None = None
+    val_days: int | None = None
+    holdout_days: int | None = None
