@@ -289,4 +289,4 @@ def test_production_instance_keeps_the_embedded_pools_and_secrets_out() -> None:
     assert all(set(value) == {"env"} for value in db.values())  # credentials: env vars only
     assert prod["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert prod["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
-    assert "sqlite" in embedded["storage"]  # the default tier stays zero-server
+    assert "storage" not in embedded  # the default tier stays zero-server: SQLite in its home
