@@ -23,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 README = PROJECT_ROOT / "README.md"
 MARKERS = ("<!-- settings:start -->", "<!-- settings:end -->")
 PREFIX = "FACTORY_"
+RETRAIN_DEFAULT = "unset: each spec's `monitoring.retrain`"
 
 
 def _shown(default: str, description: str, **kwargs: object) -> FieldInfo:
@@ -83,18 +84,18 @@ class Settings(BaseSettings):
         30, ge=1, description="seconds between two evaluations of a monitoring sensor"
     )
     retrain_cooldown_days: int | None = _shown(
-        "unset: each spec's `monitoring.retrain`",
+        RETRAIN_DEFAULT,
         "days after a retrain before the next may start, for every model",
         ge=0,
     )
     retrain_train_days: int | None = _shown(
-        "unset: each spec's", "days a retrain trains on, for every model", ge=1
+        RETRAIN_DEFAULT, "days a retrain trains on, for every model", ge=1
     )
     retrain_val_days: int | None = _shown(
-        "unset: each spec's", "days after them a retrain validates on, for every model", ge=1
+        RETRAIN_DEFAULT, "days after them a retrain validates on, for every model", ge=1
     )
     retrain_holdout_days: int | None = _shown(
-        "unset: each spec's",
+        RETRAIN_DEFAULT,
         "days before the failed day a retrain is gated on, for every model",
         ge=1,
     )

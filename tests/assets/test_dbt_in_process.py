@@ -1,14 +1,17 @@
 """dbt in the step's process gives what dagster-dbt's subprocess gives, and lets go of the file."""
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from factory_assets.components import dbt_in_process
+from factory_assets.definitions import defs as load_defs
 from factory_assets.settings import env_name
 from tests.conftest import LINE, run_assets
 
@@ -85,3 +88,24 @@ def test_the_parsed_project_is_reused_until_a_project_file_changes(tmp_path: Pat
     changed = dbt_in_process._fingerprint(project, args)  # noqa: SLF001
     assert changed != first
     assert dbt_in_process._fingerprint(project, [*args, "--target", "x"]) != changed  # noqa: SLF001
+
+
+@pytest.mark.parametrize("subprocess_dbt", [False, True], ids=["in_process", "subprocess"])
+def test_dbt_builds_in_the_settings_warehouse_when_none_is_exported(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, subprocess_dbt: bool
+) -> None:  # noqa: ANN001
+    # FACTORY_STATE_DIR alone (as the Docker image sets it): dbt must build in the file the
+    # resources open, <state>/warehouse.duckdb, and leave the environment as it found it.
+    monkeypatch.delenv("FACTORY_WAREHOUSE")
+    monkeypatch.setenv("FACTORY_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv(env_name("dbt_subprocess"), str(subprocess_dbt))
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(built[0], path)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("drop table dim_carriers")
+    # loaded again: the session's definitions hold the variable the test unset
+    result = run_assets(load_defs(), ["dim_carriers"])
+    assert result.success
+    assert "FACTORY_WAREHOUSE" not in os.environ
+    with duckdb.connect(str(path), read_only=True) as conn:
+        assert conn.execute("select count(*) from dim_carriers").fetchone()[0] > 0
