@@ -1,4 +1,5 @@
-"""`dg check defs`, the command an analyst runs, accepts a segmented model spec."""
+"""`dg check defs`, the command an analyst runs: from a clone with nothing exported, and on a
+segmented model spec."""
 
 import os
 import shutil
@@ -11,6 +12,20 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "factory_assets" / "defs" / "models"
+DG = str(Path(sys.executable).parent / "dg")
+
+
+@pytest.mark.slow
+def test_dg_check_defs_needs_no_exported_variable() -> None:
+    # The README's command as a reader runs it first: no FACTORY_* and no DAGSTER_HOME (dg then
+    # uses a temporary instance from the project's dagster.yaml), the settings' defaults only.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACTORY_", "DAGSTER_HOME"))}
+    done = subprocess.run(
+        [DG, "check", "defs"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
+    assert not list(ROOT.glob(".tmp_dagster_home_*"))  # the temporary instance is gone
 
 
 @pytest.mark.slow
@@ -34,7 +49,7 @@ def test_a_segmented_spec_passes_dg_check_defs(tmp_path: Path) -> None:
     try:
         (folder / "defs.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
         done = subprocess.run(
-            [str(Path(sys.executable).parent / "dg"), "check", "defs"],
+            [DG, "check", "defs"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -1,0 +1,140 @@
+"""One settings module: every variable declared there, parsed one way, defaults without exports."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from factory_assets.settings import (
+    README,
+    Settings,
+    SettingsError,
+    declared,
+    env_name,
+    rendered,
+    settings,
+    table,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No variable of the settings exported (and no project .env read)."""
+    for name in declared():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+
+
+def test_the_readme_holds_the_generated_table() -> None:
+    text = README.read_text()
+    assert rendered(text) == text, "run `python -m factory_assets.settings` to refresh README.md"
+    for field in Settings.model_fields:
+        assert f"| `{env_name(field)}` |" in table(), field
+
+
+def test_with_nothing_exported_the_stores_are_the_project_folders(scrubbed: None) -> None:
+    current = settings()
+    assert current.data_dir == ROOT / "data"
+    assert current.warehouse == ROOT / ".factory" / "warehouse.duckdb"
+    assert current.mlflow_tracking_uri == f"sqlite:///{ROOT / '.factory' / 'mlflow.db'}"
+    assert current.online_dir == ROOT / ".factory" / "online"
+    assert current.executor == "multiprocess" and not current.dbt_subprocess
+    assert current.retrain_overrides() == {}
+
+
+def test_unset_stores_follow_the_state_dir(
+    scrubbed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTORY_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("FACTORY_REPORTS_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("FACTORY_RETRAIN_TRAIN_DAYS", "60")
+    current = settings()
+    assert current.warehouse == tmp_path / "warehouse.duckdb"
+    assert current.results_dir == tmp_path / "model_results"
+    assert current.reports_dir == tmp_path / "elsewhere"
+    assert current.mlflow_artifacts == (tmp_path / "mlartifacts").as_uri()
+    assert current.retrain_overrides() == {"train_days": 60}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", True), ("true", True), ("YES", True), ("on", True)]
+    + [("0", False), ("false", False), ("Off", False), ("", False)],
+)
+def test_every_boolean_reads_the_same_words(
+    scrubbed: None, monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("FACTORY_SERVE_SHADOW", value)
+    monkeypatch.setenv("FACTORY_DBT_SUBPROCESS", value)
+    current = settings()
+    assert current.serve_shadow is expected and current.dbt_subprocess is expected
+
+
+def test_a_bad_value_names_its_variable(scrubbed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACTORY_SERVE_SHADOW", "maybe")
+    monkeypatch.setenv("FACTORY_EXECUTOR", "threads")
+    with pytest.raises(SettingsError, match="FACTORY_SERVE_SHADOW='maybe'") as raised:
+        settings()
+    assert "FACTORY_EXECUTOR='threads'" in str(raised.value)
+
+
+def test_secrets_are_not_shown(scrubbed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACTORY_SERVE_TOKEN", "s3cret-token")
+    monkeypatch.setenv("FACTORY_MLFLOW_TRACKING_URI", "postgresql://u:s3cret-pw@db/mlflow")
+    monkeypatch.setenv("FACTORY_SERVE_MODELS", "flights, cancellations")
+    current = settings()
+    assert "s3cret" not in repr(current)
+    assert current.serve_token.get_secret_value() == "s3cret-token"
+    assert current.serve_models == ("flights", "cancellations")
+
+
+def _names_in(path: Path, pattern: str) -> set[str]:
+    return set(re.findall(pattern, path.read_text()))
+
+
+def test_every_variable_the_project_reads_is_declared() -> None:
+    names = _names_in(ROOT / "dagster.yaml", r"env: (\w+)")
+    names |= _names_in(ROOT / "deploy" / "dagster.yaml", r"env: (\w+)")
+    names |= _names_in(ROOT / "dbt_project" / "profiles.yml", r"env_var\('(\w+)'")
+    for path in (ROOT / "factory_assets").rglob("*.py"):
+        names |= _names_in(path, r"\b(FACTORY_[A-Z0-9_]*[A-Z0-9])\b(?!_\*)")
+    assert names >= {"DAGSTER_PG_HOST", "FACTORY_WAREHOUSE", "FACTORY_DBT_SUBPROCESS"}
+    assert names - declared() == set()
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    allowed = {
+        "settings.py",  # the reader
+        "defs/resources.py",  # set variables as dg.EnvVar
+        "components/warehouse.py",  # FACTORY_WAREHOUSE for dbt's profile, while dbt starts
+        "components/dbt_in_process.py",  # the environment in the parsed project's fingerprint
+    }
+    readers = {
+        str(path.relative_to(ROOT / "factory_assets"))
+        for path in (ROOT / "factory_assets").rglob("*.py")
+        if re.search(r"os\.environ|getenv|EnvVar\(", path.read_text())
+    }
+    assert readers <= allowed
+
+
+def test_loading_the_definitions_writes_no_variable_and_components_import_no_defs() -> None:
+    script = (
+        "import os, sys\n"
+        "import factory_assets.components.model_line.build, factory_assets.components.warehouse\n"
+        "import factory_assets.components.landing_source, factory_assets.components.model_spec\n"
+        "assert not [m for m in sys.modules if m.startswith('factory_assets.defs')], 'cycle'\n"
+        "before = dict(os.environ)\n"
+        "from factory_assets.definitions import defs\n"
+        "defs()\n"
+        "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACTORY_", "DAGSTER_HOME"))}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
