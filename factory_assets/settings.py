@@ -6,12 +6,11 @@ folders of the project (``data/``, ``.factory/``), so every command works from a
 nothing exported. Dagster resources take a set variable as ``dg.EnvVar`` (``defs/resources.py``),
 so it is resolved when a run starts and shown by name, not value, in the UI.
 
-``python -m factory_assets.settings`` rewrites the README's table of these variables between its
-markers; a test checks that the README holds what this module generates.
+The README's table of these variables is generated from them (``python -m
+factory_assets.spec_docs``); a test checks that the README holds it.
 """
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,8 +19,6 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-README = PROJECT_ROOT / "README.md"
-MARKERS = ("<!-- settings:start -->", "<!-- settings:end -->")
 PREFIX = "FACTORY_"
 RETRAIN_DEFAULT = "unset: each spec's `monitoring.retrain`"
 
@@ -219,25 +216,8 @@ def _default(field: FieldInfo) -> str:
     return f"`{str(value).lower() if isinstance(value, bool) else value}`"
 
 
-def table() -> str:
-    """The README's Markdown table: one row per variable, the product's first."""
-    rows = [(env_name(n), _default(f), f.description) for n, f in Settings.model_fields.items()]
-    rows += [
-        (n.upper(), _default(f), f.description) for n, f in InstanceSettings.model_fields.items()
-    ]
-    lines = ["| variable | default | what |", "|---|---|---|"]
-    lines += [f"| `{name}` | {default} | {what} |" for name, default, what in rows]
-    return "\n".join(lines)
-
-
-def rendered(text: str) -> str:
-    """``text`` (the README) with the table replaced between its markers."""
-    start, end = MARKERS
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{table()}\n{end}{tail}"
-
-
-if __name__ == "__main__":
-    README.write_text(rendered(README.read_text()))
-    sys.exit(0)
+def rows() -> list[list[str]]:
+    """The README's table (``factory_assets/spec_docs.py``): variable, default, what; ours first."""
+    ours = [[env_name(n), f] for n, f in Settings.model_fields.items()]
+    dagster = [[n.upper(), f] for n, f in InstanceSettings.model_fields.items()]
+    return [[f"`{name}`", _default(f), f.description or ""] for name, f in ours + dagster]

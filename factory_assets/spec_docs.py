@@ -1,4 +1,7 @@
-"""The README's tables of spec fields, generated from the specs' own schemas.
+"""The README's generated tables: spec fields and settings, from their own schemas.
+
+The spec tables come from the source and model specs, the settings table (every environment
+variable) from ``factory_assets/settings.py``.
 
 ``python -m factory_assets.spec_docs`` rewrites the tables between their markers in README.md;
 a test checks that the README holds what this module generates, so the tables cannot go stale.
@@ -17,6 +20,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 MARKERS = {
     "source": ("<!-- source-spec-fields:start -->", "<!-- source-spec-fields:end -->"),
     "model": ("<!-- model-spec-fields:start -->", "<!-- model-spec-fields:end -->"),
+    "settings": ("<!-- settings:start -->", "<!-- settings:end -->"),
 }
 
 
@@ -60,14 +64,16 @@ def _rows(model: type[pydantic.BaseModel], prefix: str = "") -> list[list[str]]:
 
 
 def tables() -> dict[str, str]:
-    """The source and model spec tables, by kind."""
+    """The source and model spec tables and the settings table, by kind."""
     from factory_assets.components.landing_source import LandingSource
     from factory_assets.components.model_spec import ModelSpec
+    from factory_assets.settings import rows
 
     header = ["field", "type", "default", "what"]
     return {
         "source": markdown_table(header, _rows(LandingSource)),
         "model": markdown_table(header, _rows(ModelSpec)),
+        "settings": markdown_table(["variable", "default", "what"], rows()),
     }
 
 
