@@ -3,12 +3,13 @@
 import argparse
 import datetime as dt
 import getpass
+import shutil
 import sys
 import time
 
 import dagster as dg
 
-from factory_assets.settings import settings
+from factory_assets.settings import PROJECT_ROOT, dagster_home, settings
 from factory_assets.specs import shipped_datasets
 
 # The example datasets' upstreams: each lays its files out as its upstream would drop them.
@@ -129,8 +130,20 @@ def _landing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instance() -> dg.DagsterInstance:
+    """DAGSTER_HOME's instance, else the project's own (``.factory/dagster_home``, as make's).
+
+    A home without a ``dagster.yaml`` gets the project's (pools, queue), as ``make`` does.
+    """
+    home = dagster_home()
+    if not (home / "dagster.yaml").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
+
+
 def _run(args: argparse.Namespace) -> int:
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         started = time.perf_counter()
         calendar = _dataset(args.dataset).calendar
         start = calendar.period(args.start) if args.start else calendar.first
@@ -161,7 +174,7 @@ def _rollback(args: argparse.Namespace) -> int:
             }
         }
     }
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         ok = _report(
             run_job("rollback_champion", instance, run_config=config),
             f"rollback {args.model}",
@@ -182,7 +195,7 @@ def _replay(args: argparse.Namespace) -> int:
     calendar = dataset.calendar
     started = time.perf_counter()
     log = settings().state_dir / "logs" / f"replay-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
-    with console_for(log, args.verbose) as console, dg.DagsterInstance.get() as instance:
+    with console_for(log, args.verbose) as console, _instance() as instance:
         replay = Replay(instance, defs(), dataset, html=args.html)
         first = calendar.period_of(args.first) if args.first else replay.first_unseen()
         last = calendar.period_of(args.last) if args.last else calendar.last

@@ -148,10 +148,18 @@ class Settings(BaseSettings):
 
 
 class InstanceSettings(BaseSettings):
-    """Variables Dagster itself reads (``dagster.yaml``, ``deploy/dagster.yaml``), not our code."""
+    """Variables Dagster itself reads (``dagster.yaml``, ``deploy/dagster.yaml``).
+
+    ``factory`` reads ``DAGSTER_HOME`` too (``dagster_home()``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_ignore_empty=True, extra="ignore"
+    )
 
     dagster_home: Path | None = _shown(
-        "unset: a temporary instance per command; `make`: `.factory/dagster_home`",
+        "unset: `dg`/`dagster`: a temporary instance per command; `factory` and `make`: "
+        "`$FACTORY_STATE_DIR/dagster_home`",
         "the Dagster instance (an absolute path): run history, schedules, sensors; `make` "
         "copies `dagster.yaml` there",
     )
@@ -183,6 +191,12 @@ def settings() -> Settings:
             shown = "" if secret else f"={error['input']!r}"
             bad.append(f"{name}{shown}: {error['msg']}")
         raise SettingsError("bad setting: " + "; ".join(bad)) from None
+
+
+def dagster_home() -> Path:
+    """The Dagster instance of the ``factory`` commands: DAGSTER_HOME, else make's default."""
+    home = InstanceSettings().dagster_home
+    return (home or settings().state_dir / "dagster_home").absolute()
 
 
 def env_name(field: str) -> str:

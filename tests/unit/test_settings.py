@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from factory_assets.settings import Settings, SettingsError, declared, settings
+from factory_assets.settings import (
+    InstanceSettings,
+    Settings,
+    SettingsError,
+    dagster_home,
+    declared,
+    settings,
+)
 from factory_assets.spec_docs import tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +136,21 @@ def test_loading_the_definitions_writes_no_variable_and_components_import_no_def
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_factory_commands_default_to_the_project_instance(
+    scrubbed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factory_assets.cli import _instance
+
+    monkeypatch.setitem(InstanceSettings.model_config, "env_file", None)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("FACTORY_STATE_DIR", str(tmp_path))
+    assert dagster_home() == tmp_path / "dagster_home"
+    with _instance() as instance:  # make's instance: the project's dagster.yaml copied there
+        assert instance.root_directory == str(tmp_path / "dagster_home")
+        assert (tmp_path / "dagster_home" / "dagster.yaml").read_text() == (
+            ROOT / "dagster.yaml"
+        ).read_text()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    assert dagster_home() == tmp_path / "elsewhere"
