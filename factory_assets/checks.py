@@ -16,7 +16,6 @@ import hashlib
 import json
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
@@ -28,6 +27,7 @@ from factory_assets.lib.quality import (
     run_suite,
     scoped_rows,
 )
+from factory_assets.private_api import check_records
 
 
 class SuiteScope(dg.Config):
@@ -67,10 +67,8 @@ def _passed_through(
     None when that evaluation ran another suite (``fingerprint`` differs, or is missing): the
     rows it passed were never judged by this one.
     """
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
-    )
-    evaluation = records[0].event.asset_check_evaluation if records and records[0].event else None
+    records = check_records(instance, key, newest=1, passed=True)
+    evaluation = records[0].evaluation if records else None
     if evaluation is None:
         return None
     suite = evaluation.metadata.get("suite_fingerprint")

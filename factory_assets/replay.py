@@ -28,7 +28,7 @@ from factory_assets.defs.jobs import (
 )
 from factory_assets.lib.calendar import Period
 from factory_assets.lib.sources import Dataset
-from factory_assets.private_api import sensor_cursor, store_sensor_cursor
+from factory_assets.private_api import check_records, sensor_cursor, store_sensor_cursor
 
 RETRAIN_SENSOR, PROMOTION_SENSOR = "_retrain_sensor", "_promotion_sensor"
 SENSOR_TAG, RUN_KEY_TAG = "dagster/sensor_name", "dagster/run_key"  # as the daemon tags its runs
@@ -83,9 +83,7 @@ class Replay:
                 newest = 0
                 for station, check in CHECKS.items():
                     key = dg.AssetCheckKey(dg.AssetKey(f"{model}_{station}"), check)
-                    history = self.instance.event_log_storage.get_asset_check_execution_history(
-                        key, 1
-                    )
+                    history = check_records(self.instance, key, newest=1)
                     newest = max([newest, *(r.id for r in history)])
                 store_sensor_cursor(self.instance, retrain, str(newest))
             promotion = self.defs.get_sensor_def(f"{model}{PROMOTION_SENSOR}")

@@ -27,9 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource
+from dagster_dbt import DbtCliResource
 
 from factory_assets.lib.files import project_files
+from factory_assets.private_api import (
+    dbt_asset_events,
+    dbt_event_dict,
+    dbt_selection,
+    release_duckdb,
+)
 from factory_assets.settings import settings
 
 # dagster-dbt's name for one invocation's target folder: <op>-<run id[:7]>-<uuid[:7]>, or the
@@ -124,45 +130,15 @@ def _manifest(project_args: list[str], project_dir: Path):  # noqa: ANN202
     return _MANIFESTS[key]
 
 
-def _release_duckdb() -> str | None:
-    """Close dbt-duckdb's database and return its file's path.
-
-    dbt-duckdb keeps one database per process: it would hold the warehouse file's lock (other
-    processes could not open it) and its own configuration (this process's other connections to
-    the file would be refused).
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager as Manager
-
-    with Manager._LOCK:  # noqa: SLF001
-        env, Manager._ENV = Manager._ENV, None  # noqa: SLF001
-    if env is None:
-        return None
-    env.close()
-    return getattr(env.creds, "path", None)
-
-
 def run(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str]
 ) -> InProcessInvocation | None:
     """Run ``dbt <args>`` for the step's selection in process; None: use the subprocess path."""
-    from dagster_dbt.asset_utils import (
-        extract_runtime_selection_from_args,
-        get_updated_cli_invocation_params_for_context,
-    )
-    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
     from dbt.cli.main import dbtRunner
-    from dbt_common.events.functions import msg_to_dict
 
     if not in_process_enabled():
         return None
-    cleaned, selects, excludes = extract_runtime_selection_from_args(args)
-    params = get_updated_cli_invocation_params_for_context(
-        context.op_execution_context,
-        {},
-        DagsterDbtTranslator(),
-        runtime_selects=selects,
-        runtime_excludes=excludes,
-    )
+    cleaned, params = dbt_selection(context, args)
     project_dir = Path(dbt.project_dir).resolve()
     if params.dbt_project and Path(params.dbt_project.project_dir).resolve() != project_dir:
         return None  # a generated selector in a temporary copy of the project
@@ -185,24 +161,17 @@ def run(
     raw_events: list[dict] = []
     with _LOCK:
         manifest = _manifest(project_args, project_dir)
-        collect = lambda m: raw_events.append(msg_to_dict(m))  # noqa: E731
+        collect = lambda m: raw_events.append(dbt_event_dict(m))  # noqa: E731
         runner = dbtRunner(manifest=manifest, callbacks=[collect])
         try:
             result = runner.invoke(argv)
         finally:
-            warehouse_path = _release_duckdb()
+            warehouse_path = release_duckdb()
     context.log.info(f"dbt {' '.join(argv)} (in process)")
 
     def to_events(events: list[dict]) -> Iterator:
         for raw in events:
-            event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
-            yield from event.to_default_asset_events(
-                manifest=params.manifest,
-                dagster_dbt_translator=params.dagster_dbt_translator,
-                context=context,
-                target_path=target_path,
-                project=params.dbt_project,
-            )
+            yield from dbt_asset_events(raw, params, context, target_path)
 
     return InProcessInvocation(
         args=argv,

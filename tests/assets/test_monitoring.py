@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
+from factory_assets.private_api import check_records
 from factory_assets.resources import RetrainPolicy
 from factory_assets.specs import shipped_datasets
 from tests.assets.test_models import MODEL, _config
@@ -238,7 +239,7 @@ def test_one_run_over_days_judges_each_day_on_its_own(defs, monitored) -> None: 
     assert verdicts[PERFORMANCE, DAY.isoformat()].passed
     # each day's verdict names its own day, and each day keeps its own check record
     assert {verdicts[DRIFT, d].metadata["day"].value for d in days} == days
-    history = instance.event_log_storage.get_asset_check_execution_history(DRIFT, 2)
+    history = check_records(instance, DRIFT, newest=2)
     assert {r.partition for r in history} == days
     # the sensor reads the failures of both days and retrains from the newest
     result, _ = _sensor(defs, instance, cursor=str(min(r.id for r in history) - 1), cooldown=0)
@@ -257,7 +258,7 @@ def test_a_replay_in_batches_monitors_a_batch_in_one_run(defs, monitored) -> Non
     assert not replay.failed_runs
     assert set(replay.seconds) >= {"batch line", "monitoring"}
     # both days' drift verdicts come from one run, the newest of the instance's drift runs
-    history = instance.event_log_storage.get_asset_check_execution_history(DRIFT, 2)
+    history = check_records(instance, DRIFT, newest=2)
     assert {r.partition for r in history} == {
         (DAY - dt.timedelta(days=1)).isoformat(),
         DAY.isoformat(),

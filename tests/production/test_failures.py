@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 
 from factory_assets.examples.nycflights import lay_out_landing
+from factory_assets.private_api import claimed_slots, free_slots_of_run
 from tests.conftest import LAST, run_assets
 from tests.production.tier import day_counts, landed_rows, run_worker
 
@@ -59,9 +60,9 @@ def test_killed_run_worker_leaves_no_half_table_and_reexecution_completes(
     # The dead step still holds the pool's only slot: every warehouse step would wait forever.
     # The daemon frees it (run_monitoring.free_slots_after_run_end_seconds in
     # deploy/dagster.yaml); as it would:
-    assert instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
-    instance.event_log_storage.free_concurrency_slots_for_run(killed)
-    assert not instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
+    assert claimed_slots(instance, "warehouse")
+    free_slots_of_run(instance, killed)
+    assert not claimed_slots(instance, "warehouse")
 
     done = run_worker(["--reexecute", killed])
     run = instance.get_run_by_id(done)

@@ -14,16 +14,11 @@ import dagster as dg
 import kubernetes_validate
 import pytest
 import yaml
-from dagster._core.code_pointer import ModuleCodePointer
-from dagster._core.execution.api import create_execution_plan
-from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
-from dagster._grpc.types import ExecuteStepArgs
 from dagster_k8s import K8sRunLauncher
-from dagster_k8s.container_context import K8sContainerContext
-from dagster_k8s.job import construct_dagster_k8s_job, get_k8s_job_name, get_user_defined_k8s_config
 from kubernetes.client import ApiClient
 
 from factory_assets.execution import GPU_NODE_SELECTOR
+from factory_assets.private_api import first_step, job_origin, k8s_step_job
 from tests.conftest import ROOT
 
 VALUES = yaml.safe_load((ROOT / "deploy" / "k8s" / "values.yaml").read_text())
@@ -95,14 +90,8 @@ def _run(job_name: str) -> dg.DagsterRun:
         }
     }
     module = DEPLOYMENT["dagsterApiGrpcArgs"][1]
-    origin = JobPythonOrigin(
-        job_name,
-        RepositoryPythonOrigin(
-            executable_path=PYTHON,
-            code_pointer=ModuleCodePointer(module, "defs", working_directory="/opt/factory"),
-            container_image=IMAGE,
-            container_context=container_context,
-        ),
+    origin = job_origin(
+        job_name, module, python=PYTHON, image=IMAGE, container_context=container_context
     )
     return dg.DagsterRun(job_name=job_name, job_code_origin=origin)
 
@@ -111,25 +100,7 @@ def _step_job(defs: dg.Definitions, asset: str, tmp_path: Path):  # noqa: ANN202
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={dg.AssetKey(asset)}
     )
-    step = create_execution_plan(job).get_all_steps_in_topo_order()[0]
-    launcher, run = _launcher(tmp_path), _run(job.name)
-    context = K8sContainerContext.create_for_run(run, launcher, include_run_tags=False)
-    context = context.merge(
-        K8sContainerContext(run_k8s_config=get_user_defined_k8s_config(step.tags))
-    )
-    config = context.get_k8s_job_config(None, launcher).with_image(IMAGE)
-    args = ExecuteStepArgs(run.job_code_origin, run.run_id, [step.key], should_verify_step=True)
-    name = get_k8s_job_name(run.run_id, step.key)
-    return construct_dagster_k8s_job(
-        job_config=config,
-        args=args.get_command_args(skip_serialized_namedtuple=True),
-        job_name=name,
-        pod_name=name,
-        component="step_worker",
-        user_defined_k8s_config=context.run_k8s_config,
-        labels={"dagster/op": step.key},
-        env_vars=args.get_command_env(),
-    )
+    return k8s_step_job(_run(job.name), first_step(job), _launcher(tmp_path), IMAGE)
 
 
 def _common(job) -> tuple:  # noqa: ANN001

@@ -1,9 +1,7 @@
 """Helpers of the production-tier tests: the daemon, queued runs, and what the runs left."""
 
-import asyncio
 import datetime as dt
 import itertools
-import logging
 import os
 import re
 import signal
@@ -18,6 +16,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from factory_assets import private_api
 from factory_assets.examples.nycflights import daily_file
 from tests.conftest import ROOT
 from tests.production.faults import PAUSE_VAR
@@ -116,30 +115,18 @@ def submit_runs(
     checks: list[dg.AssetCheckKey],
 ) -> list[str]:
     """Queue one run per day range, as a sensor's RunRequest would (the daemon launches them)."""
-    from dagster._core.execution.submit_asset_runs import submit_asset_run
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import WorkspaceFileTarget
-
-    target = WorkspaceFileTarget(paths=[str(ROOT / "workspace.yaml")])
-    run_ids = []
-    with WorkspaceProcessContext(instance, target) as context:
-        workspace = context.create_request_context()
-        for index, (first, last) in enumerate(ranges):
-            request = dg.RunRequest(
-                asset_selection=assets,
-                asset_check_keys=checks,
-                tags={
-                    "dagster/asset_partition_range_start": first.isoformat(),
-                    "dagster/asset_partition_range_end": last.isoformat(),
-                },
-            )
-            run = asyncio.run(
-                submit_asset_run(
-                    None, request, index, instance, context, workspace, {}, {}, logging.getLogger()
-                )
-            )
-            run_ids.append(run.run_id)
-    return run_ids
+    requests = [
+        dg.RunRequest(
+            asset_selection=assets,
+            asset_check_keys=checks,
+            tags={
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
+        )
+        for first, last in ranges
+    ]
+    return private_api.submit_runs(instance, ROOT / "workspace.yaml", requests)
 
 
 def wait_for(instance: dg.DagsterInstance, run_ids: list[str], timeout: float) -> list:

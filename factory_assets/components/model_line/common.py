@@ -3,13 +3,11 @@
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.partitions import batches_for, partitions_for
+from factory_assets.private_api import check_target
 
 RESULTS = "model_results"  # the IO manager of the stations' JSON results
 SEGMENTED = "factory/segmented"
@@ -107,21 +105,12 @@ def judge_periods(
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key, asset_partitions=[partition]), limit=1
         ).records
-        target = (
-            AssetCheckEvaluationTargetMaterializationData(
-                storage_id=records[0].storage_id,
-                run_id=records[0].event_log_entry.run_id,
-                timestamp=records[0].timestamp,
-            )
-            if records
-            else None
-        )
         yield dg.AssetCheckEvaluation(
             asset_key=asset_key,
             check_name=check,
             passed=passed,
             metadata=check_metadata,
-            target_materialization_data=target,
+            target_materialization_data=check_target(records[0]) if records else None,
             severity=dg.AssetCheckSeverity.ERROR,
             blocking=False,
             partition=partition,
