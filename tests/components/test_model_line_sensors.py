@@ -1,21 +1,29 @@
-"""What a model line's retrain asks for: windows, run config, segment partitions, its assets."""
+"""What a model line's retrain asks for: windows, run config, segment partitions, its assets.
+
+And which check failures its sensor sees: every one stored since its last tick.
+"""
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from factory_assets.components.model_line.automation import (
     RETRAIN_TAG,
+    TRIGGER_DAY_TAG,
     effective_policy,
     retrain_request,
 )
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.monitoring import CheckFailure
+from factory_assets.private_api import check_records
 from factory_assets.resources import RetrainPolicy
 
 FAILURE = CheckFailure(dt.date(2013, 6, 10), "drift_within_threshold", "drifted share 0.80")
+DRIFT = dg.AssetCheckKey(dg.AssetKey("flights_drift_report"), "drift_within_threshold")
 
 
 def _spec(**extra) -> ModelSpec:  # noqa: ANN003
@@ -81,3 +89,117 @@ def test_a_retrain_rebuilds_a_feature_table_but_not_a_dbt_view(defs: dg.Definiti
     assert "dbt view" in defs.resolve_job_def("retrain_cancellations").description
     assert _retrain_keys(defs, "flights") == {"flight_features", *(f"flights_{s}" for s in chain)}
     assert defs.resolve_job_def("retrain_flights").description.startswith("Rebuild flight_features")
+
+
+def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):  # noqa: ANN202
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"retrain_policy": RetrainPolicy(cooldown_days=0)},
+    )
+    return defs.get_sensor_def("flights_retrain_sensor")(context)
+
+
+def _verdict(day: dt.date, passed: bool) -> dg.AssetCheckEvaluation:
+    return dg.AssetCheckEvaluation(
+        asset_key=DRIFT.asset_key,
+        check_name=DRIFT.name,
+        passed=passed,
+        partition=day.isoformat(),
+        metadata={"drifted_share": 0.1 if passed else 0.9},
+    )
+
+
+@pytest.fixture
+def in_memory() -> dg.DagsterInstance:
+    """An ephemeral instance: 500 evaluations are stored in 2 s (70 ms each on SQLite files)."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+def test_the_retrain_sensor_sees_a_failure_among_500_evaluations_since_its_last_tick(
+    defs: dg.Definitions, in_memory: dg.DagsterInstance
+) -> None:
+    instance = in_memory
+    first = _tick(defs, instance, None)
+    assert not first.run_requests
+    days = [dt.date(2013, 1, 1) + dt.timedelta(days=i) for i in range(500)]
+    failed = days[123]  # 377 evaluations are stored after it: beyond any "newest 200"
+    for day in days:
+        instance.report_runless_asset_event(_verdict(day, passed=day != failed))
+    second = _tick(defs, instance, first.cursor)
+    (request,) = second.run_requests
+    assert request.tags[TRIGGER_DAY_TAG] == failed.isoformat()
+    assert "drifted share 0.90" in request.tags["factory/trigger_detail"]
+    assert int(second.cursor) > int(first.cursor or 0)
+    assert not _tick(defs, instance, second.cursor).run_requests  # nothing new since
+
+
+def _slow_drift_check(gate: threading.Event) -> dg.AssetsDefinition:
+    """flights_drift_report's check as a run plans it, evaluated (failed) once ``gate`` opens."""
+    days = dg.DailyPartitionsDefinition("2013-01-01")
+
+    @dg.multi_asset(
+        name="flights_drift_report",
+        specs=[dg.AssetSpec(DRIFT.asset_key, partitions_def=days)],
+        check_specs=[dg.AssetCheckSpec(DRIFT.name, asset=DRIFT.asset_key, partitions_def=days)],
+        partitions_def=days,
+        can_subset=True,  # as the period monitors: the check's output is optional
+    )
+    def _asset(context: dg.AssetExecutionContext):  # noqa: ANN202
+        assert gate.wait(60)
+        yield dg.MaterializeResult(asset_key=DRIFT.asset_key)
+        yield _verdict(dt.date.fromisoformat(context.partition_key), passed=False)
+
+    return _asset
+
+
+def test_a_check_still_running_at_a_tick_is_seen_once_evaluated(
+    defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    gate, day = threading.Event(), dt.date(2013, 3, 4)
+    job = dg.Definitions(assets=[_slow_drift_check(gate)]).resolve_implicit_global_asset_job_def()
+    run = threading.Thread(
+        target=job.execute_in_process,
+        kwargs={"instance": instance, "partition_key": day.isoformat()},
+    )
+    run.start()
+    try:
+        # the run has planned the check (its record exists, still PLANNED) and waits at the gate
+        for _ in range(600):
+            if check_records(instance, DRIFT):
+                break
+            threading.Event().wait(0.05)
+        (planned,) = check_records(instance, DRIFT)
+        assert planned.passed is None
+        during = _tick(defs, instance, None)
+        assert not during.run_requests
+        assert int(during.cursor) < planned.id  # the cursor waits for the verdict
+    finally:
+        gate.set()
+        run.join()
+    after = _tick(defs, instance, during.cursor)
+    (request,) = after.run_requests
+    assert request.tags[TRIGGER_DAY_TAG] == day.isoformat()
+
+
+@dg.asset(name="flights_package")
+def _package(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """flights_package as a retrain run leaves it: promoted, the run tagged with its day."""
+    return dg.MaterializeResult(metadata={"promoted": True})
+
+
+def test_the_promotion_sensor_rescores_every_promotion_since_its_last_tick(
+    defs: dg.Definitions, in_memory: dg.DagsterInstance
+) -> None:
+    job = dg.Definitions(assets=[_package]).resolve_implicit_global_asset_job_def()
+    days = [dt.date(2013, 3, d).isoformat() for d in (4, 5, 6)]
+    for day in days:  # three retrains promote between two ticks
+        tags = {RETRAIN_TAG: "flights", TRIGGER_DAY_TAG: day}
+        assert job.execute_in_process(instance=in_memory, tags=tags).success
+    sensor = defs.get_sensor_def("flights_promotion_sensor")
+    context = dg.build_sensor_context(instance=in_memory)
+    requests = list(sensor(context))
+    assert [r.partition_key for r in requests] == days
+    again = list(sensor(dg.build_sensor_context(instance=in_memory, cursor=context.cursor)))
+    assert [type(r) for r in again] == [dg.SkipReason]

@@ -1,9 +1,9 @@
 """A model's jobs and sensors: failed monitoring checks retrain it; a promotion re-scores."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from factory_assets.components.model_line.common import periods, segment_partitions
 from factory_assets.components.model_line.drift import DRIFT_CHECK
@@ -12,10 +12,12 @@ from factory_assets.components.model_spec import MANIFEST
 from factory_assets.lib import monitoring as mon
 from factory_assets.lib.catalog import materialization
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.private_api import check_records
 from factory_assets.resources import LandingZone, RetrainPolicy
 from factory_assets.settings import settings
 
 RETRAIN_TAG, TRIGGER_DAY_TAG = "factory/retrain", "factory/trigger_day"
+PAGE = 100  # records read per storage query
 NOT_FINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.QUEUED,
@@ -50,22 +52,70 @@ def batch_distance(instance: dg.DagsterInstance, line: ModelLine):  # noqa: ANN2
 
 
 def new_failures(instance: dg.DagsterInstance, line: ModelLine, cursor: int) -> tuple[list, int]:
-    """(registered model, CheckFailure) stored after ``cursor``, and the newest storage id."""
-    failures, newest = [], cursor
+    """(registered model, CheckFailure) evaluated after ``cursor``, and the next cursor.
+
+    Every check record stored after the cursor is read, however many a backfill wrote. A
+    record is stored when its run plans the check and updated when the check is evaluated, so
+    the cursor stops before the oldest one still planned in an unfinished run: its verdict is
+    read at a later tick. Verdicts after it are read again then; a second request for the same
+    failure has the same run key (the daemon drops it), and a retrain in flight debounces.
+    """
+    failures, newest, waiting, finished = [], cursor, [], {}
     for key in check_keys(line):
-        for record in instance.event_log_storage.get_asset_check_execution_history(key, 200):
-            if record.id <= cursor or record.partition is None:
+        for record in reversed(check_records(instance, key, after=cursor)):
+            if record.partition is None:
                 continue
             newest = max(newest, record.id)
-            if record.status != AssetCheckExecutionRecordStatus.FAILED:
+            if record.passed is None:
+                if record.run_id not in finished:
+                    run = instance.get_run_by_id(record.run_id)
+                    finished[record.run_id] = run is None or run.is_finished
+                if not finished[record.run_id]:
+                    waiting.append(record.id)
                 continue
-            evaluation = record.event.dagster_event.event_specific_data
-            detail = {k: v.value for k, v in evaluation.metadata.items()}
+            if record.passed:
+                continue
+            detail = {k: v.value for k, v in record.evaluation.metadata.items()}
             text = detail.get("detail") or f"drifted share {detail.get('drifted_share'):.2f}"
             day = point(line, record.partition)
             for name in str(detail.get("failed_models") or line.name).split(", "):
                 failures.append((name, mon.CheckFailure(day, key.name, text)))
-    return failures, newest
+    return failures, min([newest, *(i - 1 for i in waiting)])
+
+
+def new_materializations(
+    instance: dg.DagsterInstance, key: dg.AssetKey, cursor: int
+) -> Iterator[dg.EventLogRecord]:
+    """Every materialization of ``key`` stored after ``cursor``, oldest first, page by page."""
+    page = None
+    while True:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(key, after_storage_id=cursor or None),
+            limit=PAGE,
+            cursor=page,
+            ascending=True,
+        )
+        yield from result.records
+        if not result.has_more:
+            return
+        page = result.cursor
+
+
+def rescore_request(
+    instance: dg.DagsterInstance, line: ModelLine, event: dg.EventLogEntry
+) -> dg.RunRequest | dg.SkipReason:
+    """A re-score of the day whose failure started the retrain that promoted this package."""
+    if not event.asset_materialization.metadata["promoted"].value:
+        return dg.SkipReason("the new version was not promoted")
+    run = instance.get_run_by_id(event.run_id)
+    day = run.tags.get(TRIGGER_DAY_TAG) if run else None
+    if day is None:
+        return dg.SkipReason("promotion outside a retrain: no day to re-score")
+    return dg.RunRequest(
+        run_key=f"{line.name}-rescore-{event.run_id}",
+        partition_key=day,
+        tags={"factory/rescore": line.name, TRIGGER_DAY_TAG: day},
+    )
 
 
 def _retrain_state(instance: dg.DagsterInstance, line: ModelLine, name: str) -> tuple[bool, object]:
@@ -223,27 +273,25 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
             return dg.SensorResult(skip_reason=reason, cursor=str(newest))
         return dg.SensorResult(run_requests=requests, cursor=str(newest))
 
-    @dg.asset_sensor(
+    @dg.sensor(
         name=f"{line.name}_promotion_sensor",
-        asset_key=dg.AssetKey(line.asset("package")),
         job=rescore,
         minimum_interval_seconds=settings().sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"After a retrain promotes a new {line.name} champion, re-score and re-check "
         "the day that caused it.",
     )
-    def _promotion(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):  # noqa: ANN202
-        metadata = asset_event.asset_materialization.metadata
-        if not metadata["promoted"].value:
-            return dg.SkipReason("the new version was not promoted")
-        run = context.instance.get_run_by_id(asset_event.run_id)
-        day = run.tags.get(TRIGGER_DAY_TAG) if run else None
-        if day is None:
-            return dg.SkipReason("promotion outside a retrain: no day to re-score")
-        return dg.RunRequest(
-            run_key=f"{line.name}-rescore-{asset_event.run_id}",
-            partition_key=day,
-            tags={"factory/rescore": line.name, TRIGGER_DAY_TAG: day},
-        )
+    def _promotion(context: dg.SensorEvaluationContext):  # noqa: ANN202
+        # every package since the cursor (an asset_sensor would see only the newest of them)
+        key = dg.AssetKey(line.asset("package"))
+        requests, reasons = [], []
+        for record in new_materializations(context.instance, key, int(context.cursor or 0)):
+            request = rescore_request(context.instance, line, record.event_log_entry)
+            if isinstance(request, dg.RunRequest):
+                requests.append(request)
+            else:
+                reasons.append(request.skip_message)
+            context.update_cursor(str(record.storage_id))
+        yield from requests or [dg.SkipReason("; ".join(reasons) or f"no new {key.path[-1]}")]
 
     return [_retrain, _promotion]
