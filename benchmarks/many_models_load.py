@@ -25,8 +25,8 @@ import json, sys, time
 from pathlib import Path
 start = time.perf_counter()
 import dagster as dg
-from dagster._core.remote_representation.external_data import RepositorySnap
 from factory_assets.definitions import defs as project
+from factory_assets.private_api import repository_snapshot
 from factory_assets.lib import catalog
 imported = time.perf_counter()
 defs = project()
@@ -37,8 +37,8 @@ if len(sys.argv) > 1:  # a dg project folder with the spec, and the columns of i
     parts = ("assets", "asset_checks", "jobs", "schedules", "sensors")
     spec = dg.Definitions(**{p: list(getattr(spec, p) or []) for p in parts})  # one tree a merge
     defs = dg.Definitions.merge(defs, spec)
+repository_snapshot(defs)  # what a code server sends the UI
 repo = defs.get_repository_def()
-RepositorySnap.from_def(repo)  # what a code server sends the UI
 done = time.perf_counter()
 keys = repo.asset_graph.get_all_asset_keys()
 print(json.dumps({"import_s": imported - start, "load_s": done - imported, "assets": len(keys)}))

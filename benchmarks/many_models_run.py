@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.many_models_spec import CATEGORICAL, NUMERIC, PROJECT_ROOT, TABLE, spec_attributes
+from factory_assets.private_api import EVENT_LOG_WRITE
 
 
 def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (dg.Definitions)
@@ -198,11 +199,7 @@ TIMED = [
     ("packaging: promote", "lib.registry", "Registry.promote"),
     ("packaging: keep as challenger", "lib.registry", "Registry.keep_as_challenger"),
     ("packaging: fallback mark", "model_line.packaging", "mark_fallback"),
-    (
-        "dagster: event log writes",
-        "dagster._core.storage.event_log.sqlite.sqlite_event_log",
-        "SqliteEventLogStorage.store_event",
-    ),
+    ("dagster: event log writes", *EVENT_LOG_WRITE),
 ]
 
 

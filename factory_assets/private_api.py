@@ -27,7 +27,9 @@ each one and, on a version bump that breaks it, fails naming the API, the instal
   a benchmark do what dagster's code server, run worker and daemons do internally (a step's
   k8s Job, a code origin, a run submitted from a RunRequest, a dead run's pool slots freed,
   the UI's snapshot, the event log's writes).
-- ``source_line``: the YAML line of a component attribute, from dagster-shared's position tree.
+- ``source_line``, ``ComponentTreeException``: the YAML line of a component attribute, from
+  dagster-shared's position tree; the one error type a component load raises as is (dagster
+  wraps any other in a message that lists only the component tree), which spec errors subclass.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+
+# Raised as is by a component load (any other error is wrapped in a message that only lists the
+# component tree): spec errors subclass it, so imported here at load, not in a function.
+from dagster.components.core.component_tree import (
+    ComponentTreeException as ComponentTreeException,
+)
 
 PINS = (
     "dagster 1.13.27, dagster-shared 1.13.27, dagster-dbt 0.29.27, dagster-k8s 0.29.27, "

@@ -13,9 +13,9 @@ from typing import Any
 
 import dagster as dg
 import pydantic
-from dagster.components.core.component_tree import ComponentTreeException
 
 from factory_assets.lib.specs.errors import Locate, SpecError, validated
+from factory_assets.private_api import ComponentTreeException, source_line
 
 
 class BadSpec(SpecError, ComponentTreeException):
@@ -48,7 +48,7 @@ def locate(context: dg.ComponentLoadContext) -> Locate:
     file = context.path / "defs.yaml" if context.path.is_dir() else Path(context.path)
     if tree is None:
         return lambda path: str(file)
-    return lambda path: str(tree.lookup_closest_and_path(["attributes", *path], None)[0])
+    return lambda path: str(source_line(tree, ["attributes", *path]))
 
 
 def load_spec(

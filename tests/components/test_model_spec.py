@@ -295,13 +295,16 @@ def test_the_new_model_skeleton_loads_as_written(project: Project) -> None:
     assert dg.AssetKey("cancellations_model") in defs.resolve_asset_graph().get_all_asset_keys()
 
 
-def test_dg_scaffold_defs_writes_the_skeleton(project: Project) -> None:
+def test_dg_scaffold_defs_writes_the_skeleton() -> None:
     # What `make new-model NAME=cancellations` runs: dg scaffold defs <ModelSpec> models/<name>
-    from dagster.components.component_scaffolding import scaffold_object
+    # (dagster's public sandbox scaffolds through the same scaffolder the CLI calls)
+    from dagster.components.testing import create_defs_folder_sandbox
 
-    folder = project.defs / "models" / "cancellations"
-    scaffold_object(folder, TYPE, None, "yaml", project.root)
-    assert (folder / "defs.yaml").read_text() == skeleton("cancellations")
+    from factory_assets.components.model_spec import ModelSpec
+
+    with create_defs_folder_sandbox() as sandbox:
+        folder = sandbox.scaffold_component(ModelSpec, defs_path="models/cancellations")
+        assert (folder / "defs.yaml").read_text() == skeleton("cancellations")
 
 
 @pytest.mark.parametrize("name", ["Cancellations", "cancel-lations", "cancel lations", "x;y", "9x"])

@@ -305,6 +305,35 @@ def test_source_line_finds_an_attribute_line() -> None:
         assert str(api.source_line(tree, ["attributes", "schedule", "missing"])) == "defs.yaml:4"
 
 
+class SpecBroken(api.ComponentTreeException):
+    """An error a component load should raise as is."""
+
+
+class Breaks(dg.Component, dg.Resolvable, dg.Model):
+    """A component whose definitions fail with ``error`` (``spec``: SpecBroken, else ValueError)."""
+
+    error: str = "spec"
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        raise (SpecBroken if self.error == "spec" else ValueError)("defs.yaml:3: name: bad")
+
+
+@pytest.mark.parametrize("error", ["spec", "other"])
+def test_a_component_tree_exception_passes_through_a_load(error: str) -> None:
+    from dagster.components.testing import create_defs_folder_sandbox
+
+    with bet("dagster.components.core.component_tree.ComponentTreeException"):
+        with create_defs_folder_sandbox() as sandbox:
+            attributes = {"type": f"{__name__}.Breaks", "attributes": {"error": error}}
+            sandbox.scaffold_component(Breaks, "broken", defs_yaml_contents=attributes)
+            with pytest.raises(Exception) as raised:  # noqa: PT011 (which error is the point)
+                with sandbox.build_all_defs():
+                    pass
+        # ours is the load's error itself; any other is wrapped in one about the tree
+        assert (type(raised.value) is SpecBroken) is (error == "spec")
+        assert (str(raised.value) == "defs.yaml:3: name: bad") is (error == "spec")
+
+
 def test_the_pins_named_are_the_installed_versions() -> None:
     """The docstring's pins are what the bets were checked against: a bump re-checks them."""
     stale = [lib for lib in LIBRARIES if f"{lib} {version(lib)}" not in api.PINS]
