@@ -27,6 +27,10 @@ each one and, on a version bump that breaks it, fails naming the API, the instal
   a benchmark do what dagster's code server, run worker and daemons do internally (a step's
   k8s Job, a code origin, a run submitted from a RunRequest, a dead run's pool slots freed,
   the UI's snapshot, the event log's writes).
+- ``sensor_cursor``, ``store_sensor_cursor``: the sensor state the daemon reads and writes,
+  so that a replay's sensor cursors are where the daemon resumes (the public path, ``dagster
+  sensor cursor --set``, starts a code server and stores a new state as STOPPED); their test
+  is tests/unit/test_sensor_state.py.
 - ``source_line``, ``ComponentTreeException``: the YAML line of a component attribute, from
   dagster-shared's position tree; the one error type a component load raises as is (dagster
   wraps any other in a message that lists only the component tree), which spec errors subclass.
