@@ -23,10 +23,11 @@ each one and, on a version bump that breaks it, fails naming the API, the instal
   empty ``node_info`` that dbt drops and dagster-dbt tests for).
 - ``release_duckdb``: dbt-duckdb keeps one database per process with no public way to close it.
 - ``first_step``, ``job_origin``, ``k8s_step_job``, ``submit_runs``, ``claimed_slots``,
-  ``free_slots_of_run``, ``repository_snapshot``, ``EVENT_LOG_WRITE``: the deployment tests and
-  a benchmark do what dagster's code server, run worker and daemons do internally (a step's
-  k8s Job, a code origin, a run submitted from a RunRequest, a dead run's pool slots freed,
-  the UI's snapshot, the event log's writes).
+  ``free_slots_of_run``, ``finished_ticks``, ``repository_snapshot``, ``EVENT_LOG_WRITE``: the
+  deployment tests and a benchmark do or read what dagster's code server, run worker and
+  daemons do internally (a step's k8s Job, a code origin, a run submitted from a RunRequest, a
+  dead run's pool slots freed, the daemon's sensor ticks, the UI's snapshot, the event log's
+  writes).
 - ``sensor_cursor``, ``store_sensor_cursor``: the sensor state the daemon reads and writes,
   so that a replay's sensor cursors are where the daemon resumes (the public path, ``dagster
   sensor cursor --set``, starts a code server and stores a new state as STOPPED); their test
@@ -287,6 +288,19 @@ def claimed_slots(instance: dg.DagsterInstance, pool: str) -> list:
 def free_slots_of_run(instance: dg.DagsterInstance, run_id: str) -> None:
     """Free the pool slots ``run_id``'s steps hold, as run monitoring does after a dead run."""
     instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+
+
+def finished_ticks(instance: dg.DagsterInstance, names: Sequence[str]) -> dict[str, int]:
+    """Evaluations the daemon finished (succeeded, skipped or failed) of each sensor named."""
+    from dagster._core.scheduler.instigation import TickStatus
+
+    done = {TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE}
+    counts = dict.fromkeys(names, 0)
+    for state in instance.all_instigator_state():
+        if state.name in counts:
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=10)
+            counts[state.name] = sum(t.status in done for t in ticks)
+    return counts
 
 
 # Where dagster's SQLite event log writes each event: (module, qualified name), for timing it.

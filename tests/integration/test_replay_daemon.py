@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
+from factory_assets.private_api import finished_ticks
 from factory_assets.specs import shipped_datasets
 from tests.assets.test_models import MODEL, _config
 from tests.conftest import ROOT
@@ -103,21 +104,10 @@ def test_the_daemon_launches_nothing_the_replay_already_ran(replayed) -> None:  
         log = state / "daemon.log"
         with dagster_daemon(log):
             deadline = time.monotonic() + 240
-            while time.monotonic() < deadline and min(_finished_ticks(instance).values()) < 2:
+            while (
+                time.monotonic() < deadline and min(finished_ticks(instance, WATCHED).values()) < 2
+            ):
                 time.sleep(1)
-        assert min(_finished_ticks(instance).values()) >= 2, log.read_text()[-3000:]
+        assert min(finished_ticks(instance, WATCHED).values()) >= 2, log.read_text()[-3000:]
         added = {r.run_id: r.job_name for r in instance.get_runs() if r.run_id not in known}
     assert not added, f"the daemon launched {added}; log:\n{log.read_text()[-3000:]}"
-
-
-def _finished_ticks(instance: dg.DagsterInstance) -> dict[str, int]:
-    """Evaluations the daemon finished, per watched sensor."""
-    from dagster._core.scheduler.instigation import TickStatus
-
-    done = {TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE}
-    counts = dict.fromkeys(WATCHED, 0)
-    for state in instance.all_instigator_state():
-        if state.name in WATCHED:
-            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=10)
-            counts[state.name] = sum(t.status in done for t in ticks)
-    return counts

@@ -272,6 +272,16 @@ def test_pool_slots_are_read_and_freed(tmp_path: Path) -> None:
             assert seen == {"held": 1, "after": 0}
 
 
+def test_finished_ticks_counts_a_sensor_without_ticks(defs: dg.Definitions, tmp_path: Path) -> None:
+    # a daemon's ticks are counted for real by tests/integration/test_replay_daemon.py
+    sensor = defs.get_sensor_def("flights_retrain_sensor")
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        api.store_sensor_cursor(instance, sensor, "0")
+        with bet("dagster._core.scheduler.instigation.TickStatus, DagsterInstance.get_ticks"):
+            counts = api.finished_ticks(instance, [sensor.name, "absent"])
+            assert counts == {sensor.name: 0, "absent": 0}
+
+
 def test_repository_snapshot_lists_the_assets() -> None:
     with bet("dagster._core.remote_representation RepositorySnap"):
         snap = api.repository_snapshot(dg.Definitions(assets=[k8s_probe]))
