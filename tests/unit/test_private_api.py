@@ -1,7 +1,7 @@
-"""Each private API bet of factory_assets/private_api.py, exercised for real.
+"""Each private API bet of factory_assets/private_api/, exercised for real.
 
 A version bump that breaks one fails its test with the API's name, the installed versions and
-the pins it was checked against: update factory_assets/private_api.py, nothing else.
+the pins it was checked against: update factory_assets/private_api/, nothing else.
 """
 
 import contextlib
@@ -37,9 +37,9 @@ def bet(name: str) -> Iterator[None]:
     except Exception as err:  # noqa: BLE001 (any break of the bet is reported the same way)
         installed = ", ".join(f"{lib} {version(lib)}" for lib in LIBRARIES)
         pytest.fail(
-            f"private API {name} no longer works as factory_assets/private_api.py expects.\n"
+            f"private API {name} no longer works as factory_assets/private_api/ expects.\n"
             f"Installed: {installed}. Checked against: {api.PINS}.\n"
-            f"Update factory_assets/private_api.py. Cause: {err!r}",
+            f"Update factory_assets/private_api/. Cause: {err!r}",
             pytrace=False,
         )
 
@@ -64,7 +64,7 @@ def _verdict(day: int, passed: bool, target: object = None) -> dg.AssetCheckEval
 def test_check_records_reads_every_evaluation_page_by_page(
     instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(api, "CHECK_PAGE", 2)  # five records: three pages
+    monkeypatch.setattr(api.checks, "CHECK_PAGE", 2)  # five records: three pages
     for day in range(1, 6):
         instance.report_runless_asset_event(_verdict(day, passed=day != 2))
     with bet("EventLogStorage.get_asset_check_execution_history"):
@@ -347,4 +347,4 @@ def test_a_component_tree_exception_passes_through_a_load(error: str) -> None:
 def test_the_pins_named_are_the_installed_versions() -> None:
     """The docstring's pins are what the bets were checked against: a bump re-checks them."""
     stale = [lib for lib in LIBRARIES if f"{lib} {version(lib)}" not in api.PINS]
-    assert not stale, f"re-check factory_assets/private_api.py for {stale}, then update PINS"
+    assert not stale, f"re-check factory_assets/private_api/ for {stale}, then update PINS"
