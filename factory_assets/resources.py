@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from factory_assets.lib.calendar import Period
-from factory_assets.specs import shipped_datasets
+from factory_assets.lib.sources import Dataset
 
 if TYPE_CHECKING:
     from factory_assets.lib.registry import Registry
@@ -21,20 +21,20 @@ class LandingZone(dg.ConfigurableResource):
 
     root: str
 
-    def newest_period(self, dataset: str) -> Period | None:
+    def newest_period(self, dataset: Dataset) -> Period | None:
         """The newest period every periodic source of ``dataset`` has landed a file for."""
-        return shipped_datasets()[dataset].newest_period(Path(self.root) / "landing")
+        return dataset.newest_period(Path(self.root) / "landing")
 
-    def newest_run(self, dataset: str, run_key: str) -> dg.RunRequest | dg.SkipReason:
+    def newest_run(self, dataset: Dataset, run_key: str) -> dg.RunRequest | dg.SkipReason:
         """A run of ``dataset``'s newest landed period (run key ``<run_key>-<period>``: once)."""
         newest = self.newest_period(dataset)
         if newest is None:
-            return dg.SkipReason(f"no period of {dataset} has landed under {self.root}")
+            return dg.SkipReason(f"no period of {dataset.name} has landed under {self.root}")
         return dg.RunRequest(run_key=f"{run_key}-{newest.key}", partition_key=newest.key)
 
-    def landed_batches(self, dataset: str) -> list[str]:
+    def landed_batches(self, dataset: Dataset) -> list[str]:
         """The batches every batch source of ``dataset`` has landed a file for, sorted by key."""
-        return shipped_datasets()[dataset].landed_batches(Path(self.root) / "landing")
+        return dataset.landed_batches(Path(self.root) / "landing")
 
 
 class TrackingStore(dg.ConfigurableResource):

@@ -185,6 +185,7 @@ class ModelSpec(dg.Component, dg.Model):
             batches=dataset.partitions_name if dataset.batched else None,
             batch_column=d.batch_column,
             split=self.split(),
+            landing=dataset,
         )
 
     def split(self) -> Split | None:

@@ -121,7 +121,7 @@ def _jobs(dataset: Dataset) -> list:
         context: dg.ScheduleEvaluationContext, landing: LandingZone
     ) -> dg.RunRequest | dg.SkipReason:
         """Run the line for the newest period every source of the dataset has landed."""
-        return landing.newest_run(dataset.name, dataset.name)
+        return landing.newest_run(dataset, dataset.name)
 
     return [line, period, score, _schedule]
 
@@ -159,7 +159,7 @@ def batch_sensor(dataset: Dataset, job: dg.JobDefinition) -> dg.SensorDefinition
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
         known = set(context.instance.get_dynamic_partitions(partitions.name))
-        new = [b for b in landing.landed_batches(dataset.name) if b not in known]
+        new = [b for b in landing.landed_batches(dataset) if b not in known]
         if not new:
             return dg.SensorResult(skip_reason=f"no new batch of {dataset.name} has landed")
         return dg.SensorResult(

@@ -148,9 +148,11 @@ def test_a_source_declared_twice_fails_the_load_naming_both_files() -> None:
     assert message.endswith("allowed: a name no other spec uses")
 
 
-def test_a_definitions_load_parses_each_source_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The components, the jobs and the model lines all read what Dagster's loader parsed:
-    # no other YAML read of a spec (PyYAML is what every parser here calls).
+def test_a_definitions_load_parses_each_source_spec_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The components, the jobs, the model lines and, at run time, their schedules all read what
+    # Dagster's loader parsed: no other YAML read of a spec (PyYAML is what every parser calls).
     texts: list[str] = []
     for name in ("load", "load_all", "safe_load", "safe_load_all"):
         original = getattr(yaml, name)
@@ -162,5 +164,10 @@ def test_a_definitions_load_parses_each_source_spec_once(monkeypatch: pytest.Mon
         monkeypatch.setattr(yaml, name, counting)
     defs = dg.ComponentTree.for_project(ROOT).build_defs()
     assert defs.resolve_job_def("nycflights_line") is not None
+    landing = LandingZone(root=str(tmp_path))  # nothing landed: each schedule skips
+    for schedule in ("nycflights_daily_line_schedule", "cancellations_schedule"):
+        with dg.build_schedule_context(resources={"landing": landing}) as context:
+            result = defs.resolve_schedule_def(schedule).evaluate_tick(context)
+        assert result.skip_message and "has landed" in result.skip_message, schedule
     for path in SPECS_DIR.glob("*/defs.yaml"):
         assert texts.count(path.read_text()) == 1, path

@@ -231,7 +231,7 @@ def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
             default_status=dg.DefaultScheduleStatus.STOPPED,
         )
         def _schedule(context: dg.ScheduleEvaluationContext, landing: LandingZone):  # noqa: ANN202
-            return landing.newest_run(line.dataset, line.name)
+            return landing.newest_run(line.landing, line.name)
 
         jobs += [daily, _schedule]
     return jobs
