@@ -83,8 +83,10 @@ def console_for(log: Path, verbose: bool = False) -> Iterator[Console]:
 
 
 def _label(kwargs: dict) -> str:
-    """The partition, or the partition range, a run was started for."""
+    """The partition, or the partition range, a run was started for (else its own label)."""
     tags = kwargs.get("tags") or {}
+    if "factory/label" in tags:
+        return tags["factory/label"]
     first = tags.get("dagster/asset_partition_range_start")
     if first:
         last = tags["dagster/asset_partition_range_end"]

@@ -93,8 +93,15 @@ class Replay:
                 cursor = str(records[0].storage_id) if records else None
                 store_sensor_cursor(self.instance, promotion, cursor)
 
-    def run(self, stage: str, job: dg.JobDefinition, **kwargs) -> dg.ExecuteInProcessResult:  # noqa: ANN003
-        """Run ``job`` in process on the instance, timing it under ``stage``."""
+    def run(  # noqa: ANN003 (execute_in_process's own arguments)
+        self, stage: str, job: dg.JobDefinition, label: str = "", **kwargs
+    ) -> dg.ExecuteInProcessResult:
+        """Run ``job`` in process on the instance, timing it under ``stage``.
+
+        ``label`` names the run on the console where no partition does (a model's summary).
+        """
+        if label:
+            kwargs.setdefault("tags", {})["factory/label"] = label
         if self.progress:
             self.progress.started(stage, kwargs)
         started = time.perf_counter()
@@ -242,7 +249,7 @@ def summarise(replay: Replay) -> str:
         if model not in trained:
             texts.append(f"== {model} ==\nnot trained yet: materialize {model}_package")
             continue
-        result = replay.run("summary", replay.subset([f"{model}_monitoring_summary"]))
+        result = replay.run("summary", replay.subset([f"{model}_monitoring_summary"]), label=model)
         if not result.success:
             texts.append(f"{model}: summary failed: see the run in the Dagster UI")
             continue

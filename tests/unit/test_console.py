@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from factory_assets.console import QUIET_ENV, console_for, counts
+from factory_assets.console import QUIET_ENV, _label, console_for, counts
 
 
 @dg.op
@@ -87,3 +87,24 @@ def test_a_line_counts_a_range_once_and_names_failed_checks() -> None:
     )
     # three partitions from one result each: counted once, not three times
     assert counts(result) == "ingested 10 · scored 7 · checks 0 passed, 1 failed (enough_things)"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "label"),
+    [
+        ({"partition_key": "2013-05-01"}, "2013-05-01"),
+        (
+            {
+                "tags": {
+                    "dagster/asset_partition_range_start": "2013-05-01",
+                    "dagster/asset_partition_range_end": "2013-05-07",
+                }
+            },
+            "2013-05-01…2013-05-07",
+        ),
+        ({"tags": {"factory/label": "flights"}}, "flights"),  # a model's summary: no partition
+        ({}, ""),
+    ],
+)
+def test_a_line_is_labelled_by_its_partitions_or_its_own_label(kwargs: dict, label: str) -> None:
+    assert _label(kwargs) == label
