@@ -24,13 +24,20 @@ MARKERS = {
 }
 
 
+def _nested(annotation: object) -> type[pydantic.BaseModel] | None:
+    """The model a field holds (itself or in its union), whose fields get rows of their own."""
+    members = (annotation, *typing.get_args(annotation))
+    models = (m for m in members if isinstance(m, type) and issubclass(m, pydantic.BaseModel))
+    return next(models, None)
+
+
 def _type(annotation: object) -> str:
     """What the field accepts, in the words the spec errors use (a nested model: below)."""
     from factory_assets.lib.specs.errors import describe
 
-    members = (annotation, *typing.get_args(annotation))
-    if any(isinstance(m, type) and issubclass(m, pydantic.BaseModel) for m in members):
-        return "a mapping (below)" + (" (or leave it out)" if type(None) in members else "")
+    if _nested(annotation) is not None:
+        optional = type(None) in typing.get_args(annotation)
+        return "a mapping (below)" + (" (or leave it out)" if optional else "")
     return describe(annotation)
 
 
@@ -47,14 +54,7 @@ def _rows(model: type[pydantic.BaseModel], prefix: str = "") -> list[list[str]]:
     rows = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
-        nested = next(
-            (
-                a
-                for a in (annotation, *typing.get_args(annotation))
-                if isinstance(a, type) and issubclass(a, pydantic.BaseModel)
-            ),
-            None,
-        )
+        nested = _nested(annotation)
         doc = (nested.__doc__ or "").strip().splitlines()[0] if nested else ""
         text = " ".join((field.description or doc).split())
         rows.append([f"`{prefix}{name}`", _type(annotation), _default(field), text])
