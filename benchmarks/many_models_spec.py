@@ -110,7 +110,7 @@ def spec_attributes(values: list[str], training: dict | None = None) -> dict:
         },
         "training": {**TRAINING, **(training or {})},
         "evaluation": EVALUATION,
-        "gate": {"min_auc": 0.55, "max_brier": 0.25, "margin": 0.002},
+        "gate": {"floors": {"auc": 0.55, "brier": 0.25}, "margin": 0.002},
         "segments": {
             "column": "segment",
             "values": values,

@@ -7,7 +7,7 @@ performance check, the retrain and promotion sensors and the jobs (model_line/).
 """
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 import dagster as dg
 import pydantic
@@ -33,6 +33,7 @@ from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import SPLIT_DAY, ModelLine, Segments, Split
 from factory_assets.lib.sources import Dataset
 from factory_assets.lib.specs.errors import Locate, listing, rule, spec_error
+from factory_assets.lib.tasks import METRICS, Task
 from factory_assets.lib.training.dataset import ModelColumns
 
 MANIFEST = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json"
@@ -44,6 +45,11 @@ class ModelSpec(dg.Component, dg.Model):
 
     name: Identifier = _f(text="The model: <name>_model, <name>_package, retrain_<name>, ...")
     description: str = _f(text="What it predicts, in the data's own words (the model card).")
+    task: Literal["binary", "regression", "multiclass"] = _f(
+        "binary",
+        "What the label is: yes/no (binary), a number (regression), one of data.classes "
+        "(multiclass). It sets the loss, the metrics, the gate and what is served.",
+    )
     owners: list[str] = _f(["team:ml-platform"], "Owners of its assets.")
     data: DataSpec = _f(text="The table the model reads and which of its columns are what.")
     training: TrainingSpec = _f(TrainingSpec(), "Training window (or split) and the net's knobs.")
@@ -105,6 +111,48 @@ class ModelSpec(dg.Component, dg.Model):
             raise rule("a model cannot fall back on itself", "another model",
                        at=("segments", "fallback"))  # fmt: skip
         return self
+
+    @pydantic.model_validator(mode="after")
+    def _task(self) -> Self:
+        classes = self.data.classes
+        if self.task == "multiclass" and (classes is None or len(classes) < 3):  # noqa: PLR2004
+            raise rule("a multiclass model lists its label's classes",
+                       "three or more distinct values", at=("data", "classes"))  # fmt: skip
+        if self.task != "multiclass" and classes is not None:
+            raise rule(f"set, but the task is {self.task}", "unset, or task: multiclass",
+                       at=("data", "classes"))  # fmt: skip
+        if classes is not None and len(set(classes)) != len(classes):
+            raise rule("a class is listed twice", "distinct values", at=("data", "classes"))
+        allowed = listing(self.task_spec().metric_names)
+        if self.gate.metric is not None and self.gate.metric not in METRICS[self.task]:
+            raise rule(f"{self.gate.metric!r} is no {self.task} metric", allowed,
+                       at=("gate", "metric"))  # fmt: skip
+        for at, floors in {
+            ("gate", "floors"): self.gate.floors,
+            ("monitoring", "performance", "floors"): self.monitoring.performance.floors,
+        }.items():
+            for metric in floors or {}:
+                if metric not in METRICS[self.task]:
+                    raise rule(f"{metric!r} is no {self.task} metric", allowed, at=(*at, metric))
+        for i, column in enumerate(self.evaluation.leakage.allow):
+            if column not in self.data.inputs:
+                raise rule(f"{column!r} is not an input", listing(sorted(self.data.inputs)),
+                           at=("evaluation", "leakage", "allow", i))  # fmt: skip
+        return self
+
+    def task_spec(self) -> Task:
+        """The Task of this spec (lib/tasks.py): its kind and classes."""
+        return Task(self.task, tuple(self.data.classes or ()))
+
+    def gate_floors(self) -> dict[str, float]:
+        """The gate's floors: the spec's, or the task's defaults."""
+        floors = self.gate.floors
+        return dict(floors) if floors is not None else self.task_spec().default_floors
+
+    def performance_floors(self) -> dict[str, float]:
+        """The performance check's floors: the spec's, or the gate's."""
+        floors = self.monitoring.performance.floors
+        return dict(floors) if floors is not None else self.gate_floors()
 
     @classmethod
     def get_model_cls(cls) -> type[pydantic.BaseModel]:
@@ -186,6 +234,7 @@ class ModelSpec(dg.Component, dg.Model):
             batch_column=d.batch_column,
             split=self.split(),
             landing=dataset,
+            task=self.task_spec(),
         )
 
     def split(self) -> Split | None:

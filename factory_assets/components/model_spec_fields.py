@@ -49,7 +49,15 @@ class DataSpec(dg.Model):
         "table without a time axis (a batched dataset): the model then trains on a seeded "
         "split by key hash (training.split).",
     )
-    label: Identifier = _f(text="The label column (0/1): in the features, or in labels_from.")
+    label: Identifier = _f(
+        text="The label column, in the features or in labels_from: 0/1 or true/false (binary), "
+        "a number (regression), one of data.classes (multiclass)."
+    )
+    classes: list[SegmentValue] | None = _f(
+        None,
+        "Multiclass only: the label's values, in the order of the served probabilities "
+        "(recorded with the model).",
+    )
     labels_from: Identifier | None = _f(None, "A table joined on the key that holds the label.")
     label_lag: int = _f(
         0, "Periods (batches) after its own that a period's (batch's) labels land (monitoring).",
@@ -146,6 +154,19 @@ class SearchSpec(dg.Model):
         return value
 
 
+class LeakageSpec(dg.Model):
+    """The leakage guard: an input that alone predicts the label almost perfectly."""
+
+    max_score: float = _f(
+        0.99,
+        "An input whose univariate score on the training window reaches this (AUC for binary, "
+        "R² for regression, accuracy for multiclass) is named as a leak and fails the gate.",
+        gt=0.5,
+        le=1.0,
+    )
+    allow: list[str] = _f([], "Inputs allowed to predict that well (named, so on purpose).")
+
+
 class EvaluationSpec(dg.Model):
     """The fixed holdout every challenger and champion is judged on, and its reports."""
 
@@ -156,14 +177,32 @@ class EvaluationSpec(dg.Model):
     report_segments: list[str] = _f([], "Inputs whose values get their own metrics.")
     importance_rows: int = _f(4000, "Rows for permutation importance; 0 skips it.", ge=0)
     min_segment_rows: int = _f(200, "Fewest rows a reported segment has.", ge=0)
+    min_rows: int = _f(
+        30,
+        "Fewest labelled rows the validation and holdout windows need to judge a model "
+        "(checked before training).",
+        ge=1,
+    )
+    leakage: LeakageSpec = _f(LeakageSpec(), "The leakage guard on the training window.")
 
 
 class GateSpec(dg.Model):
     """Floors a challenger must pass, and the margin by which it must beat the champion."""
 
-    min_auc: float = _f(0.6, "Holdout AUC floor.", ge=0.0, le=1.0)
-    max_brier: float = _f(0.25, "Holdout Brier ceiling.", ge=0.0, le=1.0)
-    margin: float = _f(0.002, "AUC by which a challenger must beat the champion.", ge=0.0, le=1.0)
+    metric: str | None = _f(
+        None,
+        "The holdout metric a challenger must beat the champion on; default: the task's "
+        "primary (binary auc, regression rmse, multiclass log_loss).",
+    )
+    floors: dict[str, float] | None = _f(
+        None,
+        "Holdout metric -> bound: a floor for a metric where higher is better (auc, r2, "
+        "accuracy, macro_f1), a ceiling where lower is (brier, log_loss, rmse, mae). Default: "
+        "binary {auc: 0.6, brier: 0.25}, regression {r2: 0.0}, multiclass none.",
+    )
+    margin: float = _f(
+        0.002, "By how much of gate.metric a challenger must beat the champion.", ge=0.0
+    )
 
 
 class SegmentSpec(dg.Model):
@@ -199,8 +238,11 @@ class DriftSpec(dg.Model):
 class PerformanceSpec(dg.Model):
     """Performance check on labelled served predictions."""
 
-    min_auc: float = _f(0.58, "Served AUC floor.", ge=0.0, le=1.0)
-    max_brier: float = _f(0.25, "Served Brier ceiling.", ge=0.0, le=1.0)
+    floors: dict[str, float] | None = _f(
+        None,
+        "Served metric -> bound (a floor, or a ceiling for brier, log_loss, rmse, mae). "
+        "Default: the gate's floors.",
+    )
     min_rows: int = _f(100, "Fewest labelled rows a verdict needs.", ge=0)
     window: int = _f(1, "Periods judged together at most when one has under min_rows.",
                      ge=1, le=366)  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from factory_assets.lib.calendar import Calendar, Period
 from factory_assets.lib.sources import Dataset
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import ModelColumns
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -104,6 +105,7 @@ class ModelLine:
     batches: str | None = None  # a batched dataset's dynamic partitions (scoring, monitoring)
     batch_column: str = "_batch"  # the feature table's column naming each row's batch
     split: Split | None = None  # a model without a time axis: its key-hash split
+    task: Task = field(default_factory=Task)  # what it predicts: binary, regression, multiclass
     # the dataset's sources as the load parsed them (their landed periods), never re-read
     landing: Dataset | None = field(default=None, compare=False, repr=False)
 

@@ -39,18 +39,28 @@ def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame
 
 
 def verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]:  # noqa: ANN001
-    """(judged model names, failed details); models under ``min_rows`` are not judged."""
+    """(judged model names, failed details) against ``config.floors`` (metric -> bound).
+
+    Models under ``min_rows`` are not judged, nor a model whose metrics are undefined on the
+    rows (NaN: one outcome only).
+    """
+    from factory_assets.lib.tasks import HIGHER_IS_BETTER, metric_label
+
     judged, failed = [], []
     for row in table.iter_rows(named=True) if table.height else []:
         own = line.owns(row["model_name"])
-        single_class = row["auc"] != row["auc"]  # NaN: the day had one outcome only
-        if not own or row["rows"] < config.min_rows or single_class:
+        undefined = any(row[m] != row[m] for m in config.floors)  # NaN: e.g. one class only
+        if not own or row["rows"] < config.min_rows or undefined:
             continue
         judged.append(row["model_name"])
-        if row["auc"] < config.min_auc or row["brier"] > config.max_brier:
+        bounds = {m: (row[m], b, HIGHER_IS_BETTER[m]) for m, b in config.floors.items()}
+        if any(not (v >= b if up else v <= b) for v, b, up in bounds.values()):
             failed.append(
-                f"{row['model_name']}: AUC {row['auc']:.3f} (floor {config.min_auc}), "
-                f"Brier {row['brier']:.3f} (ceiling {config.max_brier})"
+                f"{row['model_name']}: "
+                + ", ".join(
+                    f"{metric_label(m)} {v:.3f} ({'floor' if up else 'ceiling'} {b})"
+                    for m, (v, b, up) in bounds.items()
+                )
             )
     return judged, failed
 

@@ -78,7 +78,7 @@ def package_segment(  # noqa: PLR0913
     net, pre = load_run_model(tracking, model["run_id"])
     challenger = evaluation["metrics"]
     champion, champion_version = champion_metrics(registry, name, holdout, line.columns.label)
-    gate_config = GateConfig(config.min_auc, config.max_brier, config.margin)
+    gate_config = GateConfig(config.metric, dict(config.floors), config.margin)
     decision = reg.decide(challenger, champion, gate_config)
     gate = {
         "promoted": decision.promote,

@@ -7,7 +7,7 @@ model_card.md) and registered as a model version. Alias ``champion`` moves only 
 
 import datetime as dt
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -15,10 +15,14 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Absolute floors on the holdout and the margin a challenger must win by."""
+    """Bounds on holdout metrics, the metric a challenger must beat the champion on, by margin.
 
-    min_auc: float = 0.60
-    max_brier: float = 0.25  # a constant 0.5 scores 0.25: anything worse is no model
+    ``floors`` maps a metric to a floor where higher is better (auc, r2, ...) and a ceiling
+    where lower is (brier, rmse, log_loss, ...): lib/tasks.py ``HIGHER_IS_BETTER``.
+    """
+
+    metric: str = "auc"
+    floors: dict[str, float] = field(default_factory=lambda: {"auc": 0.6, "brier": 0.25})
     margin: float = 0.002
 
 
@@ -31,29 +35,35 @@ class GateDecision:
 
 
 def decide(challenger: dict, champion: dict | None, gate: GateConfig) -> GateDecision:
-    """Promote only above the floors and, when a champion exists, by ``margin`` AUC on it.
+    """Promote only within the bounds and, when a champion exists, by ``margin`` on its metric.
 
     Args:
-        challenger: holdout metrics of the new model (``auc``, ``brier``).
+        challenger: holdout metrics of the new model (every metric the gate names).
         champion: the current champion's metrics on the same holdout rows, or None.
-        gate: floors and margin.
+        gate: bounds, metric and margin.
     """
-    auc, brier = challenger["auc"], challenger["brier"]
-    if not auc >= gate.min_auc:  # also false for NaN
-        return GateDecision(False, f"holdout AUC {auc:.4f} below the floor {gate.min_auc}")
-    if not brier <= gate.max_brier:
-        return GateDecision(False, f"holdout Brier {brier:.4f} above the ceiling {gate.max_brier}")
+    from factory_assets.lib.tasks import HIGHER_IS_BETTER, metric_label
+
+    for metric, bound in gate.floors.items():
+        value, higher = challenger[metric], HIGHER_IS_BETTER[metric]
+        if not (value >= bound if higher else value <= bound):  # also false for NaN
+            side = "below the floor" if higher else "above the ceiling"
+            return GateDecision(False, f"holdout {metric_label(metric)} {value:.4f} {side} {bound}")
+    metric, higher = gate.metric, HIGHER_IS_BETTER[gate.metric]
+    value, name = challenger[metric], metric_label(gate.metric)
     if champion is None:
-        return GateDecision(True, f"first model: AUC {auc:.4f} and Brier {brier:.4f} pass floors")
-    needed = champion["auc"] + gate.margin
-    if auc >= needed:
+        passed = " and ".join(f"{metric_label(m)} {challenger[m]:.4f}" for m in gate.floors)
+        return GateDecision(True, f"first model: {passed or f'{name} {value:.4f}'} pass bounds")
+    needed = champion[metric] + gate.margin if higher else champion[metric] - gate.margin
+    if value >= needed if higher else value <= needed:
         return GateDecision(
             True,
-            f"AUC {auc:.4f} beats the champion's {champion['auc']:.4f} by at least {gate.margin}",
+            f"{name} {value:.4f} beats the champion's {champion[metric]:.4f} by at least "
+            f"{gate.margin}",
         )
     return GateDecision(
         False,
-        f"AUC {auc:.4f} does not beat the champion's {champion['auc']:.4f} "
+        f"{name} {value:.4f} does not beat the champion's {champion[metric]:.4f} "
         f"by {gate.margin} (needs {needed:.4f})",
     )
 

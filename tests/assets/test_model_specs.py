@@ -34,7 +34,7 @@ WINDOWS = {
         "importance_rows": 200,
         "min_segment_rows": 20,
     },
-    "gate": {"min_auc": 0.0, "max_brier": 1.0, "margin": 0.0},
+    "gate": {"floors": {"auc": 0.0, "brier": 1.0}, "margin": 0.0},
 }
 
 
@@ -85,7 +85,9 @@ def stores(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
         from factory_assets.definitions import defs as load
 
         project = load()  # resources read the environment when definitions load
-        first = _job(project, MODEL).execute_in_process(run_config=_config(min_auc=0.5))
+        first = _job(project, MODEL).execute_in_process(
+            run_config=_config(floors={"auc": 0.5, "brier": 0.25})
+        )
         assert first.success
         yield project, root, Registry(uri)
 
@@ -178,7 +180,7 @@ def test_the_cancellations_model_is_a_dbt_view_and_a_spec(stores) -> None:  # no
         "ops": {
             "cancellations_model": {"config": {**WINDOWS["training"], "max_epochs": 2}},
             "cancellations_evaluation": {"config": holdout},
-            "cancellations_package": {"config": {**holdout, "min_auc": 0.0, "max_brier": 1.0}},
+            "cancellations_package": {"config": {**holdout, "floors": {"auc": 0.0, "brier": 1.0}}},
         }
     }
     keys = ["ml_cancellation_features", "cancellations_model", "cancellations_evaluation",

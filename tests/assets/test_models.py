@@ -68,7 +68,7 @@ def line(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
         mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
         mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
         mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
-        first = _materialize(defs, MODEL, _config(min_auc=0.5))
+        first = _materialize(defs, MODEL, _config(floors={"auc": 0.5, "brier": 0.25}))
         yield root / "warehouse.duckdb", Registry(uri), first
 
 
@@ -144,7 +144,9 @@ def test_a_model_of_shuffled_labels_is_never_promoted(line, defs) -> None:  # no
 def test_failed_parity_registers_nothing(line, defs) -> None:  # noqa: ANN001
     _, registry, _ = line
     before = len(registry.client.search_model_versions("name='flights'"))
-    result = _materialize(defs, MODEL, _config(min_auc=0.5, parity_atol=1e-12))
+    result = _materialize(
+        defs, MODEL, _config(floors={"auc": 0.5, "brier": 0.25}, parity_atol=1e-12)
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "flights_package"
@@ -155,7 +157,9 @@ def test_failed_parity_registers_nothing(line, defs) -> None:  # noqa: ANN001
 
 def test_promotion_then_rollback_records_who_and_why(line, defs, instance, capsys) -> None:  # noqa: ANN001
     _, registry, _ = line
-    promoted = _package_metadata(_materialize(defs, MODEL, _config(min_auc=0.5, margin=-1.0)))
+    promoted = _package_metadata(
+        _materialize(defs, MODEL, _config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0))
+    )
     assert promoted["promoted"] is True
     new = promoted["model_version"]
     assert str(registry.version("flights", CHAMPION).version) == new

@@ -63,7 +63,9 @@ def monitored(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN
         home = root / "dagster_home"
         home.mkdir()
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            assert _run(defs, MODEL, instance, run_config=_config(min_auc=0.5)).success
+            assert _run(
+                defs, MODEL, instance, run_config=_config(floors={"auc": 0.5, "brier": 0.25})
+            ).success
             for day in (DAY - dt.timedelta(days=1), DAY):
                 assert _run(defs, ["flight_predictions"], instance, day.isoformat()).success
             yield root, instance
@@ -108,7 +110,9 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
     root, instance = monitored
     # partition 01-08 judges the predictions served for 01-07, whose outcomes landed on 01-08
     lenient = {
-        "ops": {"flights_prediction_performance": {"config": {"min_auc": 0.0, "max_brier": 1.0}}}
+        "ops": {
+            "flights_prediction_performance": {"config": {"floors": {"auc": 0.0, "brier": 1.0}}}
+        }
     }
     result = _run(defs, ["flights_prediction_performance"], instance, DAY.isoformat(), lenient)
     assert result.success and _check(result, PERFORMANCE).passed
@@ -129,7 +133,11 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
     assert metadata["labelled_rows"].value == len(y) > 100
     assert metadata["auc"].value == pytest.approx(roc_auc_score(y, p))
     assert unlabelled == 0  # the 8th's own predictions cannot be judged yet
-    floor = {"ops": {"flights_prediction_performance": {"config": {"min_auc": 0.99}}}}
+    floor = {
+        "ops": {
+            "flights_prediction_performance": {"config": {"floors": {"auc": 0.99, "brier": 0.25}}}
+        }
+    }
     strict = _run(defs, ["flights_prediction_performance"], instance, DAY.isoformat(), floor)
     assert not _check(strict, PERFORMANCE).passed
 
@@ -188,7 +196,13 @@ def test_the_sensor_fires_once_then_debounces_and_cools_down(defs, monitored) ->
 def test_a_promotion_rescores_the_day_that_triggered_it(defs, monitored) -> None:  # noqa: ANN001
     _, instance = monitored
     tags = {RETRAIN_TAG: "flights", TRIGGER_DAY_TAG: DAY.isoformat()}
-    retrain = _run(defs, MODEL, instance, run_config=_config(min_auc=0.5, margin=-1.0), tags=tags)
+    retrain = _run(
+        defs,
+        MODEL,
+        instance,
+        run_config=_config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0),
+        tags=tags,
+    )
     assert retrain.success
     context = dg.build_sensor_context(instance=instance)
     (run_request,) = list(defs.get_sensor_def("flights_promotion_sensor")(context))
@@ -221,7 +235,7 @@ def test_one_run_over_days_judges_each_day_on_its_own(defs, monitored) -> None: 
     }
     config = {
         **_drift_config(max_drifted_share=0.0, html_report="never"),
-        "flights_prediction_performance": {"config": {"min_auc": 0.0, "max_brier": 1.0}},
+        "flights_prediction_performance": {"config": {"floors": {"auc": 0.0, "brier": 1.0}}},
     }
     config = {"ops": {**config["ops"], **{k: v for k, v in config.items() if k != "ops"}}}
     keys = ["flights_drift_report", "flights_prediction_performance"]

@@ -27,7 +27,7 @@ from factory_assets.specs import shipped_datasets
 SPEC = Path(__file__).resolve().parents[2] / "factory_assets/defs/models/malignancy/defs.yaml"
 PARTITIONS = "screenings_batches"
 TRAIN = {"max_epochs": 3}
-GATE = {"min_auc": 0.0, "max_brier": 1.0}  # the first champion is wanted, not judged here
+GATE = {"floors": {"auc": 0.0, "brier": 1.0}}  # the first champion is wanted, not judged here
 
 
 @pytest.fixture
@@ -74,7 +74,11 @@ def _fail_performance(defs: dg.Definitions, instance: dg.DagsterInstance) -> Non
     job = defs.resolve_job_def("screenings_batch_line").get_subset(
         asset_selection={dg.AssetKey("malignancy_prediction_performance")}
     )
-    floor = {"ops": {"malignancy_prediction_performance": {"config": {"min_auc": 1.01}}}}
+    floor = {
+        "ops": {
+            "malignancy_prediction_performance": {"config": {"floors": {"auc": 1.01, "brier": 0.2}}}
+        }
+    }
     result = job.execute_in_process(instance=instance, partition_key="05", run_config=floor)
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed

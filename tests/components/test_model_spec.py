@@ -125,10 +125,16 @@ BAD_SPECS = {
         "always, drifted, never",
     ),
     "impossible threshold": (
-        {"gate__min_auc": 1.5},
-        "gate.min_auc",
+        {"monitoring__drift__column_threshold": 1.5},
+        "monitoring.drift.column_threshold",
         "1.5 is impossible",
         "0.0 … 1.0",
+    ),
+    "gate metric of another task": (
+        {"gate__metric": "rmse"},
+        "gate.metric",
+        "'rmse' is no binary metric",
+        "auc, brier, log_loss",
     ),
     "impossible drift share": (
         {"monitoring__drift__max_drifted_share": -0.1},
@@ -234,8 +240,9 @@ def test_schema_errors_are_one_line_each_with_the_line_number(project: Project) 
 
 def test_loading_the_whole_project_raises_the_spec_error_itself(project: Project) -> None:
     # Not Dagster's component-tree wrapper: the message is the exception's own.
-    path = project.write("churn", spec(gate__min_auc=1.5))
-    with pytest.raises(SpecError, match="gate.min_auc: 1.5 is impossible; allowed: 0.0 … 1.0"):
+    path = project.write("churn", spec(monitoring__drift__column_threshold=1.5))
+    match = "monitoring.drift.column_threshold: 1.5 is impossible; allowed: 0.0 … 1.0"
+    with pytest.raises(SpecError, match=match):
         dg.load_from_defs_folder(path_within_project=project.defs)
     assert path.exists()
 

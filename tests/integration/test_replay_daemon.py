@@ -60,7 +60,7 @@ def replayed(defs, built, landing_root, tmp_path_factory) -> Iterator[tuple]:  #
             champion = job.get_subset(asset_selection={dg.AssetKey(k) for k in MODEL})
             tags = {RETRAIN_TAG: "flights", TRIGGER_DAY_TAG: DAY}
             result = champion.execute_in_process(
-                run_config=_config(min_auc=0.5), instance=instance, tags=tags
+                run_config=_config(floors={"auc": 0.5, "brier": 0.25}), instance=instance, tags=tags
             )
             assert result.success
             before = {r.run_id for r in instance.get_runs()}

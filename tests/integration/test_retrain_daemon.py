@@ -74,7 +74,7 @@ def test_the_daemon_retrains_after_a_drifted_batch(
         job = defs.resolve_implicit_global_asset_job_def()
         champion = job.get_subset(asset_selection={dg.AssetKey(k) for k in MODEL})
         assert champion.execute_in_process(
-            run_config=_config(min_auc=0.5), instance=instance
+            run_config=_config(floors={"auc": 0.5, "brier": 0.25}), instance=instance
         ).success
         daily = defs.resolve_job_def("nycflights_daily_line")
         day = daily.execute_in_process(

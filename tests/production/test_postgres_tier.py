@@ -43,7 +43,7 @@ MODEL_CONFIG = {
     "ops": {
         "flights_model": {"config": {"train_end": "2013-01-04", "val_days": 2, "max_epochs": 1}},
         "flights_evaluation": {"config": HOLDOUT},
-        "flights_package": {"config": {**HOLDOUT, "min_auc": 0.0, "max_brier": 1.0}},
+        "flights_package": {"config": {**HOLDOUT, "floors": {"auc": 0.0, "brier": 1.0}}},
     }
 }
 SCORING = ("flight_features", "flight_predictions")

@@ -30,7 +30,7 @@ CONFIG = {
     "ops": {
         "flights_model": {"config": TRAIN},
         "flights_evaluation": {"config": {**HOLDOUT, "importance_rows": 200}},
-        "flights_package": {"config": {**HOLDOUT, "min_auc": 0.0, "max_brier": 1.0}},
+        "flights_package": {"config": {**HOLDOUT, "floors": {"auc": 0.0, "brier": 1.0}}},
     }
 }
 

@@ -142,7 +142,7 @@ def test_served_performance_judges_owned_models_with_enough_rows_of_both_classes
     table = day_rows(frame, D, D + dt.timedelta(days=1))
     assert table["model_name"].to_list() == ["m", "m-AA", "other"]
     assert table["auc"].to_list()[:2] == [1.0, 0.0]
-    config = SimpleNamespace(min_rows=3, min_auc=0.5, max_brier=0.5)
+    config = SimpleNamespace(min_rows=3, floors={"auc": 0.5, "brier": 0.5})
     judged, failed = verdicts(table, config, LINE)
     # m has 2 rows (< min_rows), other is not this line's, other has one class anyway
     assert judged == ["m-AA"] and failed[0].startswith("m-AA: AUC 0.000 (floor 0.5)")

@@ -30,13 +30,16 @@ class Holdout(dg.Config):
     holdout_end: str
     importance_rows: int
     min_segment_rows: int
+    min_rows: int = 30  # fewest labelled rows validation and holdout need (checked before training)
+    leakage_max_score: float = 0.99  # an input scoring this alone is a leak (lib/tasks.py)
+    leakage_allow: list[str] = []  # inputs allowed to score that well
 
 
 class Packaging(Holdout):
-    """Gate floors and margin, and the ONNX parity tolerance."""
+    """The gate (bounds, metric, margin: lib/registry.py GateConfig) and ONNX parity tolerance."""
 
-    min_auc: float
-    max_brier: float  # a constant 0.5 scores 0.25: anything worse is no model
+    metric: str
+    floors: dict[str, float]
     margin: float
     parity_atol: float = 1e-5
     parity_rows: int = 2000
@@ -54,10 +57,9 @@ class Drift(dg.Config):
 
 
 class Performance(dg.Config):
-    """The floor a period's served predictions must reach once labelled."""
+    """The bounds a period's served predictions must meet once labelled (metric -> bound)."""
 
-    min_auc: float
-    max_brier: float
+    floors: dict[str, float]
     min_rows: int  # fewer labelled rows say nothing about the model
     window: int  # periods judged together at most when one has fewer than min_rows
 
@@ -76,17 +78,25 @@ def configs(spec) -> dict[str, type[dg.Config]]:  # noqa: ANN001 (ModelSpec)
     """The station configs of ``spec``: training, holdout, packaging, drift, performance."""
     title = "".join(part.title() for part in spec.name.split("_"))
     windows = spec.windows()  # the spec's dates, or a model without data.date's split
-    holdout = {**spec.evaluation.model_dump(), **windows}
+    leakage = spec.evaluation.leakage
+    holdout = {
+        **spec.evaluation.model_dump(),
+        **windows,
+        "leakage_max_score": leakage.max_score,
+        "leakage_allow": list(leakage.allow),
+    }
+    gate = {
+        "metric": spec.gate.metric or spec.task_spec().primary,
+        "floors": spec.gate_floors(),
+        "margin": spec.gate.margin,
+    }
+    performance = {**spec.monitoring.performance.model_dump(), "floors": spec.performance_floors()}
     trials = spec.search.trials if spec.search else 0
     training = {**spec.training.model_dump(), **windows, "trials": trials}
     return {
         "training": with_defaults(Training, f"{title}Training", training),
         "holdout": with_defaults(Holdout, f"{title}Holdout", holdout),
-        "packaging": with_defaults(
-            Packaging, f"{title}Packaging", {**holdout, **spec.gate.model_dump()}
-        ),
+        "packaging": with_defaults(Packaging, f"{title}Packaging", {**holdout, **gate}),
         "drift": with_defaults(Drift, f"{title}Drift", spec.monitoring.drift.model_dump()),
-        "performance": with_defaults(
-            Performance, f"{title}Performance", spec.monitoring.performance.model_dump()
-        ),
+        "performance": with_defaults(Performance, f"{title}Performance", performance),
     }

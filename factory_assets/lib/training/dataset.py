@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import polars as pl
 
+from factory_assets.lib.tasks import Task
+
 SMALL_FRAME = 256  # rows up to which categorical codes come from Python dicts
 
 
@@ -43,11 +45,26 @@ class Preprocessor:
     means: dict[str, float] = field(default_factory=dict)
     stds: dict[str, float] = field(default_factory=dict)
     missing_flags: list[str] = field(default_factory=list)
+    # what the model predicts (lib/tasks.py), recorded with it: the served outputs follow it
+    task: str = "binary"
+    classes: list[str] = field(default_factory=list)
+    # regression: the net learns (label - label_mean) / label_std; the package serves label units
+    label_mean: float = 0.0
+    label_std: float = 1.0
 
     @classmethod
-    def fit(cls, frame: pl.DataFrame, columns: ModelColumns) -> "Preprocessor":
-        """Learn vocabularies and scaling from the training rows only."""
+    def fit(
+        cls, frame: pl.DataFrame, columns: ModelColumns, task: Task | None = None
+    ) -> "Preprocessor":
+        """Learn vocabularies and scaling (and a regression label's) from the training rows."""
+        task = task or Task()
         pre = cls(categorical=list(columns.categorical), numeric=list(columns.numeric))
+        pre.task, pre.classes = task.kind, list(task.classes)
+        if task.kind == "regression":
+            label = frame[columns.label].cast(pl.Float64)
+            pre.label_mean = float(label.mean() or 0.0)
+            std = label.std()
+            pre.label_std = float(std) if std and std > 0 else 1.0
         for column in pre.categorical:
             pre.vocab[column] = sorted(frame[column].drop_nulls().unique().to_list())
         for column in pre.numeric:
@@ -58,6 +75,11 @@ class Preprocessor:
             if values.null_count() > 0:
                 pre.missing_flags.append(column)
         return pre
+
+    @property
+    def model_task(self) -> Task:
+        """The Task the model was trained for."""
+        return Task(self.task, tuple(self.classes))
 
     @property
     def cardinalities(self) -> list[int]:
