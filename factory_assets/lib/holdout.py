@@ -11,12 +11,17 @@ from factory_assets.lib.training.segment import fallback_result, load_run_model
 
 
 def torch_predict(net, preprocessor, frame: pl.DataFrame) -> np.ndarray:  # noqa: ANN001
-    """Probabilities from the trained torch net (before any packaging)."""
+    """Predictions of the trained torch net with its task's head (before any packaging).
+
+    As the package serves them: [n] probabilities or values, or [n, classes] probabilities.
+    """
     import torch
+
+    from factory_assets.lib.training.heads import serving_net
 
     cat, num = preprocessor.transform(frame)
     with torch.no_grad():
-        return torch.sigmoid(net(torch.from_numpy(cat), torch.from_numpy(num))).numpy()
+        return serving_net(net, preprocessor)(torch.from_numpy(cat), torch.from_numpy(num)).numpy()
 
 
 def holdout_fallback(holdout: pl.DataFrame, label: str) -> str | None:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     import polars as pl
     import torch
 
+    from factory_assets.lib.training.dataset import Preprocessor
+    from factory_assets.lib.training.heads import ServingNet
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,19 +50,22 @@ def _quiet_exporter() -> Iterator[None]:
         registration.setLevel(level)
 
 
-def _probability_net(net: torch.nn.Module) -> torch.nn.Module:
-    """``net`` followed by a sigmoid, so the exported graph serves probabilities directly."""
-    import torch
+# the graph's output per task: binary [batch], regression [batch], multiclass [batch, classes]
+OUTPUT_NAMES = {"binary": "probability", "regression": "prediction", "multiclass": "probabilities"}
 
-    class ProbabilityNet(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
 
-        def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
-            return torch.sigmoid(self.inner(cat, num))
+def served_net(net: torch.nn.Module, preprocessor: Preprocessor | None = None) -> ServingNet:
+    """``net`` with its task's head (lib/training/heads.py), in eval mode: what is exported.
 
-    return ProbabilityNet(net).eval()
+    ``net`` may already be a ServingNet; otherwise the head is the task ``preprocessor``
+    recorded, binary (a sigmoid) without one.
+    """
+    from factory_assets.lib.training.dataset import Preprocessor
+    from factory_assets.lib.training.heads import ServingNet, serving_net
+
+    if isinstance(net, ServingNet):
+        return net.eval()
+    return serving_net(net, preprocessor or Preprocessor())
 
 
 def _inline_external_data(path: Path) -> None:
@@ -76,11 +82,19 @@ def _inline_external_data(path: Path) -> None:
     onnx.checker.check_model(str(path))
 
 
-def export_onnx(net: torch.nn.Module, n_cat: int, n_num: int, path: Path) -> Path:
-    """Export ``net`` as one ONNX file serving probabilities for a dynamic batch.
+def export_onnx(
+    net: torch.nn.Module,
+    n_cat: int,
+    n_num: int,
+    path: Path,
+    preprocessor: Preprocessor | None = None,
+) -> Path:
+    """Export ``net`` with its task's head as one ONNX file serving a dynamic batch.
 
-    Inputs ``cat`` (int64 [batch, n_cat]) and ``num`` (float32 [batch, n_num]); output
-    ``probability`` (float32 [batch]). The file is written under a temporary name and renamed,
+    Inputs ``cat`` (int64 [batch, n_cat]) and ``num`` (float32 [batch, n_num]); one output, by
+    the task ``preprocessor`` recorded (``served_net``): ``probability`` (binary, float32
+    [batch]), ``prediction`` (regression, [batch] in the label's units) or ``probabilities``
+    (multiclass, [batch, classes]). The file is written under a temporary name and renamed,
     so ``path`` holds a whole model or nothing. Puts ``net`` in eval mode.
 
     Returns:
@@ -89,8 +103,8 @@ def export_onnx(net: torch.nn.Module, n_cat: int, n_num: int, path: Path) -> Pat
     """
     import torch
 
-    net.eval()
-    device = next(net.parameters()).device
+    served = served_net(net, preprocessor)
+    device = next(served.parameters()).device
     # Batch 2, not 1: torch.export specialises size-1 dims, which would pin the batch.
     example = (
         torch.zeros(2, n_cat, dtype=torch.long, device=device),
@@ -103,11 +117,11 @@ def export_onnx(net: torch.nn.Module, n_cat: int, n_num: int, path: Path) -> Pat
     try:
         with _quiet_exporter():
             torch.onnx.export(
-                _probability_net(net),
+                served,
                 example,
                 str(tmp),
                 input_names=["cat", "num"],
-                output_names=["probability"],
+                output_names=[OUTPUT_NAMES[served.task.kind]],
                 dynamic_shapes=shapes,
                 external_data=False,
                 dynamo=True,
@@ -138,7 +152,10 @@ def open_session(path: Path | str) -> ort.InferenceSession:
 def onnx_predict(
     session_or_path: ort.InferenceSession | Path | str, cat: np.ndarray, num: np.ndarray
 ) -> np.ndarray:
-    """Probabilities, shape [batch], from a session or a file (opened on CPU)."""
+    """The model's predictions from a session or a file (opened on CPU).
+
+    Shaped as the task serves them: [batch] (a probability, a value) or [batch, classes].
+    """
     session = session_or_path
     if isinstance(session_or_path, str | Path):
         session = open_session(session_or_path)
@@ -146,16 +163,25 @@ def onnx_predict(
         "cat": np.ascontiguousarray(cat, dtype=np.int64),
         "num": np.ascontiguousarray(num, dtype=np.float32),
     }
-    (probability,) = session.run(["probability"], feeds)
-    return np.asarray(probability).reshape(-1)
+    (out,) = session.run(None, feeds)  # the graph's one output, whatever its task names it
+    out = np.asarray(out)
+    return out if out.ndim == 2 else out.reshape(-1)  # noqa: PLR2004 (multiclass [batch, k])
 
 
-def check_parity(
-    net: torch.nn.Module, onnx_path: Path, cat: np.ndarray, num: np.ndarray, atol: float = 1e-5
+def check_parity(  # noqa: PLR0913
+    net: torch.nn.Module,
+    onnx_path: Path,
+    cat: np.ndarray,
+    num: np.ndarray,
+    atol: float = 1e-5,
+    preprocessor: Preprocessor | None = None,
 ) -> float:
-    """Max abs difference between torch and onnxruntime probabilities on one sample.
+    """Max difference between torch's and onnxruntime's predictions on one sample.
 
-    Puts ``net`` in eval mode.
+    torch serves ``served_net(net, preprocessor)``; any shape ([batch], [batch, classes]) is
+    compared. A difference is absolute, and relative where the value (or a regression label's
+    std) is above 1: float32 holds about 7 digits, so a prediction of thousands cannot agree
+    to 1e-5 absolute. Puts ``net`` in eval mode.
 
     Raises:
         ParityError: the difference exceeds ``atol`` (or the outputs disagree in shape or are NaN).
@@ -163,18 +189,23 @@ def check_parity(
     """
     import torch
 
-    net.eval()
-    device = next(net.parameters()).device
+    served = served_net(net, preprocessor)
+    device = next(served.parameters()).device
     with torch.no_grad():
-        logits = net(
-            torch.as_tensor(cat, dtype=torch.long, device=device),
-            torch.as_tensor(num, dtype=torch.float32, device=device),
+        expected = (
+            served(
+                torch.as_tensor(cat, dtype=torch.long, device=device),
+                torch.as_tensor(num, dtype=torch.float32, device=device),
+            )
+            .cpu()
+            .numpy()
         )
-        expected = torch.sigmoid(logits).reshape(-1).cpu().numpy()
+    expected = expected if expected.ndim == 2 else expected.reshape(-1)  # noqa: PLR2004
     actual = onnx_predict(onnx_path, cat, num)
     if expected.shape != actual.shape:
         raise ParityError(f"shape differs: torch {expected.shape}, onnx {actual.shape}")
-    diff = float(np.max(np.abs(expected - actual))) if expected.size else 0.0
+    scale = np.maximum(np.abs(expected), max(1.0, float(served.label_std)))
+    diff = float(np.max(np.abs(expected - actual) / scale)) if expected.size else 0.0
     if not diff <= atol:  # also catches NaN
         raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
     return diff

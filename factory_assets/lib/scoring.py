@@ -11,6 +11,7 @@ import polars as pl
 
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registry import CHAMPION
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import Preprocessor
 
 MODEL_FILE, PREPROCESSOR_FILE, CARD_FILE = "model.onnx", "preprocessor.json", "model_card.md"
@@ -25,12 +26,22 @@ class PackagedModel:
         self.preprocessor = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())
         self.session = open_session(directory / MODEL_FILE)
 
+    @property
+    def task(self) -> Task:
+        """What the model predicts, as its preprocessor recorded it."""
+        return self.preprocessor.model_task
+
     def predict(self, features: pl.DataFrame) -> np.ndarray:
-        """Probability that the label is true, one per row of the model's feature table."""
+        """Predictions for the rows of the model's feature table, shaped by the task.
+
+        Binary: the probability that the label is true ([n]); regression: the value ([n]);
+        multiclass: one probability per class ([n, classes], in ``task.classes`` order).
+        """
         from factory_assets.lib.packaging import onnx_predict
 
         if features.height == 0:
-            return np.empty(0, dtype=np.float32)
+            k = self.task.outputs
+            return np.empty((0, k) if self.task.kind == "multiclass" else 0, dtype=np.float32)
         cat, num = self.preprocessor.transform(features)
         return onnx_predict(self.session, cat, num)
 
@@ -68,7 +79,12 @@ def champions(tracking, line: ModelLine, segments: list) -> dict | None:  # noqa
 
 
 def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame:
-    """Every row with its probability and the model (and version) that made it."""
+    """Every row with its prediction and the model (and version) that made it.
+
+    The prediction columns are the task's (``Task.prediction_columns``): ``probability``
+    (binary), ``prediction`` (regression), or ``prediction``, ``probability``,
+    ``probabilities`` (multiclass).
+    """
     c, parts = line.columns, []
     # a row's partition: its date, or its batch (a batched dataset's predictions carry _batch)
     stamp = pl.col(line.batch_column).alias("_batch") if line.batches else pl.col(c.date)
@@ -79,11 +95,17 @@ def score(features: pl.DataFrame, line: ModelLine, models: dict) -> pl.DataFrame
     )
     for (segment,), rows in groups.items():
         name, version, model, fallback = models.get(segment) or models[None]
+        if model.task != line.task:  # the table's columns are the line's task's
+            raise ValueError(
+                f"{name} v{version} predicts {model.task.kind} {list(model.task.classes)} but "
+                f"{line.name} is {line.task.kind} {list(line.task.classes)}: package a model "
+                "of the spec's task before scoring"
+            )
         parts.append(
             rows.select(
                 c.key,
                 stamp,
-                pl.Series("probability", model.predict(rows), dtype=pl.Float32),
+                *line.task.prediction_columns(model.predict(rows)).values(),
                 pl.lit(name).alias("model_name"),
                 pl.lit(version).alias("model_version"),
                 pl.lit(fallback).alias("fallback"),

@@ -21,6 +21,11 @@ class Training(dg.Config):
     seed: int
     trials: int = 0  # Optuna trials over the spec's search space; 0 trains once
     shuffle_labels: bool = False  # a sanity run: a model of noise must never reach champion
+    # the holdout the model will be judged on, and the fewest labelled rows validation and
+    # holdout need: checked before any training time is spent ("" holdout: not checked)
+    holdout_start: str = ""
+    holdout_end: str = ""
+    min_rows: int = 30
 
 
 class Holdout(dg.Config):
@@ -92,7 +97,12 @@ def configs(spec) -> dict[str, type[dg.Config]]:  # noqa: ANN001 (ModelSpec)
     }
     performance = {**spec.monitoring.performance.model_dump(), "floors": spec.performance_floors()}
     trials = spec.search.trials if spec.search else 0
-    training = {**spec.training.model_dump(), **windows, "trials": trials}
+    training = {
+        **spec.training.model_dump(),
+        **windows,
+        "trials": trials,
+        "min_rows": spec.evaluation.min_rows,
+    }
     return {
         "training": with_defaults(Training, f"{title}Training", training),
         "holdout": with_defaults(Holdout, f"{title}Holdout", holdout),

@@ -1,6 +1,7 @@
 """<model>_predictions: each period's (batch's) rows scored by the champion (per segment)."""
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import periods
@@ -10,6 +11,27 @@ from factory_assets.lib.scoring import champions, partition_values, score
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.metadata import table_metadata
 from factory_assets.resources import TrackingStore
+
+# what a row of the predictions table holds, per task
+SERVED = {
+    "binary": "probability",
+    "regression": "predicted value",
+    "multiclass": "predicted class (with every class's probability)",
+}
+
+
+def served_summary(scored: pl.DataFrame, line: ModelLine) -> dict:
+    """The run's served predictions in a number or two: mean probability, mean value, shares."""
+    if scored.height == 0:
+        return {"mean_prediction" if line.task.kind == "regression" else "mean_probability": 0.0}
+    if line.task.kind == "regression":
+        return {"mean_prediction": float(scored["prediction"].mean() or 0.0)}
+    summary = {"mean_probability": float(scored["probability"].mean() or 0.0)}
+    if line.task.kind == "multiclass":
+        counts = dict(scored["prediction"].value_counts().iter_rows())
+        share = {c: counts.get(c, 0) / max(scored.height, 1) for c in line.task.classes}
+        summary["predicted_share"] = ", ".join(f"{c} {v:.1%}" for c, v in share.items())
+    return summary
 
 
 def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
@@ -36,8 +58,8 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
             "factory/dataset": line.dataset,
         },
         description=(
-            f"{spec.description}\n\nThe probability for every row of the period, from the "
-            "champion's ONNX package through onnxruntime"
+            f"{spec.description}\n\nThe {SERVED[line.task.kind]} for every row of the period, "
+            "from the champion's ONNX package through onnxruntime"
             + (
                 f" of its {line.segments.column} (or the fallback {line.segments.fallback})"
                 if line.segments
@@ -78,9 +100,7 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
                 "model_version": ", ".join(versions),
                 "rows_scored": scored.height,
                 "fallback_rows": int(scored["fallback"].sum()) if scored.height else 0,
-                "mean_probability": float(scored["probability"].mean() or 0.0)
-                if scored.height
-                else 0.0,
+                **served_summary(scored, line),
             }
         )
 

@@ -7,12 +7,14 @@ from dagster_duckdb import DuckDBResource
 from factory_assets.components.model_line.common import output, segments_of, station
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.tasks import metric_label
 from factory_assets.lib.training.segment import (
     fallback_result,
     segment_fallback,
     train_config,
     train_segment,
 )
+from factory_assets.lib.training.train import val_metric
 from factory_assets.resources import TrackingStore
 
 
@@ -30,7 +32,44 @@ def read_labelled(duckdb: DuckDBResource, line: ModelLine, window: tuple, segmen
     return {s: parts.get((s,), frame.clear()) for s in segments}
 
 
-def _metadata(results: dict, config) -> dict:  # noqa: ANN001
+def holdout_of_run(context: dg.AssetExecutionContext, line: ModelLine, config) -> tuple:  # noqa: ANN001
+    """The holdout window and ``min_rows`` this run's evaluation will use.
+
+    The run config of the evaluation (or package) station when the run sets it, else the
+    model station's own (the spec's): the check judges the window the model will be judged on.
+    """
+    ops = (context.run.run_config or {}).get("ops", {})
+    for station_name in ("evaluation", "package"):
+        given = (ops.get(line.asset(station_name)) or {}).get("config") or {}
+        if "holdout_start" in given:
+            window = (given["holdout_start"], given.get("holdout_end", config.holdout_end))
+            return window, given.get("min_rows", config.min_rows)
+    return (config.holdout_start, config.holdout_end), config.min_rows
+
+
+def judge_before_training(
+    context: dg.AssetExecutionContext,
+    duckdb: DuckDBResource,
+    line: ModelLine,
+    config,
+    frame,  # noqa: ANN001
+) -> None:
+    """Fail (ThinDataError, LabelError) unless validation and holdout can judge the model.
+
+    For a single model only: a segmented line's thin segment falls back to its fallback model.
+    """
+    from factory_assets.lib.training.judging import judge_windows
+
+    cfg = train_config(config)
+    date = pl.col(line.columns.date)
+    windows = {"validation": (cfg.val_window, frame.filter(date.is_between(*cfg.val_window)))}
+    holdout, min_rows = holdout_of_run(context, line, config)
+    if holdout[0] and holdout[1]:
+        windows["holdout"] = (holdout, read_labelled(duckdb, line, holdout, [None])[None])
+    judge_windows(line, windows, min_rows)
+
+
+def _metadata(results: dict, config, line: ModelLine) -> dict:  # noqa: ANN001
     trained = {s: r for s, r in results.items() if "run_id" in r}
     if list(results) == [None]:
         r = results[None]
@@ -38,7 +77,7 @@ def _metadata(results: dict, config) -> dict:  # noqa: ANN001
             "mlflow_run_id": r["run_id"],
             "data_version": r["data_version"],
             "code_version": r["code_version"],
-            "val_auroc": r["metrics"].get("val/auroc"),
+            **_val_metric(r["metrics"], line),
             "val_loss": r["metrics"].get("val/loss"),
             "train_rows": r["train_rows"],
             "accelerator": r["accelerator"],
@@ -52,15 +91,21 @@ def _metadata(results: dict, config) -> dict:  # noqa: ANN001
     rows = []
     for segment, r in results.items():
         model = "trained" if "run_id" in r else f"fallback: {r['fallback']} ({r.get('reason')})"
-        auroc = r.get("metrics", {}).get("val/auroc")
-        rows.append((segment, model, r["train_rows"], "" if auroc is None else f"{auroc:.4f}"))
-    header = ["segment", "model", "train rows", "val AUROC"]
+        value = next(iter(_val_metric(r.get("metrics", {}), line).values()))
+        rows.append((segment, model, r["train_rows"], "" if value is None else f"{value:.4f}"))
+    header = ["segment", "model", "train rows", f"val {metric_label(line.task.primary)}"]
     return {
         "segments": dg.MetadataValue.md(markdown_table(header, rows)),
         "trained_segments": len(trained),
         "fallback_segments": ", ".join(str(s) for s in results if s not in trained) or "(none)",
         "train_seconds": round(sum(r["train_seconds"] for r in trained.values()), 3),
     }
+
+
+def _val_metric(metrics: dict, line: ModelLine) -> dict:
+    """The validation metric by its metadata name: val_auroc, val_rmse, val_log_loss."""
+    key = val_metric(line.task.primary)
+    return {key.replace("/", "_"): metrics.get(key)}
 
 
 def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
@@ -89,6 +134,8 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
         segments, code, cfg = segments_of(context, line), code_version(), train_config(config)
         window = (cfg.train_window[0], cfg.val_window[1])
         frames = read_labelled(duckdb, line, window, segments)
+        if not line.segments:  # before any training time is spent
+            judge_before_training(context, duckdb, line, config, frames[None])
         results = {}
         for segment in segments:
             frame = frames[segment]
@@ -101,6 +148,6 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
             results[segment] = train_segment(
                 context.run_id, line, config, cfg, frame, segment, tracking, code, space
             )
-        return dg.Output(output(results, line), metadata=_metadata(results, config))
+        return dg.Output(output(results, line), metadata=_metadata(results, config, line))
 
     return _model

@@ -20,6 +20,7 @@ def save_trained(net, preprocessor: Preprocessor, hidden: list[int], dropout: fl
         "n_numeric": preprocessor.n_numeric,
         "hidden": hidden,
         "dropout": dropout,
+        "outputs": preprocessor.model_task.outputs,
     }
     (directory / CONFIG_FILE).write_text(json.dumps(shape))
     (directory / PREPROCESSOR_FILE).write_text(preprocessor.to_json())
@@ -33,7 +34,13 @@ def load_trained(directory: Path) -> tuple[object, Preprocessor]:
     from factory_assets.lib.training.tabular_module import TabularNet
 
     shape = json.loads((directory / CONFIG_FILE).read_text())
-    net = TabularNet(shape["cardinalities"], shape["n_numeric"], shape["hidden"], shape["dropout"])
+    net = TabularNet(
+        shape["cardinalities"],
+        shape["n_numeric"],
+        shape["hidden"],
+        shape["dropout"],
+        shape.get("outputs", 1),  # nets saved before tasks: one output
+    )
     net.load_state_dict(torch.load(directory / NET_FILE, map_location="cpu", weights_only=True))
     pre = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())
     return net.eval(), pre

@@ -5,6 +5,7 @@ registry of ONNX functions, rebuilt on every call); a per-segment model packages
 nets that differ in their weights only. The exported graph depends on the net's shape, not on
 its weights, so once a shape has been exported, another net of that shape is written as the
 same graph with its own weights as the initializers: byte for byte the file the exporter writes
+(the shape includes the task's head, and a regression head's label mean and std are weights)
 (tests/unit/test_export_cache.py). A shape whose weights are not all initializers (folded into
 constants) is exported every time.
 
@@ -18,25 +19,25 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-PREFIX = "inner."  # packaging.export_onnx wraps the net as ``inner`` of a sigmoid module
 MAX_SHAPES = 64
 MISSING = object()
 
 
-def _shape(net, n_cat: int, n_num: int) -> tuple:  # noqa: ANN001 (torch.nn.Module)
+def _shape(net, n_cat: int, n_num: int) -> tuple:  # noqa: ANN001 (a ServingNet)
     weights = tuple((k, tuple(v.shape), str(v.dtype)) for k, v in net.state_dict().items())
-    # the repr names the layers and their settings (dropout, activation) that hold no weights:
-    # in a process-wide store, two models' nets may share weight shapes and differ there
+    # the repr names the layers and their settings (dropout, activation) that hold no weights,
+    # and the head's task: in a process-wide store, two models' nets may share weight shapes
+    # and differ there
     return n_cat, n_num, repr(net), weights
 
 
-def _template(path: Path, net):  # noqa: ANN001, ANN202 (torch.nn.Module -> ModelProto | None)
+def _template(path: Path, net):  # noqa: ANN001, ANN202 (ServingNet -> ModelProto | None)
     """The exported model, if every weight of ``net`` is an initializer of the same shape."""
     import onnx
 
     model = onnx.load(str(path))
     dims = {i.name: tuple(i.dims) for i in model.graph.initializer}
-    weights = {f"{PREFIX}{k}": tuple(v.shape) for k, v in net.state_dict().items()}
+    weights = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     return model if all(dims.get(name) == shape for name, shape in weights.items()) else None
 
 
@@ -82,19 +83,23 @@ class OnnxExports:
         self._templates = templates
         self.exported = self.reused = 0
 
-    def export(self, net, n_cat: int, n_num: int, path: Path) -> Path:  # noqa: ANN001
-        """Write ``net`` to ``path`` as ``packaging.export_onnx`` would; puts it in eval mode."""
-        from factory_assets.lib.packaging import export_onnx
+    def export(self, net, n_cat: int, n_num: int, path: Path, preprocessor=None) -> Path:  # noqa: ANN001
+        """Write ``net`` to ``path`` as ``packaging.export_onnx`` would; puts it in eval mode.
 
-        key = _shape(net, n_cat, n_num)
+        ``preprocessor`` gives the task's head, as for ``export_onnx`` (none: binary).
+        """
+        from factory_assets.lib.packaging import export_onnx, served_net
+
+        served = served_net(net, preprocessor)
+        key = _shape(served, n_cat, n_num)
         template = self._templates.get(key)
         if template is None or template is MISSING:
-            export_onnx(net, n_cat, n_num, path)
+            export_onnx(served, n_cat, n_num, path)
             self.exported += 1
             if template is MISSING:
-                self._templates.put(key, _template(Path(path), net))
+                self._templates.put(key, _template(Path(path), served))
             return Path(path)
-        self._write(template, net.eval(), Path(path))
+        self._write(template, served, Path(path))
         self.reused += 1
         return Path(path)
 
@@ -105,10 +110,10 @@ class OnnxExports:
 
         model = onnx.ModelProto()
         model.CopyFrom(template)
-        weights = net.state_dict()
+        weights = net.state_dict()  # a ServingNet's: names as the exported initializers
         for initializer in model.graph.initializer:
-            key = initializer.name.removeprefix(PREFIX)
-            if initializer.name.startswith(PREFIX) and key in weights:
+            key = initializer.name
+            if key in weights:
                 array = weights[key].detach().cpu().numpy()
                 initializer.CopyFrom(numpy_helper.from_array(array, initializer.name))
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")

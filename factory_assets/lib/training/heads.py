@@ -43,12 +43,24 @@ def activate(
 
 
 class ServingNet(nn.Module):
-    """A trained net followed by its task's head: the exported graph and ``torch_predict``."""
+    """A trained net followed by its task's head: the exported graph and ``torch_predict``.
+
+    A regression head's label mean and std are buffers, so the exported graph holds them as
+    initializers (lib/training/export_cache.py writes each net's own into a shared graph).
+    """
 
     def __init__(self, inner: nn.Module, task: Task, label_mean: float, label_std: float) -> None:
         super().__init__()
         self.inner, self.task = inner, task
-        self.label_mean, self.label_std = float(label_mean), float(label_std)
+        if task.kind == "regression":
+            self.register_buffer("label_mean", torch.tensor(float(label_mean)))
+            self.register_buffer("label_std", torch.tensor(float(label_std)))
+        else:  # unused by the head: plain numbers, nothing in the graph
+            self.label_mean, self.label_std = float(label_mean), float(label_std)
+
+    def extra_repr(self) -> str:
+        """The task (its head differs by kind, not by weight shapes)."""
+        return f"task={self.task.kind}, classes={len(self.task.classes)}"
 
     def forward(self, cat: Tensor, num: Tensor) -> Tensor:
         """Served predictions: [batch], or [batch, classes] for multiclass."""

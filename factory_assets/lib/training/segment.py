@@ -95,7 +95,7 @@ def _fit(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine, tracking, run_i
         experiment_name=line.name, tracking_uri=tracking.tracking_uri, run_id=run_id
     )
     started = time.perf_counter()
-    outcome = train_model(frame, cfg, logger=logger, columns=line.columns)
+    outcome = train_model(frame, cfg, logger=logger, columns=line.columns, task=line.task)
     return outcome, time.perf_counter() - started
 
 
@@ -117,9 +117,9 @@ def _search(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking, p
         outcome, seconds = _fit(frame, trial_cfg, line, tracking, child.info.run_id)
         client.set_terminated(child.info.run_id)
         outcomes[number] = (outcome, seconds, trial_cfg)
-        return outcome.metrics["val/auroc"]
+        return outcome.metrics["val/score"]  # the task's primary metric, higher is better
 
-    result = run_search(space, trials, objective, seed=cfg.seed)
+    result = run_search(space, trials, objective, seed=cfg.seed, direction="maximize")
     outcome, seconds, best_cfg = outcomes[result.best_number]
     total = sum(s for _, s, _ in outcomes.values())
     return outcome, total, best_cfg, result

@@ -15,13 +15,14 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
+from factory_assets.lib.tasks import LabelError, Task
 from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
 
 
 class _Tensors(Dataset):
     def __init__(self, cat: np.ndarray, num: np.ndarray, y: np.ndarray) -> None:
         self.cat, self.num = torch.from_numpy(cat), torch.from_numpy(num)
-        self.y = torch.from_numpy(y.astype(np.float32))
+        self.y = torch.from_numpy(y)  # float32 targets, or int64 class ids (multiclass)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -44,7 +45,11 @@ def in_window(
 
 
 class TabularDataModule(L.LightningDataModule):
-    """Fits the Preprocessor on the training window only; validates on the window after it."""
+    """Fits the Preprocessor on the training window only; validates on the window after it.
+
+    Labels become the ``task``'s targets (``Task.encode``): float32 0/1 or values, or int64
+    class ids; a label that does not fit the task raises LabelError naming the window.
+    """
 
     def __init__(
         self,
@@ -55,8 +60,10 @@ class TabularDataModule(L.LightningDataModule):
         columns: ModelColumns,
         seed: int,
         batch_size: int = 1024,
+        task: Task | None = None,
     ) -> None:
         super().__init__()
+        self.task = task or Task()
         self.frame, self.batch_size, self.columns = frame, batch_size, columns
         self.seed = seed  # the spec's training.seed: it orders the shuffled batches
         self.train_window, self.val_window = train_window, val_window
@@ -75,10 +82,18 @@ class TabularDataModule(L.LightningDataModule):
                 f"no labelled rows in the training window {self.train_window} "
                 f"or the validation window {self.val_window}"
             )
-        self.preprocessor = Preprocessor.fit(train, self.columns)
-        label = self.columns.label
-        self.train_set = _Tensors(*self.preprocessor.transform(train), train[label].to_numpy())
-        self.val_set = _Tensors(*self.preprocessor.transform(val), val[label].to_numpy())
+        y_train = self._targets(train, "training", self.train_window)
+        y_val = self._targets(val, "validation", self.val_window)
+        self.preprocessor = Preprocessor.fit(train, self.columns, self.task)
+        self.train_set = _Tensors(*self.preprocessor.transform(train), y_train)
+        self.val_set = _Tensors(*self.preprocessor.transform(val), y_val)
+
+    def _targets(self, rows: pl.DataFrame, name: str, window: tuple) -> np.ndarray:
+        """The task's targets of ``rows``; a LabelError names the window it read."""
+        try:
+            return self.task.encode(rows[self.columns.label])
+        except LabelError as error:
+            raise LabelError(f"{name} window {window[0]}..{window[1]}: {error}") from error
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled by a generator seeded with ``seed``: one seed, one order of batches."""

@@ -1,17 +1,29 @@
 """The net of every model: embeddings for categorical features + an MLP, as a LightningModule."""
 
 import lightning as L
+import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics.classification import BinaryAUROC
+
+from factory_assets.lib.tasks import HIGHER_IS_BETTER, Task
+from factory_assets.lib.training import heads
+from factory_assets.lib.training.train import val_metric
 
 
 class TabularNet(nn.Module):
-    """Logit of the binary label from (categorical indices, numerics)."""
+    """Raw outputs of a task (lib/training/heads.py) from (categorical indices, numerics).
+
+    ``outputs`` 1 (binary logit, standardized regression value) gives [batch]; more (one logit
+    per class) gives [batch, outputs].
+    """
 
     def __init__(
-        self, cardinalities: list[int], n_numeric: int, hidden: list[int], dropout: float = 0.1
+        self,
+        cardinalities: list[int],
+        n_numeric: int,
+        hidden: list[int],
+        dropout: float = 0.1,
+        outputs: int = 1,
     ) -> None:
         super().__init__()
         self.embeddings = nn.ModuleList(
@@ -22,39 +34,74 @@ class TabularNet(nn.Module):
         for size in hidden:
             layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
             width = size
-        self.mlp = nn.Sequential(*layers, nn.Linear(width, 1))
+        self.outputs = outputs
+        self.mlp = nn.Sequential(*layers, nn.Linear(width, outputs))
 
     def forward(self, cat: Tensor, num: Tensor) -> Tensor:
-        """Logits, shape [batch]."""
+        """Raw outputs, shape [batch] (one output) or [batch, outputs]."""
         embedded = [emb(cat[:, i]) for i, emb in enumerate(self.embeddings)]
-        return self.mlp(torch.cat([*embedded, num], dim=1)).squeeze(-1)
+        out = self.mlp(torch.cat([*embedded, num], dim=1))
+        return out.squeeze(-1) if self.outputs == 1 else out
 
 
 class TabularModule(L.LightningModule):
-    """Binary cross-entropy training of a TabularNet; logs train/loss, val/loss, val/auroc."""
+    """Trains a TabularNet with its task's loss (lib/training/heads.py).
 
-    def __init__(self, net: nn.Module, lr: float = 2e-3, weight_decay: float = 1e-4) -> None:
+    Logs train/loss and val/loss (the loss on the net's targets), the task's metrics on the
+    served predictions (val/auroc, val/brier, val/log_loss; val/rmse, val/mae, val/r2;
+    val/log_loss, val/accuracy, val/macro_f1) and val/score: the primary metric (AUC, RMSE, log
+    loss) as higher-is-better, what a search maximises.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        task: Task | None = None,
+        label_mean: float = 0.0,
+        label_std: float = 1.0,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+    ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["net"])  # net is injected so it can be tested alone
-        self.net = net
-        self.val_auroc = BinaryAUROC()
+        self.save_hyperparameters(ignore=["net", "task"])  # net is injected: testable alone
+        self.net, self.task = net, task or Task()
+        self.label_mean, self.label_std = float(label_mean), float(label_std)
+        self._seen: list[tuple[np.ndarray, np.ndarray]] = []
 
     def forward(self, cat: Tensor, num: Tensor) -> Tensor:
-        """Logits of the wrapped net."""
+        """Raw outputs of the wrapped net."""
         return self.net(cat, num)
+
+    def _loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        outputs = self(batch["cat"], batch["num"])
+        target = heads.targets(self.task, batch["y"], self.label_mean, self.label_std)
+        return heads.loss(self.task, outputs, target), outputs
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         """One optimisation step on a batch."""
-        loss = F.binary_cross_entropy_with_logits(self(batch["cat"], batch["num"]), batch["y"])
+        loss, _ = self._loss(batch)
         self.log("train/loss", loss, on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        """Validation loss and AUROC, aggregated over the epoch."""
-        logits = self(batch["cat"], batch["num"])
-        self.log("val/loss", F.binary_cross_entropy_with_logits(logits, batch["y"]))
-        self.val_auroc.update(torch.sigmoid(logits.float()), batch["y"].int())
-        self.log("val/auroc", self.val_auroc, on_step=False, on_epoch=True)
+        """Validation loss; the batch's served predictions are kept for the epoch's metric."""
+        loss, outputs = self._loss(batch)
+        self.log("val/loss", loss)
+        served = heads.activate(self.task, outputs.detach(), self.label_mean, self.label_std)
+        self._seen.append((batch["y"].cpu().numpy(), served.cpu().numpy()))
+
+    def on_validation_epoch_end(self) -> None:
+        """The task's metrics over the epoch's validation rows, and val/score (its primary)."""
+        if not self._seen:
+            return
+        y = np.concatenate([y for y, _ in self._seen])
+        pred = np.concatenate([p for _, p in self._seen])
+        self._seen.clear()
+        metrics = self.task.metrics(y, pred)
+        for metric in self.task.metric_names:
+            self.log(val_metric(metric), float(metrics[metric]))
+        primary = metrics[self.task.primary]
+        self.log("val/score", float(primary if HIGHER_IS_BETTER[self.task.primary] else -primary))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW."""

@@ -5,7 +5,15 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
+
+VAL_NAMES = {"auc": "auroc"}  # binary's val/auroc: its name since the first model line
+
+
+def val_metric(metric: str) -> str:
+    """A task metric's name in the training metrics: ``val/auroc``, ``val/rmse``, ..."""
+    return f"val/{VAL_NAMES.get(metric, metric)}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ def train_model(
     config: TrainConfig,
     *,
     columns: ModelColumns,
+    task: Task | None = None,
     logger: object = False,
     fast_dev_run: bool = False,
 ) -> TrainOutcome:
@@ -77,6 +86,8 @@ def train_model(
         frame: feature rows with the label (a spec's ``ModelLine.labelled_sql`` rows).
         config: windows and hyper-parameters.
         columns: which columns are the date, the label and the inputs (the spec's ``data``).
+        task: what the net predicts (the line's ``task``; default binary): its outputs, loss
+            and validation metrics.
         logger: a Lightning logger (MLflow in the pipeline) or False.
         fast_dev_run: one batch of each loop, for tests.
     """
@@ -93,11 +104,14 @@ def train_model(
         columns=columns,
         seed=config.seed,
         batch_size=config.batch_size,
+        task=task,
     )
     data.setup()
-    pre = data.preprocessor
-    net = TabularNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout)
-    module = TabularModule(net, lr=config.lr, weight_decay=config.weight_decay)
+    pre, task = data.preprocessor, data.task
+    net = TabularNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout, task.outputs)
+    module = TabularModule(
+        net, task, pre.label_mean, pre.label_std, lr=config.lr, weight_decay=config.weight_decay
+    )
     accelerator, precision = device_settings()
     trainer = L.Trainer(
         accelerator=accelerator,
