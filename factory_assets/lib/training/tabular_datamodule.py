@@ -22,7 +22,8 @@ from factory_assets.lib.training.dataset import ModelColumns, Preprocessor
 class _Tensors(Dataset):
     def __init__(self, cat: np.ndarray, num: np.ndarray, y: np.ndarray) -> None:
         self.cat, self.num = torch.from_numpy(cat), torch.from_numpy(num)
-        self.y = torch.from_numpy(y)  # float32 targets, or int64 class ids (multiclass)
+        # float32 targets, or int64 class ids (multiclass); torch wants a writable array
+        self.y = torch.from_numpy(np.require(y, requirements="W"))
 
     def __len__(self) -> int:
         return len(self.y)
