@@ -51,8 +51,8 @@ def judge_before_training(
     context: dg.AssetExecutionContext,
     duckdb: DuckDBResource,
     line: ModelLine,
-    config,
-    frame,  # noqa: ANN001
+    config,  # noqa: ANN001 (the station's Training config)
+    frame: pl.DataFrame,
 ) -> None:
     """Fail (ThinDataError, LabelError) unless validation and holdout can judge the model.
 
