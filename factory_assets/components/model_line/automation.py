@@ -157,7 +157,7 @@ def retrain_request(
         )
         windows = {k: v if isinstance(v, int) else str(v) for k, v in vars(w).items()}
     holdout = {k: windows[k] for k in ("holdout_start", "holdout_end")}
-    train = {k: windows[k] for k in ("train_start", "train_end", "val_days")} | holdout
+    train = {k: windows[k] for k in ("train_start", "train_end", "val_days")}
     segment = name.removeprefix(f"{line.name}-") if line.segments else None
     return dg.RunRequest(
         run_key=f"{name}-retrain-{failure.day}",
