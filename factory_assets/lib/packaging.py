@@ -59,12 +59,20 @@ def served_net(net: torch.nn.Module, preprocessor: Preprocessor | None = None) -
 
     ``net`` may already be a ServingNet; otherwise the head is the task ``preprocessor``
     recorded, binary (a sigmoid) without one.
+
+    Raises:
+        ValueError: a net of several outputs (multiclass) without its preprocessor.
     """
     from factory_assets.lib.training.dataset import Preprocessor
     from factory_assets.lib.training.heads import ServingNet, serving_net
 
     if isinstance(net, ServingNet):
         return net.eval()
+    if preprocessor is None and getattr(net, "outputs", 1) != 1:
+        raise ValueError(
+            f"a net of {net.outputs} outputs is served by its task's head: pass the "
+            "preprocessor it was trained with"
+        )
     return serving_net(net, preprocessor or Preprocessor())
 
 

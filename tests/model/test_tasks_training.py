@@ -106,6 +106,8 @@ def test_onnx_serves_what_torch_serves(trained: tuple, tmp_path: Path) -> None:
     assert np.abs(served - expected).max() <= 1e-5 * scale  # regression: in label units
     if task.kind == "multiclass":
         np.testing.assert_allclose(served.sum(axis=1), 1.0, atol=1e-5)
+        with pytest.raises(ValueError, match="pass the preprocessor"):  # never a sigmoid head
+            export_onnx(outcome.net, len(pre.categorical), pre.n_numeric, tmp_path / "x.onnx")
     if task.kind == "regression":  # label units: the mean is near 50, not 0
         assert abs(served.mean() - task.encode(rows["y"]).mean()) < 5.0
     (tmp_path / PREPROCESSOR_FILE).write_text(pre.to_json())

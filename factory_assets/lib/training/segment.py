@@ -79,7 +79,8 @@ def segment_fallback(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine) -> 
     if rows < line.segments.min_rows:
         return rows, f"{rows} training rows < {line.segments.min_rows}"
     if classes < 2:
-        return rows, f"the {rows} training rows are all of one class"
+        one = "value" if line.task.kind == "regression" else "class"
+        return rows, f"the {rows} training rows are all of one {one}"
     if frame.filter(date.is_between(*cfg.val_window)).is_empty():
         start, end = (d.isoformat() for d in cfg.val_window)
         return rows, f"no labelled rows in the validation window {start} to {end}"
