@@ -6,31 +6,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from factory_assets.components.model_line.build import build_line
-from factory_assets.components.model_spec import MANIFEST, ModelSpec
-from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.training.judging import ThinDataError
-from tests.assets.test_model_specs import INPUTS, WINDOWS
+from tests.assets.test_model_specs import WINDOWS, _spec
 
 
 def _model_defs(name: str, min_rows: int) -> dg.Definitions:
-    spec = ModelSpec.model_validate(
-        {
-            "name": name,
-            "description": f"test model {name}",
-            "data": {
-                "features": "flight_features",
-                "key": "flight_id",
-                "date": "flight_date",
-                "label": "is_late",
-                "labels_from": "fct_flights",
-                **INPUTS,
-            },
-            **WINDOWS,
-            "evaluation": {**WINDOWS["evaluation"], "min_rows": min_rows},
-        }
-    )
-    return build_line(spec, spec.line(Path(f"tests/{name}.yaml"), warehouse_tables(MANIFEST)))
+    return _spec(name, evaluation={**WINDOWS["evaluation"], "min_rows": min_rows})[1]
 
 
 @pytest.fixture(scope="module")
