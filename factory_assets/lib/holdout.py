@@ -1,6 +1,7 @@
 """A trained model judged on the fixed holdout: metrics, calibration, segments, importance."""
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -8,6 +9,8 @@ import polars as pl
 from factory_assets.lib.markdown import frame_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.training.segment import fallback_result, load_run_model
+
+Predict = Callable[[pl.DataFrame], np.ndarray]  # feature rows -> the task's predictions
 
 
 def torch_predict(net, preprocessor, frame: pl.DataFrame) -> np.ndarray:  # noqa: ANN001
@@ -29,8 +32,8 @@ def holdout_fallback(holdout: pl.DataFrame, line: ModelLine, min_rows: int = 1) 
     return reason and f"the holdout window's column {label!r} cannot judge: {reason}"
 
 
-def importance(net, pre, holdout: pl.DataFrame, line: ModelLine, config) -> str:  # noqa: ANN001
-    """Permutation importance on a sample of ``config.importance_rows`` holdout rows (markdown).
+def importance(predict: Predict, holdout: pl.DataFrame, line: ModelLine, config) -> str:  # noqa: ANN001
+    """Permutation importance of ``predict`` on ``config.importance_rows`` holdout rows (markdown).
 
     ``importance_rows`` 0 skips it. A sample that cannot judge the model (one class) from a
     holdout that can is noted, not an error; a holdout that cannot raises ValueError naming
@@ -54,7 +57,7 @@ def importance(net, pre, holdout: pl.DataFrame, line: ModelLine, config) -> str:
     if reason:
         return f"_Not computed: the sample of holdout rows cannot judge the model: {reason}._"
     table = ev.permutation_importance(
-        lambda frame: torch_predict(net, pre, frame),
+        predict,
         sample,
         y,
         line.columns.inputs,
@@ -70,7 +73,14 @@ def _scored(holdout: pl.DataFrame, y: np.ndarray, pred: np.ndarray) -> pl.DataFr
 
 
 def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
+    """``judge`` of the trained torch net's predictions."""
+    return judge(lambda frame: torch_predict(net, pre, frame), holdout, line, config, report)
+
+
+def judge(predict: Predict, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
     """The task's metrics and tables, per-segment tables and permutation importance on ``holdout``.
+
+    ``predict`` maps feature rows to the task's predictions (lib/tasks.py shapes).
 
     Tables: calibration (binary), residuals by decile (regression) or the confusion matrix
     (multiclass); ``by_<column>`` per report segment, the worst named by the task's primary
@@ -81,7 +91,7 @@ def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: l
 
     task = line.task
     y = task.encode(holdout[line.columns.label])
-    pred = torch_predict(net, pre, holdout)
+    pred = predict(holdout)
     metrics = task.metrics(y, pred)
     scored = _scored(holdout, y, pred)
     segments = {
@@ -92,7 +102,7 @@ def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: l
     tables = {
         **{name: frame_table(table) for name, table in holdout_tables(task, y, pred).items()},
         **{f"by_{by}": frame_table(table) for by, table in segments.items()},
-        "importance": importance(net, pre, holdout, line, config),
+        "importance": importance(predict, holdout, line, config),
     }
     worst_text = {
         by: (w["segment"], round(w[task.primary], 4)) if w else None for by, w in worst.items()
