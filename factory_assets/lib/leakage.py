@@ -21,7 +21,6 @@ from factory_assets.lib.tasks import Task, metric_label
 
 BINS = 50  # quantile bins of a numeric input
 SAMPLE_ROWS = 20_000  # training rows scored at most (a seeded sample of more): ~10 ms an input
-MAX_CODE = 1_000_000  # category codes up to this are counted as they are
 SHOWN = 5  # inputs the result lists, best scoring first (every leak is listed besides)
 SCORE_METRIC = {"binary": "auc", "regression": "r2", "multiclass": "accuracy"}
 
@@ -31,7 +30,7 @@ def _codes(values: pl.Series, numeric: bool) -> np.ndarray:
     if not numeric:
         physical = values.cast(pl.String).cast(pl.Categorical).to_physical()
         codes = physical.cast(pl.Int64).fill_null(-1).to_numpy() + 1
-        if codes.size and codes.max() > MAX_CODE:  # a process-wide category list: compact it
+        if codes.size and codes.max() > 4 * codes.size:  # codes of a process-wide list: compact
             codes = np.unique(codes, return_inverse=True)[1].astype(np.int64) + 1
             codes[values.is_null().to_numpy()] = 0
         return codes
