@@ -1,4 +1,4 @@
-"""A trained model judged on the fixed holdout: metrics, calibration, segments, importance."""
+"""A trained model judged on the fixed holdout, and its training rows by the leakage guard."""
 
 import time
 from collections.abc import Callable

@@ -115,7 +115,8 @@ def input_scores(
         group = codes * 2 + fold  # the rows that share a prediction
         score = _score(y, _out_of_fold(codes, y, task, fold), task, group)
         if task.kind == "regression" and is_numeric:
-            score = np.nanmax([score, _line_r2(frame[column], y)])
+            line = _line_r2(frame[column], y)
+            score = line if np.isnan(score) or line > score else score
         scores[column] = float(score)
     return dict(sorted(scores.items(), key=lambda kv: (np.isnan(kv[1]), -np.nan_to_num(kv[1]))))
 
