@@ -137,15 +137,19 @@ def evaluate_segment(  # noqa: PLR0913
     """The evaluation station's result for one segment's ``model`` (its training result).
 
     A model that fell back is passed on; a segment whose holdout cannot judge its model falls
-    back (its result has ``fallback`` and ``reason``). Otherwise the metrics are logged as
+    back (its result has ``fallback`` and ``reason``), a model of no segment fails (ValueError
+    naming the window, the label column and the counts). Otherwise the metrics are logged as
     ``holdout/<metric>`` on the model's MLflow run, and with ``train`` (the labelled rows of
     its training window) the result has the leakage guard's verdict, ``leakage``.
     """
     if "run_id" not in model:
         return model  # a fallback segment: nothing of its own to judge
-    reason = line.segments and holdout_fallback(holdout, line)
-    if reason:  # one degenerate segment must not fail the others' run
+    reason = holdout_fallback(holdout, line)
+    if reason and line.segments:  # one degenerate segment must not fail the others' run
         return {**fallback_result(line, reason), "rows": holdout.height}
+    if reason:
+        window = f"{config.holdout_start} to {config.holdout_end}"
+        raise ValueError(f"{reason} (holdout window {window})")
     net, pre = load_run_model(tracking, model["run_id"])
     result = evaluate(net, pre, holdout, line, config, report)
     log_holdout(tracking.registry().client, model["run_id"], result["metrics"])
