@@ -85,7 +85,6 @@ def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
 def _champion_summary(models: list[str] | None = None) -> None:
     """Print the champion of each of ``models``, or of every model in the registry."""
     from factory_assets.defs.resources import resources
-    from factory_assets.lib.tasks import HIGHER_IS_BETTER, metric_label
 
     registry = resources().resources["tracking"].process_config_and_initialize().registry()
     registered, token = {}, None
@@ -102,13 +101,9 @@ def _champion_summary(models: list[str] | None = None) -> None:
             print(f"{name}: no champion" + (f" (served by {fallback})" if fallback else ""))
             continue
         tags = champion.tags
-        holdout = ", ".join(
-            f"{metric_label(m)} {tags[f'holdout_{m}']}"
-            for m in HIGHER_IS_BETTER
-            if f"holdout_{m}" in tags
-        )  # the task's metrics, as registration tagged them
         print(
-            f"{name} champion: version {champion.version}; holdout {holdout or '(none)'}; "
+            f"{name} champion: version {champion.version}; holdout AUC "
+            f"{tags.get('holdout_auc')}, Brier {tags.get('holdout_brier')}; "
             f"data {tags.get('data_version')}; code {tags.get('code_version')}"
         )
     if models is None and not registered:
