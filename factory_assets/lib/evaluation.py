@@ -1,7 +1,8 @@
-"""Evaluation of a binary classifier: metrics, calibration, segments, importance.
+"""Evaluation of a model: binary metrics and calibration; segments and importance per task.
 
-Pure numpy/Polars functions over labels ``y_true`` (0/1 or bool) and probabilities ``p``.
-AUC is NaN in ``binary_metrics`` and null in tables when only one class is present.
+Pure numpy/Polars functions over labels ``y_true`` (binary: 0/1 or bool; other tasks: the
+targets ``Task.encode`` gives) and predictions (lib/tasks.py: [n] or [n, k]). AUC is NaN in
+``binary_metrics`` and null in tables when only one class is present.
 """
 
 from collections.abc import Callable
@@ -10,6 +11,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from factory_assets.lib.tasks import HIGHER_IS_BETTER, Task
+
+BINARY = Task()
 EPS = 1e-7  # log-loss clipping: one p of exactly 0 or 1 would otherwise make the loss infinite
 
 
@@ -109,88 +113,128 @@ SEGMENT_SCHEMA = {
     "mean_prediction": pl.Float64,
     "is_reliable": pl.Boolean,
 }
+# the other tasks' segment tables: their metrics (lib/tasks.py), the label's mean for regression
+TASK_SEGMENT_COLUMNS = {
+    "regression": ("rmse", "mae", "r2", "mean_label", "mean_prediction"),
+    "multiclass": ("log_loss", "accuracy", "macro_f1"),
+}
 
 
-def segment_metrics(
-    frame: pl.DataFrame, by: str, y_col: str = "y", p_col: str = "p", min_rows: int = 200
+def _segment_schema(task: Task) -> dict:
+    if task.kind == "binary":
+        return SEGMENT_SCHEMA
+    columns = TASK_SEGMENT_COLUMNS[task.kind]
+    return {
+        "segment": pl.String,
+        "n": pl.Int64,
+        **dict.fromkeys(columns, pl.Float64),
+        "is_reliable": pl.Boolean,
+    }
+
+
+def _null_nan(value: float) -> float | None:
+    """NaN as None: JSON-safe metadata, and null sorts last in a table."""
+    return None if np.isnan(value) else float(value)
+
+
+def segment_metrics(  # noqa: PLR0913
+    frame: pl.DataFrame,
+    by: str,
+    y_col: str = "y",
+    p_col: str = "p",
+    min_rows: int = 200,
+    task: Task = BINARY,
 ) -> pl.DataFrame:
-    """``binary_metrics`` per value of column ``by`` (as a string; null as ``"null"``).
+    """The task's metrics per value of column ``by`` (as a string; null as ``"null"``).
 
-    A segment ``is_reliable`` with at least ``min_rows`` rows and both classes. Columns are
-    ``SEGMENT_SCHEMA``; rows are sorted by ``auc`` ascending, null AUC (one class) last.
+    ``y_col`` holds encoded targets (``Task.encode``), ``p_col`` the predictions (multiclass:
+    an Array column of class probabilities). A segment ``is_reliable`` with at least
+    ``min_rows`` rows that the task can judge (``Task.why_cannot_judge``: both classes, ...).
+    Columns are ``SEGMENT_SCHEMA`` for binary, else segment, n, the task's metrics,
+    is_reliable; rows are sorted worst first by the task's primary metric, null (a segment the
+    metric cannot judge) last.
     """
+    schema = _segment_schema(task)
+    keys = frame[by].cast(pl.String).fill_null("null")
+    y_all, p_all = frame[y_col].to_numpy(), frame[p_col].to_numpy()
     rows = []
-    keyed = frame.select(
-        pl.col(by).cast(pl.String).fill_null("null").alias("_segment"), y_col, p_col
+    for (segment,), part in (
+        pl.DataFrame({"_segment": keys}).with_row_index().group_by("_segment", maintain_order=True)
+    ):
+        index = part["index"].to_numpy()
+        y, pred = y_all[index], p_all[index]
+        metrics = task.metrics(y, pred)
+        row = {k: _null_nan(v) for k, v in metrics.items() if k in schema}
+        reliable = index.size >= min_rows and task.why_cannot_judge(y) is None
+        if task.kind == "binary":
+            row["positives"] = int(np.asarray(y, dtype=float).sum())
+        rows.append({**row, "segment": segment, "n": int(index.size), "is_reliable": reliable})
+    primary = task.primary
+    return pl.DataFrame(rows, schema=schema).sort(
+        [primary, "segment"], descending=[not HIGHER_IS_BETTER[primary], False], nulls_last=True
     )
-    for (segment,), part in keyed.partition_by("_segment", as_dict=True).items():
-        y = part[y_col].cast(pl.Float64).to_numpy()
-        metrics = binary_metrics(y, part[p_col].cast(pl.Float64).to_numpy())
-        positives = int(y.sum())
-        n = int(metrics.pop("n"))
-        auc = None if np.isnan(metrics["auc"]) else metrics["auc"]  # null: JSON-safe metadata
-        reliable = n >= min_rows and 0 < positives < n
-        rows.append(
-            {
-                **metrics,
-                "segment": segment,
-                "n": n,
-                "positives": positives,
-                "auc": auc,
-                "is_reliable": reliable,
-            }
-        )
-    return pl.DataFrame(rows, schema=SEGMENT_SCHEMA).sort(["auc", "segment"], nulls_last=True)
 
 
-def worst_segment(table: pl.DataFrame) -> dict[str, Any] | None:
-    """The reliable row of a ``segment_metrics`` table with the lowest AUC, or None if none is."""
-    reliable = table.filter(pl.col("is_reliable") & pl.col("auc").is_not_null())
+def worst_segment(table: pl.DataFrame, metric: str = "auc") -> dict[str, Any] | None:
+    """The reliable row of a ``segment_metrics`` table worst on ``metric`` (None if none is).
+
+    Worst is the lowest where higher is better (AUC, R², accuracy), else the highest (RMSE,
+    log loss).
+    """
+    reliable = table.filter(pl.col("is_reliable") & pl.col(metric).is_not_null())
     if reliable.is_empty():
         return None
-    return reliable.sort(["auc", "segment"]).row(0, named=True)
+    higher = HIGHER_IS_BETTER[metric]
+    return reliable.sort([metric, "segment"], descending=[not higher, False]).row(0, named=True)
 
 
-def permutation_importance(
+def permutation_importance(  # noqa: PLR0913
     predict: Callable[[pl.DataFrame], np.ndarray],
     frame: pl.DataFrame,
     y_true: np.ndarray,
     columns: list[str],
     repeats: int = 3,
     seed: int = 0,
+    task: Task = BINARY,
 ) -> pl.DataFrame:
-    """Mean drop in AUC when one column at a time is shuffled across rows.
+    """Mean drop in the task's primary metric when one column at a time is shuffled across rows.
 
+    The drop is measured the way the metric improves: a rise in RMSE or log loss is a drop.
     Calls ``predict`` ``1 + len(columns) * repeats`` times, so pass a sample of a large frame.
     One Generator seeded with ``seed`` draws every permutation, column by column. Raises
-    ValueError if ``y_true`` has a single class or a column is not in ``frame``.
+    ValueError if ``y_true`` cannot judge a model (``Task.why_cannot_judge``: one class, no
+    rows, ...) or a column is not in ``frame``.
 
     Returns:
         Columns ``feature``, ``importance``, ``importance_std`` (over repeats),
-        ``baseline_auc``, sorted by importance descending.
+        ``baseline_<primary metric>`` (``baseline_auc``, ...), sorted by importance descending.
 
     """
     missing = [c for c in columns if c not in frame.columns]
     if missing or repeats < 1:
         raise ValueError(f"columns not in frame: {missing}" if missing else "repeats must be >= 1")
-    y = np.asarray(y_true, dtype=float).ravel()
-    baseline = _auc(y, np.asarray(predict(frame), dtype=float).ravel())
+    reason = task.why_cannot_judge(y_true)
+    if reason:
+        raise ValueError(f"permutation importance needs targets that can judge a model: {reason}")
+    baseline = task.score(y_true, predict(frame))
     if np.isnan(baseline):
-        raise ValueError("permutation importance needs both classes in y_true")
+        raise ValueError(f"permutation importance: the baseline {task.primary} is NaN")
     rng = np.random.default_rng(seed)
     rows = []
     for column in columns:
         drops = []
         for _ in range(repeats):
             shuffled = frame.with_columns(frame[column].gather(rng.permutation(frame.height)))
-            drops.append(baseline - _auc(y, np.asarray(predict(shuffled), dtype=float).ravel()))
+            drops.append(baseline - task.score(y_true, predict(shuffled)))
         rows.append((column, float(np.mean(drops)), float(np.std(drops)), baseline))
+    shown = baseline if HIGHER_IS_BETTER[task.primary] else -baseline
     schema = {
         "feature": pl.String,
         "importance": pl.Float64,
         "importance_std": pl.Float64,
-        "baseline_auc": pl.Float64,
+        f"baseline_{task.primary}": pl.Float64,
     }
+    rows = [(*row[:3], shown) for row in rows]
     return pl.DataFrame(rows, schema=schema, orient="row").sort(
         ["importance", "feature"], descending=[True, False]
     )

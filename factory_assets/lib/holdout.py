@@ -1,6 +1,7 @@
-"""A trained model judged on the fixed holdout: metrics, calibration, segments, importance."""
+"""A trained model judged on the fixed holdout, and its training rows by the leakage guard."""
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -8,6 +9,8 @@ import polars as pl
 from factory_assets.lib.markdown import frame_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.training.segment import fallback_result, load_run_model
+
+Predict = Callable[[pl.DataFrame], np.ndarray]  # feature rows -> the task's predictions
 
 
 def torch_predict(net, preprocessor, frame: pl.DataFrame) -> np.ndarray:  # noqa: ANN001
@@ -24,58 +27,91 @@ def torch_predict(net, preprocessor, frame: pl.DataFrame) -> np.ndarray:  # noqa
         return serving_net(net, preprocessor)(torch.from_numpy(cat), torch.from_numpy(num)).numpy()
 
 
-def holdout_fallback(holdout: pl.DataFrame, label: str) -> str | None:
-    """Why a segment's holdout cannot judge its model (None: it can): no rows, or one class."""
-    if holdout.height == 0:
-        return "no labelled rows in the holdout window"
-    if holdout[label].n_unique() < 2:
-        return f"the holdout's {holdout.height} labelled rows are all of one class"
-    return None
+def holdout_fallback(holdout: pl.DataFrame, line: ModelLine, min_rows: int = 1) -> str | None:
+    """Why a segment's holdout cannot judge its model (None: it can): no rows, one class, ...
+
+    ``Task.why_cannot_judge`` of the holdout's labels (encoded as the line's task does).
+    """
+    label = line.columns.label
+    reason = line.task.why_cannot_judge(line.task.encode(holdout[label]), min_rows)
+    return reason and f"the holdout window's column {label!r} cannot judge: {reason}"
 
 
-def importance(net, pre, holdout: pl.DataFrame, line: ModelLine, rows: int) -> str:  # noqa: ANN001
-    """Permutation importance on a sample of ``rows`` holdout rows, as a markdown table.
+def importance(predict: Predict, holdout: pl.DataFrame, line: ModelLine, config) -> str:  # noqa: ANN001
+    """Permutation importance of ``predict`` on ``config.importance_rows`` holdout rows (markdown).
 
-    ``rows`` 0 skips it. A sample of one class from a holdout of both is noted, not an error;
-    a holdout of one class raises (ValueError) as before.
+    ``importance_rows`` 0 skips it. A sample that cannot judge the model (one class) from a
+    holdout that can is noted, not an error; a holdout that cannot raises ValueError naming
+    the window, the label column and why.
     """
     from factory_assets.lib import evaluation as ev
 
-    label = line.columns.label
+    task, label, rows = line.task, line.columns.label, config.importance_rows
     if rows <= 0:
         return "_Not computed: `importance_rows` is 0._"
+    reason = task.why_cannot_judge(task.encode(holdout[label]))
+    if reason:
+        window = f"{config.holdout_start} to {config.holdout_end}"
+        raise ValueError(
+            f"permutation importance: the holdout window {window} cannot judge the model on "
+            f"column {label!r}: {reason}"
+        )
     sample = holdout.sample(min(rows, holdout.height), seed=0)
-    if sample[label].n_unique() < 2 and holdout[label].n_unique() == 2:
-        return f"_Not computed: the sample of {sample.height} holdout rows has one class._"
+    y = task.encode(sample[label])
+    reason = task.why_cannot_judge(y)
+    if reason:
+        return f"_Not computed: the sample of holdout rows cannot judge the model: {reason}._"
     table = ev.permutation_importance(
-        lambda frame: torch_predict(net, pre, frame),
+        predict,
         sample,
-        sample[label].cast(pl.Int8).to_numpy(),
+        y,
         line.columns.inputs,
         repeats=2,
+        task=task,
     )
     return frame_table(table.head(15))
 
 
-def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
-    """Metrics, calibration, per-segment tables and permutation importance on ``holdout``."""
-    from factory_assets.lib import evaluation as ev
+def _scored(holdout: pl.DataFrame, y: np.ndarray, pred: np.ndarray) -> pl.DataFrame:
+    """The holdout with ``y`` and ``p`` (multiclass: an Array column of probabilities)."""
+    return holdout.with_columns(pl.Series("y", y), pl.Series("p", pred))
 
-    label = line.columns.label
-    y = holdout[label].cast(pl.Int8).to_numpy()
-    p = torch_predict(net, pre, holdout)
-    metrics = ev.binary_metrics(y, p)
-    scored = holdout.with_columns(pl.Series("y", y), pl.Series("p", p))
+
+def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
+    """``judge`` of the trained torch net's predictions."""
+    return judge(lambda frame: torch_predict(net, pre, frame), holdout, line, config, report)
+
+
+def judge(predict: Predict, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
+    """The task's metrics and tables, per-segment tables and permutation importance on ``holdout``.
+
+    ``predict`` maps feature rows to the task's predictions (lib/tasks.py shapes).
+
+    Tables: calibration (binary), residuals by decile (regression) or the confusion matrix
+    (multiclass); ``by_<column>`` per report segment, the worst named by the task's primary
+    metric; importance.
+    """
+    from factory_assets.lib import evaluation as ev
+    from factory_assets.lib.task_tables import holdout_tables
+
+    task = line.task
+    y = task.encode(holdout[line.columns.label])
+    pred = predict(holdout)
+    metrics = task.metrics(y, pred)
+    scored = _scored(holdout, y, pred)
     segments = {
-        by: ev.segment_metrics(scored, by, min_rows=config.min_segment_rows) for by in report
+        by: ev.segment_metrics(scored, by, min_rows=config.min_segment_rows, task=task)
+        for by in report
     }
-    worst = {by: ev.worst_segment(table) for by, table in segments.items()}
+    worst = {by: ev.worst_segment(table, task.primary) for by, table in segments.items()}
     tables = {
-        "calibration": frame_table(ev.calibration_table(y, p)),
+        **{name: frame_table(table) for name, table in holdout_tables(task, y, pred).items()},
         **{f"by_{by}": frame_table(table) for by, table in segments.items()},
-        "importance": importance(net, pre, holdout, line, config.importance_rows),
+        "importance": importance(predict, holdout, line, config),
     }
-    worst_text = {by: (w["segment"], round(w["auc"], 4)) if w else None for by, w in worst.items()}
+    worst_text = {
+        by: (w["segment"], round(w[task.primary], 4)) if w else None for by, w in worst.items()
+    }
     return {
         "metrics": metrics,
         "tables": tables,
@@ -101,19 +137,39 @@ def evaluate_segment(  # noqa: PLR0913
     config,  # noqa: ANN001 (the station's config: holdout window, min_segment_rows, ...)
     report: list[str],
     tracking,  # noqa: ANN001 (a TrackingStore)
+    train: pl.DataFrame | None = None,
 ) -> dict:
     """The evaluation station's result for one segment's ``model`` (its training result).
 
     A model that fell back is passed on; a segment whose holdout cannot judge its model falls
-    back (its result has ``fallback`` and ``reason``). Otherwise the metrics are logged as
-    ``holdout/<metric>`` on the model's MLflow run.
+    back (its result has ``fallback`` and ``reason``), a model of no segment fails (ValueError
+    naming the window, the label column and the counts). Otherwise the metrics are logged as
+    ``holdout/<metric>`` on the model's MLflow run, and with ``train`` (the labelled rows of
+    its training window) the result has the leakage guard's verdict, ``leakage``.
     """
     if "run_id" not in model:
         return model  # a fallback segment: nothing of its own to judge
-    reason = line.segments and holdout_fallback(holdout, line.columns.label)
-    if reason:  # one degenerate segment must not fail the others' run
+    reason = holdout_fallback(holdout, line)
+    if reason and line.segments:  # one degenerate segment must not fail the others' run
         return {**fallback_result(line, reason), "rows": holdout.height}
+    if reason:
+        window = f"{config.holdout_start} to {config.holdout_end}"
+        raise ValueError(f"{reason} (holdout window {window})")
     net, pre = load_run_model(tracking, model["run_id"])
     result = evaluate(net, pre, holdout, line, config, report)
     log_holdout(tracking.registry().client, model["run_id"], result["metrics"])
+    if train is not None:
+        result["leakage"] = guard(train, line, config)
     return result
+
+
+def guard(train: pl.DataFrame, line: ModelLine, config) -> dict:  # noqa: ANN001 (Holdout config)
+    """The leakage guard (lib/leakage.py) on a model's training rows, with the config's bounds."""
+    from factory_assets.lib.leakage import leakage
+
+    c = line.columns
+    allow = list(config.leakage_allow)
+    return leakage(
+        train, c.label, line.task, list(c.categorical), list(c.numeric),
+        config.leakage_max_score, allow,
+    )  # fmt: skip

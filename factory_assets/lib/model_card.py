@@ -6,6 +6,9 @@ from typing import Any
 import numpy as np
 
 from factory_assets.lib.markdown import markdown_table
+from factory_assets.lib.tasks import Task, metric_label
+
+BINARY = Task()
 
 
 def _cell(value: Any, round_floats: bool = True) -> str:
@@ -22,16 +25,40 @@ def _table(rows: dict, header: tuple[str, str], round_floats: bool = True) -> st
     return markdown_table(header, [(k, _cell(v, round_floats)) for k, v in rows.items()])
 
 
-def _intended_use(
-    description: str, label: str, features: str, label_table: str, inputs: Sequence[str]
+def _intended_use(  # noqa: PLR0913
+    description: str, label: str, features: str, label_table: str, inputs: Sequence[str], task: Task
 ) -> str:
     lines = [
-        f"- Task: binary: the probability that `{label}` is true.",
+        f"- Task: {task.described(label)}",
         f"- Label: `{label}`, read from `{label_table or features}`.",
     ]
     if inputs:
         lines.append(f"- Inputs: {len(inputs)} columns of `{features}`: {', '.join(inputs)}.")
     return f"## Intended use\n\n{description.strip()}\n\n" + "\n".join(lines)
+
+
+def _task_tables(tables: dict[str, str]) -> list[str]:
+    """The task's holdout tables (calibration, residuals, confusion), as sections."""
+    titles = {
+        "calibration": "Calibration (probability bins)",
+        "residuals": "Residuals by decile of the prediction",
+        "confusion": "Confusion matrix (rows: true class; columns: predicted) and recall",
+    }
+    return [f"### {titles.get(k, k)}\n\n{v.strip()}" for k, v in tables.items()]
+
+
+def _leakage(found: dict | None) -> str:
+    """The leakage guard's section: each shown input's score alone on the training window."""
+    if not found:
+        return "## Leakage guard\n\n_not run_"
+    verdict = {c: "leak" for c in found["leaks"]} | {c: "allowed" for c in found["allowed"]}
+    rows = {c: f"{s} {verdict.get(c, '')}".strip() for c, s in found["scores"].items()}
+    metric = metric_label(found["metric"])
+    return (
+        f"## Leakage guard\n\nEach input alone on {found['rows']} training rows; "
+        f"{metric} {found['max_score']} or more is a leak.\n\n"
+        + _table(rows, ("input", f"{metric} alone"), round_floats=False)
+    )
 
 
 def _limitations(label: str, features: str, window: dict) -> str:
@@ -68,12 +95,17 @@ def model_card(
     gate: dict,
     label_table: str = "",
     inputs: Sequence[str] = (),
+    task: Task = BINARY,
+    task_tables: dict[str, str] | None = None,
+    leakage: dict | None = None,
 ) -> str:
     """A markdown model card; segment and importance tables arrive already as markdown.
 
     Its words come from the model's spec: ``description``, the ``label`` column, the
     ``features`` table (and ``label_table`` when the label is joined from another one) and the
-    ``inputs``; ``window["train"]`` bounds what the limitations call in scope.
+    ``inputs``; ``window["train"]`` bounds what the limitations call in scope. ``task`` says
+    what the served number is; ``task_tables`` (markdown: calibration, residuals by decile,
+    confusion) follow the metrics; ``leakage`` is the leakage guard's verdict (lib/leakage.py).
 
     An importance table of None or "" (importance not computed) shows as ``_none_``.
 
@@ -85,14 +117,18 @@ def model_card(
     sections = [
         f"# Model card: {name}",
         f"Registry version: {version or 'not registered'}",
-        _intended_use(description, label, features, label_table, inputs),
+        _intended_use(description, label, features, label_table, inputs, task),
         f"## Data\n\n- Data version: `{data_version}`\n"
         + "\n".join(f"- {key}: {_cell(value)}" for key, value in window.items()),
         f"## Code\n\n- Code version: `{code_version}`",
         "## Parameters\n\n" + _table(params, ("parameter", "value"), round_floats=False),
-        "## Holdout metrics\n\n" + _table(metrics, ("metric", "value")),
+        "\n\n".join(
+            ["## Holdout metrics\n\n" + _table(metrics, ("metric", "value"))]
+            + _task_tables(task_tables or {})
+        ),
         "## Segments\n\n" + ("\n\n".join(segments) if segments else "_none_"),
         "## Feature importance\n\n" + ((importance_table or "").strip() or "_none_"),
+        _leakage(leakage),
         f"## Gate decision\n\n**{'Promoted' if promoted else 'Not promoted'}**: "
         f"{gate.get('reason', 'no reason given')}\n\n" + _table(evidence, ("evidence", "value")),
         _limitations(label, features, window),

@@ -10,18 +10,44 @@ from factory_assets.lib.registry import CHAMPION, GateConfig
 from factory_assets.lib.training.export_cache import OnnxExports
 from factory_assets.lib.training.segment import load_run_model
 
+TASK_TABLES = ("calibration", "residuals", "confusion")  # lib/task_tables.py holdout_tables
 
-def champion_metrics(registry, name: str, holdout: pl.DataFrame, label: str) -> tuple:  # noqa: ANN001
-    """The current champion of ``name`` scored on the same holdout rows, with its version."""
-    from factory_assets.lib.evaluation import binary_metrics
+
+def champion_metrics(registry, name: str, holdout: pl.DataFrame, line: ModelLine) -> tuple:  # noqa: ANN001
+    """The current champion of ``name`` scored on the same holdout rows, with its version.
+
+    Its metrics are the line's task's (``Task.metrics`` of the package's predictions).
+    """
     from factory_assets.lib.scoring import load_alias
 
     loaded = load_alias(registry, name, CHAMPION)
     if loaded is None:
         return None, None
     champion, model = loaded
-    y = holdout[label].cast(pl.Int8).to_numpy()
-    return binary_metrics(y, model.predict(holdout)), champion.version
+    y = line.task.encode(holdout[line.columns.label])
+    return line.task.metrics(y, model.predict(holdout)), champion.version
+
+
+def holdout_tags(line: ModelLine, metrics: dict) -> dict[str, str]:
+    """``holdout_<metric>`` version tags of the task's metrics (binary: auc, brier, log_loss)."""
+    return {f"holdout_{m}": f"{metrics[m]:.4f}" for m in line.task.metric_names}
+
+
+def gate_decision(challenger: dict, champion: dict | None, config, evaluation: dict):  # noqa: ANN001, ANN201
+    """The gate (lib/registry.py ``decide``), refusing first a model whose evaluation names a leak.
+
+    ``config`` is the packaging station's: ``metric``, ``floors``, ``margin``, and
+    ``leakage_allow`` (inputs a run config allows besides the spec's).
+    """
+    from factory_assets.lib import registry as reg
+    from factory_assets.lib.leakage import leak_reason
+
+    leak = leak_reason(evaluation.get("leakage"), list(config.leakage_allow))
+    if leak:
+        return reg.GateDecision(False, leak)
+    return reg.decide(
+        challenger, champion, GateConfig(config.metric, dict(config.floors), config.margin)
+    )
 
 
 def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict) -> str:
@@ -46,6 +72,9 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
         },
         params=model["config"],
         metrics=evaluation["metrics"],
+        task=line.task,
+        task_tables={k: v for k, v in evaluation["tables"].items() if k in TASK_TABLES},
+        leakage=evaluation.get("leakage"),
         segment_tables={k: v for k, v in evaluation["tables"].items() if k.startswith("by_")},
         importance_table=evaluation["tables"].get("importance"),
         gate=gate,
@@ -71,20 +100,19 @@ def package_segment(  # noqa: PLR0913
     process.
     """
     from factory_assets.lib import packaging
-    from factory_assets.lib import registry as reg
     from factory_assets.lib.scoring import CARD_FILE, MODEL_FILE, PREPROCESSOR_FILE
 
     registry, name = tracking.registry(), line.registry_name(segment)
     net, pre = load_run_model(tracking, model["run_id"])
     challenger = evaluation["metrics"]
-    champion, champion_version = champion_metrics(registry, name, holdout, line.columns.label)
-    gate_config = GateConfig(config.metric, dict(config.floors), config.margin)
-    decision = reg.decide(challenger, champion, gate_config)
+    champion, champion_version = champion_metrics(registry, name, holdout, line)
+    decision = gate_decision(challenger, champion, config, evaluation)
+    metric = config.metric
     gate = {
         "promoted": decision.promote,
         "reason": decision.reason,
         "champion_version": champion_version,
-        "champion_auc": None if champion is None else round(champion["auc"], 4),
+        f"champion_{metric}": None if champion is None else round(champion[metric], 4),
     }
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(tmp) / "package"
@@ -101,8 +129,7 @@ def package_segment(  # noqa: PLR0913
             "code_version": model["code_version"],
             "train_start": model["train_window"][0],
             "train_end": model["train_window"][1],
-            "holdout_auc": f"{challenger['auc']:.4f}",
-            "holdout_brier": f"{challenger['brier']:.4f}",
+            **holdout_tags(line, challenger),
             "onnx_parity_max_abs_diff": f"{diff:.2e}",
             "dagster_run_id": run_id,
             "gate_decision": "promoted" if decision.promote else "rejected",
@@ -129,7 +156,7 @@ def package_segment(  # noqa: PLR0913
         "gate_reason": decision.reason,
         "champion_before": champion_version or "none",
         "onnx_parity_max_abs_diff": diff,
-        "holdout_auc": challenger["auc"],
+        f"holdout_{line.task.primary}": challenger[line.task.primary],
         "model_card": card,
     }
 

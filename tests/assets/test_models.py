@@ -106,6 +106,8 @@ def test_evaluation_names_metrics_segments_and_importance(line) -> None:  # noqa
     rows = metadata["importance"].value.splitlines()[2:]
     assert len(rows) == 15  # the top 15 of the 29 features
     assert all(row.split("|")[1].strip() in IMPORTANCE_NAMES for row in rows)
+    assert metadata["leaks"].value == "(none)"  # no flights input alone predicts lateness
+    assert metadata["leakage"].value.startswith("| segment | input | AUC alone")
 
 
 def test_batch_scoring_writes_one_prediction_per_flight_of_the_day(line, defs) -> None:  # noqa: ANN001
@@ -139,6 +141,21 @@ def test_a_model_of_shuffled_labels_is_never_promoted(line, defs) -> None:  # no
     loser = registry.version("flights", CHALLENGER)
     assert str(loser.version) == metadata["model_version"]
     assert loser.tags["gate_reason"] == metadata["gate_reason"]
+
+
+def test_an_input_that_alone_predicts_the_label_keeps_the_model_from_champion(line, defs) -> None:  # noqa: ANN001
+    _, registry, _ = line
+    config = _config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0)  # it would win otherwise
+    # any signal leaks (a copy: HOLDOUT is every test's)
+    config["ops"]["flights_evaluation"]["config"] = {**HOLDOUT, "leakage_max_score": 0.5}
+    result = _materialize(defs, MODEL, config)
+    metadata = _package_metadata(result)
+    assert metadata["promoted"] is False
+    assert metadata["gate_reason"].startswith("input ")
+    assert " alone scores AUC " in metadata["gate_reason"]
+    assert metadata["gate_reason"].endswith("(leakage; allow it in evaluation.leakage.allow)")
+    assert str(registry.version("flights", CHAMPION).version) == "1"
+    assert "## Leakage guard" in metadata["model_card"]
 
 
 def test_failed_parity_registers_nothing(line, defs) -> None:  # noqa: ANN001

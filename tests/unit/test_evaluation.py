@@ -157,5 +157,5 @@ def test_permutation_importance_leaves_the_input_frame_untouched() -> None:
     before = frame.clone()
     permutation_importance(_predict, frame, y, ["signal"], repeats=2)
     assert frame.equals(before)
-    with pytest.raises(ValueError, match="both classes"):
+    with pytest.raises(ValueError, match="all of one class"):
         permutation_importance(_predict, frame, np.ones(frame.height), ["signal"])

@@ -53,13 +53,14 @@ def test_a_segment_trains_only_with_rows_of_both_classes_and_validation(
 @pytest.mark.parametrize(
     ("labels", "reason"),
     [
-        ([], "no labelled rows in the holdout window"),
-        ([True, True], "the holdout's 2 labelled rows are all of one class"),
+        ([], "0 labelled rows (fewest 1)"),
+        ([True, True], "2 labelled rows, all of one class (2 positive)"),
         ([True, False], None),
     ],
 )
 def test_a_holdout_judges_a_model_only_with_both_classes(labels: list, reason: str | None) -> None:
-    assert holdout_fallback(pl.DataFrame({"y": labels}, schema={"y": pl.Boolean}), "y") == reason
+    got = holdout_fallback(pl.DataFrame({"y": labels}, schema={"y": pl.Boolean}), LINE)
+    assert got == (reason and f"the holdout window's column 'y' cannot judge: {reason}")
 
 
 def test_a_package_falls_back_with_the_reason_of_the_station_that_did() -> None:

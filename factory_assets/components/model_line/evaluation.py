@@ -1,5 +1,7 @@
 """<model>_evaluation: each trained model on the fixed holdout, overall and per segment."""
 
+import datetime as dt
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -8,10 +10,37 @@ from factory_assets.components.model_line.training import read_labelled
 from factory_assets.lib.holdout import evaluate_segment
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.tasks import metric_label
 from factory_assets.resources import TrackingStore
 
+TABLES = {
+    "binary": "calibration",
+    "regression": "residuals by decile of the prediction",
+    "multiclass": "the confusion matrix and recall per class",
+}
 
-def _metadata(results: dict) -> dict:
+
+def _leakage(results: dict) -> dict:
+    """The leakage guard's metadata: the best inputs' scores and the leaks, by segment."""
+    found = {s: r["leakage"] for s, r in results.items() if "leakage" in r}
+    if not found:
+        return {}
+    rows = [
+        (segment or "(all)", column, score, "leak" if column in g["leaks"] else
+         "allowed" if column in g["allowed"] else "")
+        for segment, g in found.items()
+        for column, score in g["scores"].items()
+    ]  # fmt: skip
+    metric = metric_label(next(iter(found.values()))["metric"])
+    leaks = sorted({c for g in found.values() for c in g["leaks"]})
+    header = ["segment", "input", f"{metric} alone (training window)", "verdict"]
+    return {
+        "leakage": dg.MetadataValue.md(markdown_table(header, rows)),
+        "leaks": ", ".join(leaks) or "(none)",
+    }
+
+
+def _metadata(results: dict, line: ModelLine) -> dict:
     if list(results) == [None]:
         r = results[None]
         return {
@@ -19,30 +48,46 @@ def _metadata(results: dict) -> dict:
             **{f"worst_{by}": str(v) for by, v in r["worst_segment"].items()},
             **{name: dg.MetadataValue.md(table) for name, table in r["tables"].items()},
             "holdout_window": " … ".join(r["holdout"]),
+            **_leakage(results),
         }
+    names = line.task.metric_names
     rows = []
     for segment, r in results.items():
         if "metrics" not in r:
-            rows.append((segment, "", f"fallback: {r['fallback']}", ""))
+            rows.append((segment, "", f"fallback: {r['fallback']}", *[""] * (len(names) - 1)))
             continue
-        m = r["metrics"]
-        rows.append((segment, r["rows"], f"{m['auc']:.4f}", f"{m['brier']:.4f}"))
-    header = ["segment", "holdout rows", "AUC", "Brier"]
-    return {"segments": dg.MetadataValue.md(markdown_table(header, rows))}
+        rows.append((segment, r["rows"], *(f"{r['metrics'][m]:.4f}" for m in names)))
+    header = ["segment", "holdout rows", *(metric_label(m) for m in names)]
+    return {"segments": dg.MetadataValue.md(markdown_table(header, rows)), **_leakage(results)}
+
+
+def _training_rows(duckdb: DuckDBResource, line: ModelLine, trained: dict, segments: list) -> dict:
+    """The labelled rows of the trained models' training window (the leakage guard's), by segment.
+
+    Read as training read them (``read_labelled``); segments that fell back get none.
+    """
+    windows = {tuple(r["train_window"]) for r in trained.values() if "run_id" in r}
+    if not windows:
+        return {}
+    start, end = (dt.date.fromisoformat(day) for day in max(windows))  # one window per run
+    own = [s for s in segments if "run_id" in trained[s]]
+    return read_labelled(duckdb, line, (start, end), own)
 
 
 def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
     """The ``<model>_evaluation`` asset of ``line``."""
     model_key = line.asset("model")
     report = list(spec.evaluation.report_segments)
+    metrics = ", ".join(metric_label(m) for m in line.task.metric_names)
+    tables = TABLES[line.task.kind]
 
     @dg.asset(
         name=line.asset("evaluation"),
         ins={"trained": dg.AssetIn(model_key)},
         description=(
-            f"{line.name} judged on the fixed holdout: AUC, log loss, Brier, calibration, the "
-            f"same per {', '.join(report) or 'segment'} (the worst named), and permutation "
-            "feature importance."
+            f"{line.name} judged on the fixed holdout: {metrics}, {tables}, the same per "
+            f"{', '.join(report) or 'segment'} (the worst named), permutation feature "
+            "importance, and the leakage guard (each input alone on the training window)."
         ),
         **station(spec, line, "models", {"pytorch", "mlflow"}),
     )
@@ -56,14 +101,15 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
         segments, trained = segments_of(context, line), by_segment(trained, line)
         window = (config.holdout_start, config.holdout_end)
         holdouts = read_labelled(duckdb, line, window, segments)
+        trains = _training_rows(duckdb, line, trained, segments)
         results = {}
         for segment in segments:
-            holdout = holdouts[segment]
             results[segment] = evaluate_segment(
-                trained[segment], holdout, line, config, report, tracking
-            )
+                trained[segment], holdouts[segment], line, config, report, tracking,
+                trains.get(segment),
+            )  # fmt: skip
             if "fallback" in results[segment] and "run_id" in trained[segment]:
                 context.log.warning(f"{segment}: {results[segment]['reason']}: fallback")
-        return dg.Output(output(results, line), metadata=_metadata(results))
+        return dg.Output(output(results, line), metadata=_metadata(results, line))
 
     return _evaluation
