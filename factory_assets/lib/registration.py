@@ -118,9 +118,11 @@ def package_segment(  # noqa: PLR0913
         package = Path(tmp) / "package"
         package.mkdir()
         export = exports.export if exports else packaging.export_onnx
-        export(net, len(pre.categorical), pre.n_numeric, package / MODEL_FILE)
+        export(net, len(pre.categorical), pre.n_numeric, package / MODEL_FILE, preprocessor=pre)
         cat, num = pre.transform(holdout.head(config.parity_rows))
-        diff = packaging.check_parity(net, package / MODEL_FILE, cat, num, config.parity_atol)
+        diff = packaging.check_parity(
+            net, package / MODEL_FILE, cat, num, config.parity_atol, preprocessor=pre
+        )
         (package / PREPROCESSOR_FILE).write_text(pre.to_json())
         card = _card(name, line, model, evaluation, gate)
         (package / CARD_FILE).write_text(card)
