@@ -57,7 +57,10 @@ def test_the_daemon_retrains_after_a_drifted_batch(
         "FACTORY_MLFLOW_TRACKING_URI": uri,
         "FACTORY_MLFLOW_ARTIFACTS": (tmp_path / "artifacts").as_uri(),
         "FACTORY_REPORTS_DIR": str(tmp_path / "reports"),
-        "FACTORY_SENSOR_INTERVAL_S": "5",
+        "FACTORY_SENSOR_INTERVAL_S": "2",
+        # the daemon's retrain run executes its steps in its worker: a process start per step
+        # (~7 s each here) says nothing about the sensor that launched it
+        "FACTORY_EXECUTOR": "in_process",
         # windows that fit the test's week: train 01-02…01-04, validate 01-05…06, hold out 01-07
         "FACTORY_RETRAIN_TRAIN_DAYS": "3",
         "FACTORY_RETRAIN_VAL_DAYS": "2",
