@@ -30,22 +30,25 @@ def _outcome(result: dg.ExecuteInProcessResult) -> tuple[dict, dict]:
     return rows, checks
 
 
-@pytest.fixture
-def both(built, defs, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+@pytest.fixture(scope="module")
+def both(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
     """The dbt models rebuilt on two copies of the built warehouse: in process, subprocess.
 
-    Each: (warehouse, run result, the run's log messages).
+    Each: (warehouse, run result, the run's log messages). Built once for the module: its tests
+    only read what the runs left.
     """
     results = {}
+    root = tmp_path_factory.mktemp("both")
     for way in ("in_process", "subprocess"):
-        path = tmp_path / f"{way}.duckdb"
+        path = root / f"{way}.duckdb"
         shutil.copy(built[0], path)
-        monkeypatch.setenv("FACTORY_WAREHOUSE", str(path))
-        if way == "subprocess":
-            monkeypatch.setenv(env_name("dbt_subprocess"), "1")
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = run_assets(defs, DBT, instance)
-            messages = "\n".join(e.user_message for e in instance.all_logs(result.run_id))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("FACTORY_WAREHOUSE", str(path))
+            if way == "subprocess":
+                mp.setenv(env_name("dbt_subprocess"), "1")
+            with dg.DagsterInstance.ephemeral() as instance:
+                result = run_assets(defs, DBT, instance)
+                messages = "\n".join(e.user_message for e in instance.all_logs(result.run_id))
         results[way] = (path, result, messages)
     return results
 
