@@ -26,9 +26,11 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 STATE_STAMP := factory_assets/defs/.local_defs_state/.prepared
 DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
-# make demo replays DATASET's DAYS periods after its models' holdout (flights: from 2013-05-01;
-# 0 = to the calendar's end), BATCH periods per line run
-DATASET ?= nycflights
+# make demo replays, for each shipped dataset (DATASET=<one> for one), DAYS periods after its
+# models' holdout (flights: from 2013-05-01; 0 = to the calendar's end), BATCH periods per line
+# run; a batched dataset (screenings) replays its batches
+DATASET ?=
+DATASETS := $(or $(DATASET),nycflights chicago screenings)
 DAYS ?= 14
 BATCH ?= 1
 MLFLOW_PORT ?= 5000
@@ -63,14 +65,15 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv, locked deps, prepared dbt project
 
-data: install  ## lay an example dataset out as landing files (DATASET: nycflights, chicago, screenings)
-	$(BIN)/factory landing --dataset $(DATASET)
+data: install  ## lay the example datasets out as landing files (DATASET: one of nycflights, chicago, screenings)
+	for d in $(DATASETS); do $(BIN)/factory landing --dataset $$d || exit 1; done
 
-demo: data  ## install, land the data, train the first champion, replay DAYS days (default 14)
-	$(BIN)/factory replay --dataset $(DATASET) --days $(DAYS) --batch-days $(BATCH)
+demo: data  ## install, land the data, train the first champions, replay DAYS days (default 14) of every example
+	for d in $(DATASETS); do \
+		$(BIN)/factory replay --dataset $$d --days $(DAYS) --batch-days $(BATCH) || exit 1; done
 
-year: data  ## the whole year replayed a week at a time: one line run, one monitoring run judging each day, then the sensors
-	$(BIN)/factory replay --dataset $(DATASET) --days 0 --batch-days 7
+year: data  ## each example's year replayed a week at a time: one line run, one monitoring run judging each day, then the sensors
+	for d in $(DATASETS); do $(BIN)/factory replay --dataset $$d --days 0 --batch-days 7 || exit 1; done
 
 test: install  ## the test suite (CPU, offline)
 	$(BIN)/pytest
