@@ -9,7 +9,6 @@ The dbt test runs as is; the end-to-end one needs the task-aware training, evalu
 packaging (multiclass loss, metrics, gate and ONNX class probabilities).
 """
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +16,7 @@ import duckdb
 import pytest
 
 from factory_assets.lib.registry import CHAMPION, Registry
-from tests.conftest import run_assets
+from tests.conftest import own_stores, run_assets
 
 CLASSES = ["on_time", "late", "very_late"]
 TRAIN = {"train_start": "2013-01-01", "train_end": "2013-01-04", "val_days": 2, "max_epochs": 1,
@@ -32,15 +31,8 @@ SERVED, LANDED = "2013-01-07", "2013-01-08"  # labels of a day land the day afte
 def stores(built, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
     """A copy of the built warehouse, fresh MLflow, results and report stores."""
     root = tmp_path_factory.mktemp("delay_class")
-    shutil.copy(built[0], root / "warehouse.duckdb")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
-        mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
-        mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
-        mp.setenv("FACTORY_RESULTS_DIR", str(root / "results"))
-        mp.setenv("FACTORY_REPORTS_DIR", str(root / "reports"))
-        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
+        uri = own_stores(mp, root, built[0], landing_root)
         from factory_assets.definitions import defs as load
 
         project = load()  # resources read the environment when definitions load
