@@ -31,6 +31,9 @@ DBT_SOURCES := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v
 # run; a batched dataset (screenings) replays its batches
 DATASET ?=
 DATASETS := $(or $(DATASET),nycflights chicago screenings)
+# Chicago's counts go back to 2001: the demo lands what its models read (a year of training from
+# 2014-10-01, counts up to 41 days before) and its first line runs from the oldest landed day
+LANDING_chicago ?= --first 2014-08-01
 DAYS ?= 14
 BATCH ?= 1
 MLFLOW_PORT ?= 5000
@@ -66,14 +69,15 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 install: $(VENV)/.installed $(STATE_STAMP) $(DAGSTER_HOME)/dagster.yaml  ## venv, locked deps, prepared dbt project
 
 data: install  ## lay the example datasets out as landing files (DATASET: one of nycflights, chicago, screenings)
-	for d in $(DATASETS); do $(BIN)/factory landing --dataset $$d || exit 1; done
+	$(foreach d,$(DATASETS),$(BIN)/factory landing --dataset $(d) $(LANDING_$(d)) &&) true
 
 demo: data  ## install, land the data, train the first champions, replay DAYS days (default 14) of every example
-	for d in $(DATASETS); do \
-		$(BIN)/factory replay --dataset $$d --days $(DAYS) --batch-days $(BATCH) || exit 1; done
+	rc=0; for d in $(DATASETS); do \
+		$(BIN)/factory replay --dataset $$d --days $(DAYS) --batch-days $(BATCH) || rc=1; done; exit $$rc
 
 year: data  ## each example's year replayed a week at a time: one line run, one monitoring run judging each day, then the sensors
-	for d in $(DATASETS); do $(BIN)/factory replay --dataset $$d --days 0 --batch-days 7 || exit 1; done
+	rc=0; for d in $(DATASETS); do \
+		$(BIN)/factory replay --dataset $$d --days 0 --batch-days 7 || rc=1; done; exit $$rc
 
 test: install  ## the test suite (CPU, offline)
 	$(BIN)/pytest

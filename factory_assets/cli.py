@@ -215,7 +215,7 @@ def _replay(args: argparse.Namespace) -> int:
                 replay_batches(replay, [] if args.no_initial else initial, later)
             else:
                 if not args.no_initial:
-                    initial_line(replay, calendar.shift(first, -1))
+                    initial_line(replay, calendar.shift(first, -1), dataset.oldest_period(landing))
                 replay_periods(replay, first, last, args.batch_days)
             summary = summarise(replay)
         console.print(summary, markup=False)
