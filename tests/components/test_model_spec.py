@@ -196,64 +196,6 @@ BAD_SPECS = {
         "missing",
         "a string",
     ),
-    # the label against what its dbt .yml declares (data_type, accepted_values)
-    "binary on a numeric column": (
-        {
-            "data__labels_from": "ml_cancellation_features",
-            "data__label": "distance_mi",
-            "data__numeric": ["sched_hour", "sched_weekday"],
-        },
-        "data.label",
-        "ml_cancellation_features.distance_mi (data_type double) is no yes/no column",
-        "data_type: boolean, or accepted_values of two values",
-    ),
-    "regression on a boolean column": (
-        {"task": "regression", "gate__floors": None, "monitoring__performance__floors": None},
-        "data.label",
-        "fct_flights.is_late (accepted values True, False) is not numeric",
-        "data_type: a number type",
-    ),
-    "regression on a string column": (
-        {
-            "task": "regression",
-            "gate__floors": None,
-            "monitoring__performance__floors": None,
-            "data__labels_from": "ml_delay_class_features",
-            "data__label": "delay_class",
-        },
-        "data.label",
-        "delay_class (accepted values on_time, late, very_late) is not numeric",
-        "or another task",
-    ),
-    "multiclass classes differing from the accepted values": (
-        {
-            "task": "multiclass",
-            "gate__floors": None,
-            "monitoring__performance__floors": None,
-            "data__classes": ["on_time", "late", "lost"],
-            "data__labels_from": "ml_delay_class_features",
-            "data__label": "delay_class",
-        },
-        "data.classes",
-        "on_time, late, lost are not the accepted values of ml_delay_class_features.delay_class",
-        "on_time, late, very_late (in any order)",
-    ),
-    "an undeclared label": (
-        {"data__labels_from": "ml_cancellation_features", "data__label": "route"},
-        "data.label",
-        "ml_cancellation_features.route declares neither a data_type nor accepted_values",
-        "declare data_type: boolean",
-    ),
-    "a label in a Python feature table": (
-        {
-            "data__labels_from": DROP,
-            "data__label": "distance_mi",
-            "data__numeric": ["sched_hour", "sched_weekday"],
-        },
-        "data.labels_from",
-        "flight_features is built in Python",
-        "a dbt model holding the label",
-    ),
     "dates the wrong way round": (
         {"training__train_end": "2012-12-31"},
         "training.train_end",
