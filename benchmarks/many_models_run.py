@@ -27,6 +27,7 @@ def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (d
     from factory_assets.components.model_line.build import build_line
     from factory_assets.components.model_line.results import ModelResults
     from factory_assets.components.model_spec import ModelSpec
+    from factory_assets.lib.catalog import ColumnFacts
     from factory_assets.resources import (
         LandingZone,
         OnlineStore,
@@ -37,7 +38,8 @@ def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (d
 
     spec = ModelSpec.model_validate(spec_attrs)
     columns = ("flight_id", "flight_date", "is_late", "segment", *CATEGORICAL, *NUMERIC)
-    line = spec.line(root / "defs.yaml", {TABLE: columns})
+    facts = {TABLE: {"is_late": ColumnFacts(data_type="boolean")}}  # the benchmark's own table
+    line = spec.line(root / "defs.yaml", {TABLE: columns}, facts=facts)
     resources = {
         "duckdb": DuckDBResource(database=str(warehouse)),
         "tracking": TrackingStore(

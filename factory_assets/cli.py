@@ -20,15 +20,12 @@ EXAMPLES = {
 }
 
 
-def _dataset(name: str):  # noqa: ANN202 (a Dataset)
-    known = {n: d for n, d in shipped_datasets().items() if d.calendar is not None}
+def _dataset(name: str, batched: bool = False):  # noqa: ANN202 (a Dataset)
+    """The shipped dataset ``name``: with a calendar (or, ``batched``, with batches)."""
+    known = {n: d for n, d in shipped_datasets().items() if d.calendar or (batched and d.batched)}
     if name not in known:
-        raise SystemExit(f"no dataset {name!r} with a calendar; known: {', '.join(sorted(known))}")
+        raise SystemExit(f"no dataset {name!r} to replay; known: {', '.join(sorted(known))}")
     return known[name]
-
-
-def _line_job(dataset: str) -> str:
-    return f"{dataset}_line"
 
 
 def job(name: str) -> dg.JobDefinition:
@@ -64,7 +61,7 @@ def run_line(
     start: str, end: str, instance: dg.DagsterInstance, dataset: str
 ) -> dg.JobExecutionResult:
     """Run a dataset's line for periods [start, end] as one run."""
-    return run_job(_line_job(dataset), instance, start, end)
+    return run_job(f"{dataset}_line", instance, start, end)
 
 
 def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
@@ -83,8 +80,9 @@ def _report(result: dg.JobExecutionResult, label: str, started: float) -> bool:
 
 
 def _champion_summary(models: list[str] | None = None) -> None:
-    """Print the champion of each of ``models``, or of every model in the registry."""
+    """Print the champion (holdout metrics, data, code) of each of ``models``, or of all."""
     from factory_assets.defs.resources import resources
+    from factory_assets.lib.tasks import HIGHER_IS_BETTER, metric_label
 
     registry = resources().resources["tracking"].process_config_and_initialize().registry()
     registered, token = {}, None
@@ -101,9 +99,10 @@ def _champion_summary(models: list[str] | None = None) -> None:
             print(f"{name}: no champion" + (f" (served by {fallback})" if fallback else ""))
             continue
         tags = champion.tags
+        found = [m for m in HIGHER_IS_BETTER if f"holdout_{m}" in tags]  # any task's metrics
+        holdout = ", ".join(f"{metric_label(m)} {tags[f'holdout_{m}']}" for m in found)
         print(
-            f"{name} champion: version {champion.version}; holdout AUC "
-            f"{tags.get('holdout_auc')}, Brier {tags.get('holdout_brier')}; "
+            f"{name} champion: version {champion.version}; holdout {holdout or '(no metrics)'}; "
             f"data {tags.get('data_version')}; code {tags.get('code_version')}"
         )
     if models is None and not registered:
@@ -190,35 +189,40 @@ def _replay(args: argparse.Namespace) -> int:
     from factory_assets.console import ReplayProgress, console_for
     from factory_assets.definitions import defs
     from factory_assets.replay import Replay, initial_line, replay_periods, summarise
+    from factory_assets.replay_batches import batch_window, replay_batches
 
-    dataset = _dataset(args.dataset)
-    calendar = dataset.calendar
+    dataset = _dataset(args.dataset, batched=True)
+    calendar, landing = dataset.calendar, settings().data_dir / "landing"
     started = time.perf_counter()
     log = settings().state_dir / "logs" / f"replay-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     with console_for(log, args.verbose) as console, _instance() as instance:
         replay = Replay(instance, defs(), dataset, html=args.html)
-        first = calendar.period_of(args.first) if args.first else replay.first_unseen()
-        last = calendar.period_of(args.last) if args.last else calendar.last
-        if last is None:
-            last = dataset.newest_period(settings().data_dir / "landing") or first
-        if args.days:
-            last = min(last, calendar.shift(first, args.days - 1))
-        periods = len(calendar.between(first, last))
-        console.print(
-            f"replay {dataset.name} {first.key} … {last.key}: "
-            f"{periods} period{'s' if periods > 1 else ''}"
-        )
+        if dataset.batched:  # no calendar: the first batches train, each later one is served
+            initial, later = batch_window(dataset, landing, args.days)
+            span, periods = f"{later[0]} … {later[-1]}" if later else "(none)", len(later)
+        else:
+            first = calendar.period_of(args.first) if args.first else replay.first_unseen()
+            last = calendar.period_of(args.last) if args.last else calendar.last
+            last = last or dataset.newest_period(landing) or first
+            if args.days:
+                last = min(last, calendar.shift(first, args.days - 1))
+            span, periods = f"{first.key} … {last.key}", len(calendar.between(first, last))
+        unit = ("batch", "batches") if dataset.batched else ("period", "periods")
+        console.print(f"replay {dataset.name} {span}: {periods} {unit[periods != 1]}")
         with ReplayProgress(console, calendar, periods) as replay.progress:
             replay.start_cursors()
-            if not args.no_initial:
-                initial_line(replay, calendar.shift(first, -1))
-            replay_periods(replay, first, last, args.batch_days)
+            if dataset.batched:
+                replay_batches(replay, [] if args.no_initial else initial, later)
+            else:
+                if not args.no_initial:
+                    initial_line(replay, calendar.shift(first, -1), dataset.oldest_period(landing))
+                replay_periods(replay, first, last, args.batch_days)
             summary = summarise(replay)
         console.print(summary, markup=False)
         total = time.perf_counter() - started
         stages = ", ".join(f"{k} {v:.0f} s" for k, v in replay.seconds.items())
         console.print(
-            f"replay {first.key} … {last.key}: {total:.0f} s ({total / 60:.1f} min); {stages}",
+            f"replay {span}: {total:.0f} s ({total / 60:.1f} min); {stages}",
             markup=False,
         )
         for failed in replay.failed_runs:

@@ -177,6 +177,9 @@ class ReplayProgress:
         line = f"{escape(label):<23} {escape(stage):<22} {status} {seconds:5.0f} s  "
         self.console.print((line + escape(counts(result))).rstrip())
         if stage.endswith(" line") and stage != "initial line" and label:
+            if self.calendar is None:  # a batched dataset: one batch a run
+                self.display.advance(self.task, 1)
+                return
             first, _, last = label.partition(RANGE)
             span = self.calendar.between(
                 self.calendar.period(first), self.calendar.period(last or first)

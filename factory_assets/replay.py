@@ -201,10 +201,26 @@ def _range(first: Period, last: Period) -> dict:
     }
 
 
-def initial_line(replay: Replay, end: Period) -> None:
-    """Land and model every period of the dataset up to ``end``: the first champions."""
+def initial_line(replay: Replay, end: Period, start: Period | None = None) -> None:
+    """Land and model the dataset's periods ``start`` … ``end``: the first champions.
+
+    ``start`` is the oldest landed period (default: the calendar's first).
+    The line job trains the single models (a segmented model's fallback among them); each
+    segmented model then trains every segment in one run of its own chain (``retrain_<model>``
+    over all its segment partitions), as a job over days cannot also take segments.
+    """
     job = replay.defs.resolve_job_def(line_job(replay.dataset))
-    replay.run("initial line", job, tags=_range(replay.dataset.calendar.first, end))
+    replay.run("initial line", job, tags=_range(start or replay.dataset.calendar.first, end))
+    for model in replay.models():
+        chain = replay.defs.resolve_job_def(f"retrain_{model}")
+        if not isinstance(chain.partitions_def, dg.StaticPartitionsDefinition):
+            continue  # a single model: trained by the line
+        segments = chain.partitions_def.get_partition_keys()
+        tags = {
+            "dagster/asset_partition_range_start": segments[0],
+            "dagster/asset_partition_range_end": segments[-1],
+        }
+        replay.run("segment models", chain, label=model, tags=tags)
 
 
 def replay_periods(replay: Replay, first: Period, last: Period, batch: int = 1) -> None:

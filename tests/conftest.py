@@ -147,3 +147,17 @@ def run_assets(
         },
         raise_on_error=False,
     )
+
+
+def own_stores(mp: pytest.MonkeyPatch, root: Path, built_warehouse: Path, data: Path) -> str:
+    """Point the stores at ``root``: a copy of ``built_warehouse``, fresh MLflow, results and
+    reports; the landing zone at ``data``. Returns the tracking URI."""
+    shutil.copy(built_warehouse, root / "warehouse.duckdb")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+    mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
+    mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
+    mp.setenv("FACTORY_RESULTS_DIR", str(root / "results"))
+    mp.setenv("FACTORY_REPORTS_DIR", str(root / "reports"))
+    mp.setenv("FACTORY_DATA_DIR", str(data))
+    return uri

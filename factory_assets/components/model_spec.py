@@ -29,7 +29,7 @@ from factory_assets.components.model_spec_fields import (
 )
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
 from factory_assets.components.spec_loading import load_spec, locate, raise_bad, written_as
-from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.catalog import ColumnFacts, column_facts, warehouse_tables
 from factory_assets.lib.model_line import SPLIT_DAY, ModelLine, Segments, Split
 from factory_assets.lib.sources import Dataset
 from factory_assets.lib.specs.errors import Locate, listing, rule, spec_error
@@ -181,14 +181,17 @@ class ModelSpec(dg.Component, dg.Model):
         source: Path,
         tables: dict[str, tuple[str, ...]],
         known: dict[str, Dataset] | None = None,
+        facts: dict[str, dict[str, ColumnFacts]] | None = None,
     ) -> ModelLine:
         """The ModelLine this spec describes; SpecError names file, field and what is allowed.
 
         Its calendar (or batches) is its dataset's: ``data.dataset``, or the one dataset with
         periods or batches that its feature table is built from (``known``: the shipped
-        sources' datasets by default).
+        sources' datasets by default). The label is checked against what its column declares
+        (``facts``: the dbt manifest's data_type and accepted values by default).
         """
         from factory_assets.components.model_spec_checks import (
+            check_label,
             check_tables,
             check_time_axis,
             resolve_dataset,
@@ -200,6 +203,7 @@ class ModelSpec(dg.Component, dg.Model):
             known = shipped_datasets()
         try:
             check_tables(self, tables)
+            check_label(self, column_facts(MANIFEST) if facts is None else facts)
             dataset = resolve_dataset(self, known)
             check_time_axis(self, dataset, tables)
         except PydanticCustomError as err:

@@ -7,11 +7,24 @@ prepares) and the feature tables built in Python.
 
 import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from factory_assets.lib.features import PYTHON_DEPS, PYTHON_TABLES
 
 PYTHON_MATERIALIZATION = "table"  # a Python asset writes its table with `create or replace`
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """What a dbt model's .yml declares of one column: its ``data_type`` and accepted values.
+
+    ``data_type`` is as written, lowercased (None: undeclared); ``accepted`` the values of its
+    ``accepted_values`` test (None: it has none).
+    """
+
+    data_type: str | None = None
+    accepted: tuple | None = None
 
 
 @functools.cache
@@ -34,6 +47,42 @@ def _manifest_nodes(manifest: Path, mtime: float) -> dict[str, tuple]:
         for node in document["nodes"].values()
         if node.get("resource_type") in {"model", "snapshot", "seed"}
     }
+
+
+@functools.cache
+def _column_facts(manifest: Path, mtime: float) -> dict[str, dict[str, ColumnFacts]]:
+    """Table name -> column -> ColumnFacts, for every dbt model, snapshot and seed."""
+    document = json.loads(manifest.read_text())
+    accepted: dict[tuple[str, str], tuple] = {}
+    for node in document["nodes"].values():
+        test = node.get("test_metadata") or {}
+        if node.get("resource_type") != "test" or test.get("name") != "accepted_values":
+            continue
+        kwargs = test.get("kwargs") or {}
+        values = kwargs.get("values", (kwargs.get("arguments") or {}).get("values"))
+        column = node.get("column_name") or kwargs.get("column_name")
+        if node.get("attached_node") and column and values is not None:
+            accepted[(node["attached_node"], column)] = tuple(values)
+    return {
+        node["name"]: {
+            name: ColumnFacts(
+                (column.get("data_type") or "").lower() or None, accepted.get((uid, name))
+            )
+            for name, column in node["columns"].items()
+        }
+        for uid, node in document["nodes"].items()
+        if node.get("resource_type") in {"model", "snapshot", "seed"}
+    }
+
+
+def column_facts(manifest: Path) -> dict[str, dict[str, ColumnFacts]]:
+    """Table name -> column -> what its .yml declares (data_type, accepted values), dbt only.
+
+    Raises:
+        FileNotFoundError: the manifest has not been prepared (``make install``).
+    """
+    _read(manifest)
+    return _column_facts(manifest, manifest.stat().st_mtime)
 
 
 def _read(manifest: Path) -> dict[str, tuple]:

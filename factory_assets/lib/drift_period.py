@@ -42,7 +42,8 @@ def reference(duckdb, tracking, line: ModelLine, name: str):  # noqa: ANN001, AN
             frame = frame.filter(
                 pl.col(champion.tags["segment_column"]) == champion.tags["segment"]
             )
-        frame = frame.with_columns(pl.Series("prediction", model.predict(frame)))
+        served = line.task.prediction_columns(model.predict(frame))[line.task.output_column]
+        frame = frame.with_columns(served.alias("prediction"))
         if len(_REFERENCES) > 64:
             _REFERENCES.clear()
         _REFERENCES[key] = (frame, {})
@@ -98,7 +99,9 @@ def drift_of(current, line, config, duckdb, tracking, name, day) -> tuple:  # no
 
     version, window, ref, profiles = reference(duckdb, tracking, line, name)
     c = line.columns
-    numerical, categorical = monitored_columns(line.drift_ignore, c.numeric, c.categorical)
+    numerical, categorical = monitored_columns(
+        line.drift_ignore, c.numeric, c.categorical, line.task.kind != "multiclass"
+    )
     columns = (tuple(numerical), tuple(categorical))
     if line.split and ref.height < MIN_REFERENCE_ROWS:  # a small table without a time axis
         results = evidently_drift(ref, current, numerical, categorical)

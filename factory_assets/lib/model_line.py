@@ -243,33 +243,49 @@ class ModelLine:
             f"select * from {self.features} where {c.date} >= ? and {c.date} < ? order by {c.key}"
         )
 
+    @property
+    def prediction_columns(self) -> tuple[str, ...]:
+        """The predictions table's columns of what the task serves (Task.prediction_columns)."""
+        import numpy as np
+
+        return tuple(self.task.prediction_columns(np.zeros((0, self.task.outputs))))
+
     def scored_sql(self) -> str:
-        """Feature rows of [start, end) (batches) with the prediction served for each, its model."""
+        """Feature rows of [start, end) (batches) with the prediction served for each, its model.
+
+        ``prediction`` is the task's output column: the probability (binary), the value
+        (regression) or the class (multiclass).
+        """
         c = self.columns
+        served = f"p.{self.task.output_column} as prediction, p.model_name, p.model_version"
         if self.batches:
             return (
-                f"select f.*, p.probability as prediction, p.model_name, p.model_version "
+                f"select f.*, {served} "
                 f"from {self.features} f join {self.predictions} p using ({c.key}) "
                 "where p._batch in (select unnest(?))"
             )
         return (
-            f"select f.*, p.probability as prediction, p.model_name, p.model_version "
+            f"select f.*, {served} "
             f"from {self.features} f join {self.predictions} p using ({c.key}) "
             f"where f.{c.date} >= ? and f.{c.date} < ?"
         )
 
     def labelled_predictions_sql(self) -> str:
-        """Served predictions of [start, end) (batches) with their labels where those landed."""
+        """Served predictions of [start, end) (batches) with their labels where those landed.
+
+        The task's prediction columns (``prediction_columns``) as served, and ``label``.
+        """
         c = self.columns
+        served = ", ".join(f"p.{name}" for name in self.prediction_columns)
         if self.batches:
             return (
-                f"select p._batch as served_at, p.probability, p.model_name, p.model_version, "
+                f"select p._batch as served_at, {served}, p.model_name, p.model_version, "
                 f"t.{c.label} as label "
                 f"from {self.predictions} p join {self.label_table} t using ({c.key}) "
                 f"where p._batch in (select unnest(?)) and t.{c.label} is not null"
             )
         return (
-            f"select p.{c.date} as served_at, p.probability, p.model_name, p.model_version, "
+            f"select p.{c.date} as served_at, {served}, p.model_name, p.model_version, "
             f"t.{c.label} as label "
             f"from {self.predictions} p join {self.label_table} t using ({c.key}) "
             f"where p.{c.date} >= ? and p.{c.date} < ? and t.{c.label} is not null"

@@ -17,14 +17,20 @@ def monitored_columns(
     ignore: tuple[str, ...],
     numeric: tuple[str, ...] | list[str],
     categorical: tuple[str, ...] | list[str],
+    numeric_prediction: bool = True,
 ) -> tuple[list[str], list[str]]:
     """(numerical, categorical) model inputs watched for drift, the prediction included.
 
     ``ignore`` is the spec's ``monitoring.drift.ignore``: inputs that drift by construction
     (calendar columns: a model trained on winter sees no July), not evidence of a changed world.
+    The prediction is a number (a probability, a value) or, ``numeric_prediction`` false, a
+    category (a multiclass model's served class).
     """
-    numerical = [c for c in numeric if c not in ignore] + [PREDICTION]
-    return numerical, [c for c in categorical if c not in ignore]
+    numerical = [c for c in numeric if c not in ignore]
+    categorical = [c for c in categorical if c not in ignore]
+    if numeric_prediction:
+        return [*numerical, PREDICTION], categorical
+    return numerical, [*categorical, PREDICTION]
 
 
 @dataclass(frozen=True)

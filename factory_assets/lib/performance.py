@@ -7,31 +7,56 @@ and writes the period's rows of the performance table.
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from factory_assets.lib.calendar import Period
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.warehouse import replace_partitions
 
+# what a performance row holds besides the task's metrics, by task
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "binary": ("positive_rate", "mean_prediction"),
+    "regression": ("mean_label", "mean_prediction"),
+    "multiclass": (),
+}
 
-def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date) -> pl.DataFrame:
-    """One row per serving model: labelled rows, AUC, Brier, log loss, positive rate."""
-    from factory_assets.lib.evaluation import binary_metrics
 
+def served(part: pl.DataFrame, task: Task) -> np.ndarray:
+    """The served predictions of labelled rows as the task's metrics take them.
+
+    binary: the probability [n]; regression: the value [n]; multiclass: every class's
+    probability [n, k] (``probabilities``, in the classes' order).
+    """
+    if task.kind == "multiclass":
+        k = len(task.classes)
+        return np.asarray(part["probabilities"].to_list(), dtype=float).reshape(-1, k)
+    return part[task.output_column].cast(pl.Float64).to_numpy()
+
+
+def metric_columns(task: Task) -> tuple[str, ...]:
+    """The performance table's metric columns of ``task``: its metrics, then its extras."""
+    recalls = tuple(f"recall_{c}" for c in task.classes)
+    return (*task.metric_names, *EXTRAS[task.kind], *recalls)
+
+
+def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date, task: Task) -> pl.DataFrame:
+    """One row per serving model: labelled rows and the task's metrics of what it served.
+
+    binary: AUC, Brier, log loss, positive rate, mean prediction; regression: RMSE, MAE, R²,
+    mean label and prediction; multiclass: log loss, accuracy, macro-F1, recall per class.
+    """
     rows = []
     for (name,), part in sorted(frame.partition_by("model_name", as_dict=True).items()):
-        m = binary_metrics(part["label"].cast(pl.Int8).to_numpy(), part["probability"].to_numpy())
+        m = task.metrics(task.encode(part["label"]), served(part, task))
         rows.append(
             {
                 "day": day,
                 "labels_landed_on": landed,
                 "model_name": name,
                 "rows": part.height,
-                "auc": m["auc"],
-                "brier": m["brier"],
-                "log_loss": m["log_loss"],
-                "positive_rate": m["positive_rate"],
-                "mean_prediction": m["mean_prediction"],
+                **{column: float(m.get(column, np.nan)) for column in metric_columns(task)},
                 "model_version": ",".join(sorted(set(part["model_version"].to_list()))),
             }
         )
@@ -92,7 +117,7 @@ def judge_period(key: str, line: ModelLine, config, duckdb) -> tuple:  # noqa: A
         frame = conn.sql(line.labelled_predictions_sql(), params=line.bounds([oldest, period])).pl()
         frame, first = labelled_window(frame, line, period, config.min_rows, config.window)
         day = line.moment(period.start)
-        table = day_rows(frame, day, line.moment(landed.start))
+        table = day_rows(frame, day, line.moment(landed.start), line.task)
         if table.height:
             table = table.with_columns(pl.lit(first.key).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [day])
@@ -113,7 +138,7 @@ def judge_batch(landed: str, batches: list[str], line: ModelLine, config, duckdb
     with duckdb.get_connection() as conn:
         frame = conn.sql(line.labelled_predictions_sql(), params=line.params(judged)).pl()
         frame, first = labelled_batches(frame, judged, config.min_rows)
-        table = day_rows(frame, batch, landed)
+        table = day_rows(frame, batch, landed, line.task)
         if table.height:
             table = table.with_columns(pl.lit(first).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [batch])
@@ -141,8 +166,7 @@ def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) ->
         judged[0]: judged[1],  # the period (batch) whose rows were served and are judged
         "judged_from": first,
         "labelled_rows": frame.height,
-        "auc": first_row.get("auc", float("nan")),
-        "brier": first_row.get("brier", float("nan")),
+        **{m: first_row.get(m, float("nan")) for m in line.task.metric_names},
         "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
         "model_version": first_row.get("model_version", "(none served)"),
     }

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import polars as pl
 
+from factory_assets.lib.tasks import Task, metric_label
 from factory_assets.lib.warehouse import table_exists
+
+BINARY = Task()
 
 
 @dataclass(frozen=True)
@@ -20,26 +23,31 @@ class Retrain:
     decision: str | None  # "promoted" / "rejected" / None when no package was registered
 
 
-def read_history(conn, performance_table: str, drift_table: str) -> tuple:  # noqa: ANN001
-    """Per day: served AUC, Brier and positive rate (rows summed), and the largest drifted share.
+def history_columns(task: Task) -> tuple[str, ...]:
+    """The performance columns the summary reads: the task's metrics (binary: positive rate)."""
+    return (*task.metric_names, *(("positive_rate",) if task.kind == "binary" else ()))
 
-    A table not written yet (no period judged: labels land after serving, and a line's first
-    periods have none) reads as no days. Returns (performance, drift) frames.
+
+def read_history(conn, performance_table: str, drift_table: str, task: Task = BINARY) -> tuple:  # noqa: ANN001
+    """Per day: the served metrics of ``task`` (rows summed), and the largest drifted share.
+
+    binary: AUC, Brier, log loss and positive rate; regression: RMSE, MAE, R²; multiclass: log
+    loss, accuracy, macro-F1 (each the mean over the models serving that day). A table not
+    written yet (no period judged: labels land after serving, and a line's first periods have
+    none) reads as no days. Returns (performance, drift) frames.
     """
+    columns = history_columns(task)
     performance = pl.DataFrame(
-        schema={
-            "day": pl.Date,
-            "rows": pl.Int64,
-            "auc": pl.Float64,
-            "brier": pl.Float64,
-            "positive_rate": pl.Float64,
-        }
+        schema={"day": pl.Date, "rows": pl.Int64, **dict.fromkeys(columns, pl.Float64)}
     )
     drift = pl.DataFrame(schema={"day": pl.Date, "drifted_share": pl.Float64})
     if table_exists(conn, performance_table):
+        present = {row[0] for row in conn.sql(f"describe {performance_table}").fetchall()}
+        means = ", ".join(
+            f"avg({c}) as {c}" if c in present else f"cast('nan' as double) as {c}" for c in columns
+        )
         performance = conn.sql(
-            f"select day, sum(rows) as rows, avg(auc) as auc, avg(brier) as brier, "
-            f"avg(positive_rate) as positive_rate from {performance_table} "
+            f"select day, sum(rows) as rows, {means} from {performance_table} "
             "group by day order by day"
         ).pl()
     if table_exists(conn, drift_table):
@@ -50,13 +58,30 @@ def read_history(conn, performance_table: str, drift_table: str) -> tuple:  # no
     return performance, drift
 
 
-def judged(performance: pl.DataFrame, min_rows: int) -> pl.DataFrame:
-    """Days with at least ``min_rows`` labelled predictions and both outcomes (else no AUC).
+def judged(performance: pl.DataFrame, min_rows: int, metric: str = "auc") -> pl.DataFrame:
+    """Days with at least ``min_rows`` labelled predictions and a defined ``metric``.
 
     ``min_rows`` is the spec's ``monitoring.performance.min_rows``, the floor under which the
-    performance check does not judge a day either.
+    performance check does not judge a day either; ``metric`` is the task's primary (AUC is
+    undefined on a day with one outcome, R² on one with one value).
     """
-    return performance.filter(pl.col("rows") >= min_rows, pl.col("auc").is_not_nan())
+    return performance.filter(pl.col("rows") >= min_rows, pl.col(metric).is_not_nan())
+
+
+def _monthly_lines(monthly: pl.DataFrame, task: Task, label: str) -> list[str]:
+    """One line per month (batch): the primary metric, then the others (binary: the rate)."""
+    primary = task.primary
+    lines = []
+    for m in monthly.iter_rows(named=True):
+        if task.kind == "binary":
+            detail = f"{label} {m['positive_rate']:.1%}"
+        else:
+            others = [c for c in task.metric_names if c != primary and c in m]
+            detail = ", ".join(f"{metric_label(c)} {m[c]:.3f}" for c in others)
+        lines.append(
+            f"  {m['month']}: {metric_label(primary)} {m[primary]:.3f} ({detail}, {m['rows']} rows)"
+        )
+    return lines
 
 
 def summary_text(
@@ -65,17 +90,21 @@ def summary_text(
     retrains: list[Retrain],
     label: str,
     min_rows: int,
+    task: Task = BINARY,
 ) -> str:
-    """Days, retrains and why, promotions vs rejections, daily AUC of served predictions.
+    """Days, retrains and why, promotions vs rejections, the served primary metric by month.
 
     Args:
-        performance: per day: rows, auc, positive_rate (the share of rows whose label is true).
+        performance: per day: rows and the task's metrics (``read_history``).
         drift: per day: drifted_share.
         retrains: the retrains the sensor started, oldest first.
         label: the spec's label column, named in the text.
         min_rows: labelled predictions a day needs to count (see ``judged``).
+        task: the model's task: its primary metric is reported (binary: AUC and the share of
+            rows whose label is true; regression: RMSE; multiclass: log loss), the others beside.
     """
-    evaluated = judged(performance, min_rows)
+    primary, name = task.primary, metric_label(task.primary)
+    evaluated = judged(performance, min_rows, primary)
     promoted = sum(r.decision == "promoted" for r in retrains)
     rejected = sum(r.decision == "rejected" for r in retrains)
     lines = [
@@ -93,22 +122,27 @@ def summary_text(
         month = pl.col("day").dt.strftime("%Y-%m") if dated else pl.col("day")
         monthly = (
             evaluated.group_by(month.alias("month"))
-            .agg(pl.col("auc").mean(), pl.col("positive_rate").mean(), pl.col("rows").sum())
+            .agg(
+                pl.col([c for c in history_columns(task) if c in evaluated.columns]).mean(),
+                pl.col("rows").sum(),
+            )
             .sort("month")
         )
-        lines.append(
-            f"daily AUC of served predictions, monthly mean (share of rows where {label} is true):"
-            if dated
-            else f"AUC of served predictions per batch (share of rows where {label} is true):"
+        beside = (
+            f"share of rows where {label} is true"
+            if task.kind == "binary"
+            else ", ".join(metric_label(c) for c in task.metric_names if c != primary)
         )
-        lines += [
-            f"  {m['month']}: AUC {m['auc']:.3f} "
-            f"({label} {m['positive_rate']:.1%}, {m['rows']} rows)"
-            for m in monthly.iter_rows(named=True)
-        ]
-        auc = evaluated["auc"]
         lines.append(
-            f"  all days: AUC mean {auc.mean():.3f}, min {auc.min():.3f}, max {auc.max():.3f}"
+            f"daily {name} of served predictions, monthly mean ({beside}):"
+            if dated
+            else f"{name} of served predictions per batch ({beside}):"
+        )
+        lines += _monthly_lines(monthly, task, label)
+        values = evaluated[primary]
+        lines.append(
+            f"  all days: {name} mean {values.mean():.3f}, min {values.min():.3f}, "
+            f"max {values.max():.3f}"
         )
     return "\n".join(lines)
 
@@ -121,8 +155,9 @@ def plot(
     model: str,
     label: str,
     min_rows: int,
+    task: Task = BINARY,
 ) -> Path:
-    """Daily AUC and drifted share with retrains marked (promoted solid, rejected dashed).
+    """Daily primary metric and drifted share, retrains marked (promoted solid, rejected dashed).
 
     The title names the ``model`` and its ``label``; days count as in ``summary_text``.
     """
@@ -132,9 +167,10 @@ def plot(
     import matplotlib.pyplot as plt
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
-    evaluated = judged(performance, min_rows).sort("day")
-    top.plot(evaluated["day"].to_list(), evaluated["auc"].to_list(), lw=1, color="tab:blue")
-    top.set_ylabel("daily AUC (served)")
+    primary, name = task.primary, metric_label(task.primary)
+    evaluated = judged(performance, min_rows, primary).sort("day")
+    top.plot(evaluated["day"].to_list(), evaluated[primary].to_list(), lw=1, color="tab:blue")
+    top.set_ylabel(f"daily {name} (served)")
     shares = drift.sort("day")
     bottom.plot(shares["day"].to_list(), shares["drifted_share"].to_list(), color="tab:orange")
     bottom.set_ylabel("drifted share")
@@ -145,7 +181,7 @@ def plot(
         for axis in (top, bottom):
             axis.axvline(when, color="tab:red", ls=style, lw=0.8)
     top.set_title(
-        f"{model} ({label}): served AUC and input drift; retrains in red (solid = promoted)"
+        f"{model} ({label}): served {name} and input drift; retrains in red (solid = promoted)"
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

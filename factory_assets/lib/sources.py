@@ -63,6 +63,11 @@ class Dataset:
         newest = [spec.newest_period(landing_dir) for spec in self.periodic]
         return None if not newest or None in newest else min(newest)
 
+    def oldest_period(self, landing_dir: Path) -> Period | None:
+        """The oldest period from which every periodic source has landed files, or None."""
+        oldest = [spec.oldest_period(landing_dir) for spec in self.periodic]
+        return None if not oldest or None in oldest else max(oldest)
+
 
 def _fail(spec: SourceSpec, field: str, problem: str, allowed: str) -> SpecError:
     return SpecError([f"{spec.where}: {field}: {problem}; allowed: {allowed}"], [field])

@@ -30,12 +30,13 @@ DBT_DIR = ROOT / "dbt_project"
 SPECS = ROOT / "factory_assets" / "defs" / "ingest"
 MODEL_SPEC = ROOT / "factory_assets" / "defs" / "models" / "ridership" / "defs.yaml"
 VIEW = "ml_chicago_ridership_features"
+LABEL = "rides_thousands"  # the day's own count: the ridership models' regression label
 SPANS = [  # delivery days: a July 4th week, and October to the second week of December
     (dt.date(2015, 6, 28), dt.date(2015, 7, 6)),
     (dt.date(2015, 10, 1), dt.date(2015, 12, 9)),
 ]
 DAYS = sum((last - first).days + 1 for first, last in SPANS)
-LABELLED = (dt.date(2015, 10, 22), dt.date(2015, 11, 25))  # 35 days of lags back, 14 to land
+LABELLED = (dt.date(2015, 10, 1), dt.date(2015, 11, 25))  # counts land 14 days late
 CHANGED_DAY = dt.date(2015, 11, 16)
 INPUTS = [  # every column but the key, the date and the label
     "station", "ride_weekday", "ride_month", "is_holiday", "temp_min_f", "temp_f", "temp_max_f",
@@ -130,7 +131,7 @@ def test_the_view_has_the_columns_its_yml_declares(built) -> None:  # noqa: ANN0
     path, target = built
     declared = warehouse_tables(target / "manifest.json")[VIEW]
     columns = _rows(path, f"select * from {VIEW} limit 0").columns
-    assert columns == list(declared) == ["ridership_id", "ride_date", *INPUTS, "is_busy"]
+    assert columns == list(declared) == ["ridership_id", "ride_date", *INPUTS, LABEL]
 
 
 def test_one_row_per_station_and_day_with_weather(built) -> None:  # noqa: ANN001
@@ -160,15 +161,15 @@ def test_the_label_lands_with_the_days_count_14_days_later(built) -> None:  # no
     path, _ = built
     labelled = _rows(
         path,
-        f"select ride_date, count(*) as rows, count(is_busy) as labels, "
-        f"count(*) filter (where is_busy) as busy from {VIEW} group by all order by all",
+        f"select ride_date, count(*) as rows, count({LABEL}) as labels, "
+        f"count(distinct {LABEL}) as values from {VIEW} group by all order by all",
     )
     with_label = labelled.filter(pl.col("labels") > 0)
     assert (with_label["labels"] == 20).all()  # a day's count lands for every station at once
     assert (with_label["ride_date"].min(), with_label["ride_date"].max()) == LABELLED
     assert with_label.height == (LABELLED[1] - LABELLED[0]).days + 1
     # the newest count delivered (2015-12-09) is of 2015-11-25: later days have no label yet
-    assert 0 < with_label["busy"].sum() < with_label["labels"].sum()  # both classes
+    assert (with_label["values"] > 1).all()  # stations count differently on a day
     thanksgiving = with_label.filter(pl.col("ride_date") == dt.date(2015, 11, 26))
     assert thanksgiving.is_empty()
 
@@ -195,11 +196,11 @@ def test_no_input_reads_a_count_of_the_last_13_days(built, tmp_path: Path) -> No
     )
     assert not before.filter(later).select(INPUTS).equals(after.filter(later).select(INPUTS))
     in_window = pl.col("ride_date").is_between(*window)
-    assert after.filter(in_window)["is_busy"].to_list() == [True] * 20 * 14
-    was = before.filter(pl.col("ride_date") == CHANGED_DAY)["is_busy"]
-    assert was.is_not_null().all() and not was.all()
+    was, now = before.filter(in_window)[LABEL], after.filter(in_window)[LABEL]
+    assert was.len() == 20 * 14 and was.is_not_null().all()
+    assert ((now - (was * 3 + 5)).abs() < 1e-9).all()  # the label is the day's own count
     earlier = pl.col("ride_date") < window[0]
-    assert before.filter(earlier)["is_busy"].equals(after.filter(earlier)["is_busy"])
+    assert before.filter(earlier)[LABEL].equals(after.filter(earlier)[LABEL])
 
 
 def test_the_ridership_spec_validates_and_reads_the_view_in_key_order(built) -> None:  # noqa: ANN001
@@ -207,8 +208,9 @@ def test_the_ridership_spec_validates_and_reads_the_view_in_key_order(built) -> 
     attributes = yaml.safe_load(MODEL_SPEC.read_text())["attributes"]
     spec = ModelSpec.model_validate(attributes)
     line = spec.line(MODEL_SPEC, warehouse_tables(target / "manifest.json"))
-    assert line.features == VIEW and line.columns.label == "is_busy"
+    assert line.features == VIEW and line.columns.label == LABEL
+    assert line.task.kind == "regression" and line.segments.fallback == "ridership_all"
     assert set(line.columns.inputs) <= set(INPUTS)
     frame = _rows(path, line.labelled_sql(), list(LABELLED))
-    assert frame.height == 20 * 35
+    assert frame.height == 20 * ((LABELLED[1] - LABELLED[0]).days + 1)
     assert frame["ridership_id"].to_list() == sorted(frame["ridership_id"])

@@ -1,8 +1,13 @@
 """A second dataset through Dagster with no Python of its own: Chicago L ridership, 2015.
 
-Its sources, dbt models and model spec are YAML and SQL only; the jobs come from its calendar
+Its sources, dbt models and model specs are YAML and SQL only; the jobs come from its calendar
 (daily from 2001-01-22), the counts (and so the labels) land 14 days late, and a day it misses
-stops its own line only, never the flights'.
+stops its own line only, never the flights'. Ridership is a regression of a station's daily
+entries: ``ridership`` one model per station (segments), ``ridership_all`` the global model a
+station without its own champion falls back on.
+
+Needs the task-aware training, evaluation and packaging (regression loss, metrics, gate and
+ONNX value output) to run end to end.
 """
 
 import datetime as dt
@@ -15,10 +20,12 @@ import pytest
 
 from factory_assets.examples.chicago import lay_out_chicago
 
-FIRST, LAST = dt.date(2015, 7, 1), dt.date(2015, 10, 22)
-HOLDOUT = {"holdout_start": "2015-09-26", "holdout_end": "2015-10-05", "importance_rows": 0}
-TRAIN = {"train_start": "2015-08-10", "train_end": "2015-09-18", "val_days": 7, "max_epochs": 3}
-GATE = {"floors": {"auc": 0.0, "brier": 1.0}}  # the first champion is wanted, not judged here
+FIRST, LAST = dt.date(2015, 5, 1), dt.date(2015, 10, 22)
+# every station has 30 validation and 30 holdout days, and 60+ training days (segments.min_rows)
+HOLDOUT = {"holdout_start": "2015-09-01", "holdout_end": "2015-09-30", "importance_rows": 0}
+TRAIN = {"train_start": "2015-05-15", "train_end": "2015-07-31", "val_days": 30, "max_epochs": 2}
+GATE = {"floors": {"r2": -1e6}}  # the first champions are wanted, not judged here
+OWN = ["addison", "archer_35th"]  # the stations that get their own model; the others fall back
 
 
 def _range(first: str, last: str) -> dict:
@@ -28,43 +35,54 @@ def _range(first: str, last: str) -> dict:
     }
 
 
+def _chain(model: str) -> dict:
+    return {
+        f"{model}_model": {"config": TRAIN},
+        f"{model}_evaluation": {"config": HOLDOUT},
+        f"{model}_package": {"config": {**HOLDOUT, **GATE}},
+    }
+
+
 @pytest.fixture(scope="module")
 def chicago_landing(tmp_path_factory: pytest.TempPathFactory, landing_root: Path) -> Path:
-    """The flights' landing zone (2013-01-01 … 01-08) plus Chicago's July – October 2015."""
+    """The flights' landing zone (2013-01-01 … 01-08) plus Chicago's May – October 2015."""
     root = tmp_path_factory.mktemp("chicago") / "data"
     shutil.copytree(landing_root, root)
     lay_out_chicago(root / "landing", FIRST, LAST)
     return root
 
 
+def _promoted(result: dg.ExecuteInProcessResult, asset: str) -> list:
+    return [
+        e.materialization.metadata["promoted"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == [asset]
+    ]
+
+
 @pytest.mark.slow
-def test_chicago_lands_trains_scores_and_monitors_with_labels_two_weeks_late(
+def test_ridership_per_station_regression_falls_back_on_the_global_model(
     defs: dg.Definitions,
     chicago_landing: Path,
     warehouse: Path,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("FACTORY_DATA_DIR", str(chicago_landing))
     instance = dg.DagsterInstance.ephemeral()
-    config = {
-        "ops": {
-            "ridership_model": {"config": TRAIN},
-            "ridership_evaluation": {"config": HOLDOUT},
-            "ridership_package": {"config": {**HOLDOUT, **GATE}},
-        }
-    }
     line = defs.resolve_job_def("chicago_line")
     built = line.execute_in_process(
-        instance=instance, run_config=config, tags=_range("2015-07-01", "2015-10-20")
-    )
+        instance=instance, run_config={"ops": _chain("ridership_all")},
+        tags=_range(FIRST.isoformat(), "2015-10-20"),
+    )  # fmt: skip
     assert built.success
-    package = next(
-        e
-        for e in built.get_asset_materialization_events()
-        if e.asset_key.path == ["ridership_package"]
+    assert _promoted(built, "ridership_all_package") == [True]
+
+    # two stations get their own model (one run over their segment partitions)
+    stations = defs.resolve_job_def("retrain_ridership").execute_in_process(
+        instance=instance, run_config={"ops": _chain("ridership")}, tags=_range(*OWN)
     )
-    assert package.materialization.metadata["promoted"].value
+    assert stations.success
+    assert _promoted(stations, "ridership_package") == [len(OWN)]  # both passed the gate
 
     score = defs.resolve_job_def("score_chicago")
     assert score.execute_in_process(
@@ -74,22 +92,36 @@ def test_chicago_lands_trains_scores_and_monitors_with_labels_two_weeks_late(
     daily = defs.resolve_job_def("chicago_daily_line")
     day = daily.execute_in_process(instance=instance, partition_key="2015-10-21")
     assert day.success
-    checks = {e.check_name: e for e in day.get_asset_check_evaluations()}
-    performance = checks["performance_above_floor"]
+    checks = {(e.asset_key.path[-1], e.check_name): e for e in day.get_asset_check_evaluations()}
     # labels land 14 days late: partition 10-21 judges the predictions served for 10-07, and a
     # day of 20 stations is under min_rows (140), so the 7 days to 10-07 are judged together
+    performance = checks[("ridership_all_prediction_performance", "performance_above_floor")]
     assert performance.metadata["day"].value == "2015-10-07"
     assert performance.metadata["judged_from"].value == "2015-10-01"
     assert performance.metadata["evaluated"].value
-    assert "drift_within_threshold" in checks
+    assert "rmse" in performance.metadata and "auc" not in performance.metadata
+    assert ("ridership_drift_report", "drift_within_threshold") in checks
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        ((served,),) = conn.execute(
-            "select count(*) from ridership_predictions where ride_date = '2015-10-21'"
+        served = conn.execute(
+            "select station, model_name, fallback, prediction from ridership_predictions "
+            "where ride_date = '2015-10-21' order by station"
         ).fetchall()
-        ((rows,),) = conn.execute(
-            "select rows from ridership_performance where day = '2015-10-07'"
+        judged = dict(
+            conn.execute(
+                "select model_name, rows from ridership_performance where day = '2015-10-07'"
+            ).fetchall()
+        )
+        ((rmse, r2),) = conn.execute(
+            "select rmse, r2 from ridership_all_performance where day = '2015-10-07'"
         ).fetchall()
-    assert (served, rows) == (20, 140)
+    assert len(served) == 20
+    own = {station: name for station, name, _, _ in served if station in OWN}
+    assert own == {s: f"ridership-{s}" for s in OWN}
+    assert all(name == "ridership_all" and fallback for s, name, fallback, _ in served
+               if s not in OWN)  # fmt: skip
+    assert all(isinstance(value, float) for *_, value in served)  # a number of entries
+    assert judged == {"ridership-addison": 7, "ridership-archer_35th": 7, "ridership_all": 126}
+    assert rmse > 0 and r2 == r2  # regression metrics of the served values, not AUC
 
 
 @pytest.mark.slow
@@ -116,7 +148,7 @@ def test_a_day_chicago_misses_stops_its_line_only(
     train = {"train_end": "2013-01-02", "val_days": 2, "max_epochs": 1}
     models = {
         f"{model}_{station}": {"config": train if station == "model" else holdout}
-        for model in ("flights", "cancellations")
+        for model in ("flights", "cancellations", "delay_class")
         for station in ("model", "evaluation", "package")
     }
     flights = defs.resolve_job_def("nycflights_line").execute_in_process(

@@ -24,7 +24,7 @@ def test_backfill_with_four_concurrent_steps_has_no_lock_errors(instance, wareho
     train = {"train_end": "2013-01-02", "val_days": 2, "max_epochs": 1}
     model_config = {  # every model spec's chain is in nycflights_line
         f"{model}_{station}": {"config": train if station == "model" else holdout}
-        for model in ("flights", "cancellations")
+        for model in ("flights", "cancellations", "delay_class")
         for station in ("model", "evaluation", "package")
     }
     result = run_job("nycflights_line", instance, "2013-01-01", "2013-01-06", {"ops": model_config})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from factory_assets.components.model_spec import MANIFEST
-from factory_assets.lib.catalog import materialization, warehouse_tables
+from factory_assets.lib.catalog import ColumnFacts, column_facts, materialization, warehouse_tables
 
 
 def _manifest(path: Path, **materialized: str) -> Path:
@@ -64,3 +64,30 @@ def test_the_project_manifest_knows_the_feature_tables() -> None:
 def test_a_missing_manifest_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="make install"):
         materialization(tmp_path / "manifest.json", "ml_cancellation_features")
+
+
+def test_the_project_manifest_declares_each_label_columns_type_or_values() -> None:
+    facts = column_facts(MANIFEST)
+    assert facts["ml_chicago_ridership_features"]["rides_thousands"] == ColumnFacts("double")
+    assert facts["ml_delay_class_features"]["delay_class"].accepted == (
+        "on_time",
+        "late",
+        "very_late",
+    )
+    assert facts["fct_flights"]["is_late"].accepted == (True, False)
+    assert facts["ml_screening_features"]["is_malignant"].data_type == "boolean"
+    assert facts["ml_cancellation_features"]["route"] == ColumnFacts()  # declares nothing
+
+
+def test_accepted_values_under_arguments_are_read_too(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path / "manifest.json", feat="view")
+    document = json.loads(manifest.read_text())
+    document["nodes"]["test.factory.accepted_values_feat_flight_id"] = {
+        "name": "accepted_values_feat_flight_id",
+        "resource_type": "test",
+        "attached_node": "model.factory.feat",
+        "column_name": "flight_id",
+        "test_metadata": {"name": "accepted_values", "kwargs": {"arguments": {"values": [0, 1]}}},
+    }
+    manifest.write_text(json.dumps(document))
+    assert column_facts(manifest)["feat"]["flight_id"] == ColumnFacts(None, (0, 1))

@@ -14,6 +14,7 @@ from factory_assets.lib.holdout import holdout_fallback
 from factory_assets.lib.model_line import ModelLine, Segments
 from factory_assets.lib.performance import day_rows, labelled_window, verdicts
 from factory_assets.lib.registration import fallback_reason
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import ModelColumns
 from factory_assets.lib.training.segment import segment_fallback
 from factory_assets.lib.training.train import TrainConfig
@@ -140,7 +141,7 @@ def test_served_performance_judges_owned_models_with_enough_rows_of_both_classes
         [True, False, False, True, True, False, True, True],
         ["m"] * 2 + ["m-AA"] * 4 + ["other"] * 2,
     )
-    table = day_rows(frame, D, D + dt.timedelta(days=1))
+    table = day_rows(frame, D, D + dt.timedelta(days=1), Task())
     assert table["model_name"].to_list() == ["m", "m-AA", "other"]
     assert table["auc"].to_list()[:2] == [1.0, 0.0]
     config = SimpleNamespace(min_rows=3, floors={"auc": 0.5, "brier": 0.5})

@@ -1,4 +1,4 @@
-"""<model>_monitoring_summary: the story so far — drift, served AUC, retrains and the gate."""
+"""<model>_monitoring_summary: the story so far — drift, the served metric, retrains, the gate."""
 
 import base64
 
@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.tasks import metric_label
 from factory_assets.resources import ReportStore, TrackingStore
 
 
@@ -42,6 +43,8 @@ def retrains(instance: dg.DagsterInstance, tracking: TrackingStore, line: ModelL
 def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
     """The ``<model>_monitoring_summary`` asset of ``line``."""
     min_rows = spec.monitoring.performance.min_rows  # as the performance check counts days
+    task = line.task
+    primary = metric_label(task.primary)
 
     @dg.asset(
         name=line.asset("monitoring_summary"),
@@ -52,10 +55,10 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         tags={"factory/model": line.name},
         description=(
             f"The {line.name} monitoring story so far, with a plot: days monitored, retrains "
-            "and why, promotions vs rejections, the daily AUC of served predictions and the "
-            f"share of rows where {line.columns.label} is true (days with at least "
-            f"{min_rows} labelled predictions); the PNG plots daily AUC and drifted share with "
-            "the retrains marked."
+            f"and why, promotions vs rejections, the daily {primary} of served predictions by "
+            f"month, with the task's other metrics (days with at least {min_rows} labelled "
+            f"predictions of {line.columns.label}); the PNG plots daily {primary} and drifted "
+            "share with the retrains marked."
         ),
     )
     def _summary(
@@ -67,18 +70,18 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         from factory_assets.lib.replay_report import judged, plot, read_history, summary_text
 
         with duckdb.get_connection() as conn:
-            performance, drift = read_history(conn, line.performance_table, line.drift_table)
+            performance, drift = read_history(conn, line.performance_table, line.drift_table, task)
         history = retrains(context.instance, tracking, line)
         label, path = line.columns.label, reports.path(line.name, "monitoring_summary.png")
-        text = summary_text(performance, drift, history, label, min_rows)
-        png = plot(performance, drift, history, path, line.name, label, min_rows)
+        text = summary_text(performance, drift, history, label, min_rows, task)
+        png = plot(performance, drift, history, path, line.name, label, min_rows, task)
         image = base64.b64encode(png.read_bytes()).decode()
-        served = judged(performance, min_rows)
+        served = judged(performance, min_rows, task.primary)
         return dg.MaterializeResult(
             metadata={
                 "summary": dg.MetadataValue.md(f"```\n{text}\n```"),
                 "plot": dg.MetadataValue.md(
-                    f"![daily AUC and drift](data:image/png;base64,{image})"
+                    f"![daily {primary} and drift](data:image/png;base64,{image})"
                 ),
                 "plot_path": dg.MetadataValue.path(str(png)),
                 "retrains": len(history),
@@ -88,7 +91,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
                 if served.height
                 else f"not judged yet: no period with {min_rows} labelled predictions "
                 f"(labels land {line.label_lag} period(s) after serving)",
-                "mean_served_auc": float(served["auc"].mean() or 0),
+                f"mean_served_{task.primary}": float(served[task.primary].mean() or 0),
             }
         )
 

@@ -122,12 +122,19 @@ class LandingFiles:
                 periods.add(period)
         return sorted(periods)
 
-    def newest_period(self, landing_dir: Path) -> Period | None:
-        """The newest period landed in ``landing_dir`` within the calendar, or None."""
+    def calendar_periods(self, landing_dir: Path) -> list[Period]:
+        """The periods landed in ``landing_dir`` within the calendar, sorted."""
         last = self.calendar.last
-        landed = [
+        return [
             p
             for p in self.landed_periods(landing_dir)
             if p >= self.calendar.first and (last is None or p <= last)
         ]
-        return max(landed, default=None)
+
+    def newest_period(self, landing_dir: Path) -> Period | None:
+        """The newest period landed in ``landing_dir`` within the calendar, or None."""
+        return max(self.calendar_periods(landing_dir), default=None)
+
+    def oldest_period(self, landing_dir: Path) -> Period | None:
+        """The oldest period landed in ``landing_dir`` within the calendar, or None."""
+        return min(self.calendar_periods(landing_dir), default=None)

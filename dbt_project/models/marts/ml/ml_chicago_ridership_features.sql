@@ -1,7 +1,7 @@
 -- One row per L station and day with weather: what is known before the day (its weather, which
 -- lands on the day; the calendar; home games; the station's counts of 14 or more days before,
--- as counts land 14 days late) and the label is_busy, which lands with the day's count 14 days
--- after the day. Nothing counted on D - 13 … D reaches an input of D.
+-- as counts land 14 days late) and the label rides_thousands, the day's count itself, which
+-- lands 14 days after the day. Nothing counted on D - 13 … D reaches an input of D.
 
 with ridership as (
     select * from {{ ref('stg_chicago__ridership') }}
@@ -172,9 +172,8 @@ final as (
         same_weekday.rides_weekday_mean_14_35d,
         same_weekday.rides_weekday_median_14_35d,
         same_weekday.rides_mean_14_41d,
-        -- the label: null until the day's count lands (14 days after the day), and while the
-        -- station has not four same-weekday counts to compare it with
-        same_weekday.rides_thousands > same_weekday.rides_weekday_median_14_35d as is_busy
+        -- the label (regression): the day's entries, null until its count lands (14 days later)
+        same_weekday.rides_thousands
     from weather
     inner join same_weekday
         on weather.weather_date = same_weekday.ride_date
