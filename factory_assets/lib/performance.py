@@ -162,11 +162,13 @@ def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) ->
     """(metadata, passed, check metadata) of a judged period or batch ``judged`` (name, key)."""
     judged_verdicts, failed = verdicts(table, config, line)
     first_row = table.row(0, named=True) if table.height else {}
+    # the task's metrics of the first serving model (the only one, unless segmented)
+    metrics = {m: first_row.get(m, float("nan")) for m in line.task.metric_names}
     metadata = {
         judged[0]: judged[1],  # the period (batch) whose rows were served and are judged
         "judged_from": first,
         "labelled_rows": frame.height,
-        **{m: first_row.get(m, float("nan")) for m in line.task.metric_names},
+        **metrics,
         "models": ", ".join(table["model_name"].to_list()) if table.height else "(none)",
         "model_version": first_row.get("model_version", "(none served)"),
     }
@@ -181,5 +183,6 @@ def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) ->
         "evaluated": bool(judged_verdicts),
         "detail": detail,
         "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
+        **metrics,
     }
     return metadata, not failed, verdict

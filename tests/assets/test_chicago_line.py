@@ -82,7 +82,8 @@ def test_ridership_per_station_regression_falls_back_on_the_global_model(
         instance=instance, run_config={"ops": _chain("ridership")}, tags=_range(*OWN)
     )
     assert stations.success
-    assert _promoted(stations, "ridership_package") == [len(OWN)]  # both passed the gate
+    # one materialization per segment partition, each with the run's count: both passed
+    assert _promoted(stations, "ridership_package") == [len(OWN)] * len(OWN)
 
     score = defs.resolve_job_def("score_chicago")
     assert score.execute_in_process(
@@ -103,8 +104,9 @@ def test_ridership_per_station_regression_falls_back_on_the_global_model(
     assert ("ridership_drift_report", "drift_within_threshold") in checks
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         served = conn.execute(
-            "select station, model_name, fallback, prediction from ridership_predictions "
-            "where ride_date = '2015-10-21' order by station"
+            "select f.station, p.model_name, p.fallback, p.prediction "
+            "from ridership_predictions p join ml_chicago_ridership_features f "
+            "using (ridership_id) where p.ride_date = '2015-10-21' order by f.station"
         ).fetchall()
         judged = dict(
             conn.execute(

@@ -120,6 +120,8 @@ def test_delay_class_trains_gates_packages_scores_and_monitors(stores) -> None: 
     )
     assert rows == flights > 0 and (unknown, bad_sums, mismatched) == (0, 0, 0)
 
+    # the landed day is served too: its drift compares its served classes with the reference
+    assert _job(defs, ["delay_class_predictions"]).execute_in_process(partition_key=LANDED).success
     monitor = ["delay_class_prediction_performance", "delay_class_drift_report"]
     floors = {"floors": {"log_loss": 100.0, "accuracy": 0.0}, "min_rows": 50, "window": 1}
     judged = _job(defs, monitor).execute_in_process(
