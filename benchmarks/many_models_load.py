@@ -33,6 +33,7 @@ defs = project()
 if len(sys.argv) > 1:  # a dg project folder with the spec, and the columns of its table
     sys.path.insert(0, sys.argv[1])
     catalog.PYTHON_TABLES[sys.argv[2]] = tuple(json.loads(sys.argv[3]))
+    catalog.PYTHON_FACTS[sys.argv[2]] = {"is_late": catalog.ColumnFacts(data_type="boolean")}
     spec = dg.ComponentTree.for_project(Path(sys.argv[1])).build_defs()
     parts = ("assets", "asset_checks", "jobs", "schedules", "sensors")
     spec = dg.Definitions(**{p: list(getattr(spec, p) or []) for p in parts})  # one tree a merge

@@ -75,14 +75,23 @@ def _column_facts(manifest: Path, mtime: float) -> dict[str, dict[str, ColumnFac
     }
 
 
+# What a Python feature table declares of its columns, as a dbt .yml does (table -> column ->
+# facts): a model whose label is in such a table is checked by it (none ships: flight_features'
+# label comes from fct_flights, data.labels_from)
+PYTHON_FACTS: dict[str, dict[str, ColumnFacts]] = {}
+
+
 def column_facts(manifest: Path) -> dict[str, dict[str, ColumnFacts]]:
-    """Table name -> column -> what its .yml declares (data_type, accepted values), dbt only.
+    """Table name -> column -> what its .yml declares (data_type, accepted values).
+
+    dbt's models from the manifest, and the Python feature tables that declare theirs
+    (``PYTHON_FACTS``).
 
     Raises:
         FileNotFoundError: the manifest has not been prepared (``make install``).
     """
     _read(manifest)
-    return _column_facts(manifest, manifest.stat().st_mtime)
+    return {**_column_facts(manifest, manifest.stat().st_mtime), **PYTHON_FACTS}
 
 
 def _read(manifest: Path) -> dict[str, tuple]:
