@@ -15,6 +15,7 @@ from factory_assets.private_api import check_records
 from factory_assets.resources import RetrainPolicy
 from factory_assets.specs import shipped_datasets
 from tests.assets.test_models import MODEL, _config
+from tests.conftest import own_stores
 
 DAY = dt.date(2013, 1, 8)  # scored, drift-checked; its outcomes land on the 9th (not landed)
 DRIFT = dg.AssetCheckKey(dg.AssetKey("flights_drift_report"), "drift_within_threshold")
@@ -53,13 +54,8 @@ def _check(result, key: dg.AssetCheckKey):  # noqa: ANN001, ANN202
 def monitored(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
     """A champion trained on 01-01…01-04 that scored the 7th and the 8th, on its own stores."""
     root = tmp_path_factory.mktemp("monitoring")
-    shutil.copy(built[0], root / "warehouse.duckdb")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
-        mp.setenv("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
-        mp.setenv("FACTORY_REPORTS_DIR", str(root / "reports"))
-        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
+        own_stores(mp, root, built[0], landing_root)
         home = root / "dagster_home"
         home.mkdir()
         with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -1,6 +1,5 @@
 """The model station refuses windows that cannot judge a model before it trains anything."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -8,6 +7,7 @@ import pytest
 
 from factory_assets.lib.training.judging import ThinDataError
 from tests.assets.test_model_specs import WINDOWS, _spec
+from tests.conftest import own_stores
 
 
 def _model_defs(name: str, min_rows: int) -> dg.Definitions:
@@ -18,13 +18,8 @@ def _model_defs(name: str, min_rows: int) -> dg.Definitions:
 def project(built, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
     """A copy of the built warehouse and fresh MLflow and results stores."""
     root = tmp_path_factory.mktemp("thin")
-    shutil.copy(built[0], root / "warehouse.duckdb")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
-        mp.setenv("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
-        mp.setenv("FACTORY_RESULTS_DIR", str(root / "results"))
-        mp.setenv("FACTORY_DATA_DIR", str(landing_root))
+        own_stores(mp, root, built[0], landing_root)
         from factory_assets.definitions import defs as load
 
         yield load(), root
