@@ -51,6 +51,9 @@ class Preprocessor:
     # regression: the net learns (label - label_mean) / label_std; the package serves label units
     label_mean: float = 0.0
     label_std: float = 1.0
+    # binary/multiclass: the affine map of raw logits fitted on validation (calibration.py),
+    # applied by every architecture's served head so that versions score on one scale
+    calibration: dict[str, float] = field(default_factory=lambda: {"scale": 1.0, "shift": 0.0})
 
     @classmethod
     def fit(
