@@ -5,6 +5,13 @@ costs ~2.5 s of imports and ~1 s of partial parsing: a weekly batch's dbt step t
 which dbt's own node work was 1.7 s. Here the same command runs through dbt's programmatic entry
 point, ``dbtRunner`` (docs.getdbt.com/reference/programmatic-invocations). The manifest is parsed
 once per process and reused until a project file, the profile or the environment changes.
+
+The parse sees the warehouse by its file name only (``warehouse.duckdb``, not its folder): dbt
+keeps the manifest of its last parse for a partial parse, and drops it when the profile's
+connection (the DuckDB path among it) changes, so each temporary or per-deployment warehouse
+cost a full parse (2.5 s idle, 10-20 s on a busy machine) in every step process. The manifest
+depends on the file name alone (dbt-duckdb names the catalog after it: ``"warehouse"."main".x``);
+the build itself runs with the real path (dbtRunner reads the profile again for each command).
 dbt's structured events go through dagster-dbt's own ``DbtCoreCliEventMessage``, so the step
 yields the same Output and AssetCheckResult events as the subprocess path.
 
@@ -23,6 +30,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +44,7 @@ from factory_assets.private_api import (
     dbt_selection,
     release_duckdb,
 )
-from factory_assets.settings import settings
+from factory_assets.settings import env_name, settings
 
 # dagster-dbt's name for one invocation's target folder: <op>-<run id[:7]>-<uuid[:7]>, or the
 # uuid part alone outside a run. The subprocess path and ours use it.
@@ -116,17 +124,37 @@ def _fingerprint(project_dir: Path, argv: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _parse_warehouse() -> Iterator[None]:
+    """FACTORY_WAREHOUSE as its file name alone while dbt parses (the catalog's name stays).
+
+    Every warehouse of one name then parses alike: dbt's partial parse (across processes) and
+    the manifests cached here (in one) serve them all, whatever their folders.
+    """
+    name = env_name("warehouse")
+    path = os.environ.get(name)
+    if not path:
+        yield
+        return
+    os.environ[name] = Path(path).name
+    try:
+        yield
+    finally:
+        os.environ[name] = path
+
+
 def _manifest(project_args: list[str], project_dir: Path):  # noqa: ANN202
     """The parsed project, once per fingerprint (a partial parse from the project's target)."""
     from dbt.cli.main import dbtRunner
 
-    key = _fingerprint(project_dir, project_args)
-    if key not in _MANIFESTS:
-        result = dbtRunner().invoke(["parse", "--quiet", *project_args])
-        if not result.success:
-            raise dg.Failure(f"dbt parse failed in process: {result.exception}")
-        _MANIFESTS.clear()  # one project state per process is enough
-        _MANIFESTS[key] = result.result
+    with _parse_warehouse():
+        key = _fingerprint(project_dir, project_args)
+        if key not in _MANIFESTS:
+            result = dbtRunner().invoke(["parse", "--quiet", *project_args])
+            if not result.success:
+                raise dg.Failure(f"dbt parse failed in process: {result.exception}")
+            _MANIFESTS.clear()  # one project state per process is enough
+            _MANIFESTS[key] = result.result
     return _MANIFESTS[key]
 
 

@@ -112,3 +112,29 @@ def test_dbt_builds_in_the_settings_warehouse_when_none_is_exported(
     assert "FACTORY_WAREHOUSE" not in os.environ
     with duckdb.connect(str(path), read_only=True) as conn:
         assert conn.execute("select count(*) from dim_carriers").fetchone()[0] > 0
+
+
+def test_warehouses_of_one_name_share_a_parse_and_each_build_lands_in_its_own(
+    built, defs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    # Two warehouses named alike in two folders: dbt parses once (the parse sees the file name
+    # only), and each build still goes to its own file, never to the other one's.
+    paths = [tmp_path / folder / "warehouse.duckdb" for folder in ("a", "b")]
+    for path in paths:
+        path.parent.mkdir()
+        shutil.copy(built[0], path)
+        with duckdb.connect(str(path)) as conn:
+            conn.execute("drop table dim_carriers")
+    manifests = []
+    for i, path in enumerate(paths):
+        monkeypatch.setenv("FACTORY_WAREHOUSE", str(path))
+        assert run_assets(defs, ["dim_carriers"]).success
+        assert os.environ["FACTORY_WAREHOUSE"] == str(path)  # the parse put it back
+        manifests.append(next(iter(dbt_in_process._MANIFESTS.values())))  # noqa: SLF001
+        for j, other in enumerate(paths):
+            with duckdb.connect(str(other), read_only=True) as conn:
+                tables = {
+                    t for (t,) in conn.execute("select table_name from duckdb_tables()").fetchall()
+                }
+            assert ("dim_carriers" in tables) == (j <= i), (path, other)
+    assert manifests[0] is manifests[1]
