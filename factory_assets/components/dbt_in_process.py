@@ -150,7 +150,9 @@ def _manifest(project_args: list[str], project_dir: Path):  # noqa: ANN202
     with _parse_warehouse():
         key = _fingerprint(project_dir, project_args)
         if key not in _MANIFESTS:
-            result = dbtRunner().invoke(["parse", "--quiet", *project_args])
+            # no manifest.json: the definitions' prepared one stays as it is (no torn reads)
+            parse = ["parse", "--quiet", "--no-write-json", *project_args]
+            result = dbtRunner().invoke(parse)
             if not result.success:
                 raise dg.Failure(f"dbt parse failed in process: {result.exception}")
             _MANIFESTS.clear()  # one project state per process is enough
