@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -129,11 +130,12 @@ def _parse_warehouse() -> Iterator[None]:
     """FACTORY_WAREHOUSE as its file name alone while dbt parses (the catalog's name stays).
 
     Every warehouse of one name then parses alike: dbt's partial parse (across processes) and
-    the manifests cached here (in one) serve them all, whatever their folders.
+    the manifests cached here (in one) serve them all, whatever their folders. A path with a
+    scheme (``md:``, ``s3://``: dbt-duckdb names those catalogs its own way) parses as it is.
     """
     name = env_name("warehouse")
     path = os.environ.get(name)
-    if not path:
+    if not path or urlparse(path).scheme:
         yield
         return
     os.environ[name] = Path(path).name
