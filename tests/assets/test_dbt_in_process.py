@@ -40,7 +40,8 @@ def both(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
     results = {}
     root = tmp_path_factory.mktemp("both")
     for way in ("in_process", "subprocess"):
-        path = root / f"{way}.duckdb"
+        path = root / way / "warehouse.duckdb"  # one name: dbt's saved parse serves both
+        path.parent.mkdir()
         shutil.copy(built[0], path)
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("FACTORY_WAREHOUSE", str(path))
