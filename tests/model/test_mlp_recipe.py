@@ -97,6 +97,9 @@ def test_robust_scaling_clips_outliers_and_keeps_nulls() -> None:
     assert standard.transform(frame)[1][typical, 0].std() < 0.05
     assert scaled[:3, 0].max() == pytest.approx(scaled[typical, 0].max())  # clipped
     assert robust.clips["x"][1] < 1e6 and robust.means["x"] == pytest.approx(10.0, abs=0.2)
+    low, high = robust.clips["x"]
+    expected = (np.clip(x, low, high) - robust.means["x"]) / robust.stds["x"]
+    np.testing.assert_array_equal(scaled[:, 0], expected.astype(np.float32))
     assert robust.missing_flags == ["noise"]
     nulls = frame["noise"].is_null().to_numpy()
     assert (scaled[nulls, 1] == 0).all() and (scaled[:, 2] == nulls).all()
