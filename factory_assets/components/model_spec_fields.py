@@ -126,10 +126,19 @@ class TrainingSpec(dg.Model):
     architecture: Literal["mlp"] = _f("mlp", "The net: embeddings for categories + an MLP.")
     hidden: list[pydantic.conint(ge=1)] = _f([64, 32], "Widths of the hidden layers.", min_length=1)
     dropout: float = _f(0.1, "Dropout between hidden layers.", ge=0.0, le=0.95)
-    max_epochs: int = _f(6, "Epochs at most.", ge=1)
+    max_epochs: int = _f(30, "Epochs at most (early stopping ends sooner).", ge=1)
+    patience: int = _f(4, "Epochs without a better validation metric before stopping (the "
+                       "best epoch's weights are kept); 0: run max_epochs.", ge=0)  # fmt: skip
+    monitor: Literal["score", "loss"] = _f("score", "Early stopping watches the task's primary "
+                                           "validation metric, or the loss.")  # fmt: skip
     batch_size: int = _f(1024, "Rows per batch.", ge=1)
-    lr: float = _f(2e-3, "AdamW learning rate.", gt=0.0)
+    lr: float = _f(2e-3, "AdamW peak learning rate.", gt=0.0)
+    lr_schedule: Literal["cosine", "constant"] = _f("cosine", "One epoch of warm-up, then a "
+                                                    "cosine decay to 2 % of lr.")  # fmt: skip
     weight_decay: float = _f(1e-4, "AdamW weight decay.", ge=0.0)
+    scaling: Literal["robust", "standard"] = _f("robust", "Numerics: median/IQR, clipped to "
+                                                "0.1-99.9 % (robust), or mean/std.")  # fmt: skip
+    embedding_cap: int = _f(16, "Widest embedding (1.6 * size^0.56 per category).", ge=1)
     seed: int = _f(13, "Seed of the split, the weights and the batch order.")
 
 

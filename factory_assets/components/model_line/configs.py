@@ -19,6 +19,12 @@ class Training(dg.Config):
     hidden: list[int]
     dropout: float
     seed: int
+    # the MLP recipe (lib/training/train.py TrainConfig); defaults for run configs before it
+    patience: int = 4
+    monitor: Literal["score", "loss"] = "score"
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
+    scaling: Literal["robust", "standard"] = "robust"
+    embedding_cap: int = 16
     trials: int = 0  # Optuna trials over the spec's search space; 0 trains once
     shuffle_labels: bool = False  # a sanity run: a model of noise must never reach champion
     # the holdout the model will be judged on, and the fewest labelled rows validation and

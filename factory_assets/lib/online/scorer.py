@@ -2,8 +2,9 @@
 
 ``Preprocessor.transform`` runs Polars expressions; per request that is most of the model's cost.
 ``OnlineScorer`` computes the same numbers with numpy from a ``FeatureBlock``: each category's
-vocabulary index (0 for unknown), each numeric column's ``(x - mean) / std`` in float64 (0 where
-null), the missing flags, then float32 as ``transform`` gives them. Built once per loaded model.
+vocabulary index (0 for unknown), each numeric column's ``(clip(x) - mean) / std`` in float64 (0
+where null; clipped to the robust scaling's bounds, if any), the missing flags, then float32 as
+``transform`` gives them. Built once per loaded model.
 """
 
 from collections.abc import Sequence
@@ -59,6 +60,9 @@ class OnlineScorer:
         ]
         self.means = np.array([pre.means[c] for c in pre.numeric], dtype=np.float64)
         self.stds = np.array([pre.stds[c] for c in pre.numeric], dtype=np.float64)
+        bounds = [pre.clips.get(c, (-np.inf, np.inf)) for c in pre.numeric]
+        self.low, self.high = np.array(bounds, dtype=np.float64).reshape(-1, 2).T
+        self.clipped = bool(pre.clips)
         self._plans: dict[tuple[str, ...], _Plan | None] = {}
 
     def _plan(self, columns: Sequence[str], labels: Sequence[str]) -> _Plan | None:
@@ -96,6 +100,8 @@ class OnlineScorer:
         if not plan.same:
             values, valid = values[:, plan.numeric], valid[:, plan.numeric]
         k = len(self.means)
+        if self.clipped:
+            values = np.clip(values, self.low, self.high)
         num = np.empty((n, k + len(plan.flags)), dtype=np.float32)
         # float64 arithmetic as the Polars expression, then float32 as transform's astype
         num[:, :k] = np.where(valid, (values - self.means) / self.stds, 0.0)

@@ -21,6 +21,7 @@ def save_trained(net, preprocessor: Preprocessor, hidden: list[int], dropout: fl
         "hidden": hidden,
         "dropout": dropout,
         "outputs": preprocessor.model_task.outputs,
+        "embedding_dims": [e.embedding_dim for e in net.embeddings],
     }
     (directory / CONFIG_FILE).write_text(json.dumps(shape))
     (directory / PREPROCESSOR_FILE).write_text(preprocessor.to_json())
@@ -40,6 +41,7 @@ def load_trained(directory: Path) -> tuple[object, Preprocessor]:
         shape["hidden"],
         shape["dropout"],
         shape.get("outputs", 1),  # nets saved before tasks: one output
+        shape.get("embedding_dims"),  # nets saved before it: the rule they were built by
     )
     net.load_state_dict(torch.load(directory / NET_FILE, map_location="cpu", weights_only=True))
     pre = Preprocessor.from_json((directory / PREPROCESSOR_FILE).read_text())

@@ -62,11 +62,13 @@ class TabularDataModule(L.LightningDataModule):
         seed: int,
         batch_size: int = 1024,
         task: Task | None = None,
+        scaling: str = "robust",
     ) -> None:
         super().__init__()
         self.task = task or Task()
         self.frame, self.batch_size, self.columns = frame, batch_size, columns
         self.seed = seed  # the spec's training.seed: it orders the shuffled batches
+        self.scaling = scaling  # of the numeric inputs (Preprocessor.fit)
         self.train_window, self.val_window = train_window, val_window
         self.preprocessor: Preprocessor | None = None
 
@@ -85,7 +87,7 @@ class TabularDataModule(L.LightningDataModule):
             )
         y_train = self._targets(train, "training", self.train_window)
         y_val = self._targets(val, "validation", self.val_window)
-        self.preprocessor = Preprocessor.fit(train, self.columns, self.task)
+        self.preprocessor = Preprocessor.fit(train, self.columns, self.task, self.scaling)
         self.train_set = _Tensors(*self.preprocessor.transform(train), y_train)
         self.val_set = _Tensors(*self.preprocessor.transform(val), y_val)
 

@@ -1,4 +1,9 @@
-"""Training a model of a spec: seeded, bf16 on a GPU, fp32 on the CPU."""
+"""Training a model of a spec: seeded, bf16 on a GPU, fp32 on the CPU.
+
+The recipe: numerics scaled robustly (dataset.py), embeddings sized by cardinality, AdamW on a
+warm-up + cosine schedule (tabular_module.py), early stopping on the validation window with the
+best epoch's weights restored, and a calibration fitted on that window (recipe.py).
+"""
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
@@ -23,13 +28,18 @@ class TrainConfig:
     train_start: str
     train_end: str
     val_days: int = 14  # validation: the two weeks right after the training window
-    max_epochs: int = 6
+    max_epochs: int = 30  # an upper bound: early stopping ends sooner
     batch_size: int = 1024
     lr: float = 2e-3
     weight_decay: float = 1e-4
     hidden: list[int] = field(default_factory=lambda: [64, 32])
     dropout: float = 0.1
     seed: int = 13
+    patience: int = 4  # epochs without a better validation metric before stopping; 0: never
+    monitor: str = "score"  # what early stopping watches: recipe.MONITORS
+    lr_schedule: str = "cosine"  # or "constant"
+    scaling: str = "robust"  # numeric inputs: dataset.SCALINGS
+    embedding_cap: int = 16  # widest embedding (tabular_module.embedding_dims)
 
     @property
     def train_window(self) -> tuple[dt.date, dt.date]:
@@ -92,9 +102,11 @@ def train_model(
         fast_dev_run: one batch of each loop, for tests.
     """
     import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping
 
+    from factory_assets.lib.training.recipe import MONITORS, KeepBest, calibrated_metrics
     from factory_assets.lib.training.tabular_datamodule import TabularDataModule
-    from factory_assets.lib.training.tabular_module import TabularModule, TabularNet
+    from factory_assets.lib.training.tabular_module import TabularModule, TabularNet, embedding_dims
 
     L.seed_everything(config.seed, workers=True, verbose=False)
     data = TabularDataModule(
@@ -105,13 +117,24 @@ def train_model(
         seed=config.seed,
         batch_size=config.batch_size,
         task=task,
+        scaling=config.scaling,
     )
     data.setup()
     pre, task = data.preprocessor, data.task
-    net = TabularNet(pre.cardinalities, pre.n_numeric, config.hidden, config.dropout, task.outputs)
-    module = TabularModule(
-        net, task, pre.label_mean, pre.label_std, lr=config.lr, weight_decay=config.weight_decay
+    dims = embedding_dims(pre.cardinalities, config.embedding_cap)
+    net = TabularNet(
+        pre.cardinalities, pre.n_numeric, config.hidden, config.dropout, task.outputs, dims
     )
+    module = TabularModule(
+        net, task, pre.label_mean, pre.label_std, config.lr, config.weight_decay, config.lr_schedule
+    )
+    if config.monitor not in MONITORS:
+        raise ValueError(f"monitor {config.monitor!r} is unknown; allowed: {', '.join(MONITORS)}")
+    monitor, mode = MONITORS[config.monitor]
+    best = KeepBest(monitor, mode)
+    callbacks = [best]
+    if config.patience > 0:
+        callbacks.append(EarlyStopping(monitor, mode=mode, patience=config.patience))
     accelerator, precision = device_settings()
     trainer = L.Trainer(
         accelerator=accelerator,
@@ -124,7 +147,15 @@ def train_model(
         enable_model_summary=False,
         deterministic=accelerator == "cpu",
         fast_dev_run=fast_dev_run,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
     )
     trainer.fit(module, datamodule=data)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    best.restore(net)  # the best epoch's weights, whatever epoch the loop ended on
+    fitted, final = calibrated_metrics(net, data.val_set, task, pre.label_mean, pre.label_std)
+    pre.calibration = fitted.to_dict()
+    final |= {"best_epoch": float(best.epoch + 1), "epochs": float(best.epochs)}
+    if logger:
+        logger.log_metrics(final, step=trainer.global_step)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()} | final
     return TrainOutcome(net.cpu().eval(), pre, metrics, accelerator, precision, len(data.train_set))
