@@ -8,6 +8,7 @@ import pytest
 from factory_assets.lib import live_holdout as lh
 from factory_assets.lib.calendar import Calendar
 from factory_assets.lib.model_line import ModelLine, Split, split_bucket
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import ModelColumns
 
 COLUMNS = ModelColumns("id", "day", "label", (), ("x",))
@@ -59,3 +60,24 @@ def test_a_batched_line_keeps_only_the_holdout_keys_of_its_newest_labelled_batch
     assert lh.described(live) == {"first": "b1", "last": "b2", "periods": 2, "rows": len(holdout)}
     none = lh.live_rows(conn, line, None, 2, [("2000-01-01", "2000-12-31")])
     assert none.periods == [] and "training or validation" in none.why_none
+
+
+def test_a_segment_is_judged_on_its_own_rows_only() -> None:
+    from factory_assets.lib.model_line import Segments
+
+    calendar = Calendar("daily", dt.datetime(2024, 1, 1))
+    columns = ModelColumns("id", "day", "riders", ("station",), ("x",))
+    line = ModelLine("r", "feats", columns, calendar=calendar,
+                     segments=Segments("station", ("a", "b"), 10, "r_all"),
+                     task=Task("regression"))  # fmt: skip
+    conn = duckdb.connect()
+    conn.execute("create table feats as select i as id, date '2024-01-01' + (i // 20)::int as day, "
+                 "if(i % 2 = 0, 'a', 'b') as station, i * 0.1 as x, i * 1.0 as riders "
+                 "from range(100) t(i)")  # fmt: skip
+    conn.execute("create table r_predictions as select id, day, day as _partition_date, "
+                 "1.0 as prediction, 'r-' || station as model_name, '1' as model_version "
+                 "from feats")  # fmt: skip
+    live = lh.live_rows(conn, line, "a", 2, [("2023-01-01", "2024-01-01")])
+    assert live.periods == ["2024-01-04", "2024-01-05"]  # label_lag 0: the newest day too
+    assert set(live.rows["station"].to_list()) == {"a"} and live.rows.height == 20
+    assert set(live.rows[f"{lh.SERVED_PREFIX}model_name"].to_list()) == {"r-a"}
