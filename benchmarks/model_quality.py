@@ -53,7 +53,8 @@ def fit_gbdt(task: Task, train: pl.DataFrame, label: str, categorical: list, num
         if task.kind == "regression"
         else HistGradientBoostingClassifier
     )
-    model = cls(categorical_features=mask or None, max_iter=200, learning_rate=0.05)
+    # defaults otherwise; seeded: early stopping (on above 10,000 rows) draws its own split
+    model = cls(categorical_features=mask or None, max_iter=200, learning_rate=0.05, random_state=0)
     model.fit(x, y if task.kind == "regression" else y.astype(np.int64))
 
     def predict(frame: pl.DataFrame) -> np.ndarray:
@@ -106,8 +107,10 @@ def one_scale_gap(
     """Per month served by two versions or more: row-weighted own-rows metric − pooled metric.
 
     Each version's metric on its own rows of the month, weighted by its rows, minus the month's
-    metric pooled over all of them: how much ranking (or level) is lost by mixing versions that
-    score on different scales. Months with a version whose rows cannot judge it are left out.
+    metric pooled over all of them: for AUC, how much ranking is lost by mixing versions that
+    score on different scales (positive: lost). A mean over rows (log loss) gives 0 by
+    construction; for RMSE a negative gap is a loss. Months with a version whose rows cannot
+    judge it are left out.
     """
     out = {}
     for month in sorted(set(months.tolist())):
