@@ -200,8 +200,9 @@ def judge_model(conn, spec, line, state: Path, batch_group: int) -> dict | None:
     preds = {"factory": lh.served_predictions(rows, line), "frozen_gbdt": frozen,
              "monthly_gbdt": monthly}  # fmt: skip
     y = line.task.encode(rows[line.columns.label])
+    segments = rows[line.segments.column].cast(pl.String).to_numpy() if line.segments else None
     record = mq.measures(line.task, y, preds, rows["_period"].to_numpy(),
-                         rows["_month"].to_numpy(), versions)  # fmt: skip
+                         rows["_month"].to_numpy(), versions, segments)  # fmt: skip
     return {
         "task": line.task.kind,
         "metric": line.task.primary,

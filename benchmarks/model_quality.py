@@ -128,6 +128,28 @@ def one_scale_gap(
     return out
 
 
+def segment_gaps(  # noqa: PLR0913
+    task: Task,
+    y: np.ndarray,
+    pred: np.ndarray,
+    months: np.ndarray,
+    versions: np.ndarray,
+    segments: np.ndarray,
+) -> dict[str, float]:
+    """``one_scale_gap`` within each segment (its versions), row-weighted over segments per month.
+
+    A segmented line serves each segment by its own model: versions of two segments never
+    score the same rows, so only a segment's own versions are compared.
+    """
+    parts: dict[str, list] = {}
+    for segment in sorted(set(segments.tolist())):
+        rows = segments == segment
+        found = one_scale_gap(task, y[rows], pred[rows], months[rows], versions[rows])
+        for month, gap in found.items():
+            parts.setdefault(month, []).append((gap, int((rows & (months == month)).sum())))
+    return {m: sum(g * n for g, n in v) / sum(n for _, n in v) for m, v in parts.items()}
+
+
 def measures(  # noqa: PLR0913
     task: Task,
     y: np.ndarray,
@@ -135,13 +157,15 @@ def measures(  # noqa: PLR0913
     periods: np.ndarray,
     months: np.ndarray,
     versions: np.ndarray,
+    segments: np.ndarray | None = None,
 ) -> dict:
     """The benchmark's record of one model: per month, per measure, and the one-scale gap.
 
     ``preds`` maps each of ``SOURCES`` to its predictions of the same rows. Measures:
     ``pooled`` (one metric over all rows of a month, averaged over months) and ``per_period``
     (the mean of the per-period values over every period), each with ``factory_mean``,
-    ``frozen_gbdt_mean``, ``monthly_gbdt_mean`` and ``margin_vs_monthly``.
+    ``frozen_gbdt_mean``, ``monthly_gbdt_mean`` and ``margin_vs_monthly``. With ``segments``
+    (a segmented line's column) the one-scale gap compares versions within a segment.
     """
     monthly = {s: by_group(task, y, p, months) for s, p in preds.items()}
     daily = {s: by_group(task, y, p, periods) for s, p in preds.items()}
@@ -150,7 +174,10 @@ def measures(  # noqa: PLR0913
         means = {f"{s}_mean": mean(list(values[s].values())) for s in SOURCES}
         gap = margin(task, means["factory_mean"], means["monthly_gbdt_mean"])
         record[name] = {**means, "margin_vs_monthly": gap}
-    gaps = one_scale_gap(task, y, preds["factory"], months, versions)
+    if segments is None:
+        gaps = one_scale_gap(task, y, preds["factory"], months, versions)
+    else:
+        gaps = segment_gaps(task, y, preds["factory"], months, versions, segments)
     by_month = []
     for month in sorted(monthly["factory"]):
         rows = months == month

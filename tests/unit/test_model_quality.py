@@ -101,3 +101,14 @@ def test_batches_group_in_key_order() -> None:
     assert grouped["_month"].to_list() == [
         "b03 … b04", "b01 … b02", "b01 … b02", "b05 … b05", "b03 … b04", "b01 … b02",
     ]  # fmt: skip
+
+
+def test_a_segmented_line_compares_versions_within_a_segment_only() -> None:
+    y, p, versions = _two_scales()
+    months = np.array(["2013-05"] * 8)
+    stations = np.array(["a"] * 4 + ["b"] * 4)  # each station served by its own model
+    assert mq.segment_gaps(BINARY, y, p, months, versions, stations) == {}
+    twice = [np.concatenate([a, a]) for a in (y, p, months, versions)]
+    one = np.array(["a"] * 8 + ["b"] * 8)  # a: two versions; b: again two versions
+    gaps = mq.segment_gaps(BINARY, *twice, one)
+    assert gaps == mq.one_scale_gap(BINARY, y, p, months, versions)
