@@ -225,7 +225,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--days", type=int, default=0, help="periods replayed (0: the year)")
     parser.add_argument("--state", type=Path, default=ROOT / ".factory" / "model_quality")
-    parser.add_argument("--reuse", action="store_true", help="read the replay left in --state")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read the replays left in --state (or --state/<d>)"
+    )
     parser.add_argument("--batch-group", type=int, default=4, help="batches per 'month'")
     args = parser.parse_args(argv or [])
     import duckdb
@@ -233,6 +235,8 @@ def main(argv: list[str] | None = None) -> dict:
     models, seconds = {}, {}
     for dataset in args.datasets:
         state = args.state / dataset
+        if args.reuse and (args.state / "warehouse.duckdb").exists():
+            state = args.state  # one state for every dataset, as `make year` leaves .factory/
         if not args.reuse:
             shutil.rmtree(state, ignore_errors=True)
             seconds[dataset] = round(replay(dataset, args.days, state), 1)
