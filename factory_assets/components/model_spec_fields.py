@@ -192,6 +192,16 @@ class EvaluationSpec(dg.Model):
         "(checked before training).",
         ge=1,
     )
+    live_periods: int = _f(
+        14,
+        "The live holdout: the newest labelled periods (batches) the line served, outside the "
+        "challenger's training and validation (a split model: its holdout keys). Champion and "
+        "challenger are scored on the same rows; with at least min_rows of them the gate "
+        "promotes a challenger that beats the champion there by gate.margin and refuses one "
+        "worse there by more, and the fixed holdout decides a tie. 0: off.",
+        ge=0,
+        le=366,
+    )
     leakage: LeakageSpec = _f(LeakageSpec(), "The leakage guard on the training window.")
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
+from factory_assets.lib.live_gate import live_tags
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registry import CHAMPION, GateConfig
 from factory_assets.lib.training.export_cache import OnnxExports
@@ -33,21 +34,33 @@ def holdout_tags(line: ModelLine, metrics: dict) -> dict[str, str]:
     return {f"holdout_{m}": f"{metrics[m]:.4f}" for m in line.task.metric_names}
 
 
-def gate_decision(challenger: dict, champion: dict | None, config, evaluation: dict):  # noqa: ANN001, ANN201
+def gate_decision(  # noqa: ANN201
+    challenger: dict,
+    champion: dict | None,
+    config,  # noqa: ANN001
+    evaluation: dict,
+    champion_version: str | None = None,
+):
     """The gate (lib/registry.py ``decide``), refusing first a model whose evaluation names a leak.
 
     ``config`` is the packaging station's: ``metric``, ``floors``, ``margin``, and
-    ``leakage_allow`` (inputs a run config allows besides the spec's).
+    ``leakage_allow`` (inputs a run config allows besides the spec's). Past the floors, an
+    existing champion is compared on the evaluation's live holdout too (lib/live_gate.py).
     """
     from factory_assets.lib import registry as reg
     from factory_assets.lib.leakage import leak_reason
+    from factory_assets.lib.live_gate import decide_with_live
 
     leak = leak_reason(evaluation.get("leakage"), list(config.leakage_allow))
     if leak:
         return reg.GateDecision(False, leak)
-    return reg.decide(
-        challenger, champion, GateConfig(config.metric, dict(config.floors), config.margin)
-    )
+    gate = GateConfig(config.metric, dict(config.floors), config.margin)
+    floors = reg.decide(challenger, None, gate)
+    if champion is None or not floors.promote:
+        return floors
+    fixed = reg.decide(challenger, champion, gate)
+    live = evaluation.get("live")
+    return decide_with_live(fixed, challenger, champion, live, config, champion_version)
 
 
 def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict) -> str:
@@ -106,7 +119,7 @@ def package_segment(  # noqa: PLR0913
     net, pre = load_run_model(tracking, model["run_id"])
     challenger = evaluation["metrics"]
     champion, champion_version = champion_metrics(registry, name, holdout, line)
-    decision = gate_decision(challenger, champion, config, evaluation)
+    decision = gate_decision(challenger, champion, config, evaluation, champion_version)
     metric = config.metric
     gate = {
         "promoted": decision.promote,
@@ -132,6 +145,7 @@ def package_segment(  # noqa: PLR0913
             "train_start": model["train_window"][0],
             "train_end": model["train_window"][1],
             **holdout_tags(line, challenger),
+            **live_tags(evaluation.get("live"), config.metric),
             "onnx_parity_max_abs_diff": f"{diff:.2e}",
             "dagster_run_id": run_id,
             "gate_decision": "promoted" if decision.promote else "rejected",

@@ -42,6 +42,7 @@ class Holdout(dg.Config):
     importance_rows: int
     min_segment_rows: int
     min_rows: int = 30  # fewest labelled rows validation and holdout need (checked before training)
+    live_periods: int = 14  # newest labelled served periods champion and challenger meet on; 0 off
     leakage_max_score: float = 0.99  # an input scoring this alone is a leak (lib/tasks.py)
     leakage_allow: list[str] = []  # inputs allowed to score that well
 

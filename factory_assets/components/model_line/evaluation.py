@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
+from factory_assets.components.model_line.live import judge_live_segments, live_metadata
 from factory_assets.components.model_line.training import read_labelled
 from factory_assets.lib.holdout import evaluate_segment
 from factory_assets.lib.markdown import markdown_table
@@ -110,6 +111,8 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
             )  # fmt: skip
             if "fallback" in results[segment] and "run_id" in trained[segment]:
                 context.log.warning(f"{segment}: {results[segment]['reason']}: fallback")
-        return dg.Output(output(results, line), metadata=_metadata(results, line))
+        judge_live_segments(duckdb, line, config, trained, results, tracking)
+        metadata = {**_metadata(results, line), **live_metadata(results, line)}
+        return dg.Output(output(results, line), metadata=metadata)
 
     return _evaluation
