@@ -149,6 +149,10 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
         ).fetchall()[0][0]
     assert metadata["labelled_rows"].value == len(y) > 100
     assert metadata["auc"].value == pytest.approx(roc_auc_score(y, p))
+    # the verdict's interval (DeLong) holds the metric; the estimate before labels is beside it
+    assert metadata["auc_low"].value < metadata["auc"].value < metadata["auc_high"].value
+    assert metadata["brier_low"].value < metadata["brier"].value < metadata["brier_high"].value
+    assert 0.0 < metadata["estimated_auc"].value < 1.0
     assert unlabelled == 0  # the 8th's own predictions cannot be judged yet
     floor = {
         "ops": {
@@ -156,7 +160,8 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
         }
     }
     strict = _run(defs, ["flights_prediction_performance"], instance, DAY.isoformat(), floor)
-    assert not _check(strict, PERFORMANCE).passed
+    verdict = _check(strict, PERFORMANCE)
+    assert not verdict.passed and verdict.metadata["failed_by"].value == "interval"
 
 
 def _sensor(defs, instance, cursor=None, cooldown=14):  # noqa: ANN001, ANN202

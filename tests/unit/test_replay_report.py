@@ -56,7 +56,9 @@ def test_history_before_any_judged_period_reads_as_no_days(tmp_path: Path) -> No
         conn.sql("create table m_drift as select date '2024-03-01' as day, 0.25 as drifted_share")
         performance, drift = read_history(conn, "m_performance", "m_drift")
         assert performance.height == 0 and judged(performance, 1).height == 0
-        assert drift.rows() == [(dt.date(2024, 3, 1), 0.25)]
+        # a drift table written before calibrated thresholds reads them as NaN
+        assert drift.select("day", "drifted_share").rows() == [(dt.date(2024, 3, 1), 0.25)]
+        assert drift["drift_threshold"].is_nan().all()
         assert "0 with labelled predictions" in summary_text(performance, drift, [], "y", 1)
         assert plot(performance, drift, [], tmp_path / "first.png", "m", "y", 1).is_file()
         conn.sql(
@@ -67,6 +69,8 @@ def test_history_before_any_judged_period_reads_as_no_days(tmp_path: Path) -> No
         )
         performance, _ = read_history(conn, "m_performance", "m_drift")
     # a column the table lacks (log loss, written since) reads as NaN
-    ((day, rows, auc, brier, log_loss, rate),) = performance.rows()
+    # (and so do the interval and the estimate before labels, recorded since)
+    ((day, rows, auc, brier, log_loss, rate, *since),) = performance.rows()
+    assert len(since) == 3 and all(v != v for v in since)
     assert (day, rows, auc, brier, rate) == (dt.date(2024, 3, 1), 40, 0.5, pytest.approx(0.15), 0.3)
     assert log_loss != log_loss
