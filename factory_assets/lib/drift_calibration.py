@@ -1,21 +1,25 @@
 """A drift threshold calibrated on the reference itself: how drifted do its own windows look?
 
-The statistic is the mean per-column drift score of a window (Evidently's normed Wasserstein
-or Jensen-Shannon distance, as ``ReferenceProfile.drift`` computes them): continuous, so its
-(1 - alpha) quantile is a real threshold, where the drifted share of ten columns moves in steps
-of a tenth and sits at 0.6 on an ordinary day of flights. The null distribution comes from
-windows of the same number of periods cut from the reference: every run of consecutive periods
-(wrapping around; periods hold weather spells and weekly rhythm that iid rows would hide), topped
-up with random sets of periods to at least ``DRAWS``. Without periods in the reference (no time
-axis, no batches), random row sets of the window's size are drawn. Each window is scored against
-the rest of the reference, as a new window is against a reference it is not in: exactly, from
-the profile (the normed Wasserstein distance to a mixture that holds a share f of the window is
-(1 - f) times that to the rest; Jensen-Shannon from the counts less the window's). It depends
-only on the reference and the window, so it is computed once per model version and window.
+The statistic is the window's largest per-column drift score (Evidently's normed Wasserstein or
+Jensen-Shannon distance, as ``ReferenceProfile.drift`` computes them) relative to that column's
+median score on reference windows of the same size: continuous, so its (1 - alpha) quantile is a
+real threshold (the drifted share of ten columns moves in steps of a tenth and sits at 0.6 on an
+ordinary day of flights), and a shift of one input is not diluted by the many that did not move,
+as a mean would be; the null of the maximum is computed jointly over the columns, so alpha is
+the false-alarm rate of the whole check, not of each column. The null comes from windows of the
+same number of periods cut from the reference: every run of consecutive periods (wrapping
+around; periods hold weather spells and weekly rhythm that iid rows would hide), topped up with
+random sets of periods to at least ``DRAWS``. Without periods in the reference (no time axis, no
+batches), random row sets of the window's size are drawn. Each window is scored against the rest
+of the reference, as a new window is against a reference it is not in: exactly, from the profile
+(the normed Wasserstein distance to a mixture that holds a share f of the window is (1 - f)
+times that to the rest; Jensen-Shannon from the counts less the window's). It depends only on
+the reference and the window, so it is computed once per model version and window.
 """
 
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,21 +30,36 @@ from factory_assets.lib.drift import ColumnDrift, ReferenceProfile, wasserstein
 
 DRAWS = 200  # null windows at least: the 0.99 quantile needs more than 100
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
-
-
-def window_statistic(results: list[ColumnDrift]) -> float:
-    """The mean drift score of the checked (non-empty) columns of a window; 0 with none."""
-    scores = [r.score for r in results if r.method != "empty" and math.isfinite(r.score)]
-    return float(np.mean(scores)) if scores else 0.0
+MIN_SCALE = 1e-6  # a column that never moves on reference windows (a constant)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """The null distribution of the window statistic on a reference (sorted draws)."""
+    """The null distribution of the window statistic on a reference (sorted draws).
+
+    ``scales`` holds each column's median score on the reference's windows (what a column's
+    score is divided by); ``null`` the statistic of each reference window.
+    """
 
     periods: int  # the window's periods (0: a window of ``rows`` iid rows)
     rows: int
+    scales: dict[str, float]
     null: tuple[float, ...]
+
+    def statistic(self, results: list[ColumnDrift]) -> tuple[float, str]:
+        """(The window statistic, the column that sets it) of a window's per-column verdicts.
+
+        The largest score relative to its column's scale; 0 and "" with no checked column.
+        """
+        relative = {
+            r.column: r.score / max(self.scales[r.column], MIN_SCALE)
+            for r in results
+            if r.method != "empty" and math.isfinite(r.score) and r.column in self.scales
+        }
+        if not relative:
+            return 0.0, ""
+        column = max(relative, key=relative.get)
+        return float(relative[column]), column
 
     def threshold(self, alpha: float) -> float:
         """The (1 - alpha) quantile of the null: the alarm fires above it."""
@@ -62,8 +81,9 @@ class Calibration:
         """A saved calibration, or None when there is none (or it is unreadable)."""
         try:
             data = json.loads(path.read_text())
-            return cls(int(data["periods"]), int(data["rows"]), tuple(data["null"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            scales = {str(k): float(v) for k, v in data["scales"].items()}
+            return cls(int(data["periods"]), int(data["rows"]), scales, tuple(data["null"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
 
@@ -138,9 +158,15 @@ def calibrate(
         size = min(rows, reference.height // 2)
         windows = [rng.choice(reference.height, size, replace=False) for _ in range(DRAWS)]
         periods = 0
-    null = []
-    for idx in windows:
-        scores = [_held_out_score(p, columns[n][idx]) for n, p in profile.columns.items()]
-        finite = [s for s in scores if math.isfinite(s)]
-        null.append(float(np.mean(finite)) if finite else 0.0)
-    return Calibration(periods, rows, tuple(sorted(null)))
+    names = list(profile.columns)
+    scores = np.array(
+        [[_held_out_score(profile.columns[n], columns[n][idx]) for n in names] for idx in windows]
+    )
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column empty in every window
+        medians = np.nanmedian(scores, axis=0) if scores.size else np.zeros(len(names))
+    scales = {n: float(m) if math.isfinite(m) else 0.0 for n, m in zip(names, medians, strict=True)}
+    relative = scores / np.maximum([scales[n] for n in names], MIN_SCALE)
+    relative = np.where(np.isnan(relative), 0.0, relative)  # a column empty in a window
+    null = relative.max(axis=1) if relative.size else np.zeros(len(windows))
+    return Calibration(periods, rows, scales, tuple(sorted(float(v) for v in null)))

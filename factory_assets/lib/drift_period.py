@@ -90,8 +90,8 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
     """One served model's drift on a window: (table, share, statistic, calibration, ref, columns).
 
     Per-column verdicts are Evidently's (from the profile; Evidently's own tests for a
-    reference too small to profile); the window statistic, their mean score, is judged against
-    the null of the reference's own windows (lib/drift_calibration.py).
+    reference too small to profile); the window statistic (the largest relative score) is
+    judged against the null of the reference's own windows (lib/drift_calibration.py).
     """
     from factory_assets.lib.drift import (
         MIN_REFERENCE_ROWS,
@@ -100,7 +100,6 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
         drifted_share,
         evidently_drift,
     )
-    from factory_assets.lib.drift_calibration import window_statistic
     from factory_assets.lib.drift_window import calibration
     from factory_assets.lib.monitoring import monitored_columns
 
@@ -113,8 +112,12 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
     columns = (tuple(numerical), tuple(categorical))
     small = line.split and ref.height < MIN_REFERENCE_ROWS  # a small table without a time axis
     if columns not in profiles:  # a small reference: scored for the statistic all the same
+        usable = [c for c in columns[0] + columns[1] if not small or ref[c].drop_nulls().len() > 1]
         profiles[columns] = ReferenceProfile.from_frame(
-            ref, numerical, categorical, 2 if small else MIN_REFERENCE_ROWS
+            ref,
+            [c for c in numerical if c in usable],
+            [c for c in categorical if c in usable],
+            2 if small else MIN_REFERENCE_ROWS,
         )
     profile = profiles[columns]
     scores = profile.drift(current, config.column_threshold)
@@ -122,16 +125,17 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
     null = calibration(
         profile, ref, line, name, str(version.version), window, current, reports, profiles
     )
-    share, statistic = drifted_share(results), window_statistic(scores)
+    share, (statistic, column) = drifted_share(results), null.statistic(scores)
     table = drift_table(results).with_columns(
         pl.lit(day).alias("day"),
         pl.lit(name).alias("model_name"),
         pl.lit(str(version.version)).alias("champion_version"),
         pl.lit(share).alias("drifted_share"),
         pl.lit(statistic).alias("drift_statistic"),
+        pl.lit(column).alias("drift_statistic_column"),
         pl.lit(null.threshold(config.alpha)).alias("drift_threshold"),
     )
-    return table, share, statistic, null, ref, (numerical, categorical), window
+    return table, share, (statistic, column), null, ref, (numerical, categorical), window
 
 
 def _day(line: ModelLine, key: str) -> object:
@@ -179,7 +183,7 @@ def judge_drift(
     tables, judged, failed, metadata, skipped = [], {}, [], {}, {}
     for (name,), current in own.partition_by("model_name", as_dict=True).items():
         try:
-            table, share, statistic, null, ref, columns, window = drift_of(
+            table, share, (statistic, column), null, ref, columns, window = drift_of(
                 current, line, config, (duckdb, tracking, reports), name, day
             )
         except ValueError as err:  # a segment's reference too small to profile
@@ -189,7 +193,7 @@ def judge_drift(
         threshold = null.threshold(config.alpha)
         bound = config.max_drifted_share
         passed = statistic <= threshold and (bound is None or share <= bound)
-        judged[name] = (statistic, threshold, share, null)
+        judged[name] = (statistic, threshold, share, null, column)
         failed += [] if passed else [name]
         if config.html_report == "always" or (config.html_report == "drifted" and not passed):
             sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
@@ -206,12 +210,13 @@ def judge_drift(
         replace_partitions(conn, [(line.drift_table, table)], "day", [day])
     # the model nearest its alarm speaks for the period (the only one, unless segmented)
     worst = max(judged, key=lambda n: judged[n][0] - judged[n][1])
-    statistic, threshold, share, null = judged[worst]
+    statistic, threshold, share, null, column = judged[worst]
     drifted = table.filter("drifted")
     text = ", ".join(sorted(set(drifted["column_name"].to_list()))) or "(none)"
     calibrated = {
         "drift_statistic": statistic,
         "drift_threshold": threshold,
+        "drift_statistic_column": column or "(none)",
         "alpha": config.alpha,
         "window_periods": len(keys),
         **null.quantiles(),
@@ -244,7 +249,8 @@ def judge_drift(
     }
     if failed:
         verdict["detail"] = (
-            f"drift statistic {statistic:.3f} above its calibrated threshold {threshold:.3f} "
+            f"drift statistic {statistic:.2f} ({column}) above its calibrated threshold "
+            f"{threshold:.2f} "
             f"(alpha {config.alpha}, {len(keys)} period(s); drifted share {share:.2f})"
         )
     return materialization, not failed, verdict

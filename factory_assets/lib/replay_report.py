@@ -194,7 +194,7 @@ def plot(
         bottom.plot(on["day"].to_list(), on["drift_statistic"].to_list(), color="tab:orange")
         bottom.step(on["day"].to_list(), on["drift_threshold"].to_list(), where="post",
                     color="black", lw=0.8, ls="--")  # fmt: skip
-        bottom.set_ylabel("drift (window mean score)\n-- calibrated threshold")
+        bottom.set_ylabel("drift (window statistic)\n-- calibrated threshold")
     else:
         bottom.plot(shares["day"].to_list(), shares["drifted_share"].to_list(), color="tab:orange")
         bottom.set_ylabel("drifted share")

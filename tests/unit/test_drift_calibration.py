@@ -12,7 +12,6 @@ from factory_assets.lib.drift_calibration import (
     Calibration,
     _held_out_score,
     calibrate,
-    window_statistic,
 )
 
 ROWS, WINDOW, CHANGE = 300, 7, 40  # rows a period, periods a window, the first changed period
@@ -68,7 +67,7 @@ def test_the_alarm_fires_after_the_change_point_and_not_before(world) -> None:
     alarms = {}
     for end in range(WINDOW - 1, len(periods)):
         current = stream.filter(pl.col("period").is_in(periods[end - WINDOW + 1 : end + 1]))
-        alarms[end] = window_statistic(profile.drift(current)) > threshold
+        alarms[end] = null.statistic(profile.drift(current))[0] > threshold
     before = [alarms[e] for e in alarms if e < CHANGE]
     after = [alarms[e] for e in alarms if e >= CHANGE + 2]  # the window is 3+ periods changed
     assert not any(before), f"{sum(before)} false alarm(s) of {len(before)} windows"
@@ -81,7 +80,8 @@ def test_windows_of_periods_give_a_wider_null_than_iid_rows(world) -> None:
     iid = calibrate(profile, reference, None, WINDOW, WINDOW * ROWS)
     assert iid.periods == 0 and len(iid.null) == DRAWS
     assert len(by_period.null) == DRAWS and by_period.periods == WINDOW
-    assert by_period.threshold(0.01) > 1.5 * iid.threshold(0.01)
+    assert by_period.scales["temperature"] > 1.5 * iid.scales["temperature"]
+    assert by_period.scales["hour"] == pytest.approx(iid.scales["hour"], rel=0.3)  # no weather
 
 
 def test_a_calibration_is_saved_and_read_back_whole(world, tmp_path) -> None:
