@@ -164,10 +164,12 @@ def plot(
     label: str,
     min_rows: int,
     task: Task = BINARY,
+    floor: float | None = None,
 ) -> Path:
     """The served metric with its interval and estimate, drift against its calibrated threshold.
 
-    Retrains are marked (promoted solid, rejected dashed).
+    Retrains are marked (promoted solid, rejected dashed); ``floor``, the performance check's
+    bound on the primary metric, is drawn where given.
 
     The title names the ``model`` and its ``label``; days count as in ``summary_text``.
     """
@@ -186,6 +188,8 @@ def plot(
         top.fill_between(days, low.to_list(), high.to_list(), color="tab:blue", alpha=0.2)
         estimate = evaluated[f"estimated_{primary}"].fill_nan(None).to_list()
         top.plot(days, estimate, lw=1, ls=":", color="tab:green", label="estimated before labels")
+    if floor is not None:
+        top.axhline(floor, color="black", lw=0.8, ls="--", label=f"bound {floor}")
     top.set_ylabel(f"daily {name} (served)")
     top.legend(loc="lower left", fontsize=7)
     shares = drift.sort("day")
