@@ -219,6 +219,9 @@ def judge_drift(
         "drift_statistic_column": column or "(none)",
         "alpha": config.alpha,
         "window_periods": len(keys),
+        "calibrated_on": f"reference windows of {null.periods} period(s)"
+        if null.periods
+        else f"reference windows of {null.rows} random rows",
         **null.quantiles(),
     }
     materialization = {

@@ -105,6 +105,7 @@ def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None
     )
     # the window (the 7th and 8th: all that was scored) against the reference's own 2-day windows
     assert verdict.metadata["window_periods"].value == 7
+    assert verdict.metadata["calibrated_on"].value == "reference windows of 2 period(s)"
     assert threshold == pytest.approx(verdict.metadata["null_q99"].value, rel=0.2)
     assert verdict.passed == (statistic <= threshold)
     # the calibration is cached per champion version: a second run reads the same threshold
