@@ -12,6 +12,8 @@ import polars as pl
 
 from factory_assets.lib.model_line import ModelLine
 
+STATISTIC = "max-relative-score/1"  # in the cache key: a new statistic never reads an old null
+
 
 def window_keys(line: ModelLine, key: str, size: int, batches: list[str] | None = None) -> list:
     """The partition keys of the ``size`` periods (batches) ending with ``key``, oldest first."""
@@ -45,7 +47,7 @@ def calibration(profile, ref, line, name, version, window, current, reports, cac
     labels = period_labels(current, line)
     periods = int(labels.n_unique()) if labels is not None else 0
     rows = 0 if periods else current.height  # a window of periods does not depend on its rows
-    identity = json.dumps([sorted(profile.columns), list(window), periods, rows])
+    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows])
     digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     key = ("calibration", name, version, digest)
     if key not in cache:
