@@ -11,6 +11,13 @@ from typing import Literal, Self
 import dagster as dg
 import pydantic
 
+from factory_assets.components.model_spec_monitoring import (  # noqa: F401 (re-exported)
+    DriftSpec,
+    MonitoringSpec,
+    PerformanceSpec,
+    RetrainSpec,
+)
+from factory_assets.components.model_spec_monitoring import spec_field as _f
 from factory_assets.lib.model_line import IDENTIFIER
 from factory_assets.lib.specs.errors import listing, pattern, rule
 
@@ -19,15 +26,6 @@ MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
 Identifier = pattern(IDENTIFIER.pattern, "a plain identifier", "lowercase letters, digits and _, "
                      "starting with a letter or _ (no quotes, semicolons or spaces)")  # fmt: skip
 SegmentValue = pattern(r"^[A-Za-z0-9_.-]+$", "a model name's end", "letters, digits, '_', '-', '.'")
-
-
-def _f(default: object = ..., text: str = "", **constraints: object) -> object:
-    """A field with its description (shown by ``dg docs``, ``dg utils inspect-component``)."""
-    if isinstance(default, list):
-        return pydantic.Field(
-            default_factory=lambda: list(default), description=text, **constraints
-        )
-    return pydantic.Field(default, description=text, **constraints)
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -240,53 +238,6 @@ class SegmentSpec(dg.Model):
         if len(set(value)) != len(value):
             raise rule("a value is repeated", "distinct values")
         return value
-
-
-class DriftSpec(dg.Model):
-    """Drift check: fails when the share of drifted inputs exceeds ``max_drifted_share``."""
-
-    max_drifted_share: float = _f(0.65, "The check fails above this share of drifted inputs.",
-                                  ge=0.0, le=1.0)  # fmt: skip
-    column_threshold: float = _f(0.1, "Evidently's per-column drift threshold.", ge=0.0, le=1.0)
-    html_report: Literal["always", "drifted", "never"] = _f(
-        "always", "When to save Evidently's HTML report."
-    )
-    ignore: list[str] = _f([], "Inputs left out of drift (calendar inputs drift by design).")
-
-
-class PerformanceSpec(dg.Model):
-    """Performance check on labelled served predictions."""
-
-    floors: dict[str, float] | None = _f(
-        None,
-        "Served metric -> bound (a floor, or a ceiling for brier, log_loss, rmse, mae). "
-        "Default: the gate's floors.",
-    )
-    min_rows: int = _f(100, "Fewest labelled rows a verdict needs.", ge=0)
-    window: int = _f(1, "Periods judged together at most when one has under min_rows.",
-                     ge=1, le=366)  # fmt: skip
-
-
-class RetrainSpec(dg.Model):
-    """Cool-down between retrains and the windows a retrain uses (data days)."""
-
-    cooldown_days: int = _f(
-        21,
-        "Data days after a retrain before the next may start (batches, for a model without "
-        "data.date).",
-        ge=0,
-    )
-    train_days: int = _f(90, "Training window of a retrain.", ge=1)
-    val_days: int = _f(14, "Validation days of a retrain.", ge=1)
-    holdout_days: int = _f(14, "Holdout days of a retrain: the newest labelled ones.", ge=1)
-
-
-class MonitoringSpec(dg.Model):
-    """Drift, performance and retraining settings."""
-
-    drift: DriftSpec = _f(DriftSpec(), "Drift check.")
-    performance: PerformanceSpec = _f(PerformanceSpec(), "Performance check.")
-    retrain: RetrainSpec = _f(RetrainSpec(), "What a failed check's retrain uses.")
 
 
 class ScheduleSpec(dg.Model):

@@ -56,13 +56,19 @@ def _clean(series: pl.Series, numeric: bool) -> np.ndarray:
     return series.drop_nulls().cast(pl.String).to_numpy()
 
 
-def profile_column(series: pl.Series, numeric: bool) -> ColumnProfile:
-    """Summarise one reference column (nulls and infinities dropped, as Evidently does)."""
+def profile_column(
+    series: pl.Series, numeric: bool, min_rows: int = MIN_REFERENCE_ROWS
+) -> ColumnProfile:
+    """Summarise one reference column (nulls and infinities dropped, as Evidently does).
+
+    ``min_rows``: fewer usable rows are refused (Evidently judges those by tests, not scores;
+    a calibration's statistic may still use the scores of a smaller reference).
+    """
     values = _clean(series, numeric)
-    if values.size < MIN_REFERENCE_ROWS:
+    if values.size < max(min_rows, 1):
         raise ValueError(
             f"reference column {series.name!r} has {values.size} usable rows; drift checks need "
-            f"at least {MIN_REFERENCE_ROWS} (Evidently uses other tests below that)"
+            f"at least {max(min_rows, 1)} (Evidently uses other tests below {MIN_REFERENCE_ROWS})"
         )
     if not numeric:  # counted by Polars: np.unique on Python strings costs ~1 s a column
         table = series.drop_nulls().cast(pl.String).alias("v").value_counts(name="n").sort("v")
@@ -81,11 +87,15 @@ class ReferenceProfile:
 
     @classmethod
     def from_frame(
-        cls, frame: pl.DataFrame, numerical: list[str], categorical: list[str]
+        cls,
+        frame: pl.DataFrame,
+        numerical: list[str],
+        categorical: list[str],
+        min_rows: int = MIN_REFERENCE_ROWS,
     ) -> "ReferenceProfile":
         """Profile ``numerical`` and ``categorical`` columns of ``frame``."""
-        profiles = {c: profile_column(frame[c], True) for c in numerical}
-        profiles |= {c: profile_column(frame[c], False) for c in categorical}
+        profiles = {c: profile_column(frame[c], True, min_rows) for c in numerical}
+        profiles |= {c: profile_column(frame[c], False, min_rows) for c in categorical}
         return cls(profiles)
 
     def drift(self, current: pl.DataFrame, threshold: float = THRESHOLD) -> list[ColumnDrift]:

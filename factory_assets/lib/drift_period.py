@@ -86,8 +86,13 @@ def _not_evaluated(key: str) -> dict:
     return {"day": key, "evaluated": False}
 
 
-def drift_of(current, line, config, duckdb, tracking, name, day) -> tuple:  # noqa: ANN001, PLR0913
-    """One served model's drift on the day: (table rows, share, reference rows, columns)."""
+def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN001
+    """One served model's drift on a window: (table, share, statistic, calibration, ref, columns).
+
+    Per-column verdicts are Evidently's (from the profile; Evidently's own tests for a
+    reference too small to profile); the window statistic (the largest relative score) is
+    judged against the null of the reference's own windows (lib/drift_calibration.py).
+    """
     from factory_assets.lib.drift import (
         MIN_REFERENCE_ROWS,
         ReferenceProfile,
@@ -95,28 +100,42 @@ def drift_of(current, line, config, duckdb, tracking, name, day) -> tuple:  # no
         drifted_share,
         evidently_drift,
     )
+    from factory_assets.lib.drift_window import calibration
     from factory_assets.lib.monitoring import monitored_columns
 
+    duckdb, tracking, reports = resources
     version, window, ref, profiles = reference(duckdb, tracking, line, name)
     c = line.columns
     numerical, categorical = monitored_columns(
         line.drift_ignore, c.numeric, c.categorical, line.task.kind != "multiclass"
     )
     columns = (tuple(numerical), tuple(categorical))
-    if line.split and ref.height < MIN_REFERENCE_ROWS:  # a small table without a time axis
-        results = evidently_drift(ref, current, numerical, categorical)
-    else:
-        if columns not in profiles:
-            profiles[columns] = ReferenceProfile.from_frame(ref, numerical, categorical)
-        results = profiles[columns].drift(current, config.column_threshold)
-    share = drifted_share(results)
+    small = line.split and ref.height < MIN_REFERENCE_ROWS  # a small table without a time axis
+    if columns not in profiles:  # a small reference: scored for the statistic all the same
+        usable = [c for c in columns[0] + columns[1] if not small or ref[c].drop_nulls().len() > 1]
+        profiles[columns] = ReferenceProfile.from_frame(
+            ref,
+            [c for c in numerical if c in usable],
+            [c for c in categorical if c in usable],
+            2 if small else MIN_REFERENCE_ROWS,
+        )
+    profile = profiles[columns]
+    scores = profile.drift(current, config.column_threshold)
+    results = evidently_drift(ref, current, numerical, categorical) if small else scores
+    null = calibration(
+        profile, ref, line, name, str(version.version), window, current, reports, profiles
+    )
+    share, (statistic, column) = drifted_share(results), null.statistic(scores)
     table = drift_table(results).with_columns(
         pl.lit(day).alias("day"),
         pl.lit(name).alias("model_name"),
         pl.lit(str(version.version)).alias("champion_version"),
         pl.lit(share).alias("drifted_share"),
+        pl.lit(statistic).alias("drift_statistic"),
+        pl.lit(column).alias("drift_statistic_column"),
+        pl.lit(null.threshold(config.alpha)).alias("drift_threshold"),
     )
-    return table, share, ref, (numerical, categorical), window
+    return table, share, (statistic, column), null, ref, (numerical, categorical), window
 
 
 def _day(line: ModelLine, key: str) -> object:
@@ -126,11 +145,16 @@ def _day(line: ModelLine, key: str) -> object:
     return line.moment(line.calendar.period(key).start)
 
 
-def judge_drift(key: str, line: ModelLine, config, duckdb, tracking, reports) -> tuple:  # noqa: ANN001, PLR0913
+def judge_drift(
+    key: str, line: ModelLine, config, duckdb, tracking, reports, batches=None
+) -> tuple:  # noqa: ANN001, PLR0913
     """One period's (batch's) drift: (materialization metadata, passed, check metadata).
 
-    A period without feature rows has nothing to judge: it passes and says so. The metadata
-    is plain data: ``report`` is a path, ``report_url`` a URL and ``columns`` Markdown.
+    The window judged is the ``config.window`` periods (batches, of ``batches``) ending with
+    ``key``; a model fails when its window statistic exceeds its calibrated threshold, or its
+    drifted share ``config.max_drifted_share`` where that is set. A period without feature rows
+    has nothing to judge: it passes and says so. The metadata is plain data: ``report`` is a
+    path, ``report_url`` a URL and ``columns`` Markdown.
 
     Raises:
         DriftError: the period's rows were not scored (its predictions not materialized), or
@@ -138,10 +162,15 @@ def judge_drift(key: str, line: ModelLine, config, duckdb, tracking, reports) ->
             training window.
     """
     from factory_assets.lib.drift import write_evidently_report
+    from factory_assets.lib.drift_window import estimates, window_keys
 
     day = _day(line, key)
     with duckdb.get_connection() as conn:
         scored = _scored(conn, key, line)
+        keys = window_keys(line, key, config.window, batches)
+        if scored.height and len(keys) > 1:
+            scored = conn.sql(line.scored_sql(), params=line.params(keys)).pl()
+        estimated, estimate_failed = estimates(conn, line, key, dict(config.floors))
     if scored.height == 0:  # a period (batch) with no rows: scored, with nothing to judge
         detail = f"no rows to score in {key}: nothing to judge"
         return (
@@ -151,18 +180,20 @@ def judge_drift(key: str, line: ModelLine, config, duckdb, tracking, reports) ->
         )
     mine = [name for name in scored["model_name"].unique() if line.owns(name)]
     own = scored.filter(pl.col("model_name").is_in(mine))
-    tables, shares, failed, metadata, skipped = [], {}, [], {}, {}
+    tables, judged, failed, metadata, skipped = [], {}, [], {}, {}
     for (name,), current in own.partition_by("model_name", as_dict=True).items():
         try:
-            table, share, ref, columns, window = drift_of(
-                current, line, config, duckdb, tracking, name, day
+            table, share, (statistic, column), null, ref, columns, window = drift_of(
+                current, line, config, (duckdb, tracking, reports), name, day
             )
-        except ValueError as err:  # a segment's reference too small for Evidently's tests
+        except ValueError as err:  # a segment's reference too small to profile
             skipped[name] = str(err)
             continue
         tables.append(table)
-        shares[name] = share
-        passed = share <= config.max_drifted_share
+        threshold = null.threshold(config.alpha)
+        bound = config.max_drifted_share
+        passed = statistic <= threshold and (bound is None or share <= bound)
+        judged[name] = (statistic, threshold, share, null, column)
         failed += [] if passed else [name]
         if config.html_report == "always" or (config.html_report == "drifted" and not passed):
             sample = ref.sample(min(config.report_reference_rows, ref.height), seed=0)
@@ -177,26 +208,52 @@ def judge_drift(key: str, line: ModelLine, config, duckdb, tracking, reports) ->
     table = pl.concat(tables)
     with duckdb.get_connection() as conn:
         replace_partitions(conn, [(line.drift_table, table)], "day", [day])
-    share = max(shares.values())
+    # the model nearest its alarm speaks for the period (the only one, unless segmented)
+    worst = max(judged, key=lambda n: judged[n][0] - judged[n][1])
+    statistic, threshold, share, null, column = judged[worst]
     drifted = table.filter("drifted")
     text = ", ".join(sorted(set(drifted["column_name"].to_list()))) or "(none)"
+    calibrated = {
+        "drift_statistic": statistic,
+        "drift_threshold": threshold,
+        "drift_statistic_column": column or "(none)",
+        "alpha": config.alpha,
+        "window_periods": len(keys),
+        "calibrated_on": f"reference windows of {null.periods} period(s)"
+        if null.periods
+        else f"reference windows of {null.rows} random rows",
+        **null.quantiles(),
+    }
     materialization = {
         **metadata,
         "drifted_share": share,
+        **calibrated,
         "drifted_columns": text,
         "prediction_drift_score": float(
             table.filter(pl.col("column_name") == "prediction")["score"].max()
         ),
         "champion_version": ", ".join(sorted(set(table["champion_version"]))),
         "current_rows": scored.height,
+        **estimated,
         **not_judged,
         "columns": drift_markdown(table),
     }
     verdict = {
         "day": key,
         "drifted_share": share,
-        "max_drifted_share": config.max_drifted_share,
+        **calibrated,
+        "max_drifted_share": "none"
+        if config.max_drifted_share is None
+        else config.max_drifted_share,
         "drifted_columns": text,
         "failed_models": ", ".join(failed) or "(none)",
+        **estimated,
+        "estimate_failed_models": ", ".join(f.split(":")[0] for f in estimate_failed) or "(none)",
     }
+    if failed:
+        verdict["detail"] = (
+            f"drift statistic {statistic:.2f} ({column}) above its calibrated threshold "
+            f"{threshold:.2f} "
+            f"(alpha {config.alpha}, {len(keys)} period(s); drifted share {share:.2f})"
+        )
     return materialization, not failed, verdict

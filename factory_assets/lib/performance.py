@@ -12,6 +12,7 @@ import polars as pl
 
 from factory_assets.lib.calendar import Period
 from factory_assets.lib.model_line import ModelLine
+from factory_assets.lib.performance_verdict import earlier_rows, verdicts
 from factory_assets.lib.tasks import Task
 from factory_assets.lib.warehouse import replace_partitions
 
@@ -41,53 +42,36 @@ def metric_columns(task: Task) -> tuple[str, ...]:
     return (*task.metric_names, *EXTRAS[task.kind], *recalls)
 
 
-def day_rows(frame: pl.DataFrame, day: dt.date, landed: dt.date, task: Task) -> pl.DataFrame:
+def day_rows(  # noqa: PLR0913
+    frame: pl.DataFrame, day: dt.date, landed: dt.date, task: Task, periods: int = 1
+) -> pl.DataFrame:
     """One row per serving model: labelled rows and the task's metrics of what it served.
 
     binary: AUC, Brier, log loss, positive rate, mean prediction; regression: RMSE, MAE, R²,
     mean label and prediction; multiclass: log loss, accuracy, macro-F1, recall per class.
+    Each metric with its 95 % interval and standard error (``<metric>_low``, ``_high``,
+    ``_se``), binary and multiclass with the estimate before labels (``estimated_<metric>``);
+    ``periods``: how many periods the rows were pooled from.
     """
+    from factory_assets.lib.performance_verdict import uncertainty_columns
+
     rows = []
     for (name,), part in sorted(frame.partition_by("model_name", as_dict=True).items()):
-        m = task.metrics(task.encode(part["label"]), served(part, task))
+        y, pred = task.encode(part["label"]), served(part, task)
+        m = task.metrics(y, pred)
         rows.append(
             {
                 "day": day,
                 "labels_landed_on": landed,
                 "model_name": name,
                 "rows": part.height,
+                "periods": periods,
                 **{column: float(m.get(column, np.nan)) for column in metric_columns(task)},
+                **uncertainty_columns(y, pred, task, m),
                 "model_version": ",".join(sorted(set(part["model_version"].to_list()))),
             }
         )
     return pl.DataFrame(rows) if rows else pl.DataFrame()
-
-
-def verdicts(table: pl.DataFrame, config, line: ModelLine) -> tuple[list, list]:  # noqa: ANN001
-    """(judged model names, failed details) against ``config.floors`` (metric -> bound).
-
-    Models under ``min_rows`` are not judged, nor a model whose metrics are undefined on the
-    rows (NaN: one outcome only).
-    """
-    from factory_assets.lib.tasks import HIGHER_IS_BETTER, metric_label
-
-    judged, failed = [], []
-    for row in table.iter_rows(named=True) if table.height else []:
-        own = line.owns(row["model_name"])
-        undefined = any(row[m] != row[m] for m in config.floors)  # NaN: e.g. one class only
-        if not own or row["rows"] < config.min_rows or undefined:
-            continue
-        judged.append(row["model_name"])
-        bounds = {m: (row[m], b, HIGHER_IS_BETTER[m]) for m, b in config.floors.items()}
-        if any(not (v >= b if up else v <= b) for v, b, up in bounds.values()):
-            failed.append(
-                f"{row['model_name']}: "
-                + ", ".join(
-                    f"{metric_label(m)} {v:.3f} ({'floor' if up else 'ceiling'} {b})"
-                    for m, (v, b, up) in bounds.items()
-                )
-            )
-    return judged, failed
 
 
 def labelled_window(
@@ -117,11 +101,14 @@ def judge_period(key: str, line: ModelLine, config, duckdb) -> tuple:  # noqa: A
         frame = conn.sql(line.labelled_predictions_sql(), params=line.bounds([oldest, period])).pl()
         frame, first = labelled_window(frame, line, period, config.min_rows, config.window)
         day = line.moment(period.start)
-        table = day_rows(frame, day, line.moment(landed.start), line.task)
+        pooled = len(line.calendar.between(first, period))
+        table = day_rows(frame, day, line.moment(landed.start), line.task, pooled)
+        history = earlier_rows(conn, line, day)
         if table.height:
             table = table.with_columns(pl.lit(first.key).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [day])
-    return _outcome(table, frame, line, config, (line.columns.date, period.key), first.key)
+    judged = (line.columns.date, period.key)
+    return _outcome(table, history, frame, line, config, judged, first.key)
 
 
 def judge_batch(landed: str, batches: list[str], line: ModelLine, config, duckdb) -> tuple:  # noqa: ANN001
@@ -138,11 +125,13 @@ def judge_batch(landed: str, batches: list[str], line: ModelLine, config, duckdb
     with duckdb.get_connection() as conn:
         frame = conn.sql(line.labelled_predictions_sql(), params=line.params(judged)).pl()
         frame, first = labelled_batches(frame, judged, config.min_rows)
-        table = day_rows(frame, batch, landed, line.task)
+        pooled = len(judged) - judged.index(first)
+        table = day_rows(frame, batch, landed, line.task, pooled)
+        history = earlier_rows(conn, line, batch)
         if table.height:
             table = table.with_columns(pl.lit(first).alias("judged_from"))
             replace_partitions(conn, [(line.performance_table, table)], "day", [batch])
-    return _outcome(table, frame, line, config, ("batch", batch), first)
+    return _outcome(table, history, frame, line, config, ("batch", batch), first)
 
 
 def labelled_batches(frame: pl.DataFrame, judged: list[str], min_rows: int) -> tuple:
@@ -158,12 +147,19 @@ def labelled_batches(frame: pl.DataFrame, judged: list[str], min_rows: int) -> t
     return frame, judged[0]
 
 
-def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) -> tuple:  # noqa: ANN001
+def _outcome(table, history, frame, line, config, judged: tuple[str, str], first: str) -> tuple:  # noqa: ANN001, PLR0913
     """(metadata, passed, check metadata) of a judged period or batch ``judged`` (name, key)."""
-    judged_verdicts, failed = verdicts(table, config, line)
+    judged_verdicts, failed, failed_by = verdicts(table, history, config, line)
     first_row = table.row(0, named=True) if table.height else {}
-    # the task's metrics of the first serving model (the only one, unless segmented)
-    metrics = {m: first_row.get(m, float("nan")) for m in line.task.metric_names}
+    # the task's metrics of the first serving model (the only one, unless segmented), each
+    # with its interval, and the estimate before labels beside them
+    metrics = {
+        k: v
+        for k, v in first_row.items()
+        if k in line.task.metric_names
+        or k.startswith("estimated_")
+        or k.endswith(("_low", "_high"))
+    } or {m: float("nan") for m in line.task.metric_names}
     metadata = {
         judged[0]: judged[1],  # the period (batch) whose rows were served and are judged
         "judged_from": first,
@@ -173,7 +169,7 @@ def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) ->
         "model_version": first_row.get("model_version", "(none served)"),
     }
     detail = "; ".join(failed) or (
-        f"{len(judged_verdicts)} model(s) above the floor"
+        f"{len(judged_verdicts)} model(s) meet the bounds (interval and sequential test)"
         if judged_verdicts
         else f"only {frame.height} labelled predictions: not evaluated"
     )
@@ -183,6 +179,8 @@ def _outcome(table, frame, line, config, judged: tuple[str, str], first: str) ->
         "evaluated": bool(judged_verdicts),
         "detail": detail,
         "failed_models": ", ".join(f.split(":")[0] for f in failed) or "(none)",
+        "failed_by": ", ".join(failed_by) or "(none)",
+        "alpha": config.alpha,
         **metrics,
     }
     return metadata, not failed, verdict

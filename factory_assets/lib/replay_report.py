@@ -36,11 +36,14 @@ def read_history(conn, performance_table: str, drift_table: str, task: Task = BI
     written yet (no period judged: labels land after serving, and a line's first periods have
     none) reads as no days. Returns (performance, drift) frames.
     """
-    columns = history_columns(task)
+    p = task.primary  # with its interval and its estimate before labels, where recorded
+    columns = [*history_columns(task), f"{p}_low", f"{p}_high", f"estimated_{p}"]
     performance = pl.DataFrame(
         schema={"day": pl.Date, "rows": pl.Int64, **dict.fromkeys(columns, pl.Float64)}
     )
-    drift = pl.DataFrame(schema={"day": pl.Date, "drifted_share": pl.Float64})
+    calibrated = ("drift_statistic", "drift_threshold")
+    schema = {"day": pl.Date, "drifted_share": pl.Float64, **dict.fromkeys(calibrated, pl.Float64)}
+    drift = pl.DataFrame(schema=schema)
     if table_exists(conn, performance_table):
         present = {row[0] for row in conn.sql(f"describe {performance_table}").fetchall()}
         means = ", ".join(
@@ -51,8 +54,13 @@ def read_history(conn, performance_table: str, drift_table: str, task: Task = BI
             "group by day order by day"
         ).pl()
     if table_exists(conn, drift_table):
+        present = {row[0] for row in conn.sql(f"describe {drift_table}").fetchall()}
+        extra = "".join(
+            f", max({c}) as {c}" if c in present else f", cast('nan' as double) as {c}"
+            for c in calibrated
+        )
         drift = conn.sql(
-            f"select day, max(drifted_share) as drifted_share from {drift_table} "
+            f"select day, max(drifted_share) as drifted_share{extra} from {drift_table} "
             "group by day order by day"
         ).pl()
     return performance, drift
@@ -156,8 +164,12 @@ def plot(
     label: str,
     min_rows: int,
     task: Task = BINARY,
+    floor: float | None = None,
 ) -> Path:
-    """Daily primary metric and drifted share, retrains marked (promoted solid, rejected dashed).
+    """The served metric with its interval and estimate, drift against its calibrated threshold.
+
+    Retrains are marked (promoted solid, rejected dashed); ``floor``, the performance check's
+    bound on the primary metric, is drawn where given.
 
     The title names the ``model`` and its ``label``; days count as in ``summary_text``.
     """
@@ -169,11 +181,27 @@ def plot(
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
     primary, name = task.primary, metric_label(task.primary)
     evaluated = judged(performance, min_rows, primary).sort("day")
-    top.plot(evaluated["day"].to_list(), evaluated[primary].to_list(), lw=1, color="tab:blue")
+    days = evaluated["day"].to_list()
+    top.plot(days, evaluated[primary].to_list(), lw=1, color="tab:blue", label=f"{name} (labels)")
+    if f"{primary}_low" in evaluated.columns:  # the verdict's 95 % interval, the estimate
+        low, high = (evaluated[f"{primary}_{s}"].fill_nan(None) for s in ("low", "high"))
+        top.fill_between(days, low.to_list(), high.to_list(), color="tab:blue", alpha=0.2)
+        estimate = evaluated[f"estimated_{primary}"].fill_nan(None).to_list()
+        top.plot(days, estimate, lw=1, ls=":", color="tab:green", label="estimated before labels")
+    if floor is not None:
+        top.axhline(floor, color="black", lw=0.8, ls="--", label=f"bound {floor}")
     top.set_ylabel(f"daily {name} (served)")
+    top.legend(loc="lower left", fontsize=7)
     shares = drift.sort("day")
-    bottom.plot(shares["day"].to_list(), shares["drifted_share"].to_list(), color="tab:orange")
-    bottom.set_ylabel("drifted share")
+    if "drift_statistic" in shares.columns and shares["drift_statistic"].is_not_nan().any():
+        on = shares.filter(pl.col("drift_statistic").is_not_nan())
+        bottom.plot(on["day"].to_list(), on["drift_statistic"].to_list(), color="tab:orange")
+        bottom.step(on["day"].to_list(), on["drift_threshold"].to_list(), where="post",
+                    color="black", lw=0.8, ls="--")  # fmt: skip
+        bottom.set_ylabel("drift (window statistic)\n-- calibrated threshold")
+    else:
+        bottom.plot(shares["day"].to_list(), shares["drifted_share"].to_list(), color="tab:orange")
+        bottom.set_ylabel("drifted share")
     dated = drift.schema["day"].is_temporal() if drift.height else True
     for r in retrains:
         style = "-" if r.decision == "promoted" else "--"
@@ -181,7 +209,8 @@ def plot(
         for axis in (top, bottom):
             axis.axvline(when, color="tab:red", ls=style, lw=0.8)
     top.set_title(
-        f"{model} ({label}): served {name} and input drift; retrains in red (solid = promoted)"
+        f"{model} ({label}): served {name} (95 % interval shaded) and input drift; "
+        "retrains in red (solid = promoted, dashed = rejected)"
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

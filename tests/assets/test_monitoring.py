@@ -91,15 +91,37 @@ def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None
     strict = _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
     share = strict.get_asset_materialization_events()[0].materialization.metadata
     assert share["drifted_share"].value > 0.0  # a week of January already moves the weather
-    assert not _check(strict, DRIFT).passed
-    lenient = _run(
+    assert not _check(strict, DRIFT).passed  # the optional bound on the share still holds
+    calibrated = _run(
         defs,
         ["flights_drift_report"],
         instance,
         DAY.isoformat(),
-        _drift_config(max_drifted_share=1.0, html_report="never"),
+        _drift_config(html_report="never"),
     )
-    assert _check(lenient, DRIFT).passed
+    verdict = _check(calibrated, DRIFT)
+    statistic, threshold = (
+        verdict.metadata[k].value for k in ("drift_statistic", "drift_threshold")
+    )
+    # the window (the 7th and 8th: all that was scored) against the reference's own 2-day windows
+    assert verdict.metadata["window_periods"].value == 7
+    assert verdict.metadata["calibrated_on"].value == "reference windows of 2 period(s)"
+    assert threshold == pytest.approx(verdict.metadata["null_q99"].value, rel=0.2)
+    assert verdict.passed == (statistic <= threshold)
+    # the calibration is cached per champion version: a second run reads the same threshold
+    again = _check(
+        _run(
+            defs,
+            ["flights_drift_report"],
+            instance,
+            DAY.isoformat(),
+            _drift_config(html_report="never"),
+        ),
+        DRIFT,
+    )
+    assert again.metadata["drift_threshold"].value == threshold
+    # the estimate before labels is recorded beside the verdict
+    assert 0.0 < verdict.metadata["estimated_auc"].value < 1.0
 
 
 def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> None:  # noqa: ANN001
@@ -128,6 +150,10 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
         ).fetchall()[0][0]
     assert metadata["labelled_rows"].value == len(y) > 100
     assert metadata["auc"].value == pytest.approx(roc_auc_score(y, p))
+    # the verdict's interval (DeLong) holds the metric; the estimate before labels is beside it
+    assert metadata["auc_low"].value < metadata["auc"].value < metadata["auc_high"].value
+    assert metadata["brier_low"].value < metadata["brier"].value < metadata["brier_high"].value
+    assert 0.0 < metadata["estimated_auc"].value < 1.0
     assert unlabelled == 0  # the 8th's own predictions cannot be judged yet
     floor = {
         "ops": {
@@ -135,7 +161,8 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
         }
     }
     strict = _run(defs, ["flights_prediction_performance"], instance, DAY.isoformat(), floor)
-    assert not _check(strict, PERFORMANCE).passed
+    verdict = _check(strict, PERFORMANCE)
+    assert not verdict.passed and verdict.metadata["failed_by"].value == "interval"
 
 
 def _sensor(defs, instance, cursor=None, cooldown=14):  # noqa: ANN001, ANN202

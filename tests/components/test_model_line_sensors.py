@@ -53,7 +53,13 @@ def test_a_segment_model_retrains_its_own_partition_only() -> None:
     spec = _spec(segments=segments)
     line = spec.line(Path("late_by_origin.yaml"), warehouse_tables(MANIFEST))
     policy = effective_policy(spec, RetrainPolicy())
-    assert policy == {"cooldown_days": 7, "train_days": 30, "val_days": 14, "holdout_days": 14}
+    assert policy == {
+        "cooldown_days": 7,
+        "train_days": 30,
+        "val_days": 14,
+        "holdout_days": 14,
+        **{"on_drift": True, "on_performance": True, "on_estimate": False},
+    }
     request = retrain_request(line, "late_by_origin-JFK", FAILURE, "drift", policy)
     assert request.partition_key == "JFK"
     assert request.tags[RETRAIN_TAG] == "late_by_origin-JFK"
@@ -91,11 +97,11 @@ def test_a_retrain_rebuilds_a_feature_table_but_not_a_dbt_view(defs: dg.Definiti
     assert defs.resolve_job_def("retrain_flights").description.startswith("Rebuild flight_features")
 
 
-def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):  # noqa: ANN202
+def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None, **policy):  # noqa: ANN003, ANN202
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"retrain_policy": RetrainPolicy(cooldown_days=0)},
+        resources={"retrain_policy": RetrainPolicy(cooldown_days=0, **policy)},
     )
     return defs.get_sensor_def("flights_retrain_sensor")(context)
 
@@ -203,3 +209,58 @@ def test_the_promotion_sensor_rescores_every_promotion_since_its_last_tick(
     assert [r.partition_key for r in requests] == days
     again = list(sensor(dg.build_sensor_context(instance=in_memory, cursor=context.cursor)))
     assert [type(r) for r in again] == [dg.SkipReason]
+
+
+PERFORMANCE = dg.AssetCheckKey(
+    dg.AssetKey("flights_prediction_performance"), "performance_above_floor"
+)
+
+
+def _evaluation(key: dg.AssetCheckKey, day: dt.date, passed: bool, **metadata):  # noqa: ANN003, ANN202
+    return dg.AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=passed,
+        partition=day.isoformat(),
+        metadata={"failed_models": "(none)" if passed else "flights", **metadata},
+    )
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "trigger", "switch"),
+    [
+        (
+            _evaluation(DRIFT, dt.date(2013, 5, 1), False, detail="drift statistic 0.31 > 0.22"),
+            "drift_within_threshold",
+            "on_drift",
+        ),
+        (
+            _evaluation(PERFORMANCE, dt.date(2013, 5, 1), False, detail="AUC (sequential)"),
+            "performance_above_floor",
+            "on_performance",
+        ),
+    ],
+    ids=["drift", "performance"],
+)
+def test_each_failed_check_retrains_unless_its_signal_is_off(  # noqa: PLR0913
+    defs: dg.Definitions, in_memory: dg.DagsterInstance, evaluation, trigger, switch
+) -> None:
+    in_memory.report_runless_asset_event(evaluation)
+    (request,) = _tick(defs, in_memory, None).run_requests
+    assert request.tags["factory/trigger"] == trigger
+    assert request.tags[TRIGGER_DAY_TAG] == "2013-05-01"
+    off = _tick(defs, in_memory, None, **{switch: False})
+    assert not off.run_requests and "no failed monitoring check" in off.skip_reason.skip_message
+
+
+def test_an_estimate_past_its_bound_retrains_only_when_the_spec_asks(
+    defs: dg.Definitions, in_memory: dg.DagsterInstance
+) -> None:
+    # the drift check passed; the performance estimated before labels is below the AUC floor
+    estimate = {"estimate_failed_models": "flights", "estimated_auc": 0.52, "drifted_share": 0.2}
+    in_memory.report_runless_asset_event(_evaluation(DRIFT, dt.date(2013, 5, 2), True, **estimate))
+    assert not _tick(defs, in_memory, None).run_requests  # off by default
+    (request,) = _tick(defs, in_memory, None, on_estimate=True).run_requests
+    assert request.tags["factory/trigger"] == "performance_estimate_past_bound"
+    assert "auc 0.520" in request.tags["factory/trigger_detail"]
+    assert request.tags[TRIGGER_DAY_TAG] == "2013-05-02"

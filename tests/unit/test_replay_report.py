@@ -56,7 +56,9 @@ def test_history_before_any_judged_period_reads_as_no_days(tmp_path: Path) -> No
         conn.sql("create table m_drift as select date '2024-03-01' as day, 0.25 as drifted_share")
         performance, drift = read_history(conn, "m_performance", "m_drift")
         assert performance.height == 0 and judged(performance, 1).height == 0
-        assert drift.rows() == [(dt.date(2024, 3, 1), 0.25)]
+        # a drift table written before calibrated thresholds reads them as NaN
+        assert drift.select("day", "drifted_share").rows() == [(dt.date(2024, 3, 1), 0.25)]
+        assert drift["drift_threshold"].is_nan().all()
         assert "0 with labelled predictions" in summary_text(performance, drift, [], "y", 1)
         assert plot(performance, drift, [], tmp_path / "first.png", "m", "y", 1).is_file()
         conn.sql(
@@ -67,6 +69,35 @@ def test_history_before_any_judged_period_reads_as_no_days(tmp_path: Path) -> No
         )
         performance, _ = read_history(conn, "m_performance", "m_drift")
     # a column the table lacks (log loss, written since) reads as NaN
-    ((day, rows, auc, brier, log_loss, rate),) = performance.rows()
+    # (and so do the interval and the estimate before labels, recorded since)
+    ((day, rows, auc, brier, log_loss, rate, *since),) = performance.rows()
+    assert len(since) == 3 and all(v != v for v in since)
     assert (day, rows, auc, brier, rate) == (dt.date(2024, 3, 1), 40, 0.5, pytest.approx(0.15), 0.3)
     assert log_loss != log_loss
+
+
+def test_the_plot_shows_the_interval_the_estimate_the_threshold_and_the_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look at it
+    performance = PERFORMANCE.with_columns(
+        auc_low=pl.Series([0.8, 0.6, float("nan")]),
+        auc_high=pl.Series([0.95, 0.8, float("nan")]),
+        estimated_auc=pl.Series([0.85, 0.72, 0.7]),
+    )
+    drift = DRIFT.with_columns(
+        drift_statistic=pl.Series([2.0, 3.0, 7.0]), drift_threshold=pl.Series([5.5, 5.5, 5.5])
+    )
+    retrains = [*RETRAINS, Retrain("2024-03-02", "perf", "AUC", "success", "3", "rejected")]
+    plot(performance, drift, retrains, tmp_path / "p.png", "churn", "churned", 30, floor=0.6)
+    top, bottom = figures[0].axes
+    assert any(isinstance(c, PolyCollection) for c in top.collections)  # the interval
+    labels = [line.get_label() for line in top.lines]
+    assert "estimated before labels" in labels and "bound 0.6" in labels
+    assert [line.get_ydata()[-1] for line in bottom.lines[:2]] == [7.0, 5.5]  # statistic, bar
+    styles = sorted(line.get_linestyle() for line in bottom.lines[2:])  # the two retrains
+    assert styles == ["-", "--"]  # promoted solid, rejected dashed

@@ -16,7 +16,8 @@ import pytest
 from factory_assets.lib.calendar import Calendar
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.monitoring import monitored_columns
-from factory_assets.lib.performance import day_rows, metric_columns, verdicts
+from factory_assets.lib.performance import day_rows, metric_columns
+from factory_assets.lib.performance_verdict import verdicts
 from factory_assets.lib.replay_report import judged, read_history, summary_text
 from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import ModelColumns
@@ -64,11 +65,25 @@ def test_a_regression_is_judged_on_the_served_value() -> None:
     assert row["r2"] == pytest.approx(1 - 16 / 500)
     assert row["mean_label"] == pytest.approx(25.0) and row["mean_prediction"] == 26.0
     assert "auc" not in table.columns
-    config = SimpleNamespace(min_rows=4, floors={"r2": 0.99, "rmse": 5.0})
-    judged_models, failed = verdicts(table, config, line)
-    assert judged_models == ["m"] and failed == [
-        "m: R² 0.968 (floor 0.99), RMSE 2.000 (ceiling 5.0)"
-    ]
+    assert row["r2_low"] <= row["r2"] <= row["r2_high"] and row["periods"] == 1
+    config = SimpleNamespace(min_rows=4, floors={"r2": 0.99, "rmse": 5.0}, alpha=0.05)
+    # four rows prove nothing: R² 0.968 is under its floor, but its interval holds the floor
+    judged_models, failed, failed_by = verdicts(table, pl.DataFrame(), config, line)
+    assert judged_models == ["m"] and failed == [] and failed_by == []
+    # the same shortfall, sure of itself, for the five periods before: the sequence rejects
+    history = pl.concat(
+        table.with_columns(pl.lit(D - dt.timedelta(days=i)).alias("day"), r2_se=pl.lit(0.01))
+        for i in range(5, 0, -1)
+    )
+    _, failed, failed_by = verdicts(table, history, config, line)
+    assert failed_by == ["sequential"]
+    assert (
+        failed[0].startswith("m: R² 0.968 [")
+        and "floor 0.99 rejected over 6 period(s)" in failed[0]
+    )
+    # another model version starts its own sequence
+    other = history.with_columns(model_version=pl.lit("other"))
+    assert verdicts(table, other, config, line)[1] == []
 
 
 def test_a_multiclass_model_is_judged_on_its_class_probabilities() -> None:
@@ -80,14 +95,19 @@ def test_a_multiclass_model_is_judged_on_its_class_probabilities() -> None:
         scored = conn.sql(line.scored_sql(), params=line.bounds([line.calendar.period_of(D)])).pl()
     assert scored["prediction"].to_list() == ["on_time", "late", "on_time", "very_late"]
     table = day_rows(frame, D, D + dt.timedelta(days=1), MULTICLASS)
-    assert table.columns[4:-1] == list(metric_columns(MULTICLASS))
+    metrics = list(metric_columns(MULTICLASS))
+    assert table.columns[5 : 5 + len(metrics)] == metrics  # after day, landed, model, rows, periods
     row = table.row(0, named=True)
     expected = -np.mean(np.log([0.8, 0.7, 0.3, 0.8]))
     assert row["log_loss"] == pytest.approx(expected, rel=1e-5)
     assert row["accuracy"] == 0.75 and row["recall_late"] == 0.5 and row["recall_on_time"] == 1
-    config = SimpleNamespace(min_rows=1, floors={"log_loss": 1.2, "accuracy": 0.8})
-    _, failed = verdicts(table, config, line)
-    assert failed and "accuracy 0.750 (floor 0.8)" in failed[0]
+    assert row["accuracy_low"] <= 0.75 <= row["accuracy_high"]
+    assert 0.0 < row["estimated_accuracy"] < 1.0  # the estimate before labels, beside it
+    config = SimpleNamespace(min_rows=1, floors={"log_loss": 1.2, "accuracy": 0.8}, alpha=0.05)
+    assert verdicts(table, pl.DataFrame(), config, line)[1] == []  # 4 rows: within the intervals
+    config.floors = {"log_loss": 0.05, "accuracy": 0.8}  # no row's loss is that low
+    _, failed, failed_by = verdicts(table, pl.DataFrame(), config, line)
+    assert failed_by == ["interval"] and "past the ceiling 0.05 (interval)" in failed[0]
 
 
 def test_a_wrong_label_in_the_served_window_names_the_values() -> None:

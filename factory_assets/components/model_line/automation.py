@@ -6,13 +6,11 @@ from collections.abc import Iterator
 import dagster as dg
 
 from factory_assets.components.model_line.common import periods, segment_partitions
-from factory_assets.components.model_line.drift import DRIFT_CHECK
-from factory_assets.components.model_line.performance import PERFORMANCE_CHECK
+from factory_assets.components.model_line.signals import SIGNALS, new_failures, point
 from factory_assets.components.model_spec import MANIFEST
 from factory_assets.lib import monitoring as mon
 from factory_assets.lib.catalog import materialization
 from factory_assets.lib.model_line import ModelLine
-from factory_assets.private_api import check_records
 from factory_assets.resources import LandingZone, RetrainPolicy
 from factory_assets.settings import settings
 
@@ -27,19 +25,6 @@ NOT_FINISHED = [
 ]
 
 
-def check_keys(line: ModelLine) -> list[dg.AssetCheckKey]:
-    """The drift and performance checks whose failures retrain ``line``."""
-    return [
-        dg.AssetCheckKey(dg.AssetKey(line.asset("drift_report")), DRIFT_CHECK),
-        dg.AssetCheckKey(dg.AssetKey(line.asset("prediction_performance")), PERFORMANCE_CHECK),
-    ]
-
-
-def point(line: ModelLine, key: str) -> dt.date | str:
-    """A partition key (or trigger tag) on the line's axis: its day, or a batch's own key."""
-    return key if line.batches else mon.parse_day(key)
-
-
 def batch_distance(instance: dg.DagsterInstance, line: ModelLine):  # noqa: ANN201
     """``elapsed(later, earlier)`` of a batched line: batches between two keys, in key order."""
     order = sorted(instance.get_dynamic_partitions(line.batches))
@@ -49,38 +34,6 @@ def batch_distance(instance: dg.DagsterInstance, line: ModelLine):  # noqa: ANN2
         return position.get(later, len(order)) - position.get(earlier, -1)
 
     return elapsed
-
-
-def new_failures(instance: dg.DagsterInstance, line: ModelLine, cursor: int) -> tuple[list, int]:
-    """(registered model, CheckFailure) evaluated after ``cursor``, and the next cursor.
-
-    Every check record stored after the cursor is read, however many a backfill wrote. A
-    record is stored when its run plans the check and updated when the check is evaluated, so
-    the cursor stops before the oldest one still planned in an unfinished run: its verdict is
-    read at a later tick. Verdicts after it are read again then; a second request for the same
-    failure has the same run key (the daemon drops it), and a retrain in flight debounces.
-    """
-    failures, newest, waiting, finished = [], cursor, [], {}
-    for key in check_keys(line):
-        for record in reversed(check_records(instance, key, after=cursor)):
-            if record.partition is None:
-                continue
-            newest = max(newest, record.id)
-            if record.passed is None:
-                if record.run_id not in finished:
-                    run = instance.get_run_by_id(record.run_id)
-                    finished[record.run_id] = run is None or run.is_finished
-                if not finished[record.run_id]:
-                    waiting.append(record.id)
-                continue
-            if record.passed:
-                continue
-            detail = {k: v.value for k, v in record.evaluation.metadata.items()}
-            text = detail.get("detail") or f"drifted share {detail.get('drifted_share'):.2f}"
-            day = point(line, record.partition)
-            for name in str(detail.get("failed_models") or line.name).split(", "):
-                failures.append((name, mon.CheckFailure(day, key.name, text)))
-    return failures, min([newest, *(i - 1 for i in waiting)])
 
 
 def new_materializations(
@@ -245,15 +198,17 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
         job=retrain,
         minimum_interval_seconds=settings().sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Retrain {line.name} when its drift or performance check fails; at most one "
-        "retrain in flight per model, none within the cool-down (data days, or batches) of the "
-        "last.",
+        description=f"Retrain {line.name} when its drift or performance check fails (or, with "
+        "monitoring.retrain.on_estimate, when the performance estimated before labels is past a "
+        "bound); at most one retrain in flight per model, none within the cool-down (data days, "
+        "or batches) of the last.",
     )
     def _retrain(
         context: dg.SensorEvaluationContext, retrain_policy: RetrainPolicy
     ) -> dg.SensorResult:
-        failures, newest = new_failures(context.instance, line, int(context.cursor or 0))
         policy = effective_policy(spec, retrain_policy)
+        signals = {k: policy[k] for k in SIGNALS}
+        failures, newest = new_failures(context.instance, line, int(context.cursor or 0), signals)
         requests, reasons = [], []
         elapsed = batch_distance(context.instance, line) if line.batches else mon.days_between
         for name in sorted({n for n, _ in failures}):

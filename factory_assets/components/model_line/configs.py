@@ -60,8 +60,11 @@ class Packaging(Holdout):
 class Drift(dg.Config):
     """How much drift the model tolerates, and what the report shows."""
 
-    max_drifted_share: float
+    window: int  # periods (batches) judged together, ending with the judged one
+    alpha: float  # false-alarm rate per period of the calibrated threshold
+    max_drifted_share: float | None = None  # an optional extra bound on the drifted share
     column_threshold: float
+    floors: dict[str, float] = {}  # the performance bounds the estimate before labels is held to
     # Evidently's HTML report: "always", "drifted" (only when the check fails) or "never";
     # the verdicts never depend on it
     html_report: Literal["always", "drifted", "never"]
@@ -74,6 +77,7 @@ class Performance(dg.Config):
     floors: dict[str, float]
     min_rows: int  # fewer labelled rows say nothing about the model
     window: int  # periods judged together at most when one has fewer than min_rows
+    alpha: float = 0.05  # level of the sequential test over the champion's periods
 
 
 def with_defaults(base: type[dg.Config], name: str, values: dict) -> type[dg.Config]:
@@ -114,6 +118,10 @@ def configs(spec) -> dict[str, type[dg.Config]]:  # noqa: ANN001 (ModelSpec)
         "training": with_defaults(Training, f"{title}Training", training),
         "holdout": with_defaults(Holdout, f"{title}Holdout", holdout),
         "packaging": with_defaults(Packaging, f"{title}Packaging", {**holdout, **gate}),
-        "drift": with_defaults(Drift, f"{title}Drift", spec.monitoring.drift.model_dump()),
+        "drift": with_defaults(
+            Drift,
+            f"{title}Drift",
+            {**spec.monitoring.drift.model_dump(), "floors": spec.performance_floors()},
+        ),
         "performance": with_defaults(Performance, f"{title}Performance", performance),
     }

@@ -23,8 +23,11 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
         DRIFT_CHECK,
         asset=key,
         partitions_def=periods(line),
-        description="The share of drifted model inputs stays at or under the threshold "
-        f"({spec.monitoring.drift.max_drifted_share}) for every model serving the day.",
+        description="The largest drift score of a model input (relative to its typical score on "
+        "reference windows) over the trailing "
+        f"{spec.monitoring.drift.window} period(s) stays at or under its threshold, calibrated on "
+        f"the champion's own training windows (alpha {spec.monitoring.drift.alpha}), for every "
+        "model serving the period.",
     )
 
     @period_monitor(
@@ -35,11 +38,14 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
         deps=[line.predictions, line.features],
         kinds={"evidently", "duckdb"},
         description=(
-            f"Drift of the day's {line.name} inputs and predictions from the champion's training "
-            "data. Per-column verdicts are Evidently's (normed Wasserstein / Jensen-Shannon) "
-            "computed exactly from a profile of the reference, at a cost flat in history; the "
-            f"Evidently DataDriftPreset HTML report is saved and linked. Table {line.drift_table}."
-            " A run over several days judges each day on its own."
+            f"Drift of the {line.name} inputs and predictions of the trailing "
+            f"{spec.monitoring.drift.window} period(s) from the champion's training data. "
+            "Per-column verdicts are Evidently's (normed Wasserstein / Jensen-Shannon) computed "
+            "exactly from a profile of the reference, at a cost flat in history; their mean "
+            "score is judged against the (1 - alpha) quantile of the reference's own windows "
+            "(cached per champion). The Evidently DataDriftPreset HTML report is saved and "
+            f"linked. Table {line.drift_table}. Also records the performance estimated before "
+            "labels (binary, multiclass). A run over several periods judges each on its own."
         ),
     )
     def _drift(
@@ -49,11 +55,14 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
         tracking: TrackingStore,
         reports: ReportStore,
     ):  # noqa: ANN202 (yields each day's materialization and check evaluation)
+        batches = (
+            sorted(context.instance.get_dynamic_partitions(line.batches)) if line.batches else None
+        )
         yield from judge_periods(
             context,
             line,
             DRIFT_CHECK,
-            lambda key: _drift_period(key, line, config, duckdb, tracking, reports),
+            lambda key: _drift_period(key, line, config, duckdb, tracking, reports, batches),
         )
 
     return _drift

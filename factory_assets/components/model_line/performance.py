@@ -17,8 +17,11 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
         PERFORMANCE_CHECK,
         asset=key,
         partitions_def=periods(line),
-        description="AUC of the period's served predictions at or above the floor, Brier "
-        "at or under the ceiling, once their labels have landed.",
+        description="The period's served predictions meet the floors (and ceilings) once their "
+        "labels have landed: fails when a metric's 95 % interval (AUC: DeLong; others: "
+        "bootstrap) lies entirely past its bound, or when the anytime-valid sequential test over "
+        f"the champion's periods rejects (alpha {spec.monitoring.performance.alpha}); "
+        "failed_by says which.",
     )
     lag = line.label_lag
     window = spec.monitoring.performance.window
@@ -34,7 +37,8 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
         ],
         kinds={"duckdb"},
         description=(
-            f"AUC and Brier of the {line.name} predictions served {lag} period(s) before, "
+            f"The task's metrics, with 95 % intervals and the estimate before labels, of the "
+            f"{line.name} predictions served {lag} period(s) before, "
             f"judged against their labels ({line.columns.label} from {line.label_table}), "
             f"which land {lag} period(s) late. When a period has fewer than min_rows labelled "
             f"rows, up to {window} period(s) ending with it are judged together. One row per "

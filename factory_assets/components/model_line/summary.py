@@ -74,7 +74,8 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
         history = retrains(context.instance, tracking, line)
         label, path = line.columns.label, reports.path(line.name, "monitoring_summary.png")
         text = summary_text(performance, drift, history, label, min_rows, task)
-        png = plot(performance, drift, history, path, line.name, label, min_rows, task)
+        bound = spec.performance_floors().get(task.primary)
+        png = plot(performance, drift, history, path, line.name, label, min_rows, task, bound)
         image = base64.b64encode(png.read_bytes()).decode()
         served = judged(performance, min_rows, task.primary)
         return dg.MaterializeResult(

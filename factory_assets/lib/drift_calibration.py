@@ -1,0 +1,172 @@
+"""A drift threshold calibrated on the reference itself: how drifted do its own windows look?
+
+The statistic is the window's largest per-column drift score (Evidently's normed Wasserstein or
+Jensen-Shannon distance, as ``ReferenceProfile.drift`` computes them) relative to that column's
+median score on reference windows of the same size: continuous, so its (1 - alpha) quantile is a
+real threshold (the drifted share of ten columns moves in steps of a tenth and sits at 0.6 on an
+ordinary day of flights), and a shift of one input is not diluted by the many that did not move,
+as a mean would be; the null of the maximum is computed jointly over the columns, so alpha is
+the false-alarm rate of the whole check, not of each column. The null comes from windows of the
+same number of periods cut from the reference: every run of consecutive periods (wrapping
+around; periods hold weather spells and weekly rhythm that iid rows would hide), topped up with
+random sets of periods to at least ``DRAWS``. Without periods in the reference (no time axis, no
+batches), random row sets of the window's size are drawn. Each window is scored against the rest
+of the reference, as a new window is against a reference it is not in: exactly, from the profile
+(the normed Wasserstein distance to a mixture that holds a share f of the window is (1 - f)
+times that to the rest; Jensen-Shannon from the counts less the window's). It depends only on
+the reference and the window, so it is computed once per model version and window.
+"""
+
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from factory_assets.lib.drift import ColumnDrift, ReferenceProfile, wasserstein
+
+DRAWS = 200  # null windows at least: the 0.99 quantile needs more than 100
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+MIN_SCALE = 1e-6  # a column that never moves on reference windows (a constant)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The null distribution of the window statistic on a reference (sorted draws).
+
+    ``scales`` holds each column's median score on the reference's windows (what a column's
+    score is divided by); ``null`` the statistic of each reference window.
+    """
+
+    periods: int  # the window's periods (0: a window of ``rows`` iid rows)
+    rows: int
+    scales: dict[str, float]
+    null: tuple[float, ...]
+
+    def statistic(self, results: list[ColumnDrift]) -> tuple[float, str]:
+        """(The window statistic, the column that sets it) of a window's per-column verdicts.
+
+        The largest score relative to its column's scale; 0 and "" with no checked column.
+        """
+        relative = {
+            r.column: r.score / max(self.scales[r.column], MIN_SCALE)
+            for r in results
+            if r.method != "empty" and math.isfinite(r.score) and r.column in self.scales
+        }
+        if not relative:
+            return 0.0, ""
+        column = max(relative, key=relative.get)
+        return float(relative[column]), column
+
+    def threshold(self, alpha: float) -> float:
+        """The (1 - alpha) quantile of the null: the alarm fires above it."""
+        return float(np.quantile(self.null, 1 - alpha, method="higher"))
+
+    def quantiles(self) -> dict[str, float]:
+        """A few quantiles of the null, for the check's metadata."""
+        return {f"null_q{round(q * 100)}": float(np.quantile(self.null, q)) for q in QUANTILES}
+
+    def save(self, path: Path) -> None:
+        """Write as JSON, whole or not at all."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(asdict(self)))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Calibration | None":
+        """A saved calibration, or None when there is none (or it is unreadable)."""
+        try:
+            data = json.loads(path.read_text())
+            scales = {str(k): float(v) for k, v in data["scales"].items()}
+            return cls(int(data["periods"]), int(data["rows"]), scales, tuple(data["null"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+def _codes(profile, series: pl.Series) -> np.ndarray:  # noqa: ANN001
+    """The reference column as numbers (numeric) or indices into its profile's values (-1 null)."""
+    if profile.numeric:
+        return series.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    keys = series.cast(pl.String).to_numpy()
+    index = {v: i for i, v in enumerate(profile.values)}
+    return np.array([index.get(v, -1) if v is not None else -1 for v in keys], dtype=np.int64)
+
+
+def _held_out_score(profile, column: np.ndarray) -> float:  # noqa: ANN001
+    """One column of a reference window scored against the rest of the reference."""
+    from scipy.spatial import distance
+
+    if profile.numeric:
+        values = column[np.isfinite(column)]
+        if values.size == 0 or values.size >= profile.rows:
+            return float("nan")
+        if profile.values.size > 5:
+            share = values.size / profile.rows
+            return wasserstein(profile, values) / max(profile.std, 0.001) / (1 - share)
+        index = np.searchsorted(profile.values, values)
+    else:
+        index = column[column >= 0]
+        if index.size == 0 or index.size >= profile.rows:
+            return float("nan")
+    window = np.bincount(index, minlength=profile.values.size).astype(float)
+    rest = profile.counts - window
+    return float(distance.jensenshannon(rest / rest.sum(), window / window.sum()))
+
+
+def _windows(groups: list[np.ndarray], periods: int, rng: np.random.Generator) -> list:
+    """Row indices of each null window: consecutive runs of periods, topped up at random."""
+    n = len(groups)
+    runs = [[(start + i) % n for i in range(periods)] for start in range(n)]
+    while len(runs) < DRAWS:
+        runs.append(sorted(rng.choice(n, size=periods, replace=False)))
+    return [np.concatenate([groups[i] for i in run]) for run in runs]
+
+
+def calibrate(
+    profile: ReferenceProfile,
+    reference: pl.DataFrame,
+    period_of_row: pl.Series | None,
+    periods: int,
+    rows: int,
+    seed: int = 0,
+) -> Calibration:
+    """The null of the window statistic for windows of ``periods`` periods (or ``rows`` rows).
+
+    Args:
+        profile: the reference's profile (the columns judged).
+        reference: the reference rows the profile was built from.
+        period_of_row: each reference row's period (or batch); None: iid rows.
+        periods: periods in the judged window; windows of as many reference periods are drawn
+            (of ``rows`` iid rows when the reference has no periods or too few of them).
+        rows: rows of the judged window.
+        seed: the random top-up's seed.
+    """
+    rng = np.random.default_rng(seed)
+    columns = {name: _codes(p, reference[name]) for name, p in profile.columns.items()}
+    groups = []
+    if period_of_row is not None:
+        labels = period_of_row.cast(pl.String).fill_null("").to_numpy()
+        _, inverse = np.unique(labels, return_inverse=True)
+        groups = [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+    if len(groups) > periods > 0:
+        windows = _windows(groups, periods, rng)
+    else:
+        size = min(rows, reference.height // 2)
+        windows = [rng.choice(reference.height, size, replace=False) for _ in range(DRAWS)]
+        periods = 0
+    names = list(profile.columns)
+    scores = np.array(
+        [[_held_out_score(profile.columns[n], columns[n][idx]) for n in names] for idx in windows]
+    )
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column empty in every window
+        medians = np.nanmedian(scores, axis=0) if scores.size else np.zeros(len(names))
+    scales = {n: float(m) if math.isfinite(m) else 0.0 for n, m in zip(names, medians, strict=True)}
+    relative = scores / np.maximum([scales[n] for n in names], MIN_SCALE)
+    relative = np.where(np.isnan(relative), 0.0, relative)  # a column empty in a window
+    null = relative.max(axis=1) if relative.size else np.zeros(len(windows))
+    return Calibration(periods, rows, scales, tuple(sorted(float(v) for v in null)))

@@ -1,0 +1,100 @@
+"""The window a drift check judges, its calibrated threshold (cached), the estimate before labels.
+
+Periods are the line's calendar periods (hours, days, weeks, months) or its batches: nothing
+here assumes days.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import polars as pl
+
+from factory_assets.lib.model_line import ModelLine
+
+STATISTIC = "max-relative-score/1"  # in the cache key: a new statistic never reads an old null
+
+
+def window_keys(line: ModelLine, key: str, size: int, batches: list[str] | None = None) -> list:
+    """The partition keys of the ``size`` periods (batches) ending with ``key``, oldest first."""
+    if line.batches:
+        order = sorted(set(batches or []) | {key})
+        at = order.index(key)
+        return order[max(0, at - size + 1) : at + 1]
+    period = line.calendar.period(key)
+    return [line.calendar.shift(period, -back).key for back in range(size - 1, -1, -1)]
+
+
+def period_labels(frame: pl.DataFrame, line: ModelLine) -> pl.Series | None:
+    """Each row's period key (or batch), or None when rows have no period (a split, unbatched)."""
+    if line.batches:
+        return frame[line.batch_column] if line.batch_column in frame.columns else None
+    if line.split or line.calendar is None or line.columns.date not in frame.columns:
+        return None
+    moments = frame[line.columns.date]
+    keys = {v: line.calendar.period_of(v).key for v in moments.unique().drop_nulls().to_list()}
+    return moments.replace_strict(keys, default=None, return_dtype=pl.String)
+
+
+def calibration(profile, ref, line, name, version, window, current, reports, cache):  # noqa: ANN001, ANN201, PLR0913
+    """The null of the window statistic for this champion and window, computed once.
+
+    Cached in ``cache`` (the process's reference cache) and as JSON in the report store, so a
+    new run (process) of the same champion reads it instead of recomputing.
+    """
+    from factory_assets.lib.drift_calibration import Calibration, calibrate
+
+    labels = period_labels(current, line)
+    periods = int(labels.n_unique()) if labels is not None else 0
+    rows = 0 if periods else current.height  # a window of periods does not depend on its rows
+    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows])
+    digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
+    key = ("calibration", name, version, digest)
+    if key not in cache:
+        path = reports.path(name, f"drift_null_v{version}_{digest}.json")
+        found = Calibration.load(path)
+        if found is None:
+            found = calibrate(profile, ref, period_labels(ref, line), periods, current.height)
+            found.save(path)
+        cache[key] = found
+    return cache[key]
+
+
+def served_sql(line: ModelLine) -> str:
+    """The period's (batches') served predictions, every task column, by model."""
+    served = ", ".join(f"p.{name}" for name in line.prediction_columns)
+    where = (
+        "p._batch in (select unnest(?))"
+        if line.batches
+        else f"p.{line.columns.date} >= ? and p.{line.columns.date} < ?"
+    )
+    return f"select {served}, p.model_name from {line.predictions} p where {where}"
+
+
+def estimates(conn, line: ModelLine, key: str, floors: dict[str, float]) -> tuple[dict, list]:  # noqa: ANN001
+    """(metadata, models whose estimate misses a bound) of the period's performance before labels.
+
+    The estimate (lib/estimate.py) of each own model's served probabilities, judged by its point
+    value against the performance floors it covers. {} for a regression line.
+    """
+    from factory_assets.lib.estimate import ESTIMATED, estimate
+    from factory_assets.lib.performance import served
+    from factory_assets.lib.tasks import HIGHER_IS_BETTER
+
+    if line.task.kind not in ESTIMATED:
+        return {}, []
+    frame = conn.sql(served_sql(line), params=line.params([key])).pl()
+    metadata, failed = {}, []
+    for (name,), part in sorted(frame.partition_by("model_name", as_dict=True).items()):
+        if not line.owns(name):
+            continue
+        values = estimate(line.task.kind, served(part, line.task))
+        metadata |= {k: v for k, v in values.items() if np.isfinite(v)}
+        misses = [
+            m
+            for m, bound in floors.items()
+            if np.isfinite(v := values.get(f"estimated_{m}", np.nan))
+            and not (v >= bound if HIGHER_IS_BETTER[m] else v <= bound)
+        ]
+        failed += [f"{name}: estimated {', '.join(misses)} past the bound"] if misses else []
+    return metadata, failed

@@ -1,0 +1,131 @@
+"""How sure a period's metric is, and an anytime-valid test over the stream of periods.
+
+Intervals: AUC by DeLong's variance (the fast O(n log n) form of Sun & Xu, 2014), any other
+metric by a seeded percentile bootstrap of the rows. The sequential test is a one-sided
+normal-mixture e-process (Robbins' mixture SPRT) on the standardised shortfall of each period's
+metric below its floor: under "the model meets the floor every period" each shortfall
+``z = (floor - metric) / se`` is about N(mu, 1) with mu <= 0, so ``exp(l S - l^2 n / 2)`` is a
+supermartingale for every l >= 0 and so is its mixture over l ~ half-N(0, 1/rho). By Ville's
+inequality the chance it ever reaches 1/alpha, however often one looks, is at most alpha.
+"""
+
+import math
+
+import numpy as np
+
+from factory_assets.lib.tasks import EPS, HIGHER_IS_BETTER, Task
+
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
+DRAWS = 200  # bootstrap resamples
+RHO = 1.0  # the mixture's precision: tuned for a shortfall of about one standard error a period
+
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(x, method="average")
+
+
+def delong(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """(AUC, its DeLong standard error) of scores ``p`` against 0/1 labels ``y``.
+
+    NaN for both when a class has fewer than two rows (no variance to estimate).
+    """
+    y = np.asarray(y, dtype=float).ravel()
+    p = np.asarray(p, dtype=float).ravel()
+    pos, neg = p[y == 1], p[y == 0]
+    m, n = pos.size, neg.size
+    if m < 2 or n < 2:
+        return float("nan"), float("nan")
+    tz = _midranks(np.concatenate([pos, neg]))
+    tx, ty = _midranks(pos), _midranks(neg)
+    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (tz[:m] - tx) / n  # per positive: the share of negatives it outranks
+    v01 = 1.0 - (tz[m:] - ty) / m  # per negative: the share of positives outranking it
+    se = math.sqrt(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    return float(auc), se
+
+
+def row_losses(metric: str, y: np.ndarray, pred: np.ndarray, task: Task) -> np.ndarray | None:
+    """Per-row terms whose mean is ``metric`` (RMSE: of its square), or None if it is no mean."""
+    if metric == "brier" and task.kind == "binary":
+        return (pred - y) ** 2
+    if metric == "log_loss" and task.kind == "binary":
+        p = np.clip(pred, EPS, 1 - EPS)
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    if metric == "log_loss":
+        return -np.log(np.clip(pred[np.arange(y.size), y.astype(int)], EPS, 1.0))
+    if metric == "accuracy":
+        return (pred.argmax(axis=1) == y).astype(float)
+    if metric in ("rmse", "mae"):
+        error = pred.ravel() - y
+        return error**2 if metric == "rmse" else np.abs(error)
+    return None
+
+
+def bootstrap(
+    metric: str, y: np.ndarray, pred: np.ndarray, task: Task, seed: int = 0
+) -> tuple[float, float, float]:
+    """(low, high, standard error) of ``metric`` from ``DRAWS`` seeded resamples of the rows."""
+    rng = np.random.default_rng(seed)
+    losses = row_losses(metric, y, pred, task)
+    values = np.empty(DRAWS)
+    for b in range(DRAWS):
+        rows = rng.integers(0, y.size, y.size)
+        if losses is not None:
+            values[b] = losses[rows].mean()
+        else:
+            values[b] = task.metrics(y[rows], pred[rows]).get(metric, np.nan)
+    if metric == "rmse":
+        values = np.sqrt(values)
+    values = values[np.isfinite(values)]
+    if values.size < DRAWS // 2:
+        return float("nan"), float("nan"), float("nan")
+    low, high = np.quantile(values, [0.025, 0.975])
+    return float(low), float(high), float(np.std(values, ddof=1))
+
+
+def interval(metric: str, value: float, y: np.ndarray, pred: np.ndarray, task: Task) -> dict:
+    """``{metric}_low``, ``{metric}_high`` (95 %) and ``{metric}_se`` of one period's ``metric``."""
+    if not np.isfinite(value) or y.size < 2:
+        low = high = se = float("nan")
+    elif metric == "auc":
+        _, se = delong(y, pred)
+        low, high = max(0.0, value - Z95 * se), min(1.0, value + Z95 * se)
+    else:
+        low, high, se = bootstrap(metric, y, pred, task)
+    return {f"{metric}_low": low, f"{metric}_high": high, f"{metric}_se": se}
+
+
+def interval_fails(metric: str, low: float, high: float, bound: float) -> bool:
+    """Whether the interval lies entirely on the wrong side of the bound (floor or ceiling)."""
+    return high < bound if HIGHER_IS_BETTER[metric] else low > bound
+
+
+def shortfall(metric: str, value: float, se: float, bound: float) -> float:
+    """How many standard errors ``value`` falls short of ``bound`` (negative: it clears it)."""
+    gap = bound - value if HIGHER_IS_BETTER[metric] else value - bound
+    return gap / max(se, 1e-9)
+
+
+def e_process(shortfalls: np.ndarray, rho: float = RHO) -> np.ndarray:
+    """The one-sided normal-mixture e-value after each period of a stream of shortfalls.
+
+    ``2 sqrt(rho / v) exp(S^2 / 2v) Phi(S / sqrt v)`` with ``S`` the running sum and
+    ``v = n + rho``. Reject "meets the floor" once it reaches 1/alpha.
+    """
+    from scipy.stats import norm
+
+    z = np.asarray(shortfalls, dtype=float)
+    total, v = np.cumsum(z, axis=-1), np.arange(1, z.shape[-1] + 1) + rho
+    log_e = math.log(2) + 0.5 * np.log(rho / v) + total**2 / (2 * v)
+    return np.exp(np.minimum(log_e + norm.logcdf(total / np.sqrt(v)), 700.0))
+
+
+def e_value(shortfalls: list[float] | np.ndarray, rho: float = RHO) -> float:
+    """The e-value of the whole stream (``e_process``'s last); 1 for an empty one.
+
+    Periods without a shortfall (no standard error) are left out.
+    """
+    z = np.asarray([s for s in shortfalls if np.isfinite(s)], dtype=float)
+    return float(e_process(z, rho)[-1]) if z.size else 1.0
