@@ -95,6 +95,7 @@ class RetrainPolicy(dg.ConfigurableResource):
     train_days: int | None = None
     val_days: int | None = None
     holdout_days: int | None = None
+    every_days: int | None = None  # a scheduled retrain this long after the last (0: none)
     on_drift: bool | None = None  # whether a failed drift check retrains
     on_performance: bool | None = None  # whether a failed performance check retrains
     on_estimate: bool | None = None  # whether an estimate before labels past a bound retrains

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
         "days before the failed day a retrain is gated on, for every model",
         ge=1,
     )
+    retrain_every_days: int | None = _shown(
+        RETRAIN_DEFAULT,
+        "days (batches) after a retrain before a scheduled one, for every model (0: none)",
+        ge=0,
+    )
+    retrain_on_drift: bool | None = _shown(
+        RETRAIN_DEFAULT, "whether a failed drift check retrains, for every model"
+    )
+    retrain_on_performance: bool | None = _shown(
+        RETRAIN_DEFAULT, "whether a failed performance check retrains, for every model"
+    )
+    retrain_on_estimate: bool | None = _shown(
+        RETRAIN_DEFAULT, "whether an estimate before labels past a bound retrains, every model"
+    )
     dbt_subprocess: bool = Field(
         False, description="`true`: dbt runs as dagster-dbt's subprocess, not in the step's process"
     )
@@ -140,9 +154,10 @@ class Settings(BaseSettings):
         self.mlflow_artifacts = self.mlflow_artifacts or (state / "mlartifacts").as_uri()
         return self
 
-    def retrain_overrides(self) -> dict[str, int]:
+    def retrain_overrides(self) -> dict[str, int | bool]:
         """The ``FACTORY_RETRAIN_*`` fields that are set, by ``RetrainPolicy`` field name."""
-        fields = ("cooldown_days", "train_days", "val_days", "holdout_days")
+        fields = ("cooldown_days", "train_days", "val_days", "holdout_days", "every_days",
+                  "on_drift", "on_performance", "on_estimate")  # fmt: skip
         values = {f: getattr(self, f"retrain_{f}") for f in fields}
         return {f: v for f, v in values.items() if v is not None}
 

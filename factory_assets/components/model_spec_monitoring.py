@@ -80,6 +80,13 @@ class RetrainSpec(dg.Model):
     train_days: int = _f(90, "Training window of a retrain.", ge=1)
     val_days: int = _f(14, "Validation days of a retrain.", ge=1)
     holdout_days: int = _f(14, "Holdout days of a retrain: the newest labelled ones.", ge=1)
+    every_days: int = _f(
+        0,
+        "A scheduled retrain once this many data days (batches, for a model without data.date) "
+        "have been judged since the last retrain, or since the first judged one; 0: none. "
+        "Independent of the signals below and of the cool-down.",
+        ge=0,
+    )
     on_drift: bool = _f(True, "A failed drift check retrains.")
     on_performance: bool = _f(True, "A failed performance check retrains.")
     on_estimate: bool = _f(

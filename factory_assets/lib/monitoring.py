@@ -84,6 +84,36 @@ def decide_retrain(
     return RetrainDecision(True, f"{newest.check} failed on {newest.day}: {newest.detail}", newest)
 
 
+SCHEDULE = "retrain_schedule"  # the trigger of a scheduled retrain (no check failed)
+
+
+def decide_scheduled(  # noqa: PLR0913
+    newest: dt.date | str | None,
+    in_flight: bool,
+    since: dt.date | str | None,
+    every_days: int,
+    elapsed: Callable[[object, object], int] = days_between,
+) -> RetrainDecision:
+    """A scheduled retrain on ``newest`` (the newest judged period) ``every_days`` after ``since``.
+
+    ``since`` is the last retrain's trigger (whatever started it) or, before any, the first
+    judged period; ``elapsed`` counts data days or batches, as for the cool-down.
+    """
+    if not every_days or newest is None or since is None:
+        return RetrainDecision(False, "no retrain scheduled")
+    if in_flight:
+        return RetrainDecision(False, "a retrain of this model is already in flight")
+    gone = elapsed(newest, since)
+    if gone < every_days:
+        return RetrainDecision(
+            False, f"scheduled retrain {every_days} after {since} ({gone} so far)"
+        )
+    detail = f"scheduled every {every_days}: {gone} judged since {since}"
+    return RetrainDecision(
+        True, f"{SCHEDULE} on {newest}: {detail}", CheckFailure(newest, SCHEDULE, detail)
+    )
+
+
 @dataclass(frozen=True)
 class TrainingWindows:
     """Training, validation and holdout windows ending the day before ``day``."""

@@ -58,6 +58,7 @@ def test_a_segment_model_retrains_its_own_partition_only() -> None:
         "train_days": 30,
         "val_days": 14,
         "holdout_days": 14,
+        "every_days": 0,
         **{"on_drift": True, "on_performance": True, "on_estimate": False},
     }
     request = retrain_request(line, "late_by_origin-JFK", FAILURE, "drift", policy)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from factory_assets.components.model_line.common import periods, segment_partitions
-from factory_assets.components.model_line.signals import SIGNALS, new_failures, point
+from factory_assets.components.model_line.signals import SIGNALS, judged, new_failures, point
 from factory_assets.components.model_spec import MANIFEST
 from factory_assets.lib import monitoring as mon
 from factory_assets.lib.catalog import materialization
@@ -77,6 +77,11 @@ def _retrain_state(instance: dg.DagsterInstance, line: ModelLine, name: str) -> 
     last = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
     last_day = point(line, last[0].tags[TRIGGER_DAY_TAG]) if last else None
     return bool(in_flight), last_day
+
+
+def registry_segments(line: ModelLine) -> list[str | None]:
+    """The segments a line registers a model for (``[None]``: one model, the line's own)."""
+    return list(line.segments.values) if line.segments else [None]
 
 
 def effective_policy(spec, policy: RetrainPolicy) -> dict:  # noqa: ANN001
@@ -201,22 +206,31 @@ def build_sensors(spec, line: ModelLine, retrain: dg.JobDefinition, rescore) -> 
         description=f"Retrain {line.name} when its drift or performance check fails (or, with "
         "monitoring.retrain.on_estimate, when the performance estimated before labels is past a "
         "bound); at most one retrain in flight per model, none within the cool-down (data days, "
-        "or batches) of the last.",
+        "or batches) of the last. With monitoring.retrain.every_days, also on a schedule.",
     )
     def _retrain(
         context: dg.SensorEvaluationContext, retrain_policy: RetrainPolicy
     ) -> dg.SensorResult:
         policy = effective_policy(spec, retrain_policy)
         signals = {k: policy[k] for k in SIGNALS}
-        failures, newest = new_failures(context.instance, line, int(context.cursor or 0), signals)
+        cursor = int(context.cursor or 0)
+        failures, newest = new_failures(context.instance, line, cursor, signals)
         requests, reasons = [], []
         elapsed = batch_distance(context.instance, line) if line.batches else mon.days_between
-        for name in sorted({n for n, _ in failures}):
+        every, names = policy["every_days"], {n for n, _ in failures}
+        if every:  # a schedule retrains every registered model of the line
+            judged_now, first_judged = judged(context.instance, line, cursor)
+            names |= {line.registry_name(s) for s in registry_segments(line)}
+        for name in sorted(names):
             in_flight, last_day = _retrain_state(context.instance, line, name)
             mine = [f for n, f in failures if n == name]
             decision = mon.decide_retrain(
                 mine, in_flight, last_day, policy["cooldown_days"], elapsed
             )
+            if every and not decision.retrain:
+                since = last_day if last_day is not None else first_judged
+                scheduled = mon.decide_scheduled(judged_now, in_flight, since, every, elapsed)
+                decision = scheduled if scheduled.retrain or not mine else decision
             reasons.append(f"{name}: {decision.reason}")
             if decision.retrain:
                 context.log.info(f"retrain {name}: {decision.reason}")

@@ -84,3 +84,19 @@ def new_failures(
                 continue
             failures += _signals(record, key, line, signals)
     return failures, min([newest, *(i - 1 for i in waiting)])
+
+
+def judged(instance: dg.DagsterInstance, line: ModelLine, cursor: int) -> tuple[object, object]:
+    """(newest period judged after ``cursor``, first period ever judged) by the drift check.
+
+    A scheduled retrain counts periods from these: every judged period has a drift verdict.
+    Either is None when no verdict is stored.
+    """
+    key = check_keys(line)[0]
+    fresh = [r.partition for r in check_records(instance, key, after=cursor)
+             if r.partition is not None and r.passed is not None]  # fmt: skip
+    newest = max((point(line, p) for p in fresh), default=None)
+    if newest is None:
+        return None, None
+    every = [r.partition for r in check_records(instance, key) if r.partition is not None]
+    return newest, min(point(line, p) for p in every)
