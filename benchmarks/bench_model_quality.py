@@ -47,11 +47,14 @@ def state_env(state: Path) -> dict[str, str]:
     return {**env, "FACTORY_STATE_DIR": str(state), "DAGSTER_HOME": str(home)}
 
 
-def replay(dataset: str, days: int, state: Path) -> float:
-    """Land ``dataset`` (as ``make data`` does) and replay it in ``state``; returns its seconds."""
+def replay(dataset: str, days: int, state: Path, variables: dict | None = None) -> float:
+    """Land ``dataset`` (as ``make data`` does) and replay it in ``state``; returns its seconds.
+
+    ``variables`` are set in the replay's environment (e.g. ``FACTORY_RETRAIN_*``).
+    """
     factory = [sys.executable, "-c", "import sys; from factory_assets.cli import main; "
                "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
-    env, started = state_env(state), time.perf_counter()
+    env, started = {**state_env(state), **(variables or {})}, time.perf_counter()
     land = [*factory, "landing", "--dataset", dataset, *LANDING.get(dataset, [])]
     subprocess.run(land, env=env, check=True, cwd=ROOT)
     run = [*factory, "replay", "--dataset", dataset, "--days", str(days), "--batch-days", "7"]
