@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> dict:
         batched = any(line.batches for _, line in found)
         for policy in policies:
             state = args.state / dataset / policy
-            seconds = None
+            # a reused replay keeps the seconds its own run recorded
+            seconds = record["replays"].get(f"{dataset}/{policy}", {}).get("replay_seconds")
             if not args.reuse:
                 shutil.rmtree(state, ignore_errors=True)
                 seconds = round(bmq.replay(dataset, args.days, state,

@@ -89,7 +89,7 @@ def lift(metric: str, current: dict | None, other: dict | None) -> dict[str, flo
 
 
 def _f(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
+    return "" if value is None else f"{value + 0.0:.4f}"  # + 0.0: no "-0.0000"
 
 
 def markdown(record: dict) -> str:
