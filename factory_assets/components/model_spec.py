@@ -20,14 +20,12 @@ from factory_assets.components.model_spec_fields import (
     Identifier,
     MonitoringSpec,
     ScheduleSpec,
-    SearchSpec,
     SegmentSpec,
-    SplitSpec,
-    TrainingSpec,
     _f,
     parse_date,
 )
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
+from factory_assets.components.model_spec_training import SearchSpec, SplitSpec, TrainingSpec
 from factory_assets.components.spec_loading import load_spec, locate, raise_bad, written_as
 from factory_assets.lib.catalog import ColumnFacts, column_facts, warehouse_tables
 from factory_assets.lib.model_line import SPLIT_DAY, ModelLine, Segments, Split
@@ -94,6 +92,14 @@ class ModelSpec(dg.Component, dg.Model):
             raise rule(
                 "ends before holdout_start", "end >= start", at=("evaluation", "holdout_end")
             )
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _search_tunes_the_net(self) -> Self:
+        if self.search is not None and self.training.architecture == "gbdt":
+            raise rule("a search tunes the net's knobs, and architecture gbdt trains no net",
+                       "architecture mlp or auto (the search tunes auto's mlp candidate), or "
+                       "no search", at=("training", "architecture"))  # fmt: skip
         return self
 
     @pydantic.model_validator(mode="after")

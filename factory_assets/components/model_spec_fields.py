@@ -12,10 +12,8 @@ import dagster as dg
 import pydantic
 
 from factory_assets.lib.model_line import IDENTIFIER
-from factory_assets.lib.specs.errors import listing, pattern, rule
+from factory_assets.lib.specs.errors import pattern, rule
 
-SEARCHABLE = {"lr", "dropout", "hidden", "max_epochs", "batch_size", "weight_decay"}
-MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
 Identifier = pattern(IDENTIFIER.pattern, "a plain identifier", "lowercase letters, digits and _, "
                      "starting with a letter or _ (no quotes, semicolons or spaces)")  # fmt: skip
 SegmentValue = pattern(r"^[A-Za-z0-9_.-]+$", "a model name's end", "letters, digits, '_', '-', '.'")
@@ -95,65 +93,6 @@ class DataSpec(dg.Model):
         return self
 
 
-class SplitSpec(dg.Model):
-    """A model without data.date: percent of keys (by a seeded hash) that validate and hold out."""
-
-    val: int = _f(15, "Percent of keys that validate (early stopping, search).", ge=1)
-    holdout: int = _f(15, "Percent of keys held out (evaluation and the gate); the rest trains.",
-                      ge=1)  # fmt: skip
-
-    @pydantic.model_validator(mode="after")
-    def _leaves_most_to_train(self) -> Self:
-        if self.val + self.holdout > MAX_SPLIT:
-            raise rule(f"val {self.val} % and holdout {self.holdout} % are impossible",
-                       f"each >= 1, together <= {MAX_SPLIT}")  # fmt: skip
-        return self
-
-
-class TrainingSpec(dg.Model):
-    """Training window (validation: the ``val_days`` after it) and the net's knobs."""
-
-    train_start: str | None = _f(
-        None, "First day of the training window (YYYY-MM-DD); required with data.date."
-    )
-    train_end: str | None = _f(None, "Last day of the training window; required with data.date.")
-    split: SplitSpec | None = _f(
-        None,
-        "Without data.date only: the key-hash split (default 15 % validation, 15 % holdout, "
-        "seeded by training.seed).",
-    )
-    val_days: int = _f(14, "Days after train_end that validate (early stopping, search).", ge=1)
-    architecture: Literal["mlp"] = _f("mlp", "The net: embeddings for categories + an MLP.")
-    hidden: list[pydantic.conint(ge=1)] = _f([64, 32], "Widths of the hidden layers.", min_length=1)
-    dropout: float = _f(0.1, "Dropout between hidden layers.", ge=0.0, le=0.95)
-    max_epochs: int = _f(6, "Epochs at most.", ge=1)
-    batch_size: int = _f(1024, "Rows per batch.", ge=1)
-    lr: float = _f(2e-3, "AdamW learning rate.", gt=0.0)
-    weight_decay: float = _f(1e-4, "AdamW weight decay.", ge=0.0)
-    seed: int = _f(13, "Seed of the split, the weights and the batch order.")
-
-
-class SearchSpec(dg.Model):
-    """Optuna search: ``trials`` trials over ``space``, maximising validation AUROC."""
-
-    trials: int = _f(text="Trials to run.", ge=1, le=500)
-    space: dict[str, dict] = _f(text="Parameter -> {low, high} or {choices}.")
-
-    @pydantic.field_validator("space")
-    @classmethod
-    def _space(cls, value: dict) -> dict:
-        from factory_assets.lib.training.search import SearchSpace
-
-        try:
-            SearchSpace.parse(value, allowed=SEARCHABLE)
-        except ValueError as err:
-            allowed = (
-                f"low < high (and log, int) or choices, for any of {listing(sorted(SEARCHABLE))}"
-            )
-            raise rule(str(err), None if "allowed:" in str(err) else allowed) from None
-        return value
-
-
 class LeakageSpec(dg.Model):
     """The leakage guard: an input that alone predicts the label almost perfectly."""
 
@@ -202,6 +141,11 @@ class GateSpec(dg.Model):
     )
     margin: float = _f(
         0.002, "By how much of gate.metric a challenger must beat the champion.", ge=0.0
+    )
+    beat_baseline: bool = _f(
+        True,
+        "Refuse a challenger whose holdout gate.metric is worse than the gradient-boosted "
+        "baseline's (default recipe, fitted on every training) on the same holdout; ties pass.",
     )
 
 
