@@ -119,7 +119,7 @@ def train_trials(
 
 def gbdt_config(config, seed: int) -> GbdtConfig:  # noqa: ANN001 (the station's Training config)
     """The trees' recipe of a station's run config (its flat ``gbdt_*`` fields)."""
-    values = {k.removeprefix("gbdt_"): v for k, v in config.model_dump().items()}
+    values = {k[5:]: v for k, v in config.model_dump().items() if k.startswith("gbdt_")}
     return GbdtConfig.of(values, seed)
 
 

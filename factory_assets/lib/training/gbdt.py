@@ -41,7 +41,7 @@ class GbdtConfig:
     @classmethod
     def of(cls, values: dict | None, seed: int) -> GbdtConfig:
         """A config from a spec's ``training.gbdt`` (unknown keys ignored) and the run's seed."""
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"seed"}
         return cls(**{k: v for k, v in (values or {}).items() if k in known}, seed=seed)
 
     def params(self) -> dict:
