@@ -50,7 +50,9 @@ class ModelSpec(dg.Component, dg.Model):
     )
     owners: list[str] = _f(["team:ml-platform"], "Owners of its assets.")
     data: DataSpec = _f(text="The table the model reads and which of its columns are what.")
-    training: TrainingSpec = _f(TrainingSpec(), "Training window (or split) and the net's knobs.")
+    training: TrainingSpec = _f(
+        TrainingSpec(), "Training window (or split), the architecture (mlp, gbdt, auto), its knobs."
+    )
     search: SearchSpec | None = _f(None, "Optional Optuna search.")
     evaluation: EvaluationSpec = _f(EvaluationSpec(), "The fixed holdout and its reports.")
     gate: GateSpec = _f(GateSpec(), "What a challenger must pass to become champion.")
