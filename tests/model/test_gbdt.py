@@ -123,3 +123,31 @@ def test_parity_names_a_graph_that_disagrees(fitted: tuple, tmp_path) -> None:
     cat, num = outcome.preprocessor.transform(frame.head(100))
     with pytest.raises(ParityError, match="max abs diff"):
         gbdt_onnx.check_parity(outcome.model, outcome.preprocessor, path, cat, num)
+
+
+def test_inputs_on_a_split_threshold_go_the_same_way_in_lightgbm_and_onnx(fitted, tmp_path) -> None:  # noqa: ANN001
+    task, frame, outcome = fitted
+    pre, booster = outcome.preprocessor, outcome.model.booster
+    n_cat = len(pre.categorical)
+    splits = []  # (feature, threshold) of every numeric split
+
+    def walk(node: dict) -> None:
+        if "split_index" in node:
+            # LightGBM reads |x| <= 1e-35 as 0: its splits between 0 and a value hold 1e-35
+            numeric = node["decision_type"] == "<=" and node["split_feature"] >= n_cat
+            if numeric and abs(node["threshold"]) > 1e-30:  # noqa: PLR2004
+                splits.append((node["split_feature"] - n_cat, node["threshold"]))
+            walk(node["left_child"])
+            walk(node["right_child"])
+
+    for tree in booster.dump_model()["tree_info"]:
+        walk(tree["tree_structure"])
+    splits = sorted(set(splits))[:900]  # 3 rows each, within the frame's rows
+    assert splits
+    cat, num = pre.transform(frame.head(len(splits) * 3))
+    num = num.copy()
+    for i, (feature, threshold) in enumerate(splits):  # on it, and one float32 step each side
+        at = np.float32(threshold)
+        num[3 * i : 3 * i + 3, feature] = [at, np.nextafter(at, np.inf), np.nextafter(at, -np.inf)]
+    path = gbdt_onnx.export(outcome.model, pre, tmp_path / "model.onnx")
+    assert gbdt_onnx.check_parity(outcome.model, pre, path, cat, num) < 1e-5

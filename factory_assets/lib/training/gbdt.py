@@ -89,6 +89,34 @@ def predict_served(model: GbdtModel, pre: Preprocessor, cat: np.ndarray, num: np
     return served(pre.model_task, model.margins(cat, num), pre.calibration)
 
 
+def _floor32(value: float) -> float:
+    """The largest float32 at or below ``value``."""
+    low = np.float32(value)
+    if float(low) > value:
+        low = np.nextafter(low, np.float32(-np.inf))
+    return float(low)
+
+
+def float32_thresholds(text: str) -> str:
+    """A LightGBM model text whose split thresholds are float32 numbers, rounded down.
+
+    The trees read float32 inputs (``features``); ONNX keeps their thresholds in float32. A
+    float64 threshold ``t`` between two float32 values rounds (to nearest) onto the value above
+    it, which then goes left in the graph and right in LightGBM. Rounded down, ``v <= t`` and
+    ``v <= floor32(t)`` agree for every float32 ``v``: the same trees, in both. Categorical
+    splits' thresholds are small integers, which float32 holds exactly.
+    """
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith("tree_sizes="):
+            continue  # byte sizes of the trees as written: LightGBM reads them one by one
+        if line.startswith("threshold="):
+            values = line.removeprefix("threshold=").split()
+            line = "threshold=" + " ".join(repr(_floor32(float(v))) for v in values)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _rows(frame: pl.DataFrame, window: tuple, columns: ModelColumns) -> pl.DataFrame:
     start, end = window
     return frame.filter(
@@ -190,8 +218,8 @@ def train_gbdt(  # noqa: PLR0913
         valid_sets=[valid],
         callbacks=[lgb.early_stopping(config.early_stopping, verbose=False)],
     )
-    # the best iteration's trees only: what is saved, converted and served
-    model = GbdtModel(lgb.Booster(model_str=booster.model_to_string()), config)
+    # the best iteration's trees only, thresholds on float32: what is saved, converted and served
+    model = GbdtModel(lgb.Booster(model_str=float32_thresholds(booster.model_to_string())), config)
     margins = model.margins(*pre.transform(val))
     pre.calibration = calibration.fit(task, margins, y_val).to_dict()
     pred = served(task, margins, pre.calibration)
