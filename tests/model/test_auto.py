@@ -110,3 +110,16 @@ def test_auto_keeps_the_net_where_the_trees_are_a_stump(tracking) -> None:  # no
     model, _ = load_run_model(tracking, result["run_id"])
     baseline, _ = load_run_model(tracking, result["run_id"], "baseline")
     assert getattr(model, "architecture", "mlp") == "mlp" and baseline.architecture == "gbdt"
+
+
+@pytest.mark.parametrize(("architecture", "candidates"), [("xgboost", []), ("auto", ["rf"])])
+def test_an_unknown_architecture_fails_before_a_run_starts(
+    tracking: TrackingStore, architecture: str, candidates: list
+) -> None:
+    config = Training(**WINDOWS, **NET, hidden=[4], max_epochs=1, architecture=architecture,
+                      candidates=candidates)  # fmt: skip
+    line = ModelLine("unknowns", "features", COLUMNS, task=Task())
+    cfg = segment.train_config(config)
+    with pytest.raises(ValueError, match="is unknown; allowed: mlp, gbdt, auto"):
+        train_segment("run-2", line, config, cfg, _frame("smooth"), None, tracking, "c0", None)
+    assert tracking.registry().client.get_experiment_by_name("unknowns") is None

@@ -21,6 +21,7 @@ from factory_assets.lib.tasks import metric_label
 from factory_assets.lib.training.gbdt import GbdtConfig
 from factory_assets.lib.training.train import TrainConfig, val_metric
 
+ARCHITECTURES = ("mlp", "gbdt")  # what a run trains; auto chooses among its candidates
 BASELINE = "baseline"  # the artifact folder and metric prefix of the baseline on a model's run
 
 
@@ -80,6 +81,24 @@ def search_mlp(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking
     return outcome, total, best_cfg, result
 
 
+def architectures(config) -> list[str]:  # noqa: ANN001 (the station's Training config)
+    """What a run of ``config`` trains: its architecture, or auto's candidates.
+
+    Raises:
+        ValueError: an architecture or candidate other than mlp and gbdt (auto: none at all).
+    """
+    auto = config.architecture == "auto"
+    names = list(config.candidates) if auto else [config.architecture]
+    unknown = [n for n in names if n not in ARCHITECTURES] or ([] if names else ["(none)"])
+    if unknown:
+        raise ValueError(
+            f"training architecture {config.architecture!r} with candidates "
+            f"{list(config.candidates)}: {unknown[0]!r} is unknown; allowed: mlp, gbdt, auto "
+            "(candidates: mlp, gbdt)"
+        )
+    return names
+
+
 def train_trials(
     frame, cfg: TrainConfig, config, line, tracking, run, space
 ) -> tuple[list, object]:  # noqa: ANN001, PLR0913
@@ -89,8 +108,9 @@ def train_trials(
     Returns the trials (lib/training/candidates.py) and the search (None: none ran).
     """
     auto, client = config.architecture == "auto", tracking.registry().client
+    names = architectures(config)
     trials, search = [], None
-    for name in list(config.candidates) if auto else [config.architecture]:
+    for name in names:
         target = run.info.run_id
         if auto:
             child = client.create_run(

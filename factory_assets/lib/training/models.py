@@ -17,7 +17,6 @@ import polars as pl
 
 from factory_assets.lib.training.dataset import Preprocessor
 
-ARCHITECTURES = ("mlp", "gbdt")
 MODEL_FILE = "model.json"  # {"architecture": ...}; a run saved before it holds an mlp
 
 

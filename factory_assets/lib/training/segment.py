@@ -117,6 +117,7 @@ def train_segment(  # noqa: PLR0913
     from factory_assets.lib.packaging import data_version
     from factory_assets.lib.training.candidates import (
         BASELINE,
+        architectures,
         baseline_of,
         candidate_metrics,
         choose,
@@ -127,6 +128,7 @@ def train_segment(  # noqa: PLR0913
     )
     from factory_assets.lib.training.models import save
 
+    architectures(config)  # an unknown one fails before a run is created
     if config.shuffle_labels:
         frame = frame.with_columns(pl.col(line.columns.label).shuffle(seed=cfg.seed))
     registry = tracking.registry()
