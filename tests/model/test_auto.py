@@ -93,6 +93,7 @@ def test_auto_keeps_the_trees_where_a_sharp_interaction_decides(tracking) -> Non
     assert run.data.params["candidates"] == "mlp,gbdt"
     assert run.data.metrics["candidate/mlp/val/auroc"] == pytest.approx(net)
     assert run.data.metrics["baseline/val/auroc"] == pytest.approx(trees)
+    assert children["gbdt"].data.params["gbdt_num_leaves"] == "31"  # its recipe, on its run
     segment.TRAINED.__init__()  # as another process would: read back from MLflow
     model, pre = load_run_model(tracking, result["run_id"])
     assert model.architecture == "gbdt" and pre.calibration["scale"] != 1.0

@@ -120,9 +120,14 @@ def train_trials(
             )
             target = child.info.run_id
         if name == "gbdt":
-            trial = fit_gbdt(frame, cfg, gbdt_config(config, cfg.seed), line)
+            recipe = gbdt_config(config, cfg.seed)
+            trial = fit_gbdt(frame, cfg, recipe, line)
             if auto:
+                from mlflow.entities import Param
+
                 log_metrics(client, target, trial.outcome.metrics)
+                params = [Param(k, str(v)) for k, v in recipe.params().items()]
+                client.log_batch(target, params=params)
         elif config.trials and space:
             outcome, seconds, best, search = search_mlp(
                 frame, cfg, config.trials, space, line, tracking, run
