@@ -196,27 +196,6 @@ BAD_SPECS = {
         "missing",
         "a string",
     ),
-    "a search of trees": (
-        {
-            "training__architecture": "gbdt",
-            "search": {"trials": 5, "space": {"lr": {"low": 0.001, "high": 0.01}}},
-        },
-        "training.architecture",
-        "a search tunes the net's knobs, and architecture gbdt trains no net",
-        "architecture mlp or auto",
-    ),
-    "an unknown architecture": (
-        {"training__architecture": "xgboost"},
-        "training.architecture",
-        "'xgboost'",
-        "mlp, gbdt, auto",
-    ),
-    "a candidate twice": (
-        {"training__architecture": "auto", "training__candidates": ["gbdt", "gbdt"]},
-        "training.candidates",
-        "a candidate is listed twice",
-        "distinct architectures",
-    ),
     "dates the wrong way round": (
         {"training__train_end": "2012-12-31"},
         "training.train_end",
