@@ -27,7 +27,7 @@ def snapshot_of(spec, line: ModelLine, conn, keys: list[str]) -> tuple:  # noqa:
     if numbers:
         window = spec.windows()
         train = (window["train_start"], window["train_end"]) if contract.date else None
-        found = conn.sql(ranges_sql(contract, numbers, train)).fetchone()
+        found = conn.execute(ranges_sql(contract, numbers, train)).fetchone()
         ranges = {
             c: [float(found[2 * i]), float(found[2 * i + 1])]
             for i, c in enumerate(numbers)

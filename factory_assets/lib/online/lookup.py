@@ -44,7 +44,9 @@ def build_lookup(
     if table.height == 0:
         raise ValueError(f"{contract.features} is empty: nothing to take an online snapshot of")
     extra = [contract.segment_column] if contract.segment_column else []
-    wanted = dict.fromkeys([*contract.entity, contract.key, *extra, *contract.lookups])
+    # every input, the sent ones too: their types type the request schema
+    inputs = [*contract.categorical, *contract.numeric]
+    wanted = dict.fromkeys([*contract.entity, contract.key, *extra, *inputs])
     if contract.date:
         wanted[contract.date] = None
     missing = [c for c in wanted if c not in table.columns]

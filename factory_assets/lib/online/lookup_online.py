@@ -198,7 +198,7 @@ class LookupOnline:
             raise Unavailable(f"no champion of {', '.join(map(str, absent))} is loaded")
         self._vocabulary(items, frame, route, served)
         if c.key in frame.columns:
-            keys = frame.select(dict.fromkeys([*c.entity, c.key])).to_dicts()
+            keys = frame.select(list(dict.fromkeys([*c.entity, c.key]))).to_dicts()
         else:
             keys = [{k: getattr(item, k) for k in c.entity} for item in items]
         dates = (
