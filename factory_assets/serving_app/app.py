@@ -245,7 +245,8 @@ def create_app(settings: Settings) -> ASGIApp:
 
     app.openapi = openapi
     token = settings.serve_token.get_secret_value() if settings.serve_token else None
-    return Guard(FastLane(app, score), settings.serve_max_body_bytes, token)
+    inner = FastLane(app, score) if settings.serve_fast_lane else app
+    return Guard(inner, settings.serve_max_body_bytes, token)
 
 
 def _missing(name: str, online: object, versions: dict) -> str | None:

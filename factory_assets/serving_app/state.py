@@ -77,11 +77,20 @@ class ServingState:
         self.champions: dict[str, Served] = {}  # registered model -> champion
         self.challengers: dict[str, Served | None] = {}
         self._registry = None
+        self._models: list[str] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def models(self) -> list[str]:
-        """The served models: the setting's, or every spec's and every snapshot's."""
+        """The served models: the setting's, or every spec's and every snapshot's.
+
+        Found again at each ``refresh``; a request reads the list, never the disk.
+        """
+        if self._models is None:
+            self._models = self._find_models()
+        return self._models
+
+    def _find_models(self) -> list[str]:
         if self.settings.serve_models:
             return list(self.settings.serve_models)
         found = {p.name for p in (self.settings.online_dir / "models").glob("*") if p.is_dir()}
@@ -102,7 +111,8 @@ class ServingState:
 
     def refresh(self) -> None:
         """Load whatever moved: a snapshot, a champion, a challenger."""
-        for name in self.models():
+        self._models = self._find_models()
+        for name in self._models:
             try:
                 self._refresh_snapshot(name)
             except Exception:

@@ -7,13 +7,17 @@ process) must answer each row of the day as the batch did, and name the field of
 
 import json
 import shutil
+import time
 
 import dagster as dg
+import duckdb
 import pytest
 
 from factory_assets.lib.online.lookup_online import LookupOnline
 from factory_assets.lib.online.request import InputError
+from factory_assets.lib.online.shadow import read_shadow_log
 from factory_assets.lib.online.snapshot import current_snapshot
+from factory_assets.lib.registry import Registry
 from tests.conftest import own_stores, run_assets
 from tests.serving.online_check import (
     assert_online_equals_batch,
@@ -159,3 +163,72 @@ def test_a_model_without_a_snapshot_says_what_makes_it(line, monkeypatch, tmp_pa
         health = empty.get("/healthz")
         assert health.status_code == 503 and "cancellations" in health.json()["missing"]
         assert empty.post("/v1/models/nope/predict", json={}).status_code == 404
+
+
+def _copy_version(registry: Registry, name: str) -> str:
+    """A new registered version of ``name`` with the champion's package (same weights)."""
+    one = registry.version(name, "champion")
+    return str(registry.client.create_model_version(name, one.source, run_id=one.run_id).version)
+
+
+def _wait_for(condition, what: str, seconds: float = 30) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_hot_swap_and_shadow_for_a_multiclass_model(line, monkeypatch) -> None:  # noqa: ANN001
+    """delay_class: a promotion is served without a restart; its challenger is shadow-scored
+    and summarised by shadow_agreement with the spec's label and the task's metric."""
+    defs, root = line
+    _stores(monkeypatch, root)
+    registry = Registry(f"sqlite:///{root / 'mlflow.db'}")
+    rows = batch_rows(root / "warehouse.duckdb", "delay_class", f"p._partition_date = '{DAY}'")
+    body = {"rows": [{"flight_id": r["flight_id"]} for r in rows[:60]]}
+    url = "/v1/models/delay_class/predict"
+    env = {"FACTORY_SERVE_POLL_SECONDS": "0.2", "FACTORY_SERVE_SHADOW": "true"}
+    with in_process(["delay_class"], **env) as client:
+        before = client.post(url, json=body).json()["version"]
+        new = _copy_version(registry, "delay_class")
+        registry.promote("delay_class", new, "hot-swap test")
+        _wait_for(lambda: client.post(url, json=body).json()["version"] == new, "the swap")
+        challenger = _copy_version(registry, "delay_class")
+        registry.keep_as_challenger("delay_class", challenger, "shadow test")
+        models = lambda: client.get("/v1/models").json()[0]  # noqa: E731
+        _wait_for(lambda: models()["challenger_version"] == challenger, "the challenger")
+        answer = client.post(url, json=body).json()
+        assert answer["version"] == new != before
+        assert all(p["version"] == new for p in answer["predictions"])
+        logged = lambda: read_shadow_log(root / "online" / "shadow")  # noqa: E731
+        _wait_for(lambda: logged().filter(challenger_version=challenger).height >= 60, "log")
+    assert _job(defs, ["shadow_agreement"]).execute_in_process().success
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+        summary = conn.sql(
+            "select * from shadow_agreement where challenger_version = ?", params=[challenger]
+        ).pl()
+    assert summary["model"][0] == "delay_class" and summary["rows"][0] >= 60
+    assert summary["agreement"][0] == 1.0 and summary["metric"][0] == "log_loss"
+    assert summary["labelled"][0] > 0  # the day's classes have landed (delay_class, the spec's)
+    assert summary["champion_score"][0] == pytest.approx(summary["challenger_score"][0])
+
+
+def test_token_and_limits_for_a_lookup_model(line, monkeypatch) -> None:  # noqa: ANN001
+    _stores(monkeypatch, line[1])
+    rows = batch_rows(line[1] / "warehouse.duckdb", "cancellations", "true")[:6]
+    body = {"rows": [{"flight_id": r["flight_id"], "distance_mi": r["distance_mi"]} for r in rows]}
+    url = "/v1/models/cancellations/predict"
+    env = {"FACTORY_SERVE_TOKEN": "s3cret", "FACTORY_SERVE_MAX_ROWS": "5"}
+    with in_process(["cancellations"], FACTORY_SERVE_MAX_BODY_BYTES="2000", **env) as client:
+        assert client.post(url, json=body).status_code == 401
+        assert (
+            client.post(url, json=body, headers={"authorization": "Bearer no"}).status_code == 401
+        )
+        auth = {"authorization": "Bearer s3cret"}
+        too_many = client.post(url, json=body, headers=auth)
+        assert too_many.status_code == 413 and "limit of 5" in too_many.text
+        huge = client.post(url, json={"rows": body["rows"] * 40}, headers=auth)
+        assert huge.status_code == 413 and "2000 bytes" in huge.text
+        ok = client.post(url, json={"rows": body["rows"][:5]}, headers=auth)
+        assert ok.status_code == 200 and ok.json()["version"] == "1"
+        assert client.get("/healthz").status_code == 200  # probes need no token
