@@ -254,9 +254,8 @@ def _missing(name: str, online: object, versions: dict) -> str | None:
     if online is None:
         return (
             f"model {name!r} has no online snapshot yet: materialize the asset "
-            f"{name}_online_snapshot (the line does it with scoring: `make demo`, or "
-            f"`dagster asset materialize -m factory_assets.definitions --select "
-            f"{name}_online_snapshot --partition <day>`)"
+            f"{name}_online_snapshot (the line makes it with scoring: `make demo`, or "
+            "materialize it in the Dagster UI, `make ui`)"
         )
     absent = [r for r, v in versions.items() if v is None]
     if absent and len(absent) == len(versions):

@@ -33,7 +33,10 @@ def snapshot_of(spec, line: ModelLine, conn, keys: list[str]) -> tuple:  # noqa:
             for i, c in enumerate(numbers)
             if found[2 * i] is not None
         }
-    return contract, *build_lookup(table, contract, ranges)
+    manifest, frames = build_lookup(table, contract, ranges)
+    if line.batches and keys:  # a table without dates: as of the run's last batch
+        manifest.as_of = max(keys)
+    return contract, manifest, frames
 
 
 def build_online_snapshot(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
