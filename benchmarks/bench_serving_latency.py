@@ -28,7 +28,7 @@ import numpy as np
 import orjson
 
 from benchmarks.common import RESULTS_DIR, machine
-from benchmarks.load_generator import fixed_rate, throughput
+from benchmarks.load_generator import cpu_seconds, fixed_rate, throughput
 
 NAME = "serving_latency"
 RATE, MAX_SECONDS = 500, 60
@@ -111,11 +111,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _measure(port: int, name: str, singles: list[bytes], batches: list[bytes]) -> dict:
+def _measure(port: int, pid: int, name: str, singles: list[bytes], batches: list[bytes]) -> dict:
     path = f"/v1/models/{name}/predict"
     asyncio.run(fixed_rate(port, singles[:300], RATE, MAX_SECONDS, path))  # warm-up
-    before = os.getloadavg()
+    before, cpu = os.getloadavg(), cpu_seconds(pid)
     latencies, errors = asyncio.run(fixed_rate(port, singles, RATE, MAX_SECONDS, path))
+    cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / len(latencies)  # robust to others' load
     after = os.getloadavg()
     passes = [asyncio.run(throughput(port, batches, BATCH, BATCH_SECONDS, path))
               for _ in range(PASSES)]  # fmt: skip
@@ -125,6 +126,7 @@ def _measure(port: int, name: str, singles: list[bytes], batches: list[bytes]) -
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "max_ms": float(ms.max()),
+        "server_cpu_ms_per_request": cpu_ms,
         "errors": errors + sum(e for _, e in passes),
         "batch_rows_s": max(r for r, _ in passes),
         "load_average_1m": {"before": before[0], "after": after[0]},
@@ -145,16 +147,14 @@ def main() -> dict:
     floors = {name: _floor(state, name, bodies[name][1]) for name in names}
     runs: dict[str, dict] = {name: {} for name in names}
     ports = {"fast_lane": _free_port(), "plain_route": _free_port()}
-    processes = [
-        _serve(ports["fast_lane"], True, names),
-        _serve(ports["plain_route"], False, names),
-    ]
+    processes = {mode: _serve(port, mode == "fast_lane", names) for mode, port in ports.items()}
     try:  # both up at once, measured in turn (each model in the other order than the last)
         for i, name in enumerate(names):
             for mode in sorted(ports, reverse=i % 2 == 1):
-                runs[name][mode] = _measure(ports[mode], name, *bodies[name])
+                pid = processes[mode].pid
+                runs[name][mode] = _measure(ports[mode], pid, name, *bodies[name])
     finally:
-        for process in processes:
+        for process in processes.values():
             process.terminate()
             process.wait(timeout=15)
     models = {}
@@ -187,8 +187,10 @@ def main() -> dict:
         lane, plain = m["fast_lane"], m["plain_route"]
         print(
             f"{NAME} {name}: {RATE} req/s x1 row p99 lane {lane['p99_ms']:.2f} ms / plain "
-            f"{plain['p99_ms']:.2f} ms (gain {m['lane_p99_gain']:.2f}x), p50 "
-            f"{plain['p50_ms']:.2f} ms; {BATCH}-row {plain['batch_rows_s']:,.0f} rows/s vs floor "
+            f"{plain['p99_ms']:.2f} ms (gain {m['lane_p99_gain']:.2f}x), p50 {lane['p50_ms']:.2f} "
+            f"/ {plain['p50_ms']:.2f} ms, server CPU {lane['server_cpu_ms_per_request']:.3f} / "
+            f"{plain['server_cpu_ms_per_request']:.3f} ms per request; {BATCH}-row "
+            f"{plain['batch_rows_s']:,.0f} rows/s vs floor "
             f"{m['floor_rows_s']:,.0f}: ratio {m['ratio']:.2f}; errors "
             f"{lane['errors'] + plain['errors']}; load {plain['load_average_1m']['before']:.2f}"
         )
