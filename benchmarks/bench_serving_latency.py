@@ -1,11 +1,10 @@
-"""Online scoring latency per served model, and the fast lane against a plain FastAPI route.
+"""Online scoring latency per served model: the service against its own code in process.
 
 Runs over the project's state after ``make demo`` (every model's champion in the registry and
 its online snapshot under ``$FACTORY_ONLINE_DIR``): the real service (``python -m
-factory_assets.serving_app``) on a free loopback port, twice: with the hand-written ASGI fast
-lane in front of FastAPI (``FACTORY_SERVE_FAST_LANE=true``), then with ``predict`` as a plain
-FastAPI route (``false``). Per model, with its own request rows (drawn from its snapshot: the
-lookup path, or flights' feature function on the warehouse's scheduled flights):
+factory_assets.serving_app``) on a free loopback port. Per model, with its own request rows
+(drawn from its snapshot: the lookup path, or flights' feature function on the warehouse's
+scheduled flights):
 
 - 1-row requests on an open-loop schedule at RATE req/s; latency counts from the *scheduled*
   send time, so a stalled server cannot hide queueing (no coordinated omission);
@@ -13,7 +12,9 @@ lookup path, or flights' feature function on the warehouse's scheduled flights):
 - the floor: the same 100-row bodies through the service's own code in this process
   (validation from the JSON bytes, lookups, routing, onnxruntime; no HTTP), best of PASSES.
 
-The record holds the load average before and after each run: latency depends on the machine.
+The record holds the server's CPU time per 1-row request and the load average before and after
+each run: latency depends on the machine. (The hand-written ASGI lane that once routed
+``predict`` past FastAPI was measured against this plain route and removed: README, Benchmarks.)
 ``BENCH_SERVE_MODELS`` (comma-separated) and ``BENCH_SERVE_REQUESTS`` narrow a quick run.
 """
 
@@ -34,7 +35,7 @@ NAME = "serving_latency"
 RATE, MAX_SECONDS = 500, 60
 REQUESTS = int(os.environ.get("BENCH_SERVE_REQUESTS", "2500"))  # 5 s at RATE per model
 BATCH, BATCHES, PASSES, BATCH_SECONDS = 100, 40, 3, 30
-GOAL_P99_MS, GOAL_RATIO, LANE_GAIN = 5.0, 3.0, 1.5
+GOAL_P99_MS, GOAL_RATIO = 5.0, 3.0
 
 
 def _rows(state, name: str) -> list[dict]:  # noqa: ANN001 (ServingState)
@@ -85,10 +86,10 @@ def _floor(state, name: str, batches: list[bytes]) -> float:  # noqa: ANN001
     return len(batches) * BATCH / best
 
 
-def _serve(port: int, lane: bool, names: list[str]) -> subprocess.Popen:
+def _serve(port: int, names: list[str]) -> subprocess.Popen:
     import httpx
 
-    env = {**os.environ, "FACTORY_SERVE_FAST_LANE": str(lane).lower()}
+    env = {**os.environ}
     env["FACTORY_SERVE_MODELS"] = ",".join(names)  # those with a snapshot: healthy once loaded
     env |= {"FACTORY_SERVE_MAX_ROWS": str(BATCH), "MLFLOW_DISABLE_TELEMETRY": "true"}
     command = [sys.executable, "-m", "factory_assets.serving_app", "--port", str(port)]
@@ -134,7 +135,7 @@ def _measure(port: int, pid: int, name: str, singles: list[bytes], batches: list
 
 
 def main() -> dict:
-    """Measure every served model with the lane and without; write results/serving_latency.json."""
+    """Measure every served model; write results/serving_latency.json."""
     from factory_assets.serving_app.state import ServingState
     from factory_assets.settings import settings
 
@@ -145,28 +146,22 @@ def main() -> dict:
     skipped = sorted(set(wanted or state.models()) - set(names))
     bodies = {name: _bodies(state, name) for name in names}
     floors = {name: _floor(state, name, bodies[name][1]) for name in names}
-    runs: dict[str, dict] = {name: {} for name in names}
-    ports = {"fast_lane": _free_port(), "plain_route": _free_port()}
-    processes = {mode: _serve(port, mode == "fast_lane", names) for mode, port in ports.items()}
-    try:  # both up at once, measured in turn (each model in the other order than the last)
-        for i, name in enumerate(names):
-            for mode in sorted(ports, reverse=i % 2 == 1):
-                pid = processes[mode].pid
-                runs[name][mode] = _measure(ports[mode], pid, name, *bodies[name])
+    port = _free_port()
+    process = _serve(port, names)
+    try:
+        runs = {name: _measure(port, process.pid, name, *bodies[name]) for name in names}
     finally:
-        for process in processes.values():
-            process.terminate()
-            process.wait(timeout=15)
+        process.terminate()
+        process.wait(timeout=15)
     models = {}
     for name in names:
-        lane, plain = runs[name]["fast_lane"], runs[name]["plain_route"]
+        run = runs[name]
         models[name] = {
-            **runs[name],
+            **run,
             "floor_rows_s": floors[name],
-            "ratio": floors[name] / plain["batch_rows_s"],
-            "lane_p99_gain": plain["p99_ms"] / lane["p99_ms"],
-            "goal_met": plain["p99_ms"] < GOAL_P99_MS
-            and floors[name] / plain["batch_rows_s"] <= GOAL_RATIO,
+            "ratio": floors[name] / run["batch_rows_s"],
+            "goal_met": run["p99_ms"] < GOAL_P99_MS
+            and floors[name] / run["batch_rows_s"] <= GOAL_RATIO,
         }
     record = {
         "name": NAME,
@@ -174,8 +169,7 @@ def main() -> dict:
         "batch_rows": BATCH,
         "models": models,
         "skipped": {m: "no online snapshot (run `make demo`)" for m in skipped},
-        "goal": f"1-row p99 < {GOAL_P99_MS} ms at {RATE} req/s; floor/service <= {GOAL_RATIO}; "
-        f"keep the fast lane only if its p99 gain >= {LANE_GAIN}",
+        "goal": f"1-row p99 < {GOAL_P99_MS} ms at {RATE} req/s; floor/service <= {GOAL_RATIO}",
         "machine": machine(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -184,14 +178,10 @@ def main() -> dict:
         orjson.dumps(record, option=orjson.OPT_INDENT_2).decode() + "\n"
     )
     for name, m in models.items():
-        lane, plain = m["fast_lane"], m["plain_route"]
         print(
-            f"{NAME} {name}: {RATE} req/s x1 row p99 lane {lane['p99_ms']:.2f} ms / plain "
-            f"{plain['p99_ms']:.2f} ms (gain {m['lane_p99_gain']:.2f}x), p50 {lane['p50_ms']:.2f} "
-            f"/ {plain['p50_ms']:.2f} ms, server CPU {lane['server_cpu_ms_per_request']:.3f} / "
-            f"{plain['server_cpu_ms_per_request']:.3f} ms per request; {BATCH}-row "
-            f"{plain['batch_rows_s']:,.0f} rows/s vs floor "
-            f"{m['floor_rows_s']:,.0f}: ratio {m['ratio']:.2f}; errors "
-            f"{lane['errors'] + plain['errors']}; load {plain['load_average_1m']['before']:.2f}"
+            f"{NAME} {name}: {RATE} req/s x1 row p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} "
+            f"ms, server CPU {m['server_cpu_ms_per_request']:.3f} ms per request; {BATCH}-row "
+            f"{m['batch_rows_s']:,.0f} rows/s vs floor {m['floor_rows_s']:,.0f}: ratio "
+            f"{m['ratio']:.2f}; errors {m['errors']}; load {m['load_average_1m']['before']:.2f}"
         )
     return record

@@ -116,11 +116,6 @@ class Settings(BaseSettings):
     serve_shadow: bool = Field(
         False, description="`true`: the service scores the `challenger` in shadow and logs both"
     )
-    serve_fast_lane: bool = Field(
-        True,
-        description="`false`: predict through the plain FastAPI route, not the ASGI fast lane "
-        "(the serving_latency benchmark compares the two)",
-    )
     serve_max_rows: int = Field(1000, ge=1, description="rows per request (413 above)")
     serve_max_body_bytes: int = Field(1_048_576, ge=1, description="request body (413 above)")
     serve_token: SecretStr | None = _shown(

@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from factory_assets.lib.online.lookup_online import Unavailable
 from factory_assets.lib.online.request import InputError
@@ -36,49 +36,8 @@ def _detail(message: str) -> bytes:
     return orjson.dumps({"detail": message})
 
 
-class FastLane:
-    """``POST /v1/models/{name}/predict`` straight to the endpoint's code, past FastAPI.
-
-    Pure ASGI, like the Guard: FastAPI's middleware, routing and dependency solving cost about
-    as much as scoring a flight. The FastAPI route stays for the OpenAPI schema and ``/docs``.
-    Every other request goes to the app.
-    """
-
-    PREFIX, SUFFIX = "/v1/models/", "/predict"
-
-    def __init__(self, app: ASGIApp, score: Callable[[str, bytes], tuple[int, bytes]]) -> None:
-        self.app, self.score = app, score
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a predict request, or pass the request on."""
-        path = scope.get("path", "")
-        name = path[len(self.PREFIX) : -len(self.SUFFIX)]
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or not path.startswith(self.PREFIX)
-            or not path.endswith(self.SUFFIX)
-            or not name
-            or "/" in name
-        ):
-            await self.app(scope, receive, send)
-            return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        status, content = self.score(name, b"".join(chunks))
-        headers = [(b"content-type", b"application/json")]
-        headers.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
-
-
 def create_app(settings: Settings) -> ASGIApp:
-    """The FastAPI app over ``settings`` behind the FastLane and the Guard.
+    """The FastAPI app over ``settings`` behind the Guard (body limit, token).
 
     Its lifespan runs the registry poller (and the shadow log's writer).
     """
@@ -212,7 +171,7 @@ def create_app(settings: Settings) -> ASGIApp:
         """Predictions of each row from the champion of the model (of its segment).
 
         The body's schema is the model's own: ``POST /v1/models/<model>/predict`` below lists
-        it per model. Requests reach ``score`` through the FastLane in front of the app.
+        it per model; it is validated in ``score`` straight from the bytes.
         """
         status, content = score(name, await request.body())
         return Response(content, status_code=status, media_type="application/json")
@@ -245,8 +204,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     app.openapi = openapi
     token = settings.serve_token.get_secret_value() if settings.serve_token else None
-    inner = FastLane(app, score) if settings.serve_fast_lane else app
-    return Guard(inner, settings.serve_max_body_bytes, token)
+    return Guard(app, settings.serve_max_body_bytes, token)
 
 
 def _missing(name: str, online: object, versions: dict) -> str | None:

@@ -140,7 +140,7 @@ def test_a_category_outside_the_vocabulary_is_named(line, client, tmp_path) -> N
     body = online.request_model.model_validate(
         {"rows": [{"flight_id": row["flight_id"], "carrier": "ZZ", "distance_mi": 100.0}]}
     )
-    state = client.app.app.app.state.serving  # Guard -> FastLane -> FastAPI
+    state = client.app.app.state.serving  # Guard -> FastAPI
     served = {"cancellations": state.champions["cancellations"]}
     with pytest.raises(InputError) as error:
         online.answer(body, served)
@@ -232,24 +232,3 @@ def test_token_and_limits_for_a_lookup_model(line, monkeypatch) -> None:  # noqa
         ok = client.post(url, json={"rows": body["rows"][:5]}, headers=auth)
         assert ok.status_code == 200 and ok.json()["version"] == "1"
         assert client.get("/healthz").status_code == 200  # probes need no token
-
-
-def test_the_plain_fastapi_route_answers_as_the_fast_lane(line, monkeypatch) -> None:  # noqa: ANN001
-    """FACTORY_SERVE_FAST_LANE=false serves predict through FastAPI's route: the same answers."""
-    _stores(monkeypatch, line[1])
-    rows = batch_rows(line[1] / "warehouse.duckdb", "cancellations", "true")[:3]
-    good = [{"flight_id": r["flight_id"], "distance_mi": r["distance_mi"]} for r in rows]
-    bodies = [
-        {"rows": good},
-        {"rows": [{**good[0], "flight_id": "nope"}]},
-        {"rows": [{**good[0], "distance_mi": "far"}]},
-        {"rows": []},
-    ]
-    url = "/v1/models/cancellations/predict"
-    with in_process(["cancellations"]) as lane:
-        expected = [(r.status_code, r.json()) for r in (lane.post(url, json=b) for b in bodies)]
-    with in_process(["cancellations"], FACTORY_SERVE_FAST_LANE="false") as plain:
-        assert plain.app.app.__class__.__name__ == "FastAPI"  # Guard -> FastAPI, no lane
-        got = [(r.status_code, r.json()) for r in (plain.post(url, json=b) for b in bodies)]
-    assert [s for s, _ in got] == [200, 422, 422, 422]
-    assert got == expected

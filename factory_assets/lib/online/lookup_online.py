@@ -12,10 +12,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pydantic
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
+from factory_assets.lib.online.blocks import FeatureBlock
 from factory_assets.lib.online.contract import Contract
 from factory_assets.lib.online.lookup import ROWS, LookupManifest, parse_day
 from factory_assets.lib.online.request import InputError
@@ -78,6 +80,16 @@ class LookupOnline:
         schema = self.rows.schema
         self.dates = [k for k in c.entity if schema[k] in (pl.Date, pl.Datetime)]
         self.request_model = self._request_model(schema)
+        # the snapshot as arrays: what OnlineScorer reads, gathered per request by row index
+        numeric = self.rows.select(pl.col(c.numeric).cast(pl.Float64))
+        self.values = numeric.fill_null(0.0).to_numpy().reshape(self.rows.height, len(c.numeric))
+        self.valid = numeric.select(pl.all().is_not_null()).to_numpy().reshape(self.values.shape)
+        self.column = {k: j for j, k in enumerate(c.numeric)}
+        self.labels = {k: self.rows[k].to_list() for k in c.categorical}
+        self.keys = self.rows.select(list(dict.fromkeys([*c.entity, c.key]))).to_dicts()
+        self.days = self.rows[c.date].to_list() if c.date else [None] * self.rows.height
+        column = c.segment_column
+        self.segments = self.rows[column].to_list() if column else []
 
     def _request_model(self, schema: pl.Schema) -> type[BaseModel]:
         c = self.contract
@@ -138,39 +150,59 @@ class LookupOnline:
             raise InputError(errors)
         return found
 
-    def frame(self, items: list) -> pl.DataFrame:
-        """The feature rows of ``items``: snapshot rows by key, the sent inputs put over them."""
-        c, schema = self.contract, self.rows.schema
-        at = self._checked(items)
-        sent = {
-            k: [getattr(item, k) for item in items] for k in dict.fromkeys([*c.entity, *c.request])
-        }
-        if c.lookups:
-            base = self.rows[at]
-            given = {k: v for k, v in sent.items() if k in c.request}
-        else:
-            base, given = pl.DataFrame(height=len(items)), sent
-        columns = [pl.Series(k, v, dtype=schema[k], strict=False) for k, v in given.items()]
-        return base.with_columns(columns) if columns else base
+    def batch(self, items: list) -> "_Rows":
+        """The feature rows of ``items``: snapshot rows by key, the sent inputs put over them.
 
-    def _route(self, frame: pl.DataFrame, served: dict) -> list[str]:
+        As arrays (``Table``-like: float64 values, validity, labels), what ``OnlineScorer``
+        reads; the same numbers as ``Preprocessor.transform`` gives the batch's rows.
+        """
+        c, n = self.contract, len(items)
+        at = self._checked(items)
+        if c.lookups:
+            values, valid = self.values[at], self.valid[at]
+            labels = {k: [self.labels[k][i] for i in at] for k in self.labels}
+            keys = [self.keys[i] for i in at]
+            dates = [self.days[i] for i in at]
+        else:
+            values = np.zeros((n, len(c.numeric)))
+            valid = np.zeros((n, len(c.numeric)), dtype=bool)
+            labels, keys = {}, [{k: getattr(item, k) for k in c.entity} for item in items]
+            dates = [None] * n
+        for column in c.request:
+            sent = [getattr(item, column) for item in items]
+            if column in self.column:
+                j, narrow = self.column[column], self.rows.schema[column] == pl.Float32
+                for r, v in enumerate(sent):
+                    values[r, j] = 0.0 if v is None else float(np.float32(v) if narrow else v)
+                    valid[r, j] = v is not None
+            else:
+                labels[column] = sent
+        if c.segment_column and c.segment_column in c.entity:
+            segments = [getattr(item, c.segment_column) for item in items]
+        elif c.segment_column in labels:
+            segments = labels[c.segment_column]
+        else:
+            segments = [self.segments[i] for i in at] if c.segment_column else []
+        return _Rows(labels, values, valid, keys, dates, segments)
+
+    def _route(self, rows: "_Rows", served: dict) -> list[str]:
         """The registered model of each row: its segment's champion, else the fallback."""
         c = self.contract
         if not c.segment_column:
-            return [c.name] * frame.height
+            return [c.name] * len(rows.keys)
         out = []
-        for value in frame[c.segment_column].to_list():
+        for value in rows.segments:
             name = c.segments.get(str(value))
             out.append(name if name in served else c.fallback)
         return out
 
-    def _vocabulary(self, items: list, frame: pl.DataFrame, route: list[str], served: dict) -> None:
+    def _vocabulary(self, rows: "_Rows", route: list[str], served: dict) -> None:
         c = self.contract
         if c.unknown_categories != "reject":
             return
         errors = []
         for column in (k for k in c.request if k in c.categorical):
-            for i, (value, name) in enumerate(zip(frame[column].to_list(), route, strict=True)):
+            for i, (value, name) in enumerate(zip(rows.labels[column], route, strict=True)):
                 vocab = served[name].vocab(column)
                 if value is not None and value not in vocab:
                     listed = ", ".join(map(str, vocab[:SHOWN])) + (
@@ -190,34 +222,53 @@ class LookupOnline:
             InputError: a row's keys, dates, numbers or categories do not fit (a 422).
             Unavailable: a row's model has no champion loaded.
         """
-        c, items = self.contract, body.rows
-        frame = self.frame(items)
-        route = self._route(frame, served)
+        rows = self.batch(body.rows)
+        route = self._route(rows, served)
         absent = sorted({name for name in route if name is None or name not in served}, key=str)
         if absent:
             raise Unavailable(f"no champion of {', '.join(map(str, absent))} is loaded")
-        self._vocabulary(items, frame, route, served)
-        if c.key in frame.columns:
-            keys = frame.select(list(dict.fromkeys([*c.entity, c.key]))).to_dicts()
-        else:
-            keys = [{k: getattr(item, k) for k in c.entity} for item in items]
-        dates = (
-            frame[c.date].to_list() if c.date and c.date in frame.columns else [None] * len(items)
-        )
-        predictions: list[dict | None] = [None] * frame.height
+        self._vocabulary(rows, route, served)
+        predictions: list[dict | None] = [None] * len(route)
         versions, shadow = {}, []
         for name in dict.fromkeys(route):
-            rows = [i for i, r in enumerate(route) if r == name]
-            part = frame[rows] if len(rows) < frame.height else frame
+            mine = [i for i, r in enumerate(route) if r == name]
+            part = rows.block(self.contract.numeric, mine if len(mine) < len(route) else None)
             model = served[name]
             pred = model.predict(part)
             columns = {k: s.to_list() for k, s in self.task.prediction_columns(pred).items()}
-            for j, i in enumerate(rows):
+            for j, i in enumerate(mine):
                 out = {k: v[j] for k, v in columns.items()}
-                predictions[i] = {**keys[i], **out, "model": name, "version": model.version}
+                predictions[i] = {**rows.keys[i], **out, "model": name, "version": model.version}
             versions[name] = model.version
-            shadow.append((name, part, pred, [keys[i] for i in rows], [dates[i] for i in rows]))
+            shadow.append((name, part, pred, part.flight_id, part.flight_date))
         return Answer(predictions, versions, shadow)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A request's feature rows as arrays, with each row's keys, date and segment."""
+
+    labels: dict[str, list]  # categorical inputs
+    values: np.ndarray  # float64 [rows, numeric], 0 where null
+    valid: np.ndarray  # bool, same shape
+    keys: list[dict]
+    dates: list
+    segments: list
+
+    def block(self, numeric: list[str], rows: list[int] | None) -> FeatureBlock:
+        """The rows (all, or ``rows``) as the FeatureBlock ``OnlineScorer`` scores."""
+        if rows is None:
+            return FeatureBlock(self.keys, self.dates, self.labels, tuple(numeric), self.values,
+                                self.valid, pl.Schema())  # fmt: skip
+        return FeatureBlock(
+            [self.keys[i] for i in rows],
+            [self.dates[i] for i in rows],
+            {k: [v[i] for i in rows] for k, v in self.labels.items()},
+            tuple(numeric),
+            self.values[rows],
+            self.valid[rows],
+            pl.Schema(),
+        )
 
 
 def _camel(name: str) -> str:
