@@ -256,7 +256,11 @@ class _Rows:
     segments: list
 
     def block(self, numeric: list[str], rows: list[int] | None) -> FeatureBlock:
-        """The rows (all, or ``rows``) as the FeatureBlock ``OnlineScorer`` scores."""
+        """The rows (all, or ``rows``) as the FeatureBlock ``OnlineScorer`` scores.
+
+        Its ``flight_id`` holds each row's keys (a dict), its ``flight_date`` each row's date:
+        what the shadow log writes of a row.
+        """
         if rows is None:
             return FeatureBlock(self.keys, self.dates, self.labels, tuple(numeric), self.values,
                                 self.valid, pl.Schema())  # fmt: skip
