@@ -24,6 +24,7 @@ from factory_assets.components.model_spec_fields import (
     _f,
     parse_date,
 )
+from factory_assets.components.model_spec_online import OnlineSpec
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
 from factory_assets.components.model_spec_training import SearchSpec, SplitSpec, TrainingSpec
 from factory_assets.components.spec_loading import load_spec, locate, raise_bad, written_as
@@ -62,6 +63,7 @@ class ModelSpec(dg.Component, dg.Model):
         None, "Served predictions' table (<name>_predictions)."
     )
     schedule: ScheduleSpec | None = _f(None, "Optional: score and monitor on a cron.")
+    online: OnlineSpec = _f(OnlineSpec(), "How the scoring service gets each input.")
     _where: Locate | None = pydantic.PrivateAttr(default=None)
 
     @pydantic.model_validator(mode="after")
@@ -115,6 +117,7 @@ class ModelSpec(dg.Component, dg.Model):
             for i, column in enumerate(columns):
                 if column not in inputs:
                     raise rule(f"{column!r} is not an input", listing(sorted(inputs)), at=(*at, i))
+        self.online.check(inputs)
         if self.segments is not None and self.segments.fallback == self.name:
             raise rule("a model cannot fall back on itself", "another model",
                        at=("segments", "fallback"))  # fmt: skip
