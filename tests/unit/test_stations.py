@@ -107,8 +107,8 @@ def test_a_period_with_no_rows_has_nothing_to_judge_and_one_never_scored_fails(
     with pytest.raises(DriftError, match="no table m_predictions yet: materialize m_predictions"):
         judge_drift("2024-03-01", line, None, store, None, None)
     with duckdb.connect(path) as conn:
-        conn.sql("create table m_predictions (id int, day date, probability float, model_name varchar, "
-                 "model_version varchar)")  # fmt: skip
+        conn.sql("create table m_predictions (id int, day date, probability float, "
+                 "model_name varchar, model_version varchar)")  # fmt: skip
     config = SimpleNamespace(window=1, floors={})
     metadata, passed, verdict = judge_drift("2024-03-02", line, config, store, None, None)
     assert passed and verdict["evaluated"] is False and "nothing to judge" in metadata["detail"]
