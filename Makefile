@@ -110,7 +110,7 @@ mlflow-ui: install  ## MLflow UI on http://127.0.0.1:5000 over the same tracking
 		--backend-store-uri $(FACTORY_MLFLOW_TRACKING_URI) \
 		--default-artifact-root $(FACTORY_MLFLOW_ARTIFACTS)
 
-serve: install  ## scoring service (FastAPI) on http://$(SERVE_HOST):$(SERVE_PORT), docs at /docs
+serve: install  ## scoring service (FastAPI) of every model spec on http://$(SERVE_HOST):$(SERVE_PORT), docs at /docs (after make demo)
 	$(BIN)/python -m factory_assets.serving_app --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 # NAME=<name>: defs/models/<name>/defs.yaml, a commented spec that loads as is (the skeleton is

@@ -46,7 +46,7 @@ class Client:
 
 
 async def fixed_rate(
-    port: int, bodies: list[bytes], rate: int, max_seconds: float
+    port: int, bodies: list[bytes], rate: int, max_seconds: float, path: str = PREDICT
 ) -> tuple[list, int]:
     """Send ``bodies`` open-loop at ``rate`` per second; latency counts from each due time."""
     client = Client(port, 32)
@@ -56,7 +56,7 @@ async def fixed_rate(
     async def one(body: bytes, due: float) -> None:
         nonlocal errors
         try:
-            status = await client.post(PREDICT, body)
+            status = await client.post(path, body)
             errors += status != 200
         except Exception:  # noqa: BLE001 - counted, the run goes on
             errors += 1
@@ -74,7 +74,7 @@ async def fixed_rate(
 
 
 async def throughput(
-    port: int, bodies: list[bytes], rows: int, max_seconds: float
+    port: int, bodies: list[bytes], rows: int, max_seconds: float, path: str = PREDICT
 ) -> tuple[float, int]:
     """Rows per second of ``bodies`` (``rows`` each) sent closed-loop on 2 connections."""
     client = Client(port, 2)
@@ -87,7 +87,7 @@ async def throughput(
         for body in mine:
             if loop.time() - start > max_seconds:
                 return
-            errors += await client.post(PREDICT, body) != 200
+            errors += await client.post(path, body) != 200
             done += 1
 
     await asyncio.gather(worker(bodies[0::2]), worker(bodies[1::2]))

@@ -59,10 +59,11 @@ class OnlineStore(dg.ConfigurableResource):
 
     root: str
 
-    @property
-    def snapshots(self) -> Path:
-        """Where online feature snapshots go; ``CURRENT`` names the live one."""
-        return Path(self.root) / "snapshots"
+    def snapshots(self, model: str) -> Path:
+        """Where ``model``'s online snapshots go; ``CURRENT`` names the live one."""
+        from factory_assets.lib.online.contract import model_root
+
+        return model_root(Path(self.root), model)
 
     @property
     def shadow(self) -> Path:

@@ -120,7 +120,9 @@ class Settings(BaseSettings):
         "project's `target/`; older ones are removed after each build",
     )
     serve_models: Annotated[tuple[str, ...], NoDecode] = Field(
-        ("flights",), description="models the service serves (comma-separated)"
+        (),
+        description="models the service serves (comma-separated); empty: every model spec under "
+        "factory_assets/defs/models/ and every model with an online snapshot",
     )
     serve_poll_seconds: float = Field(
         30.0, gt=0, description="how often the service checks the registry's aliases and snapshot"

@@ -27,8 +27,9 @@ STATIONS = (
     "drift_report",
     "prediction_performance",
     "monitoring_summary",
+    "online_snapshot",
 )
-SERVING = {"online_feature_snapshot", "shadow_agreement"}  # one each, whatever the models
+SERVING = {"shadow_agreement"}  # one, whatever the models
 NAME = re.compile(
     rf"^(raw_{WORD}|stg_{WORD}__{WORD}|(fct|dim)_{WORD}|feat_{WORD}|{WORD}_features|"
     rf"{WORD}_({'|'.join(STATIONS)}))$"

@@ -20,14 +20,13 @@ from factory_assets.components.model_spec_fields import (
     Identifier,
     MonitoringSpec,
     ScheduleSpec,
-    SearchSpec,
     SegmentSpec,
-    SplitSpec,
-    TrainingSpec,
     _f,
     parse_date,
 )
+from factory_assets.components.model_spec_online import OnlineSpec
 from factory_assets.components.model_spec_scaffold import ModelSpecScaffolder
+from factory_assets.components.model_spec_training import SearchSpec, SplitSpec, TrainingSpec
 from factory_assets.components.spec_loading import load_spec, locate, raise_bad, written_as
 from factory_assets.lib.catalog import ColumnFacts, column_facts, warehouse_tables
 from factory_assets.lib.model_line import SPLIT_DAY, ModelLine, Segments, Split
@@ -52,7 +51,9 @@ class ModelSpec(dg.Component, dg.Model):
     )
     owners: list[str] = _f(["team:ml-platform"], "Owners of its assets.")
     data: DataSpec = _f(text="The table the model reads and which of its columns are what.")
-    training: TrainingSpec = _f(TrainingSpec(), "Training window (or split) and the net's knobs.")
+    training: TrainingSpec = _f(
+        TrainingSpec(), "Training window (or split), the architecture (mlp, gbdt, auto), its knobs."
+    )
     search: SearchSpec | None = _f(None, "Optional Optuna search.")
     evaluation: EvaluationSpec = _f(EvaluationSpec(), "The fixed holdout and its reports.")
     gate: GateSpec = _f(GateSpec(), "What a challenger must pass to become champion.")
@@ -62,6 +63,7 @@ class ModelSpec(dg.Component, dg.Model):
         None, "Served predictions' table (<name>_predictions)."
     )
     schedule: ScheduleSpec | None = _f(None, "Optional: score and monitor on a cron.")
+    online: OnlineSpec = _f(OnlineSpec(), "How the scoring service gets each input.")
     _where: Locate | None = pydantic.PrivateAttr(default=None)
 
     @pydantic.model_validator(mode="after")
@@ -97,6 +99,14 @@ class ModelSpec(dg.Component, dg.Model):
         return self
 
     @pydantic.model_validator(mode="after")
+    def _search_tunes_the_net(self) -> Self:
+        if self.search is not None and self.training.architecture == "gbdt":
+            raise rule("a search tunes the net's knobs, and architecture gbdt trains no net",
+                       "architecture mlp or auto (the search tunes auto's mlp candidate), or "
+                       "no search", at=("training", "architecture"))  # fmt: skip
+        return self
+
+    @pydantic.model_validator(mode="after")
     def _inputs_named(self) -> Self:
         inputs = self.data.inputs
         named = {
@@ -107,6 +117,7 @@ class ModelSpec(dg.Component, dg.Model):
             for i, column in enumerate(columns):
                 if column not in inputs:
                     raise rule(f"{column!r} is not an input", listing(sorted(inputs)), at=(*at, i))
+        self.online.check(inputs)
         if self.segments is not None and self.segments.fallback == self.name:
             raise rule("a model cannot fall back on itself", "another model",
                        at=("segments", "fallback"))  # fmt: skip

@@ -6,7 +6,7 @@ model_spec_checks.py. Errors read ``<file:line>: <field>: <problem>; allowed: ..
 """
 
 import datetime as dt
-from typing import Literal, Self
+from typing import Self
 
 import dagster as dg
 import pydantic
@@ -19,10 +19,8 @@ from factory_assets.components.model_spec_monitoring import (  # noqa: F401 (re-
 )
 from factory_assets.components.model_spec_monitoring import spec_field as _f
 from factory_assets.lib.model_line import IDENTIFIER
-from factory_assets.lib.specs.errors import listing, pattern, rule
+from factory_assets.lib.specs.errors import pattern, rule
 
-SEARCHABLE = {"lr", "dropout", "hidden", "max_epochs", "batch_size", "weight_decay"}
-MAX_SPLIT = 50  # percent of keys validation and holdout take together at most
 Identifier = pattern(IDENTIFIER.pattern, "a plain identifier", "lowercase letters, digits and _, "
                      "starting with a letter or _ (no quotes, semicolons or spaces)")  # fmt: skip
 SegmentValue = pattern(r"^[A-Za-z0-9_.-]+$", "a model name's end", "letters, digits, '_', '-', '.'")
@@ -93,74 +91,6 @@ class DataSpec(dg.Model):
         return self
 
 
-class SplitSpec(dg.Model):
-    """A model without data.date: percent of keys (by a seeded hash) that validate and hold out."""
-
-    val: int = _f(15, "Percent of keys that validate (early stopping, search).", ge=1)
-    holdout: int = _f(15, "Percent of keys held out (evaluation and the gate); the rest trains.",
-                      ge=1)  # fmt: skip
-
-    @pydantic.model_validator(mode="after")
-    def _leaves_most_to_train(self) -> Self:
-        if self.val + self.holdout > MAX_SPLIT:
-            raise rule(f"val {self.val} % and holdout {self.holdout} % are impossible",
-                       f"each >= 1, together <= {MAX_SPLIT}")  # fmt: skip
-        return self
-
-
-class TrainingSpec(dg.Model):
-    """Training window (validation: the ``val_days`` after it) and the net's knobs."""
-
-    train_start: str | None = _f(
-        None, "First day of the training window (YYYY-MM-DD); required with data.date."
-    )
-    train_end: str | None = _f(None, "Last day of the training window; required with data.date.")
-    split: SplitSpec | None = _f(
-        None,
-        "Without data.date only: the key-hash split (default 15 % validation, 15 % holdout, "
-        "seeded by training.seed).",
-    )
-    val_days: int = _f(14, "Days after train_end that validate (early stopping, search).", ge=1)
-    architecture: Literal["mlp"] = _f("mlp", "The net: embeddings for categories + an MLP.")
-    hidden: list[pydantic.conint(ge=1)] = _f([64, 32], "Widths of the hidden layers.", min_length=1)
-    dropout: float = _f(0.1, "Dropout between hidden layers.", ge=0.0, le=0.95)
-    max_epochs: int = _f(30, "Epochs at most (early stopping ends sooner).", ge=1)
-    patience: int = _f(4, "Epochs without a better validation metric before stopping (the "
-                       "best epoch's weights are kept); 0: run max_epochs.", ge=0)  # fmt: skip
-    monitor: Literal["score", "loss"] = _f("score", "Early stopping watches the task's primary "
-                                           "validation metric, or the loss.")  # fmt: skip
-    batch_size: int = _f(1024, "Rows per batch.", ge=1)
-    lr: float = _f(2e-3, "AdamW peak learning rate.", gt=0.0)
-    lr_schedule: Literal["cosine", "constant"] = _f("cosine", "One epoch of warm-up, then a "
-                                                    "cosine decay to 2 % of lr.")  # fmt: skip
-    weight_decay: float = _f(1e-4, "AdamW weight decay.", ge=0.0)
-    scaling: Literal["robust", "standard"] = _f("robust", "Numerics: median/IQR, clipped to "
-                                                "0.1-99.9 % (robust), or mean/std.")  # fmt: skip
-    embedding_cap: int = _f(16, "Widest embedding (1.6 * size^0.56 per category).", ge=1)
-    seed: int = _f(13, "Seed of the split, the weights and the batch order.")
-
-
-class SearchSpec(dg.Model):
-    """Optuna search: ``trials`` trials over ``space``, maximising validation AUROC."""
-
-    trials: int = _f(text="Trials to run.", ge=1, le=500)
-    space: dict[str, dict] = _f(text="Parameter -> {low, high} or {choices}.")
-
-    @pydantic.field_validator("space")
-    @classmethod
-    def _space(cls, value: dict) -> dict:
-        from factory_assets.lib.training.search import SearchSpace
-
-        try:
-            SearchSpace.parse(value, allowed=SEARCHABLE)
-        except ValueError as err:
-            allowed = (
-                f"low < high (and log, int) or choices, for any of {listing(sorted(SEARCHABLE))}"
-            )
-            raise rule(str(err), None if "allowed:" in str(err) else allowed) from None
-        return value
-
-
 class LeakageSpec(dg.Model):
     """The leakage guard: an input that alone predicts the label almost perfectly."""
 
@@ -219,6 +149,11 @@ class GateSpec(dg.Model):
     )
     margin: float = _f(
         0.002, "By how much of gate.metric a challenger must beat the champion.", ge=0.0
+    )
+    beat_baseline: bool = _f(
+        True,
+        "Refuse a challenger whose holdout gate.metric is worse than the gradient-boosted "
+        "baseline's (default recipe, fitted on every training) on the same holdout; ties pass.",
     )
 
 

@@ -1,6 +1,5 @@
 """A trained model judged on the fixed holdout, and its training rows by the leakage guard."""
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -14,17 +13,13 @@ Predict = Callable[[pl.DataFrame], np.ndarray]  # feature rows -> the task's pre
 
 
 def torch_predict(net, preprocessor, frame: pl.DataFrame) -> np.ndarray:  # noqa: ANN001
-    """Predictions of the trained torch net with its task's head (before any packaging).
+    """Predictions of a trained model (net or trees) as its package serves them.
 
-    As the package serves them: [n] probabilities or values, or [n, classes] probabilities.
+    [n] probabilities or values, or [n, classes] probabilities (lib/training/models.py).
     """
-    import torch
+    from factory_assets.lib.training.models import predict_frame
 
-    from factory_assets.lib.training.heads import serving_net
-
-    cat, num = preprocessor.transform(frame)
-    with torch.no_grad():
-        return serving_net(net, preprocessor)(torch.from_numpy(cat), torch.from_numpy(num)).numpy()
+    return predict_frame(net, preprocessor, frame)
 
 
 def holdout_fallback(holdout: pl.DataFrame, line: ModelLine, min_rows: int = 1) -> str | None:
@@ -78,7 +73,7 @@ def _scored(holdout: pl.DataFrame, y: np.ndarray, pred: np.ndarray) -> pl.DataFr
 
 
 def evaluate(net, pre, holdout: pl.DataFrame, line: ModelLine, config, report: list) -> dict:  # noqa: ANN001
-    """``judge`` of the trained torch net's predictions."""
+    """``judge`` of the trained model's predictions (a net or trees)."""
     return judge(lambda frame: torch_predict(net, pre, frame), holdout, line, config, report)
 
 
@@ -121,13 +116,28 @@ def judge(predict: Predict, holdout: pl.DataFrame, line: ModelLine, config, repo
     }
 
 
-def log_holdout(client, run_id: str, metrics: dict) -> None:  # noqa: ANN001 (MlflowClient)
-    """``holdout/<metric>`` on the model's run, in one write (SQLite: 10-20 ms a write)."""
-    from mlflow.entities import Metric
+def log_holdout(client, run_id: str, metrics: dict, prefix: str = "holdout") -> None:  # noqa: ANN001
+    """``<prefix>/<metric>`` on the model's run, in one write (SQLite: 10-20 ms a write)."""
+    from factory_assets.lib.training.candidates import log_metrics
 
-    now = int(time.time() * 1000)
-    batch = [Metric(f"holdout/{k}", float(v), now, 0) for k, v in metrics.items()]
-    client.log_batch(run_id, metrics=batch)
+    log_metrics(client, run_id, {f"{prefix}/{k}": v for k, v in metrics.items()})
+
+
+def baseline_metrics(tracking, model: dict, holdout: pl.DataFrame, line: ModelLine) -> dict:  # noqa: ANN001
+    """The task's metrics of the run's gradient-boosted baseline on ``holdout``.
+
+    Logged as ``baseline/holdout/<metric>`` on the model's run; {} for a run trained before
+    baselines (its training result has none).
+    """
+    if not model.get("baseline"):
+        return {}
+    from factory_assets.lib.training.candidates import BASELINE
+
+    trees, pre = load_run_model(tracking, model["run_id"], BASELINE)
+    y = line.task.encode(holdout[line.columns.label])
+    metrics = line.task.metrics(y, torch_predict(trees, pre, holdout))
+    log_holdout(tracking.registry().client, model["run_id"], metrics, f"{BASELINE}/holdout")
+    return metrics
 
 
 def evaluate_segment(  # noqa: PLR0913
@@ -158,6 +168,7 @@ def evaluate_segment(  # noqa: PLR0913
     net, pre = load_run_model(tracking, model["run_id"])
     result = evaluate(net, pre, holdout, line, config, report)
     log_holdout(tracking.registry().client, model["run_id"], result["metrics"])
+    result["baseline_metrics"] = baseline_metrics(tracking, model, holdout, line)
     if train is not None:
         result["leakage"] = guard(train, line, config)
     return result

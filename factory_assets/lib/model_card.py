@@ -61,6 +61,14 @@ def _leakage(found: dict | None) -> str:
     )
 
 
+def _metrics(metrics: dict, baseline: dict | None) -> str:
+    """The holdout metrics, beside the gradient-boosted baseline's on the same rows if any."""
+    if not baseline:
+        return _table(metrics, ("metric", "value"))
+    rows = [(k, _cell(v), _cell(baseline[k]) if k in baseline else "") for k, v in metrics.items()]
+    return markdown_table(("metric", "model", "baseline (gradient-boosted)"), rows)
+
+
 def _limitations(label: str, features: str, window: dict) -> str:
     train = window.get("train")
     trained = f"dated {_cell(train)}" if train else "of its training window"
@@ -98,6 +106,7 @@ def model_card(
     task: Task = BINARY,
     task_tables: dict[str, str] | None = None,
     leakage: dict | None = None,
+    baseline: dict | None = None,
 ) -> str:
     """A markdown model card; segment and importance tables arrive already as markdown.
 
@@ -105,7 +114,8 @@ def model_card(
     ``features`` table (and ``label_table`` when the label is joined from another one) and the
     ``inputs``; ``window["train"]`` bounds what the limitations call in scope. ``task`` says
     what the served number is; ``task_tables`` (markdown: calibration, residuals by decile,
-    confusion) follow the metrics; ``leakage`` is the leakage guard's verdict (lib/leakage.py).
+    confusion) follow the metrics; ``leakage`` is the leakage guard's verdict (lib/leakage.py);
+    ``baseline`` the gradient-boosted baseline's metrics on the same holdout, shown beside.
 
     An importance table of None or "" (importance not computed) shows as ``_none_``.
 
@@ -123,7 +133,7 @@ def model_card(
         f"## Code\n\n- Code version: `{code_version}`",
         "## Parameters\n\n" + _table(params, ("parameter", "value"), round_floats=False),
         "\n\n".join(
-            ["## Holdout metrics\n\n" + _table(metrics, ("metric", "value"))]
+            ["## Holdout metrics\n\n" + _metrics(metrics, baseline)]
             + _task_tables(task_tables or {})
         ),
         "## Segments\n\n" + ("\n\n".join(segments) if segments else "_none_"),

@@ -34,6 +34,25 @@ def holdout_tags(line: ModelLine, metrics: dict) -> dict[str, str]:
     return {f"holdout_{m}": f"{metrics[m]:.4f}" for m in line.task.metric_names}
 
 
+def baseline_reason(challenger: dict, baseline: dict | None, metric: str) -> str | None:
+    """Why ``challenger`` loses to the gradient-boosted baseline on ``metric`` (None: it does not).
+
+    Both are metrics on the same holdout rows; a tie passes. No baseline (a run trained before
+    baselines): None.
+    """
+    from factory_assets.lib.tasks import HIGHER_IS_BETTER, metric_label
+
+    if not baseline or metric not in baseline:
+        return None
+    value, floor = challenger[metric], baseline[metric]
+    if value >= floor if HIGHER_IS_BETTER[metric] else value <= floor:
+        return None
+    return (
+        f"holdout {metric_label(metric)} {value:.4f} is worse than the gradient-boosted "
+        f"baseline's {floor:.4f} on the same holdout (gate.beat_baseline)"
+    )
+
+
 def gate_decision(  # noqa: ANN201
     challenger: dict,
     champion: dict | None,
@@ -54,6 +73,11 @@ def gate_decision(  # noqa: ANN201
     leak = leak_reason(evaluation.get("leakage"), list(config.leakage_allow))
     if leak:
         return reg.GateDecision(False, leak)
+    behind = getattr(config, "beat_baseline", True) and baseline_reason(
+        challenger, evaluation.get("baseline_metrics"), config.metric
+    )
+    if behind:
+        return reg.GateDecision(False, behind)
     gate = GateConfig(config.metric, dict(config.floors), config.margin)
     floors = reg.decide(challenger, None, gate)
     if champion is None or not floors.promote:
@@ -85,6 +109,7 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
         },
         params=model["config"],
         metrics=evaluation["metrics"],
+        baseline=evaluation.get("baseline_metrics"),
         task=line.task,
         task_tables={k: v for k, v in evaluation["tables"].items() if k in TASK_TABLES},
         leakage=evaluation.get("leakage"),
@@ -112,8 +137,8 @@ def package_segment(  # noqa: PLR0913
     graph of an earlier net of the same shape, packaged by this step or an earlier one in the
     process.
     """
-    from factory_assets.lib import packaging
     from factory_assets.lib.scoring import CARD_FILE, MODEL_FILE, PREPROCESSOR_FILE
+    from factory_assets.lib.training import models
 
     registry, name = tracking.registry(), line.registry_name(segment)
     net, pre = load_run_model(tracking, model["run_id"])
@@ -127,15 +152,15 @@ def package_segment(  # noqa: PLR0913
         "champion_version": champion_version,
         f"champion_{metric}": None if champion is None else round(champion[metric], 4),
     }
+    baseline = evaluation.get("baseline_metrics") or {}
+    if metric in baseline:
+        gate[f"baseline_{metric}"] = round(baseline[metric], 4)
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(tmp) / "package"
         package.mkdir()
-        export = exports.export if exports else packaging.export_onnx
-        export(net, len(pre.categorical), pre.n_numeric, package / MODEL_FILE, preprocessor=pre)
+        models.export(net, pre, package / MODEL_FILE, exports)  # the net's graph cache
         cat, num = pre.transform(holdout.head(config.parity_rows))
-        diff = packaging.check_parity(
-            net, package / MODEL_FILE, cat, num, config.parity_atol, preprocessor=pre
-        )
+        diff = models.check_parity(net, pre, package / MODEL_FILE, cat, num, config.parity_atol)
         (package / PREPROCESSOR_FILE).write_text(pre.to_json())
         card = _card(name, line, model, evaluation, gate)
         (package / CARD_FILE).write_text(card)
@@ -147,6 +172,7 @@ def package_segment(  # noqa: PLR0913
             **holdout_tags(line, challenger),
             **live_tags(evaluation.get("live"), config.metric),
             "onnx_parity_max_abs_diff": f"{diff:.2e}",
+            "architecture": models.architecture(net),
             "dagster_run_id": run_id,
             "gate_decision": "promoted" if decision.promote else "rejected",
             # with the version, not one write each after it (promote checks the champion again)

@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -11,21 +11,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
+from factory_assets.lib.online.lookup_online import Unavailable
 from factory_assets.lib.online.request import InputError
 from factory_assets.lib.online.shadow import ShadowLog
 from factory_assets.serving_app.guard import Guard
-from factory_assets.serving_app.schemas import ModelInfo, PredictRequest, PredictResponse
+from factory_assets.serving_app.schemas import ModelInfo, PredictResponse
 from factory_assets.serving_app.state import ServingState
 from factory_assets.settings import Settings
 
 log = logging.getLogger("factory.serving")
 COMPONENTS = "#/components/schemas/"
-REQUEST_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {"$ref": f"{COMPONENTS}PredictRequest"}}},
-}
+REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": {}}}}
 MISSING_BODY = {"loc": ["body"], "msg": "Field required", "type": "missing"}
 
 
@@ -38,49 +36,8 @@ def _detail(message: str) -> bytes:
     return orjson.dumps({"detail": message})
 
 
-class FastLane:
-    """``POST /v1/models/{name}/predict`` straight to the endpoint's code, past FastAPI.
-
-    Pure ASGI, like the Guard: FastAPI's middleware, routing and dependency solving cost about
-    as much as scoring a flight. The FastAPI route stays for the OpenAPI schema and ``/docs``.
-    Every other request goes to the app.
-    """
-
-    PREFIX, SUFFIX = "/v1/models/", "/predict"
-
-    def __init__(self, app: ASGIApp, score: Callable[[str, bytes], tuple[int, bytes]]) -> None:
-        self.app, self.score = app, score
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a predict request, or pass the request on."""
-        path = scope.get("path", "")
-        name = path[len(self.PREFIX) : -len(self.SUFFIX)]
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or not path.startswith(self.PREFIX)
-            or not path.endswith(self.SUFFIX)
-            or not name
-            or "/" in name
-        ):
-            await self.app(scope, receive, send)
-            return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        status, content = self.score(name, b"".join(chunks))
-        headers = [(b"content-type", b"application/json")]
-        headers.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
-
-
 def create_app(settings: Settings) -> ASGIApp:
-    """The FastAPI app over ``settings`` behind the FastLane and the Guard.
+    """The FastAPI app over ``settings`` behind the Guard (body limit, token).
 
     Its lifespan runs the registry poller (and the shadow log's writer).
     """
@@ -100,7 +57,7 @@ def create_app(settings: Settings) -> ASGIApp:
     app = FastAPI(
         title="factory scoring service",
         version="1",
-        summary="Scores flights with the registry's champion; features from the online snapshot.",
+        summary="Every model spec's champion, its inputs from the request and its online snapshot.",
         lifespan=lifespan,
     )
     app.state.serving = state
@@ -111,33 +68,42 @@ def create_app(settings: Settings) -> ASGIApp:
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
-        """200 when every model has a champion loaded and a snapshot is there, else 503."""
-        versions = {
-            name: getattr(state.champions.get(name), "version", None)
-            for name in settings.serve_models
-        }
-        features = state.features
-        ready = features is not None and all(versions.values())
-        body = {
-            "status": "ok" if ready else "loading",
-            "models": versions,
-            "snapshot_as_of": None if features is None else features.manifest.as_of,
-        }
-        return JSONResponse(body, status_code=200 if ready else 503)
+        """200 when every model has its snapshot and a champion, else 503 and what is missing."""
+        models, missing = {}, {}
+        for name in state.models():
+            online = state.online.get(name)
+            versions = {r: getattr(state.champions.get(r), "version", None)
+                        for r in state.registered(name)}  # fmt: skip
+            models[name] = {
+                "versions": versions,
+                "snapshot_as_of": None if online is None else online.as_of,
+            }
+            why = _missing(name, online, versions)
+            if why:
+                missing[name] = why
+        body = {"status": "loading" if missing else "ok", "models": models, "missing": missing}
+        return JSONResponse(body, status_code=503 if missing else 200)
 
     @app.get("/v1/models", response_model=list[ModelInfo])
     async def models() -> list[dict]:
         """The served models, their champion versions and shadow challengers."""
         out = []
-        for name in settings.serve_models:
-            champion, challenger = state.champions.get(name), state.challengers.get(name)
+        for name in state.models():
+            online = state.online.get(name)
+            registered = state.registered(name)
+            champions = {r: getattr(state.champions.get(r), "version", None) for r in registered}
+            challengers = {r: getattr(state.challengers.get(r), "version", None)
+                           for r in registered}  # fmt: skip
             out.append(
                 {
                     "name": name,
-                    "version": getattr(champion, "version", None),
-                    "loaded_at": getattr(champion, "loaded_at", None),
-                    "challenger_version": getattr(challenger, "version", None),
+                    "version": champions.get(name),
+                    "versions": champions,
+                    "loaded_at": getattr(state.champions.get(name), "loaded_at", None),
+                    "challenger_version": challengers.get(name),
+                    "challenger_versions": challengers,
                     "shadow": settings.serve_shadow,
+                    "snapshot_as_of": None if online is None else online.as_of,
                 }
             )
         return out
@@ -145,47 +111,55 @@ def create_app(settings: Settings) -> ASGIApp:
     def score(name: str, raw: bytes) -> tuple[int, bytes]:
         """Status and JSON body of ``POST /v1/models/{name}/predict``: the endpoint's one code.
 
-        The body is validated by pydantic straight from the bytes (its Rust JSON parser), with
-        FastAPI's error shape (``loc`` starts with "body"); features are lookups in the
-        snapshot's tables (``OnlineFeatures.rows``); the answer is serialized by orjson.
+        The body is validated by the model's request model (generated from its contract)
+        straight from the bytes, with FastAPI's error shape (``loc`` starts with "body"); its
+        rows are completed from the model's online snapshot and scored by the champion of each
+        row's segment; the answer is serialized by orjson.
         """
-        if name not in settings.serve_models:
-            return 404, _detail(f"unknown model {name!r}; served: {list(settings.serve_models)}")
+        if name not in state.models():
+            return 404, _detail(f"unknown model {name!r}; served: {state.models()}")
+        online = state.online.get(name)  # held to the end: a swap does not touch this request
+        if online is None:
+            return 503, _detail(_missing(name, None, {}))
         if not raw:
             return 422, orjson.dumps({"detail": [MISSING_BODY]})
         try:
-            body = PredictRequest.model_validate_json(raw)
+            body = online.request_model.model_validate_json(raw)
         except ValidationError as exc:
             detail = [{**e, "loc": ["body", *e["loc"]]} for e in _clean(exc.errors())]
             return 422, orjson.dumps({"detail": detail})
-        champion, features = state.champions.get(name), state.features  # held to the end
-        if champion is None or features is None:
-            return 503, _detail(f"model {name!r} has no champion or snapshot loaded yet")
-        if len(body.flights) > settings.serve_max_rows:
+        rows = len(getattr(body, online.items))
+        if rows > settings.serve_max_rows:
             return 413, _detail(
-                f"batch of {len(body.flights)} flights exceeds the limit of "
-                f"{settings.serve_max_rows}"
+                f"batch of {rows} rows exceeds the limit of {settings.serve_max_rows}"
             )
+        registered = online.contract.registered
+        served = {r: state.champions[r] for r in registered if r in state.champions}
         try:
-            # Flight has the attributes of ScheduledFlight: the validated rows go as they are
-            block = features.rows(body.flights)
+            answer = online.answer(body, served)
         except InputError as exc:
             return 422, orjson.dumps({"detail": exc.errors})
-        probabilities = champion.scorer.predict(block)
-        challenger = state.challengers.get(name)
-        if shadow and challenger is not None:
-            shadow[0].submit(uuid.uuid4().hex, champion, challenger, block, probabilities)
-        predictions = [
-            {"flight_id": i, "probability": p}
-            for i, p in zip(block.flight_id, probabilities.tolist(), strict=True)
-        ]
-        answer = {
+        except Unavailable as exc:
+            return 503, _detail(f"{exc}: {_package_hint(name, registered)}")
+        if shadow:
+            request_id = uuid.uuid4().hex
+            for part in answer.shadow:
+                challenger = state.challengers.get(part[0])
+                if challenger is not None:
+                    champion = served[part[0]]
+                    shadow[0].submit(
+                        request_id, name, online.contract.key, champion, challenger, part
+                    )
+        versions = answer.versions
+        single = next(iter(versions.values())) if len(versions) == 1 else None
+        out = {
             "model": name,
-            "version": champion.version,
-            "snapshot_as_of": features.manifest.as_of,
-            "predictions": predictions,
+            "version": single,
+            "versions": versions,
+            "snapshot_as_of": online.as_of,
+            "predictions": answer.predictions,
         }
-        return 200, orjson.dumps(answer)
+        return 200, orjson.dumps(out)
 
     @app.post(
         "/v1/models/{name}/predict",
@@ -194,24 +168,61 @@ def create_app(settings: Settings) -> ASGIApp:
         openapi_extra={"requestBody": REQUEST_BODY},
     )
     async def predict(name: str, request: Request) -> Response:
-        """Probability of a late arrival (> 15 min) for each flight, from the champion.
+        """Predictions of each row from the champion of the model (of its segment).
 
-        Requests reach ``score`` through the FastLane in front of the app; this route gives
-        the endpoint its OpenAPI entry and serves it should the lane ever pass one on.
+        The body's schema is the model's own: ``POST /v1/models/<model>/predict`` below lists
+        it per model; it is validated in ``score`` straight from the bytes.
         """
         status, content = score(name, await request.body())
         return Response(content, status_code=status, media_type="application/json")
 
     def openapi() -> dict:
-        """FastAPI's schema plus PredictRequest (the body is validated in ``predict``)."""
-        if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
-            request = PredictRequest.model_json_schema(ref_template=f"{COMPONENTS}{{model}}")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
+        """FastAPI's schema plus one path per loaded model with its generated request schema."""
+        schema = FastAPI.openapi(app)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        generic = schema["paths"]["/v1/models/{name}/predict"]["post"]
+        for name, online in sorted(state.online.items()):
+            model = online.request_model
+            request = model.model_json_schema(ref_template=f"{COMPONENTS}{{model}}")
             components.update(request.pop("$defs", {}))
-            components["PredictRequest"] = request
-        return app.openapi_schema
+            components[model.__name__] = request
+            body = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"{COMPONENTS}{model.__name__}"}}}}  # fmt: skip
+            operation = {k: v for k, v in generic.items() if k != "parameters"}
+            operation |= {
+                "operationId": f"predict_{name}",
+                "summary": f"Predict with {name}",
+                "description": (model.__doc__ or "").strip(),
+                "requestBody": body,
+            }
+            schema["paths"][f"/v1/models/{name}/predict"] = {"post": operation}
+        generic["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"oneOf": [{"$ref": f"{COMPONENTS}{o.request_model.__name__}"}
+                                 for o in state.online.values()]}}}}  # fmt: skip
+        app.openapi_schema = schema
+        return schema
 
     app.openapi = openapi
     token = settings.serve_token.get_secret_value() if settings.serve_token else None
-    return Guard(FastLane(app, score), settings.serve_max_body_bytes, token)
+    return Guard(app, settings.serve_max_body_bytes, token)
+
+
+def _missing(name: str, online: object, versions: dict) -> str | None:
+    """What model ``name`` lacks to answer, and what makes it; None when nothing."""
+    if online is None:
+        return (
+            f"model {name!r} has no online snapshot yet: materialize the asset "
+            f"{name}_online_snapshot (the line makes it with scoring: `make demo`, or "
+            "materialize it in the Dagster UI, `make ui`)"
+        )
+    absent = [r for r, v in versions.items() if v is None]
+    if absent and len(absent) == len(versions):
+        return f"model {name!r} has no champion loaded: {_package_hint(name, absent)}"
+    return None
+
+
+def _package_hint(name: str, registered: list[str]) -> str:
+    return (
+        f"register a champion of {', '.join(registered)} (materialize {name}_package, or run "
+        f"retrain_{name}; `make demo` trains every model)"
+    )

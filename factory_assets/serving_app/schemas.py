@@ -1,7 +1,7 @@
 """Request and response bodies of the scoring API, validated by pydantic."""
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
@@ -36,32 +36,34 @@ class Flight(BaseModel):
 
 
 class PredictRequest(BaseModel):
-    """A batch of flights to score."""
+    """A batch of flights to score (the flights model's feature function makes their rows)."""
 
     flights: list[Flight] = Field(min_length=1, description="at most FACTORY_SERVE_MAX_ROWS")
 
 
-class Prediction(BaseModel):
-    """One flight's probability of arriving more than 15 minutes late."""
-
-    flight_id: str
-    probability: float
-
-
 class PredictResponse(BaseModel):
-    """Predictions with the model version that made them and the snapshot's day."""
+    """Predictions with the versions that made them and the snapshot's day.
+
+    Each prediction holds the row's keys, the task's outputs (``probability``; ``prediction``;
+    ``prediction``, ``probability`` and ``probabilities``) and the model and version that made
+    it (a segment's, or the fallback's).
+    """
 
     model: str
-    version: str
+    version: str | None = Field(description="the version, when one model scored every row")
+    versions: dict[str, str] = Field(description="registered model -> version used")
     snapshot_as_of: str
-    predictions: list[Prediction]
+    predictions: list[dict[str, Any]]
 
 
 class ModelInfo(BaseModel):
-    """A served model: its champion and, with shadow scoring on, its challenger."""
+    """A served model: its champions and, with shadow scoring on, its challengers."""
 
     name: str
     version: str | None
+    versions: dict[str, str | None]
     loaded_at: str | None
     challenger_version: str | None
+    challenger_versions: dict[str, str | None]
     shadow: bool
+    snapshot_as_of: str | None

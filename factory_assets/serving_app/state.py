@@ -1,10 +1,11 @@
 """What the service serves right now, and the poller that swaps it when the registry moves.
 
-Each model's champion (and challenger) is one immutable ``Served`` object behind a reference. The
-poller loads a new version completely (download, onnxruntime session, one warm-up call, the
-preprocessor compiled to arrays; for a snapshot, every lookup table) and only
-then rebinds the reference, one atomic assignment; a request holds the object it took at its
-start, so in-flight requests finish on the old version and none is dropped.
+Per served model: its online snapshot (``LookupOnline``, or its registered feature function's
+class) and the champion (and challenger) of each registered model behind it (its segments'
+and its fallback for a segmented spec). Each is one immutable object behind a reference. The
+poller loads a new version completely (download, onnxruntime session, one warm-up call; for a
+snapshot, its tables) and only then rebinds the reference, one atomic assignment; a request
+holds the objects it took at its start, so in-flight requests finish on the old version.
 """
 
 import datetime as dt
@@ -16,8 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import polars as pl
+import yaml
 
-from factory_assets.lib.online.features import OnlineFeatures
+from factory_assets.lib.online.blocks import FeatureBlock
+from factory_assets.lib.online.contract import CONTRACT, Contract, model_root
+from factory_assets.lib.online.functions import feature_function
+from factory_assets.lib.online.lookup_online import LookupOnline
 from factory_assets.lib.online.scorer import OnlineScorer
 from factory_assets.lib.online.snapshot import current_snapshot
 from factory_assets.lib.scoring import MODEL_FILE, PackagedModel
@@ -25,6 +31,18 @@ from factory_assets.settings import Settings
 
 log = logging.getLogger("factory.serving")
 CHAMPION, CHALLENGER = "champion", "challenger"  # as lib/registry.py (which imports mlflow)
+SPECS = Path(__file__).resolve().parents[1] / "defs" / "models"
+
+
+def spec_names(root: Path = SPECS) -> list[str]:
+    """The names of the model specs under ``root`` (read as YAML, without loading Dagster)."""
+    names = []
+    for path in sorted(root.glob("*/defs.yaml")):
+        with open(path) as f:
+            name = ((yaml.safe_load(f) or {}).get("attributes") or {}).get("name")
+        if name:
+            names.append(name)
+    return names
 
 
 @dataclass(frozen=True)
@@ -37,18 +55,51 @@ class Served:
     loaded_at: str
     scorer: OnlineScorer  # the model compiled for FeatureBlocks (built before the swap)
 
+    def predict(self, features: FeatureBlock | pl.DataFrame) -> np.ndarray:
+        """Predictions of a FeatureBlock (fast path) or of feature-table rows (as the batch)."""
+        if isinstance(features, FeatureBlock):
+            return self.scorer.predict(features)
+        from factory_assets.lib.packaging import onnx_predict
+
+        return onnx_predict(self.scorer.session, *self.model.preprocessor.transform(features))
+
+    def vocab(self, column: str) -> list:
+        """The categories of ``column`` the model was trained on."""
+        return self.model.preprocessor.vocab.get(column, [])
+
 
 class ServingState:
-    """Champions, challengers and the online features, refreshed by ``refresh``."""
+    """Snapshots, champions and challengers, refreshed by ``refresh``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.champions: dict[str, Served] = {}
+        self.online: dict[str, object] = {}  # model -> LookupOnline or a feature function's
+        self.champions: dict[str, Served] = {}  # registered model -> champion
         self.challengers: dict[str, Served | None] = {}
-        self.features: OnlineFeatures | None = None
         self._registry = None
+        self._models: list[str] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def models(self) -> list[str]:
+        """The served models: the setting's, or every spec's and every snapshot's.
+
+        Found again at each ``refresh``; a request reads the list, never the disk.
+        """
+        if self._models is None:
+            self._models = self._find_models()
+        return self._models
+
+    def _find_models(self) -> list[str]:
+        if self.settings.serve_models:
+            return list(self.settings.serve_models)
+        found = {p.name for p in (self.settings.online_dir / "models").glob("*") if p.is_dir()}
+        return sorted(set(spec_names()) | found)
+
+    def registered(self, name: str) -> list[str]:
+        """The registered models behind ``name`` (known once its snapshot is loaded)."""
+        online = self.online.get(name)
+        return [name] if online is None else online.contract.registered
 
     def registry(self):  # noqa: ANN201 (lib.registry.Registry; mlflow loads lazily)
         """The registry client, created on first use."""
@@ -59,23 +110,28 @@ class ServingState:
         return self._registry
 
     def refresh(self) -> None:
-        """Load whatever moved: a champion, a challenger, or the snapshot."""
-        for name in self.settings.serve_models:
+        """Load whatever moved: a snapshot, a champion, a challenger."""
+        self._models = self._find_models()
+        for name in self._models:
             try:
-                self._refresh_model(name)
-            except Exception:  # a broken version or a registry hiccup: keep serving the old
-                log.exception("could not refresh model %s; still serving what was loaded", name)
-        try:
-            snapshot = current_snapshot(self.settings.online_dir / "snapshots")
-            if snapshot is not None and (
-                self.features is None or self.features.directory != snapshot
-            ):
-                self.features = OnlineFeatures(snapshot)
-                log.info(
-                    "online snapshot %s (as of %s)", snapshot.name, self.features.manifest.as_of
-                )
-        except Exception:
-            log.exception("could not load the online snapshot; still serving the old one")
+                self._refresh_snapshot(name)
+            except Exception:
+                log.exception("could not load %s's online snapshot; still serving the old", name)
+            for registered in self.registered(name):
+                try:
+                    self._refresh_model(registered)
+                except Exception:  # a broken version or a registry hiccup: keep the old
+                    log.exception("could not refresh %s; still serving what was loaded", registered)
+
+    def _refresh_snapshot(self, name: str) -> None:
+        directory = current_snapshot(model_root(self.settings.online_dir, name))
+        current = self.online.get(name)
+        if directory is None or (current is not None and current.directory == directory):
+            return
+        function = Contract.read(directory).function if (directory / CONTRACT).exists() else None
+        kind = feature_function(function) if function else LookupOnline
+        self.online[name] = kind(directory)  # the swap: one assignment
+        log.info("model %s: online snapshot %s", name, directory.name)
 
     def _refresh_model(self, name: str) -> None:
         registry = self.registry()

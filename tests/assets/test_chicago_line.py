@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from factory_assets.examples.chicago import lay_out_chicago
+from tests.serving.online_check import assert_online_equals_batch, in_process
 
 FIRST, LAST = dt.date(2015, 5, 1), dt.date(2015, 10, 22)
 # every station has 30 validation and 30 holdout days, and 60+ training days (segments.min_rows)
@@ -124,6 +125,18 @@ def test_ridership_per_station_regression_falls_back_on_the_global_model(
     assert all(isinstance(value, float) for *_, value in served)  # a number of entries
     assert judged == {"ridership-addison": 7, "ridership-archer_35th": 7, "ridership_all": 126}
     assert rmse > 0 and r2 == r2  # regression metrics of the served values, not AUC
+
+    # the line made both models' online snapshots with scoring: served as the batch served
+    # them, each station by its own model or the fallback, and a day outside the window is named
+    with in_process(["ridership", "ridership_all"]) as client:
+        for model in ("ridership", "ridership_all"):
+            where = "p.ride_date = '2015-10-21'"
+            assert assert_online_equals_batch(client, warehouse, model, where) == 20
+        late = {"rows": [{"station": "addison", "ride_date": "2016-01-04"}]}
+        response = client.post("/v1/models/ridership/predict", json=late)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["body", "rows", 0, "ride_date"]
+        assert "outside the snapshot's window" in response.text
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.registration import gate_decision
 from factory_assets.lib.registry import CHAMPION, GateDecision, Registry
 from factory_assets.specs import shipped_datasets
-from tests.assets.test_models import _materialize, _package_metadata
+from tests.assets.test_models import _materialize, _metadata
 from tests.conftest import ROOT, own_stores, run_assets
 
 MODEL = ["flights_model", "flights_evaluation", "flights_package"]
@@ -78,7 +78,7 @@ def served(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
 
 def test_no_served_rows_leave_the_gate_as_before(served) -> None:  # noqa: ANN001
     _, registry, unserved, _ = served
-    metadata = _package_metadata(unserved)
+    metadata = _metadata(unserved)
     assert metadata["promoted"] is True  # margin -1: the fixed holdout alone lets it through
     assert "beats the champion's" in metadata["gate_reason"]
     assert "no live holdout (flight_predictions does not exist" in metadata["gate_reason"]
@@ -115,7 +115,7 @@ def test_a_champion_worse_on_the_newest_served_days_is_replaced(served) -> None:
     # the challenger learns the turned world on 01-05 (validated on 01-06): the fixed holdout
     # 01-04 (the old world) prefers the champion, the newest served day 01-07 the challenger
     result = _materialize(defs, MODEL, _config(("2013-01-05", "2013-01-05"), **LOOSE))
-    metadata, evaluation = _package_metadata(result), _evaluation(result)
+    metadata, evaluation = _metadata(result), _evaluation(result)
     assert evaluation["live_window"] == "2013-01-07 … 2013-01-07"
     assert evaluation["live_challenger_auc"] > evaluation["live_champion_auc"] + 0.002
     # the champion re-scored from its package is what it served on those rows

@@ -34,7 +34,8 @@ WINDOWS = {
         "importance_rows": 200,
         "min_segment_rows": 20,
     },
-    "gate": {"floors": {"auc": 0.0, "brier": 1.0}, "margin": 0.0},
+    # any model passes: these tests check the line's mechanics, not a 1-epoch net's quality
+    "gate": {"floors": {"auc": 0.0, "brier": 1.0}, "margin": 0.0, "beat_baseline": False},
 }
 
 

@@ -49,11 +49,11 @@ def _materialize(defs, keys: list[str], run_config: dict | None = None, partitio
     )
 
 
-def _package_metadata(result) -> dict:  # noqa: ANN001
+def _metadata(result, asset: str = "flights_package") -> dict:  # noqa: ANN001
     event = next(
         e
         for e in result.get_asset_materialization_events()
-        if e.asset_key.to_user_string() == "flights_package"
+        if e.asset_key.to_user_string() == asset
     )
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
@@ -75,7 +75,7 @@ def line(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
 def test_the_first_model_passing_the_floors_becomes_champion(line) -> None:  # noqa: ANN001
     _, registry, first = line
     assert first.success
-    metadata = _package_metadata(first)
+    metadata = _metadata(first)
     assert metadata["promoted"] is True and metadata["model_version"] == "1"
     assert metadata["onnx_parity_max_abs_diff"] <= 1e-5
     assert "# Model card: flights" in metadata["model_card"]
@@ -132,7 +132,7 @@ def test_batch_scoring_writes_one_prediction_per_flight_of_the_day(line, defs) -
 def test_a_model_of_shuffled_labels_is_never_promoted(line, defs) -> None:  # noqa: ANN001
     _, registry, _ = line
     result = _materialize(defs, MODEL, _config(shuffle=True))
-    metadata = _package_metadata(result)
+    metadata = _metadata(result)
     assert metadata["promoted"] is False
     assert (
         "below the floor" in metadata["gate_reason"] or "does not beat" in metadata["gate_reason"]
@@ -149,7 +149,7 @@ def test_an_input_that_alone_predicts_the_label_keeps_the_model_from_champion(li
     # any signal leaks (a copy: HOLDOUT is every test's)
     config["ops"]["flights_evaluation"]["config"] = {**HOLDOUT, "leakage_max_score": 0.5}
     result = _materialize(defs, MODEL, config)
-    metadata = _package_metadata(result)
+    metadata = _metadata(result)
     assert metadata["promoted"] is False
     assert metadata["gate_reason"].startswith("input ")
     assert " alone scores AUC " in metadata["gate_reason"]
@@ -174,7 +174,7 @@ def test_failed_parity_registers_nothing(line, defs) -> None:  # noqa: ANN001
 
 def test_promotion_then_rollback_records_who_and_why(line, defs, instance, capsys) -> None:  # noqa: ANN001
     _, registry, _ = line
-    promoted = _package_metadata(
+    promoted = _metadata(
         _materialize(defs, MODEL, _config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0))
     )
     assert promoted["promoted"] is True
@@ -194,3 +194,47 @@ def test_promotion_then_rollback_records_who_and_why(line, defs, instance, capsy
     assert [run.status for run in runs] == [dg.DagsterRunStatus.SUCCESS]
     with pytest.raises(LookupError):  # v1 was the first champion: nothing before it
         registry.rollback("flights", "ops@example.com", "again")
+
+
+def test_auto_shows_its_candidates_and_the_baseline_beside_the_model(line) -> None:  # noqa: ANN001
+    _, registry, first = line
+    trained = _metadata(first, "flights_model")  # the spec's architecture: auto
+    rows = trained["candidates"].splitlines()[2:]
+    assert sorted(r.split("|")[1].strip() for r in rows) == ["gbdt", "mlp"]
+    chosen = next(r.split("|")[1].strip() for r in rows if "chosen" in r)
+    assert trained["architecture"] == chosen
+    assert 0.0 <= trained["baseline_val_auroc"] <= 1.0
+    evaluated = _metadata(first, "flights_evaluation")
+    assert 0.0 <= evaluated["baseline_holdout_auc"] <= 1.0
+    card = _metadata(first)["model_card"]
+    assert "| metric | model | baseline (gradient-boosted) |" in card
+    run = registry.client.get_run(trained["mlflow_run_id"])
+    assert run.data.params["architecture"] == chosen
+    assert run.data.metrics["baseline/holdout/auc"] == pytest.approx(
+        evaluated["baseline_holdout_auc"]
+    )
+
+
+def test_a_gbdt_model_is_packaged_registered_and_scores_the_day(line, defs) -> None:  # noqa: ANN001
+    warehouse, registry, _ = line
+    config = _config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0)  # wins over the champion
+    config["ops"]["flights_model"]["config"]["architecture"] = "gbdt"
+    result = _materialize(defs, MODEL, config)
+    assert result.success
+    assert _metadata(result, "flights_model")["architecture"] == "gbdt"
+    packaged = _metadata(result)
+    assert packaged["promoted"] is True, packaged["gate_reason"]
+    assert packaged["onnx_parity_max_abs_diff"] <= 1e-5
+    champion = registry.version("flights", CHAMPION)
+    assert str(champion.version) == packaged["model_version"]
+    assert champion.tags["architecture"] == "gbdt"
+    scored = _materialize(defs, ["flight_predictions"], partition=DAY.isoformat())
+    assert scored.success
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        rows = conn.execute(
+            "select count(*), min(probability), max(probability), any_value(model_version) "
+            "from flight_predictions where flight_date = ?",
+            [DAY],
+        ).fetchall()[0]
+    assert rows[0] > 700 and 0.0 <= rows[1] < rows[2] <= 1.0
+    assert rows[3] == packaged["model_version"]

@@ -23,11 +23,15 @@ from factory_assets.lib.model_line import split_bucket
 from factory_assets.lib.training.train import TrainConfig
 from factory_assets.resources import LandingZone, RetrainPolicy
 from factory_assets.specs import shipped_datasets
+from tests.serving.online_check import assert_online_equals_batch, in_process
 
 SPEC = Path(__file__).resolve().parents[2] / "factory_assets/defs/models/malignancy/defs.yaml"
 PARTITIONS = "screenings_batches"
 TRAIN = {"max_epochs": 3}
-GATE = {"floors": {"auc": 0.0, "brier": 1.0}}  # the first champion is wanted, not judged here
+GATE = {"floors": {"auc": 0.0, "brier": 1.0}}
+MEASUREMENTS = yaml.safe_load(SPEC.read_text())["attributes"]["data"][
+    "numeric"
+]  # the first champion is wanted, not judged here
 
 
 @pytest.fixture
@@ -198,6 +202,15 @@ def test_a_model_without_dates_trains_on_a_key_split_and_is_monitored_per_batch(
             "select rows from malignancy_performance where day = '05'"
         ).fetchall()
     assert served == landed == judged > 90
+
+    # the batch line made the online snapshot: the measurements come with the request, are
+    # scored as the batch scored them, and one far outside training's range is named
+    with in_process(["malignancy"]) as client:
+        assert assert_online_equals_batch(client, warehouse, "malignancy", "p._batch = '05'") > 90
+        row = {"screening_id": "x-1", **dict.fromkeys(MEASUREMENTS, 1.0), "mean_radius": 1e6}
+        response = client.post("/v1/models/malignancy/predict", json={"rows": [row]})
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["body", "rows", 0, "mean_radius"]
 
     # a failed check retrains on the same split, and the cool-down counts batches
     _fail_performance(defs, instance)

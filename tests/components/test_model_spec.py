@@ -196,6 +196,18 @@ BAD_SPECS = {
         "missing",
         "a string",
     ),
+    "online input that is no input": (
+        {"online__request": ["sched_hour", "wingspan_m"]},
+        "online.request[1]",
+        "'wingspan_m' is not an input",
+        "sched_hour",
+    ),
+    "unregistered online function": (
+        {"online__function": "teleport"},
+        "online.function",
+        "no feature function 'teleport' is registered",
+        "flights",
+    ),
     "dates the wrong way round": (
         {"training__train_end": "2012-12-31"},
         "training.train_end",

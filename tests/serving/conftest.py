@@ -24,6 +24,7 @@ import pytest
 from factory_assets.lib.registry import Registry
 
 MODEL = ["flights_model", "flights_evaluation", "flights_package"]
+SNAPSHOT, DAY = "flights_online_snapshot", "2013-01-08"  # the line makes it with scoring
 HOLDOUT = {"holdout_start": "2013-01-07", "holdout_end": "2013-01-07"}
 TRAIN = {"train_start": "2013-01-01", "train_end": "2013-01-04", "val_days": 2, "max_epochs": 2}
 CONFIG = {
@@ -61,14 +62,27 @@ class ServingLine:
         with duckdb.connect(str(self.warehouse), read_only=True) as conn:
             return conn.sql(sql, params=params or None).pl()
 
-    def materialize(self, defs: dg.Definitions, keys: list[str], config: dict | None = None):  # noqa: ANN201
+    def materialize(  # noqa: ANN201
+        self,
+        defs: dg.Definitions,
+        keys: list[str],
+        config: dict | None = None,
+        partition: str | None = None,
+    ):
         job = defs.resolve_implicit_global_asset_job_def().get_subset(
             asset_selection={dg.AssetKey(k) for k in keys}
         )
         with pytest.MonkeyPatch.context() as mp:
             for name, value in self.env.items():
                 mp.setenv(name, value)
-            return job.execute_in_process(run_config=config or {}, raise_on_error=False)
+            return job.execute_in_process(
+                run_config=config or {}, partition_key=partition, raise_on_error=False
+            )
+
+    @property
+    def snapshots(self) -> Path:
+        """The flights model's snapshots (``CURRENT`` names the live one)."""
+        return self.online / "models" / "flights"
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +93,9 @@ def serving_line(built, defs, tmp_path_factory) -> ServingLine:  # noqa: ANN001
     line = ServingLine(
         root, root / "warehouse.duckdb", f"sqlite:///{root / 'mlflow.db'}", root / "online"
     )
-    result = line.materialize(defs, [*MODEL, "online_feature_snapshot"], CONFIG)
+    result = line.materialize(defs, MODEL, CONFIG)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert line.materialize(defs, [SNAPSHOT], partition=DAY).success
     return line
 
 
@@ -94,7 +109,8 @@ def free_port() -> int:
 def running_service(line: ServingLine, **settings: str) -> Iterator[str]:
     """``python -m factory_assets.serving_app`` on a free port until its /healthz says ok."""
     port = free_port()
-    env = {**os.environ, **line.env, "FACTORY_SERVE_POLL_SECONDS": "0.5", **settings}
+    env = {**os.environ, **line.env, "FACTORY_SERVE_POLL_SECONDS": "0.5"}
+    env |= {"FACTORY_SERVE_MODELS": "flights", **settings}
     command = [sys.executable, "-m", "factory_assets.serving_app", "--port", str(port)]
     log = (line.root / f"service-{port}.log").open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

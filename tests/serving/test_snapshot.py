@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
+from factory_assets.lib.online.contract import Contract
 from factory_assets.lib.online.features import OnlineFeatures
 from factory_assets.lib.online.request import InputError, ScheduledFlight
 from factory_assets.lib.online.scorer import OnlineScorer
 from factory_assets.lib.online.snapshot import current_snapshot, read_snapshot
 from factory_assets.lib.scoring import load_alias
-from tests.serving.conftest import ServingLine, request_rows
+from tests.serving.conftest import DAY, SNAPSHOT, ServingLine, request_rows
 
 
 def test_the_snapshot_is_current_whole_and_as_of_the_latest_day(serving_line, defs) -> None:  # noqa: ANN001
-    first = current_snapshot(serving_line.online / "snapshots")
+    first = current_snapshot(serving_line.snapshots)
     manifest, frames = read_snapshot(first)
     latest = serving_line.query("select max(flight_date) as d from fct_flights")["d"][0]
     assert manifest.as_of == latest.isoformat()
@@ -29,14 +30,15 @@ def test_the_snapshot_is_current_whole_and_as_of_the_latest_day(serving_line, de
     assert "UA" in manifest.carriers and manifest.rows["history"] == frames["history"].height
     assert frames["history"]["flight_date"].max() == latest
     # a second materialization swaps CURRENT to a new directory; the old one stays readable
-    assert serving_line.materialize(defs, ["online_feature_snapshot"]).success
-    second = current_snapshot(serving_line.online / "snapshots")
+    assert serving_line.materialize(defs, [SNAPSHOT], partition=DAY).success
+    second = current_snapshot(serving_line.snapshots)
     assert second != first and first.exists()
-    assert not list((serving_line.online / "snapshots").glob(".*partial"))
+    assert not list(serving_line.snapshots.glob(".*partial"))
+    assert Contract.read(second).function == "flights"  # the spec's online block rides along
 
 
 def test_online_features_equal_the_batch_features(serving_line: ServingLine) -> None:
-    features = OnlineFeatures(current_snapshot(serving_line.online / "snapshots"))
+    features = OnlineFeatures(current_snapshot(serving_line.snapshots))
     day = features.manifest.as_of
     rows = request_rows(serving_line, day, limit=10_000)
     flights = [ScheduledFlight.from_row(r) for r in rows]
@@ -73,7 +75,7 @@ def _random_flights(features: OnlineFeatures, n: int, seed: int) -> list[Schedul
 
 
 def test_fast_path_equals_the_polars_path(serving_line: ServingLine) -> None:
-    features = OnlineFeatures(current_snapshot(serving_line.online / "snapshots"))
+    features = OnlineFeatures(current_snapshot(serving_line.snapshots))
     _, model = load_alias(serving_line.registry(), "flights", "champion")
     scorer = OnlineScorer(model)
     for seed, n in [(0, 1), (1, 2), (2, 100), (3, 3000)]:
@@ -92,7 +94,7 @@ def test_fast_path_equals_the_polars_path(serving_line: ServingLine) -> None:
 
 
 def test_fast_path_rejects_what_the_polars_path_rejects(serving_line: ServingLine) -> None:
-    features = OnlineFeatures(current_snapshot(serving_line.online / "snapshots"))
+    features = OnlineFeatures(current_snapshot(serving_line.snapshots))
     good = _random_flights(features, 3, 7)
     late = dt.date.fromisoformat(features.manifest.last_day) + dt.timedelta(days=1)
     bad = [

@@ -42,3 +42,19 @@ def test_load_run_model_reads_the_copy_before_mlflow(monkeypatch) -> None:  # no
     monkeypatch.setattr(segment, "TRAINED", nets)
     net, pre = load_run_model(tracking=None, run_id="run-a")  # no store: a miss would fail
     assert pre == "pre" and isinstance(net, torch.nn.Linear)
+
+
+def test_a_run_saved_before_architectures_loads_as_a_net(tmp_path) -> None:  # noqa: ANN001
+    from factory_assets.lib.training import models
+    from factory_assets.lib.training.artifacts import save_trained
+    from factory_assets.lib.training.dataset import Preprocessor
+    from factory_assets.lib.training.tabular_module import TabularNet
+
+    pre = Preprocessor(categorical=["c"], numeric=["x"], vocab={"c": ["a", "b"]})
+    net = TabularNet(pre.cardinalities, pre.n_numeric, [4], 0.0)
+    save_trained(net, pre, [4], 0.0, tmp_path / "old")  # no model.json: as runs before it
+    loaded, _ = models.load(tmp_path / "old")
+    assert models.architecture(loaded) == "mlp" and isinstance(loaded, TabularNet)
+    models.save(net, pre, tmp_path / "new", [4], 0.0)
+    assert (tmp_path / "new" / models.MODEL_FILE).read_text() == '{"architecture": "mlp"}'
+    assert isinstance(models.load(tmp_path / "new")[0], TabularNet)

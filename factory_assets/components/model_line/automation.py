@@ -174,11 +174,14 @@ def build_jobs(spec, line: ModelLine) -> list:  # noqa: ANN001
         daily = dg.define_asset_job(
             f"{line.name}_scoring",
             selection=dg.AssetSelection.assets(
-                line.predictions, line.asset("drift_report"), line.asset("prediction_performance")
+                line.predictions,
+                line.asset("drift_report"),
+                line.asset("prediction_performance"),
+                line.asset("online_snapshot"),  # the service's rows of the same period
             ),
             partitions_def=periods(line),
-            description=f"Score the newest landed period of {line.dataset} with {line.name} and "
-            "monitor it.",
+            description=f"Score the newest landed period of {line.dataset} with {line.name}, "
+            "monitor it and refresh its online snapshot.",
         )
 
         @dg.schedule(

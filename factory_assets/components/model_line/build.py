@@ -6,6 +6,7 @@ from factory_assets.components.model_line.automation import build_jobs, build_se
 from factory_assets.components.model_line.configs import configs
 from factory_assets.components.model_line.drift import build_drift_report
 from factory_assets.components.model_line.evaluation import build_evaluation
+from factory_assets.components.model_line.online import build_online_snapshot
 from factory_assets.components.model_line.packaging import build_package
 from factory_assets.components.model_line.performance import build_performance
 from factory_assets.components.model_line.scoring import build_predictions
@@ -22,6 +23,7 @@ def build_line(spec, line: ModelLine) -> dg.Definitions:  # noqa: ANN001 (ModelS
         build_evaluation(spec, line, config["holdout"]),
         build_package(spec, line, config["packaging"]),
         build_predictions(spec, line),
+        build_online_snapshot(spec, line),
         build_drift_report(spec, line, config["drift"]),
         build_performance(spec, line, config["performance"]),
         build_summary(spec, line),

@@ -25,6 +25,15 @@ class Training(dg.Config):
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     scaling: Literal["robust", "standard"] = "robust"
     embedding_cap: int = 16
+    # mlp, gbdt or auto (the best of ``candidates`` on validation); the trees' recipe, flat
+    architecture: str = "mlp"
+    candidates: list[str] = ["mlp", "gbdt"]
+    gbdt_learning_rate: float = 0.05
+    gbdt_max_trees: int = 500
+    gbdt_num_leaves: int = 31
+    gbdt_min_child_samples: int = 20
+    gbdt_early_stopping: int = 30
+    gbdt_num_threads: int = 2
     trials: int = 0  # Optuna trials over the spec's search space; 0 trains once
     shuffle_labels: bool = False  # a sanity run: a model of noise must never reach champion
     # the holdout the model will be judged on, and the fewest labelled rows validation and
@@ -53,6 +62,7 @@ class Packaging(Holdout):
     metric: str
     floors: dict[str, float]
     margin: float
+    beat_baseline: bool = True  # refuse a challenger worse than the baseline on the holdout
     parity_atol: float = 1e-5
     parity_rows: int = 2000
 
@@ -105,11 +115,13 @@ def configs(spec) -> dict[str, type[dg.Config]]:  # noqa: ANN001 (ModelSpec)
         "metric": spec.gate.metric or spec.task_spec().primary,
         "floors": spec.gate_floors(),
         "margin": spec.gate.margin,
+        "beat_baseline": spec.gate.beat_baseline,
     }
     performance = {**spec.monitoring.performance.model_dump(), "floors": spec.performance_floors()}
     trials = spec.search.trials if spec.search else 0
     training = {
         **spec.training.model_dump(),
+        **{f"gbdt_{k}": v for k, v in spec.training.gbdt.model_dump().items()},
         **windows,
         "trials": trials,
         "min_rows": spec.evaluation.min_rows,

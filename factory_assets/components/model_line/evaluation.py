@@ -46,6 +46,7 @@ def _metadata(results: dict, line: ModelLine) -> dict:
         r = results[None]
         return {
             **{f"holdout_{k}": float(v) for k, v in r["metrics"].items()},
+            **{f"baseline_holdout_{k}": float(v) for k, v in r.get("baseline_metrics", {}).items()},
             **{f"worst_{by}": str(v) for by, v in r["worst_segment"].items()},
             **{name: dg.MetadataValue.md(table) for name, table in r["tables"].items()},
             "holdout_window": " … ".join(r["holdout"]),

@@ -45,8 +45,10 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
         },
         description=(
             f"{line.name} as a deployable package, registered; `champion` moves only if it "
-            "wins the gate. One ONNX file (checked against torch), the preprocessor JSON and "
-            "the model card, registered as a new version with its data and code versions."
+            "wins the gate (and, with gate.beat_baseline, is no worse than the gradient-boosted "
+            "baseline). One ONNX file (checked against torch or LightGBM), the preprocessor "
+            "JSON and the model card, registered as a new version with its data and code "
+            "versions."
         ),
         **station(spec, line, "packaging", {"onnx", "mlflow"}),
     )

@@ -84,22 +84,40 @@ def _metadata(results: dict, config, line: ModelLine) -> dict:  # noqa: ANN001
             "precision": r["precision"],
             "train_seconds": r["train_seconds"],
             "shuffle_labels": config.shuffle_labels,
+            **_architecture(r, line),
         }
         if r["search"]:
             metadata["trials"] = dg.MetadataValue.md(r["search"])
         return metadata
     rows = []
     for segment, r in results.items():
-        model = "trained" if "run_id" in r else f"fallback: {r['fallback']} ({r.get('reason')})"
+        model = r.get("architecture", "trained") if "run_id" in r else (
+            f"fallback: {r['fallback']} ({r.get('reason')})")  # fmt: skip
         value = next(iter(_val_metric(r.get("metrics", {}), line).values()))
-        rows.append((segment, model, r["train_rows"], "" if value is None else f"{value:.4f}"))
-    header = ["segment", "model", "train rows", f"val {metric_label(line.task.primary)}"]
+        baseline = (r.get("baseline") or {}).get("metrics", {})
+        base = next(iter(_val_metric(baseline, line).values()))
+        rows.append((segment, model, r["train_rows"], "" if value is None else f"{value:.4f}",
+                     "" if base is None else f"{base:.4f}"))  # fmt: skip
+    primary = metric_label(line.task.primary)
+    header = ["segment", "model", "train rows", f"val {primary}", f"baseline val {primary}"]
     return {
         "segments": dg.MetadataValue.md(markdown_table(header, rows)),
         "trained_segments": len(trained),
         "fallback_segments": ", ".join(str(s) for s in results if s not in trained) or "(none)",
         "train_seconds": round(sum(r["train_seconds"] for r in trained.values()), 3),
     }
+
+
+def _architecture(r: dict, line: ModelLine) -> dict:
+    """The chosen architecture, auto's candidates table and the baseline's validation metric."""
+    out = {"architecture": r.get("architecture", "mlp")}
+    if r.get("candidates"):
+        out["candidates"] = dg.MetadataValue.md(r["candidates"])
+    baseline = r.get("baseline")
+    if baseline:
+        out.update({f"baseline_{k}": v for k, v in _val_metric(baseline["metrics"], line).items()})
+        out["baseline_seconds"] = baseline["train_seconds"]
+    return out
 
 
 def _val_metric(metrics: dict, line: ModelLine) -> dict:
@@ -116,10 +134,12 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
         name=line.asset("model"),
         deps=deps,
         description=(
-            f"{spec.description}\n\nEmbedding + MLP net trained on the training window of "
-            f"{line.features} and validated on the days after it; every epoch's metrics go to "
-            "MLflow with the data and code versions (Optuna trials as child runs when the "
-            "spec has a search)."
+            f"{spec.description}\n\nA model of architecture {spec.training.architecture} "
+            "(mlp: embeddings + MLP; gbdt: LightGBM trees; auto: the best of "
+            f"{', '.join(spec.training.candidates)} on validation) trained on the training "
+            f"window of {line.features} and validated on the days after it, beside a "
+            "gradient-boosted baseline; metrics go to MLflow with the data and code versions "
+            "(Optuna trials and auto's candidates as child runs)."
         ),
         **station(spec, line, "models", {"pytorch", "mlflow"}, "gpu"),
     )

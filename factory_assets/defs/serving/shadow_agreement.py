@@ -1,35 +1,59 @@
 """shadow_agreement: champion vs shadow-scored challenger, from the service's shadow logs."""
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
-from factory_assets.lib.online.shadow import read_shadow_log, shadow_summary
+from factory_assets.lib.online.contract import Contract
+from factory_assets.lib.online.shadow import (
+    SUMMARY_SCHEMA,
+    read_shadow_log,
+    shadow_summary,
+)
+from factory_assets.lib.online.snapshot import current_snapshot
+from factory_assets.lib.tasks import Task
 from factory_assets.lib.warehouse import replace_tables
 from factory_assets.metadata import table_metadata
 from factory_assets.resources import OnlineStore
 
 
+def _labels(conn, contract: Contract, keys: list[str]) -> pl.DataFrame:  # noqa: ANN001
+    """``key`` (text) and ``label`` of the logged rows whose label has landed."""
+    sql = (
+        f"select cast({contract.key} as varchar) as key, {contract.label} as label "  # noqa: S608
+        f"from {contract.label_table} where {contract.label} is not null "
+        f"and cast({contract.key} as varchar) in (select unnest($keys))"
+    )
+    return conn.sql(sql, params={"keys": keys}).pl()
+
+
 @dg.asset(
-    deps=["fct_flights"],
     group_name="serving",
     kinds={"polars", "duckdb"},
     owners=["team:ml-platform"],
     **warehouse_step(),
 )
 def shadow_agreement(duckdb: DuckDBResource, online: OnlineStore) -> dg.MaterializeResult:
-    """How often the shadow challenger agrees with the champion on live requests.
+    """How often the shadow challenger agrees with the champion on live requests, per model.
 
-    One row per (model, champion version, challenger version): flights scored, agreement on
-    the side of 0.5, mean and max absolute difference and, over flights whose outcome has
-    landed in fct_flights, each model's AUC and Brier score on the same flights.
+    One row per (model, registered model, champion version, challenger version): rows scored,
+    agreement by the task's decision (the same side of 0.5, the same class, values within 5 %),
+    mean and max absolute difference and, over rows whose label (the spec's ``data.label``,
+    from its contract in the model's online snapshot) has landed, each model's primary metric.
     """
     log = read_shadow_log(online.shadow)
+    parts = []
     with duckdb.get_connection() as conn:
-        labels = conn.sql(
-            "select flight_id, is_late from fct_flights where is_late is not null"
-        ).pl()
-        summary = shadow_summary(log, labels)
+        for (model,), rows in log.partition_by("model", as_dict=True).items():
+            snapshot = current_snapshot(online.snapshots(model))
+            if snapshot is None:
+                continue  # a model without a snapshot any more: nothing says what its label is
+            contract = Contract.read(snapshot)
+            labels = _labels(conn, contract, rows["key"].unique().to_list())
+            task = Task(contract.task, tuple(contract.classes))
+            parts.append(shadow_summary(rows, labels, task))
+        summary = pl.concat(parts) if parts else pl.DataFrame(schema=SUMMARY_SCHEMA)
         replace_tables(conn, [("shadow_agreement", summary)])
         metadata = table_metadata(conn, "shadow_agreement")
     return dg.MaterializeResult(

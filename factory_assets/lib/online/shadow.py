@@ -1,9 +1,9 @@
 """Shadow scoring: the challenger scores the champion's requests; both go to an append-only log.
 
-The service appends JSON lines (one per flight) under ``<online dir>/shadow/<model>/``, one file
-per day and process, from one writer thread, so requests never wait for the challenger. The
-``shadow_agreement`` asset reads the files back and compares the two models, and once labels
-have landed, their AUC and Brier score on the same flights.
+The service appends JSON lines (one per scored row) under ``<online dir>/shadow/<model>/``, one
+file per day and process, from one writer thread, so requests never wait for the challenger. The
+``shadow_agreement`` asset reads the files back and compares the two models, for any task, and
+once labels have landed (the spec's label, joined on its key), each one's primary metric.
 """
 
 import datetime as dt
@@ -17,18 +17,25 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from factory_assets.lib.tasks import Task
+
 log = logging.getLogger("factory.serving.shadow")
 LOG_SCHEMA = {
     "logged_at": pl.String,
     "request_id": pl.String,
-    "model": pl.String,
-    "flight_id": pl.String,
-    "flight_date": pl.String,
+    "model": pl.String,  # the served model (the spec's name)
+    "registered": pl.String,  # the registered model that scored the row (a segment's)
+    "key": pl.String,  # the row's key (the spec's data.key), as text
+    "date": pl.String,
     "champion_version": pl.String,
-    "champion_probability": pl.Float64,
+    "champion": pl.List(pl.Float64),  # the prediction: [probability], [value], or per class
     "challenger_version": pl.String,
-    "challenger_probability": pl.Float64,
+    "challenger": pl.List(pl.Float64),
 }
+
+
+def _key(keys: dict, key: str) -> str:
+    return str(keys[key]) if key in keys else "|".join(map(str, keys.values()))
 
 
 class ShadowLog:
@@ -41,10 +48,14 @@ class ShadowLog:
         self._thread = threading.Thread(target=self._run, name="shadow-log", daemon=True)
         self._thread.start()
 
-    def submit(self, request_id: str, champion, challenger, features, probabilities) -> None:  # noqa: ANN001
-        """Queue one request for the challenger; drops it (counted) when the queue is full."""
+    def submit(self, request_id: str, model: str, key: str, champion, challenger, part) -> None:  # noqa: ANN001, PLR0913
+        """Queue rows of one request for the challenger; drops them (counted) if the queue is full.
+
+        ``part`` is an ``Answer.shadow`` entry: (registered, inputs, predictions, keys, dates);
+        ``key`` the spec's key column, the one a row's label is joined on.
+        """
         try:
-            self.jobs.put_nowait((request_id, champion, challenger, features, probabilities))
+            self.jobs.put_nowait((request_id, model, key, champion, challenger, part))
         except queue.Full:
             self.dropped += 1
 
@@ -60,29 +71,31 @@ class ShadowLog:
             finally:
                 self.jobs.task_done()
 
-    def _write(self, request_id: str, champion, challenger, features, probabilities) -> None:  # noqa: ANN001
-        shadow = challenger.scorer.predict(features)  # features: a FeatureBlock
+    def _write(self, request_id: str, model: str, key: str, champion, challenger, part) -> None:  # noqa: ANN001, PLR0913
+        _, inputs, predictions, keys, dates = part
+        shadow = challenger.predict(inputs)
         now = dt.datetime.now(dt.UTC)
         stamp = now.isoformat(timespec="milliseconds")
+        mine = np.asarray(predictions, dtype=np.float64).reshape(len(keys), -1).tolist()
+        theirs = np.asarray(shadow, dtype=np.float64).reshape(len(keys), -1).tolist()
         lines = [
             json.dumps(
                 {
                     "logged_at": stamp,
                     "request_id": request_id,
-                    "model": champion.name,
-                    "flight_id": flight_id,
-                    "flight_date": str(day),
+                    "model": model,
+                    "registered": champion.name,
+                    "key": _key(k, key),
+                    "date": "" if day is None else str(day),
                     "champion_version": champion.version,
-                    "champion_probability": float(p),
+                    "champion": p,
                     "challenger_version": challenger.version,
-                    "challenger_probability": float(q),
+                    "challenger": q,
                 }
             )
-            for flight_id, day, p, q in zip(
-                features.flight_id, features.flight_date, probabilities, shadow, strict=True
-            )
+            for k, day, p, q in zip(keys, dates, mine, theirs, strict=True)
         ]
-        folder = self.root / champion.name
+        folder = self.root / model
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / f"{now:%Y-%m-%d}-{os.getpid()}.jsonl", "a") as out:
             out.write("\n".join(lines) + "\n")
@@ -102,43 +115,72 @@ def read_shadow_log(root: Path) -> pl.DataFrame:
     return pl.concat([pl.read_ndjson(f, schema=LOG_SCHEMA) for f in files])
 
 
-def shadow_summary(log_rows: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
-    """Agreement of champion and challenger per (model, champion, challenger) version pair.
+SUMMARY_SCHEMA = {
+    "model": pl.String,
+    "registered": pl.String,
+    "champion_version": pl.String,
+    "challenger_version": pl.String,
+    "rows": pl.Int64,
+    "agreement": pl.Float64,
+    "mean_abs_diff": pl.Float64,
+    "max_abs_diff": pl.Float64,
+    "labelled": pl.Int64,
+    "metric": pl.String,
+    "champion_score": pl.Float64,
+    "challenger_score": pl.Float64,
+}
+REGRESSION_AGREEMENT = 0.05  # a regression's two values agree within 5 % of the larger
+
+
+def agreement(task: Task, p: np.ndarray, q: np.ndarray) -> float:
+    """Share of rows where champion and challenger agree, by the task's served decision.
+
+    binary: the same side of 0.5; multiclass: the same class; regression: values within 5 %.
+    """
+    if task.kind == "binary":
+        return float(np.mean((p[:, 0] >= 0.5) == (q[:, 0] >= 0.5)))  # noqa: PLR2004
+    if task.kind == "multiclass":
+        return float(np.mean(p.argmax(axis=1) == q.argmax(axis=1)))
+    scale = np.maximum(np.maximum(np.abs(p[:, 0]), np.abs(q[:, 0])), 1e-12)
+    return float(np.mean(np.abs(p[:, 0] - q[:, 0]) <= REGRESSION_AGREEMENT * scale))
+
+
+def shadow_summary(log_rows: pl.DataFrame, labels: pl.DataFrame, task: Task) -> pl.DataFrame:
+    """Agreement of champion and challenger per (model, registered, versions), for any task.
 
     Args:
-        log_rows: shadow log rows (LOG_SCHEMA).
-        labels: ``flight_id`` and ``is_late`` of flights whose outcome is known.
+        log_rows: one model's shadow log rows (LOG_SCHEMA).
+        labels: ``key`` (text) and ``label`` of the rows whose outcome has landed.
+        task: the model's Task.
 
     Returns:
-        One row per pair: flights, agreement (same side of 0.5), mean and max absolute
-        difference, then over the labelled flights their count and each model's AUC and Brier.
+        One row per version pair: rows, agreement (``agreement``), mean and max absolute
+        difference, then over the labelled rows their count and each model's primary metric.
     """
-    from factory_assets.lib.evaluation import binary_metrics
-
-    keys = ["model", "champion_version", "challenger_version"]
+    keys = ["model", "registered", "champion_version", "challenger_version"]
     rows = []
-    labelled = log_rows.join(labels.drop_nulls("is_late"), on="flight_id", how="left")
-    for key, part in labelled.group_by(keys, maintain_order=True):
-        p, q = part["champion_probability"].to_numpy(), part["challenger_probability"].to_numpy()
-        known = part.filter(pl.col("is_late").is_not_null())
-        y = known["is_late"].cast(pl.Int8).to_numpy()
-        mine = binary_metrics(y, known["champion_probability"].to_numpy())
-        theirs = binary_metrics(y, known["challenger_probability"].to_numpy())
+    labelled = log_rows.join(labels.drop_nulls("label"), on="key", how="left")
+    for group, part in labelled.group_by(keys, maintain_order=True):
+        p, q = (np.array(part[c].to_list(), dtype=np.float64) for c in ("champion", "challenger"))
+        known = part.filter(pl.col("label").is_not_null())
+        y = task.encode(known["label"]) if known.height else np.empty(0)
+        judged = known.height and task.why_cannot_judge(y) is None
+        score = {}
+        for side in ("champion", "challenger"):
+            pred = np.array(known[side].to_list(), dtype=np.float64)
+            pred = pred if task.kind == "multiclass" else pred.reshape(-1)
+            score[side] = task.metrics(y, pred)[task.primary] if judged else None
         rows.append(
             {
-                **dict(zip(keys, key, strict=True)),
-                "flights": part.height,
-                "agreement": float(np.mean((p >= 0.5) == (q >= 0.5))),
+                **dict(zip(keys, group, strict=True)),
+                "rows": part.height,
+                "agreement": agreement(task, p, q),
                 "mean_abs_diff": float(np.mean(np.abs(p - q))),
                 "max_abs_diff": float(np.max(np.abs(p - q))),
                 "labelled": known.height,
-                "champion_auc": mine["auc"],
-                "challenger_auc": theirs["auc"],
-                "champion_brier": mine["brier"],
-                "challenger_brier": theirs["brier"],
+                "metric": task.primary,
+                "champion_score": score["champion"],
+                "challenger_score": score["challenger"],
             }
         )
-    schema = {**{k: pl.String for k in keys}, "flights": pl.Int64, "agreement": pl.Float64}
-    schema |= {"mean_abs_diff": pl.Float64, "max_abs_diff": pl.Float64, "labelled": pl.Int64}
-    schema |= {f"{m}_{s}": pl.Float64 for m in ("champion", "challenger") for s in ("auc", "brier")}
-    return pl.DataFrame(rows, schema=schema).fill_nan(None)
+    return pl.DataFrame(rows, schema=SUMMARY_SCHEMA).fill_nan(None)

@@ -104,10 +104,16 @@ def build_snapshot(
     return manifest, frames
 
 
-def write_snapshot(root: Path, manifest: Manifest, frames: dict[str, pl.DataFrame]) -> Path:
+def write_snapshot(
+    root: Path,
+    manifest: object,
+    frames: dict[str, pl.DataFrame],
+    files: dict[str, str] | None = None,
+) -> Path:
     """Write a snapshot directory, then point ``root/CURRENT`` at it atomically.
 
-    Older snapshots beyond the last KEEP are removed.
+    ``manifest`` is a dataclass with ``as_of`` and ``created_at``; ``files`` more text files
+    (name -> content). Older snapshots beyond the last KEEP are removed.
 
     Returns:
         The new snapshot's directory.
@@ -123,6 +129,8 @@ def write_snapshot(root: Path, manifest: Manifest, frames: dict[str, pl.DataFram
         for key, frame in frames.items():
             frame.write_parquet(tmp / f"{key}.parquet")
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1, sort_keys=True))
+        for file, text in (files or {}).items():
+            (tmp / file).write_text(text)
         os.replace(tmp, root / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,12 +4,10 @@ The ``<model>_model`` station calls ``train_segment`` per segment; the evaluatio
 stations load what it logged with ``load_run_model``.
 """
 
-import copy
 import dataclasses
 import datetime as dt
 import tempfile
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -22,12 +20,13 @@ TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
 class TrainedNets:
-    """Nets this process trained, by MLflow run id, up to ``max_bytes`` of weights (oldest out).
+    """Models this process trained, by MLflow run id, up to ``max_bytes`` of weights (oldest out).
 
     With the in-process executor the evaluation and package stations run in the process that
-    trained: they read the net here instead of downloading it from MLflow again. A run id names
-    one logged net for good, so a hit is that net; a miss (another process, a later run) loads
-    from MLflow. ``get`` returns a copy of the net: no station changes another's.
+    trained: they read the model here instead of downloading it from MLflow again. A run id
+    (and artifact folder) names one logged model for good, so a hit is that model; a miss
+    (another process, a later run) loads from MLflow. ``get`` returns a copy of a net: no
+    station changes another's (lib/training/models.py ``copied``). Nets and trees alike.
     """
 
     def __init__(self, max_bytes: int = 64 * 2**20) -> None:
@@ -37,7 +36,9 @@ class TrainedNets:
 
     def put(self, run_id: str, net, preprocessor) -> None:  # noqa: ANN001
         """Keep ``net`` (as logged under the run) and its preprocessor."""
-        size = sum(t.numel() * t.element_size() for t in net.state_dict().values())
+        from factory_assets.lib.training.models import size_bytes
+
+        size = size_bytes(net)
         if size > self.max_bytes:
             return
         with self._lock:
@@ -47,13 +48,15 @@ class TrainedNets:
                 self._bytes -= self._nets.popitem(last=False)[1][2]
 
     def get(self, run_id: str) -> tuple[object, object] | None:
-        """A copy of the run's net and its preprocessor, or None."""
+        """A copy of the run's model and its preprocessor, or None."""
+        from factory_assets.lib.training.models import copied
+
         with self._lock:
             found = self._nets.get(run_id)
             if found is None:
                 return None
             self._nets.move_to_end(run_id)
-        return copy.deepcopy(found[0]), found[1]
+        return copied(found[0]), found[1]
 
     def __len__(self) -> int:
         return len(self._nets)
@@ -87,45 +90,6 @@ def segment_fallback(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine) -> 
     return rows, ""
 
 
-def _fit(frame: pl.DataFrame, cfg: TrainConfig, line: ModelLine, tracking, run_id: str):  # noqa: ANN001, ANN202
-    from lightning.pytorch.loggers import MLFlowLogger
-
-    from factory_assets.lib.training.train import train_model
-
-    logger = MLFlowLogger(
-        experiment_name=line.name, tracking_uri=tracking.tracking_uri, run_id=run_id
-    )
-    started = time.perf_counter()
-    outcome = train_model(frame, cfg, logger=logger, columns=line.columns, task=line.task)
-    return outcome, time.perf_counter() - started
-
-
-def _search(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking, parent) -> tuple:  # noqa: ANN001
-    """Optuna trials as MLflow child runs; the best trial's model and the trial table."""
-    from factory_assets.lib.training.search import run_search
-
-    client, outcomes = tracking.registry().client, {}
-
-    def objective(params: dict, number: int) -> float:
-        child = client.create_run(
-            parent.info.experiment_id,
-            run_name=f"{parent.info.run_name}-trial-{number}",
-            tags={"mlflow.parentRunId": parent.info.run_id, "factory/trial": str(number)},
-        )
-        trial_cfg = dataclasses.replace(cfg, **params)
-        for key, value in trial_cfg.params().items():
-            client.log_param(child.info.run_id, key, value)
-        outcome, seconds = _fit(frame, trial_cfg, line, tracking, child.info.run_id)
-        client.set_terminated(child.info.run_id)
-        outcomes[number] = (outcome, seconds, trial_cfg)
-        return outcome.metrics["val/score"]  # the task's primary metric, higher is better
-
-    result = run_search(space, trials, objective, seed=cfg.seed, direction="maximize")
-    outcome, seconds, best_cfg = outcomes[result.best_number]
-    total = sum(s for _, s, _ in outcomes.values())
-    return outcome, total, best_cfg, result
-
-
 def train_config(config) -> TrainConfig:  # noqa: ANN001 (the spec's Training config)
     """The training knobs of a station's run config."""
     return TrainConfig(**{k: v for k, v in config.model_dump().items() if k in TRAIN_FIELDS})
@@ -151,8 +115,20 @@ def train_segment(  # noqa: PLR0913
     from mlflow.entities import Param
 
     from factory_assets.lib.packaging import data_version
-    from factory_assets.lib.training.artifacts import save_trained
+    from factory_assets.lib.training.candidates import (
+        BASELINE,
+        architectures,
+        baseline_of,
+        candidate_metrics,
+        choose,
+        log_metrics,
+        run_params,
+        train_trials,
+        trial_table,
+    )
+    from factory_assets.lib.training.models import save
 
+    architectures(config)  # an unknown one fails before a run is created
     if config.shuffle_labels:
         frame = frame.with_columns(pl.col(line.columns.label).shuffle(seed=cfg.seed))
     registry = tracking.registry()
@@ -167,26 +143,42 @@ def train_segment(  # noqa: PLR0913
         run_name=f"{name}-{run_id[:8]}",
         tags={"dagster_run_id": run_id, "factory/segment": segment or "", **versions},
     )
-    search = None
-    if config.trials and space:
-        outcome, seconds, cfg, search = _search(
-            frame, cfg, config.trials, space, line, tracking, run
-        )
-    else:
-        outcome, seconds = _fit(frame, cfg, line, tracking, run.info.run_id)
-    params = {**cfg.params(), "shuffle_labels": config.shuffle_labels}
+    trials, search = train_trials(frame, cfg, config, line, tracking, run, space)
+    chosen = choose(trials)
+    outcome, seconds, client = chosen.outcome, sum(t.seconds for t in trials), registry.client
+    baseline, reused = baseline_of(frame, cfg, line, trials)
+    cfg = chosen.config or cfg  # a search's best
+    params = {**run_params(cfg, chosen, config), "shuffle_labels": config.shuffle_labels}
+    if len(trials) > 1:
+        params["candidates"] = ",".join(t.architecture for t in trials)
     # one write, not one per parameter: on SQLite each is a transaction of 10-20 ms
-    registry.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
-    with tempfile.TemporaryDirectory() as tmp:
-        save_trained(outcome.net, outcome.preprocessor, cfg.hidden, cfg.dropout, Path(tmp))
-        registry.client.log_artifacts(run.info.run_id, tmp, "training")
-    TRAINED.put(run.info.run_id, outcome.net, outcome.preprocessor)
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    logged = {} if params["architecture"] == "mlp" and len(trials) == 1 else outcome.metrics
+    log_metrics(client, run.info.run_id, {
+        **logged,  # the net logged its epochs on the run itself
+        **(candidate_metrics(trials) if len(trials) > 1 else {}),
+        **{f"{BASELINE}/{k}": v for k, v in baseline.outcome.metrics.items()},
+        f"{BASELINE}/seconds": baseline.seconds,
+    })  # fmt: skip
+    for folder, trial in (("training", chosen), (BASELINE, baseline)):
+        with tempfile.TemporaryDirectory() as tmp:
+            pre, model = trial.outcome.preprocessor, trial.outcome.net
+            save(model, pre, Path(tmp), cfg.hidden, cfg.dropout)
+            client.log_artifacts(run.info.run_id, tmp, folder)
+        TRAINED.put(cache_key(run.info.run_id, folder), model, pre)
     registry.client.set_terminated(run.info.run_id)
     return {
         "run_id": run.info.run_id,
         **versions,
         "segment": segment,
-        "config": cfg.params(),
+        "config": params,
+        "architecture": chosen.architecture,
+        "candidates": trial_table(trials, chosen, line) if len(trials) > 1 else None,
+        "baseline": {
+            "metrics": baseline.outcome.metrics,
+            "train_seconds": round(baseline.seconds, 3),
+            "reused": reused,  # the model is trees of the baseline's recipe: the same trees
+        },
         "metrics": outcome.metrics,
         "train_window": [cfg.train_start, cfg.train_end],
         "val_window": [d.isoformat() for d in cfg.val_window],
@@ -201,23 +193,29 @@ def train_segment(  # noqa: PLR0913
     }
 
 
-def load_run_model(tracking, run_id: str) -> tuple[object, object]:  # noqa: ANN001
-    """The net and preprocessor logged by the model station under the run's ``training/``.
+def cache_key(run_id: str, folder: str = "training") -> str:
+    """TRAINED's key of the model a run logged under ``folder`` (training, baseline)."""
+    return run_id if folder == "training" else f"{run_id}/{folder}"
 
-    A model station of this process leaves a copy in TRAINED (in-process executor): no download.
+
+def load_run_model(tracking, run_id: str, folder: str = "training") -> tuple[object, object]:  # noqa: ANN001
+    """The model and preprocessor logged by the model station under the run's ``folder``.
+
+    ``training/``: the model; ``baseline/``: its gradient-boosted baseline. A model station of
+    this process leaves a copy in TRAINED (in-process executor): no download.
     """
     from mlflow.artifacts import download_artifacts
 
-    from factory_assets.lib.training.artifacts import load_trained
+    from factory_assets.lib.training.models import load
 
-    cached = TRAINED.get(run_id)
+    cached = TRAINED.get(cache_key(run_id, folder))
     if cached is not None:
         return cached
     with tempfile.TemporaryDirectory() as tmp:
         local = download_artifacts(
             run_id=run_id,
-            artifact_path="training",
+            artifact_path=folder,
             dst_path=tmp,
             tracking_uri=tracking.tracking_uri,
         )
-        return load_trained(Path(local))
+        return load(Path(local))
