@@ -140,6 +140,46 @@ def baseline_metrics(tracking, model: dict, holdout: pl.DataFrame, line: ModelLi
     return metrics
 
 
+def baseline_stand_in(  # noqa: PLR0913
+    model: dict,
+    result: dict,
+    holdout: pl.DataFrame,
+    line: ModelLine,
+    config,  # noqa: ANN001 (the Holdout config)
+    report: list[str],
+    tracking,  # noqa: ANN001 (a TrackingStore)
+) -> dict:
+    """``auto``'s choice confirmed on the holdout: the baseline stands in for a loser to it.
+
+    ``auto`` picks its candidate on validation. When that candidate is not the baseline's trees
+    and loses to them on the holdout by the task's primary metric, the baseline (trees of the
+    default recipe, one of auto's candidates) is what goes to the gate: otherwise
+    ``gate.beat_baseline`` would refuse the line its only model. The result then judges the
+    baseline and says why (``stand_in``); ``model_folder`` names the run's folder to package.
+    A spec that names one architecture gets no stand-in: the gate judges what it asked for.
+    """
+    from factory_assets.lib.registration import baseline_reason
+    from factory_assets.lib.training.candidates import BASELINE
+
+    baseline = model.get("baseline") or {}
+    if not model.get("candidates") or baseline.get("reused") or not result["baseline_metrics"]:
+        return result
+    why = baseline_reason(result["metrics"], result["baseline_metrics"], line.task.primary)
+    if why is None:
+        return result
+    trees, pre = load_run_model(tracking, model["run_id"], BASELINE)
+    stand_in = evaluate(trees, pre, holdout, line, config, report)
+    log_holdout(tracking.registry().client, model["run_id"], stand_in["metrics"], "stand_in")
+    chosen = model.get("architecture", "the chosen candidate")
+    return {
+        **stand_in,
+        "baseline_metrics": result["baseline_metrics"],
+        "model_folder": BASELINE,
+        "stand_in": f"auto chose {chosen} on validation, but its {why}: the baseline stands in",
+        "chosen_metrics": result["metrics"],
+    }
+
+
 def evaluate_segment(  # noqa: PLR0913
     model: dict,
     holdout: pl.DataFrame,
@@ -169,6 +209,7 @@ def evaluate_segment(  # noqa: PLR0913
     result = evaluate(net, pre, holdout, line, config, report)
     log_holdout(tracking.registry().client, model["run_id"], result["metrics"])
     result["baseline_metrics"] = baseline_metrics(tracking, model, holdout, line)
+    result = baseline_stand_in(model, result, holdout, line, config, report, tracking)
     if train is not None:
         result["leakage"] = guard(train, line, config)
     return result

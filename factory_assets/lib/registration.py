@@ -141,7 +141,8 @@ def package_segment(  # noqa: PLR0913
     from factory_assets.lib.training import models
 
     registry, name = tracking.registry(), line.registry_name(segment)
-    net, pre = load_run_model(tracking, model["run_id"])
+    # the run's model, or the baseline standing in for it (lib/holdout.py baseline_stand_in)
+    net, pre = load_run_model(tracking, model["run_id"], evaluation.get("model_folder", "training"))
     challenger = evaluation["metrics"]
     champion, champion_version = champion_metrics(registry, name, holdout, line)
     decision = gate_decision(challenger, champion, config, evaluation, champion_version)
@@ -173,6 +174,7 @@ def package_segment(  # noqa: PLR0913
             **live_tags(evaluation.get("live"), config.metric),
             "onnx_parity_max_abs_diff": f"{diff:.2e}",
             "architecture": models.architecture(net),
+            **({"stand_in": evaluation["stand_in"]} if evaluation.get("stand_in") else {}),
             "dagster_run_id": run_id,
             "gate_decision": "promoted" if decision.promote else "rejected",
             # with the version, not one write each after it (promote checks the champion again)

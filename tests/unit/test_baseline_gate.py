@@ -31,8 +31,8 @@ def _packaging(**values: object) -> Packaging:
 
 
 @pytest.fixture(scope="module")
-def judged() -> dict[str, dict]:
-    """Holdout metrics of the baseline, a stump and a finer model of the same rows."""
+def fitted() -> tuple[pl.DataFrame, dict]:
+    """The holdout rows, and the baseline, a stump and a finer model fitted on the same rows."""
     rng = np.random.default_rng(5)
     rows = 4000
     kind, x = rng.choice(["p", "q", "r"], rows), rng.uniform(-2, 2, rows)
@@ -47,17 +47,63 @@ def judged() -> dict[str, dict]:
         }
     )
     holdout = frame.filter(pl.col("day").is_between(*HOLDOUT))
-    y, task = Task().encode(holdout["y"]), Task()
+    task = Task()
     recipes = {
         "baseline": GbdtConfig(num_threads=1),
         "stump": GbdtConfig(max_trees=1, num_leaves=2, num_threads=1),
         "finer": GbdtConfig(learning_rate=0.1, num_leaves=15, num_threads=1),
     }
-    out = {}
-    for name, recipe in recipes.items():
-        fitted = train_gbdt(frame, *WINDOWS, recipe, columns=COLUMNS, task=task)
-        out[name] = task.metrics(y, predict_frame(fitted.model, fitted.preprocessor, holdout))
-    return out
+    trained = {n: train_gbdt(frame, *WINDOWS, r, columns=COLUMNS, task=task)
+               for n, r in recipes.items()}  # fmt: skip
+    return holdout, trained
+
+
+@pytest.fixture(scope="module")
+def judged(fitted) -> dict[str, dict]:  # noqa: ANN001
+    """Holdout metrics of the baseline, a stump and a finer model of the same rows."""
+    holdout, trained = fitted
+    y, task = Task().encode(holdout["y"]), Task()
+    return {
+        name: task.metrics(y, predict_frame(f.model, f.preprocessor, holdout))
+        for name, f in trained.items()
+    }
+
+
+def test_auto_sends_the_baseline_to_the_gate_when_its_choice_loses_to_it(
+    fitted,
+    judged,
+    tmp_path,  # noqa: ANN001
+) -> None:
+    from factory_assets.lib.holdout import baseline_stand_in
+    from factory_assets.lib.model_line import ModelLine
+    from factory_assets.lib.training.models import save
+    from factory_assets.resources import TrackingStore
+
+    holdout, trained = fitted
+    store = TrackingStore(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db",
+                          artifact_location=(tmp_path / "art").as_uri())  # fmt: skip
+    client = store.registry().client
+    run = client.create_run(client.create_experiment("m", (tmp_path / "art").as_uri()))
+    for folder, name in (("training", "stump"), ("baseline", "baseline")):  # auto chose badly
+        save(trained[name].model, trained[name].preprocessor, tmp_path / folder)
+        client.log_artifacts(run.info.run_id, str(tmp_path / folder), folder)
+    line = ModelLine(name="m", features="t", columns=COLUMNS)
+    model = {"run_id": run.info.run_id, "architecture": "mlp", "candidates": "(table)",
+             "baseline": {"reused": False}}  # fmt: skip
+    result = {"metrics": judged["stump"], "baseline_metrics": judged["baseline"]}
+    config = _packaging(metric="auc")
+    stood = baseline_stand_in(model, result, holdout, line, config, [], store)
+    assert stood["model_folder"] == "baseline" and stood["chosen_metrics"] == judged["stump"]
+    assert stood["metrics"]["auc"] == pytest.approx(judged["baseline"]["auc"], abs=1e-9)
+    assert stood["stand_in"].startswith("auto chose mlp on validation, but its holdout AUC")
+    assert gate_decision(stood["metrics"], None, config, {**NO_LEAK, **stood}).promote
+    # a better choice, a spec naming one architecture, or trees that are the baseline: as is
+    better = {"metrics": judged["finer"], "baseline_metrics": judged["baseline"]}
+    assert baseline_stand_in(model, better, holdout, line, config, [], store) is better
+    named = {**model, "candidates": None}
+    assert baseline_stand_in(named, result, holdout, line, config, [], store) is result
+    reused = {**model, "baseline": {"reused": True}}
+    assert baseline_stand_in(reused, result, holdout, line, config, [], store) is result
 
 
 def test_a_challenger_that_loses_to_the_baseline_is_refused_with_both_figures(judged) -> None:  # noqa: ANN001

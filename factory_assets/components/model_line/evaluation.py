@@ -47,6 +47,7 @@ def _metadata(results: dict, line: ModelLine) -> dict:
         return {
             **{f"holdout_{k}": float(v) for k, v in r["metrics"].items()},
             **{f"baseline_holdout_{k}": float(v) for k, v in r.get("baseline_metrics", {}).items()},
+            **({"stand_in": r["stand_in"]} if r.get("stand_in") else {}),
             **{f"worst_{by}": str(v) for by, v in r["worst_segment"].items()},
             **{name: dg.MetadataValue.md(table) for name, table in r["tables"].items()},
             "holdout_window": " … ".join(r["holdout"]),

@@ -34,7 +34,8 @@ def judge_live_segments(  # noqa: PLR0913
             model = trained[segment]
             if "metrics" not in result or "run_id" not in model:
                 continue
-            net, pre = load_run_model(tracking, model["run_id"])
+            folder = result.get("model_folder", "training")  # a baseline standing in
+            net, pre = load_run_model(tracking, model["run_id"], folder)
             result["live"] = judge_live(
                 conn, line, segment, config, model,
                 lambda frame, net=net, pre=pre: torch_predict(net, pre, frame), registry,
