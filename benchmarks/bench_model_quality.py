@@ -82,7 +82,10 @@ def lines(dataset: str) -> list:
 def served_rows(conn, line) -> pl.DataFrame:  # noqa: ANN001
     """Every labelled served row: features, label, what was served, its period and month."""
     from factory_assets.lib import live_holdout as lh
+    from factory_assets.lib.warehouse import table_exists
 
+    if not table_exists(conn, line.predictions):  # no champion ever served
+        return pl.DataFrame()
     values = [v for v, labelled in lh.served_periods(conn, line, None) if labelled]
     if not values:
         return pl.DataFrame()
