@@ -161,8 +161,10 @@ def baseline_stand_in(  # noqa: PLR0913
     from factory_assets.lib.registration import baseline_reason
     from factory_assets.lib.training.candidates import BASELINE
 
-    baseline = model.get("baseline") or {}
-    if not model.get("candidates") or baseline.get("reused") or not result["baseline_metrics"]:
+    # "reused": the baseline is auto's gbdt candidate (not fitted twice); chosen, it is the model
+    reused = (model.get("baseline") or {}).get("reused")
+    is_baseline = model.get("architecture") == "gbdt" and reused
+    if not model.get("candidates") or is_baseline or not result["baseline_metrics"]:
         return result
     why = baseline_reason(result["metrics"], result["baseline_metrics"], line.task.primary)
     if why is None:

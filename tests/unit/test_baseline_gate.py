@@ -102,8 +102,11 @@ def test_auto_sends_the_baseline_to_the_gate_when_its_choice_loses_to_it(
     assert baseline_stand_in(model, better, holdout, line, config, [], store) is better
     named = {**model, "candidates": None}
     assert baseline_stand_in(named, result, holdout, line, config, [], store) is result
+    trees = {**model, "architecture": "gbdt", "baseline": {"reused": True}}
+    assert baseline_stand_in(trees, result, holdout, line, config, [], store) is result
+    # auto's gbdt candidate reused as the baseline while the net was chosen: it stands in
     reused = {**model, "baseline": {"reused": True}}
-    assert baseline_stand_in(reused, result, holdout, line, config, [], store) is result
+    assert baseline_stand_in(reused, result, holdout, line, config, [], store)["stand_in"]
 
 
 def test_a_challenger_that_loses_to_the_baseline_is_refused_with_both_figures(judged) -> None:  # noqa: ANN001

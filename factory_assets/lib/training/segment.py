@@ -177,7 +177,7 @@ def train_segment(  # noqa: PLR0913
         "baseline": {
             "metrics": baseline.outcome.metrics,
             "train_seconds": round(baseline.seconds, 3),
-            "reused": reused,  # the model is trees of the baseline's recipe: the same trees
+            "reused": reused,  # auto's gbdt candidate is the baseline (its recipe): not refitted
         },
         "metrics": outcome.metrics,
         "train_window": [cfg.train_start, cfg.train_end],
