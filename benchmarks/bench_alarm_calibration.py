@@ -166,6 +166,8 @@ def main() -> dict:  # noqa: PLR0915
         rows=sum(f.height for f in frames),
         extra={
             "goal_text": "false alarms <= 0.02 a period; detection within 3 periods >= 0.9",
+            # the goal is on alarms, not on time (the ratio compares the two rules' cost)
+            "goal_met": max(false_alarms.values()) <= 0.02 and min(detection.values()) >= 0.9,
             "false_alarm_rate": false_alarms,
             "detection_within_3": detection,
             f"drift_detection_within_{WINDOW}": within_window,
