@@ -56,6 +56,11 @@ def periods(line: ModelLine) -> dg.PartitionsDefinition:
     return partitions_for(line.calendar)
 
 
+def period_tags(line: ModelLine, kind: str) -> dict[str, str]:
+    """Tags of a per-period station: ``kind`` (scoring, monitoring) picks it for its job."""
+    return {"factory/model": line.name, "factory/line": kind, "factory/dataset": line.dataset}
+
+
 def period_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec, **kwargs):  # noqa: ANN001, ANN003, ANN201
     """A monitoring asset whose run may cover a range of periods, each judged on its own.
 
@@ -74,11 +79,7 @@ def period_monitor(spec, line: ModelLine, station: str, check: dg.AssetCheckSpec
                 group_name="monitoring",
                 kinds=kwargs.pop("kinds"),
                 owners=list(spec.owners),
-                tags={
-                    "factory/model": line.name,
-                    "factory/line": "monitoring",
-                    "factory/dataset": line.dataset,
-                },
+                tags=period_tags(line, "monitoring"),
                 partitions_def=periods(line),
             )
         ],

@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.components.model_line.common import periods
+from factory_assets.components.model_line.common import period_tags, periods
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.online.contract import CONTRACT, Contract
@@ -56,11 +56,7 @@ def build_online_snapshot(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa
         group_name="serving",
         kinds={"polars", "parquet"},
         owners=list(spec.owners),
-        tags={
-            "factory/model": line.name,
-            "factory/line": "scoring",
-            "factory/dataset": line.dataset,
-        },
+        tags=period_tags(line, "scoring"),
         description=(
             f"What the scoring service reads to serve {line.name} (POST /v1/models/{line.name}"
             f"/predict): {how}, as of the run's last period, with the model's request contract. "

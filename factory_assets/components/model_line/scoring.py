@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from factory_assets.components.model_line.common import periods
+from factory_assets.components.model_line.common import period_tags, periods
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.scoring import champions, partition_values, score
@@ -52,11 +52,7 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
         group_name="serving",
         kinds={"onnx", "duckdb"},
         owners=list(spec.owners),
-        tags={
-            "factory/model": line.name,
-            "factory/line": "scoring",
-            "factory/dataset": line.dataset,
-        },
+        tags=period_tags(line, "scoring"),
         description=(
             f"{spec.description}\n\nThe {SERVED[line.task.kind]} for every row of the period, "
             "from the champion's ONNX package through onnxruntime"
