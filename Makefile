@@ -12,7 +12,7 @@ QUIET_PIP := sed "/^WARNING: Location 'file:/d"
 
 export FACTORY_DATA_DIR ?= $(CURDIR)/data
 export FACTORY_STATE_DIR ?= $(CURDIR)/.factory
-export FACTORY_WAREHOUSE ?= $(FACTORY_STATE_DIR)/warehouse.duckdb
+export FACTORY_WAREHOUSE ?= $(FACTORY_STATE_DIR)/warehouse.sqlite
 export DAGSTER_HOME ?= $(FACTORY_STATE_DIR)/dagster_home
 export FACTORY_MLFLOW_TRACKING_URI ?= sqlite:///$(FACTORY_STATE_DIR)/mlflow.db
 export FACTORY_MLFLOW_ARTIFACTS ?= file://$(FACTORY_STATE_DIR)/mlartifacts

@@ -22,7 +22,6 @@ from factory_assets.private_api import EVENT_LOG_WRITE
 def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (dg.Definitions)
     """The spec's line with its resources: ``warehouse``, and MLflow store, results on ``root``."""
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
     from factory_assets.components.model_line.build import build_line
     from factory_assets.components.model_line.results import ModelResults
@@ -34,6 +33,7 @@ def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (d
         ReportStore,
         RetrainPolicy,
         TrackingStore,
+        Warehouse,
     )
 
     spec = ModelSpec.model_validate(spec_attrs)
@@ -41,7 +41,7 @@ def line_defs(spec_attrs: dict, root: Path, warehouse: Path):  # noqa: ANN201 (d
     facts = {TABLE: {"is_late": ColumnFacts(data_type="boolean")}}  # the benchmark's own table
     line = spec.line(root / "defs.yaml", {TABLE: columns}, facts=facts)
     resources = {
-        "duckdb": DuckDBResource(database=str(warehouse)),
+        "duckdb": Warehouse(catalog=str(warehouse)),
         "tracking": TrackingStore(
             tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
             artifact_location=(root / "mlartifacts").as_uri(),

@@ -16,7 +16,6 @@ import hashlib
 import json
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.markdown import markdown_table
@@ -28,6 +27,7 @@ from factory_assets.lib.quality import (
     scoped_rows,
 )
 from factory_assets.private_api import check_records
+from factory_assets.resources import Warehouse
 
 
 class SuiteScope(dg.Config):
@@ -137,7 +137,7 @@ def build_suite_check(
         **warehouse_step(),
     )
     def _check(
-        context: dg.AssetCheckExecutionContext, config: SuiteScope, duckdb: DuckDBResource
+        context: dg.AssetCheckExecutionContext, config: SuiteScope, duckdb: Warehouse
     ) -> dg.AssetCheckResult:
         instance = context.instance
         last = None if config.whole_table else _passed_through(instance, check_key, fingerprint)

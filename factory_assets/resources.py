@@ -4,16 +4,41 @@ Their values come from ``defs/resources.py``, which builds the resources dict fr
 components and assets import the classes from here (components never import ``defs``).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+import duckdb
 
 from factory_assets.lib.calendar import Period
+from factory_assets.lib.lake import Lake
 from factory_assets.lib.sources import Dataset
 
 if TYPE_CHECKING:
     from factory_assets.lib.registry import Registry
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckLake warehouse (``lib/lake.py``): a catalog, SQLite or Postgres, plus its data path.
+
+    Every ``get_connection()`` is a new in-memory DuckDB with the lake attached as ``warehouse``
+    and in use, so steps and outside readers share the lake, never a file lock.
+    """
+
+    catalog: str  # a SQLite catalog's path, or postgres:<conninfo>
+    data_path: str = ""  # unset: the SQLite catalog's <catalog>.files/ folder
+
+    def lake(self) -> Lake:
+        """Where the catalog and the data live."""
+        return Lake.parse(self.catalog, self.data_path or None)
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the lake, closed after."""
+        with self.lake().connect() as conn:
+            yield conn
 
 
 class LandingZone(dg.ConfigurableResource):

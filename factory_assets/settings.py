@@ -12,11 +12,14 @@ factory_assets.spec_docs``); a test checks that the README holds it.
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from factory_assets.lib.lake import Lake
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "FACTORY_"
@@ -47,9 +50,15 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".factory",
         description="local state: warehouse, MLflow store, reports, results, online files",
     )
-    warehouse: Path | None = _shown(
-        "$FACTORY_STATE_DIR/warehouse.duckdb",
-        "the DuckDB warehouse; the resources open it and dbt builds in it",
+    warehouse: str | None = _shown(
+        "$FACTORY_STATE_DIR/warehouse.sqlite",
+        "the DuckLake warehouse's catalog: a SQLite file's path, or `postgres:<conninfo>` "
+        "(password from `PGPASSWORD`); every station and dbt read and write through it",
+    )
+    warehouse_data: str | None = _shown(
+        "$FACTORY_WAREHOUSE.files/ (SQLite)",
+        "the lake's Parquet files: a folder, or `s3://…` (credentials from `AWS_*`); required "
+        "with a Postgres catalog",
     )
     mlflow_tracking_uri: str | None = _shown(
         "sqlite:///$FACTORY_STATE_DIR/mlflow.db",
@@ -148,13 +157,21 @@ class Settings(BaseSettings):
         """Unset stores go under ``state_dir``; every path is made absolute (dbt runs elsewhere)."""
         state = self.state_dir = self.state_dir.absolute()
         self.data_dir = self.data_dir.absolute()
-        self.warehouse = (self.warehouse or state / "warehouse.duckdb").absolute()
+        self.warehouse = self.warehouse or str(state / "warehouse.sqlite")
+        lake = self.lake()  # a clear error now for a setting that names no lake
+        self.warehouse = lake.url.removeprefix("ducklake:")  # sqlite:<absolute path> or postgres:…
         self.reports_dir = (self.reports_dir or state / "reports").absolute()
         self.results_dir = (self.results_dir or state / "model_results").absolute()
         self.online_dir = (self.online_dir or state / "online").absolute()
         self.mlflow_tracking_uri = self.mlflow_tracking_uri or f"sqlite:///{state / 'mlflow.db'}"
         self.mlflow_artifacts = self.mlflow_artifacts or (state / "mlartifacts").as_uri()
         return self
+
+    def lake(self) -> "Lake":
+        """The warehouse's lake: catalog and data path."""
+        from factory_assets.lib.lake import Lake
+
+        return Lake.parse(self.warehouse, self.warehouse_data)
 
     def retrain_overrides(self) -> dict[str, int | bool]:
         """The ``FACTORY_RETRAIN_*`` fields that are set, by ``RetrainPolicy`` field name."""

@@ -14,6 +14,7 @@ import dagster as dg
 import pytest
 
 from factory_assets.examples.nycflights import lay_out_landing
+from factory_assets.lib.lake import copy_lake
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = dt.date(2013, 1, 1)
@@ -40,8 +41,8 @@ def landing_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def warehouse(tmp_path: Path, landing_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh warehouse file, fed from the shared landing zone."""
-    path = tmp_path / "warehouse.duckdb"
+    """A fresh warehouse (a lake's SQLite catalog), fed from the shared landing zone."""
+    path = tmp_path / "warehouse.sqlite"
     monkeypatch.setenv("FACTORY_WAREHOUSE", str(path))
     monkeypatch.setenv("FACTORY_DATA_DIR", str(landing_root))
     return path
@@ -66,7 +67,7 @@ def isolated_state(tmp_path_factory: pytest.TempPathFactory) -> None:
     """
     state = tmp_path_factory.mktemp("state")
     os.environ["FACTORY_STATE_DIR"] = str(state)
-    os.environ["FACTORY_WAREHOUSE"] = str(state / "warehouse.duckdb")
+    os.environ["FACTORY_WAREHOUSE"] = str(state / "warehouse.sqlite")
     os.environ["FACTORY_DATA_DIR"] = str(state / "data")
     os.environ["FACTORY_MLFLOW_TRACKING_URI"] = f"sqlite:///{state / 'mlflow.db'}"
     os.environ["FACTORY_MLFLOW_ARTIFACTS"] = (state / "mlartifacts").as_uri()
@@ -107,7 +108,7 @@ LINE = [
 @pytest.fixture(scope="session")
 def built(defs, landing_root, tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:  # noqa: ANN001
     """The line to flight_features run once over the test days; tests work on copies."""
-    path = tmp_path_factory.mktemp("built") / "warehouse.duckdb"
+    path = tmp_path_factory.mktemp("built") / "warehouse.sqlite"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACTORY_WAREHOUSE", str(path))
         mp.setenv("FACTORY_DATA_DIR", str(landing_root))
@@ -152,9 +153,9 @@ def run_assets(
 def own_stores(mp: pytest.MonkeyPatch, root: Path, built_warehouse: Path, data: Path) -> str:
     """Point the stores at ``root``: a copy of ``built_warehouse``, fresh MLflow, results and
     reports; the landing zone at ``data``. Returns the tracking URI."""
-    shutil.copy(built_warehouse, root / "warehouse.duckdb")
+    copy_lake(built_warehouse, root / "warehouse.sqlite")
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+    mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.sqlite"))
     mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
     mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
     mp.setenv("FACTORY_RESULTS_DIR", str(root / "results"))

@@ -6,17 +6,16 @@ which dbt's own node work was 1.7 s. Here the same command runs through dbt's pr
 point, ``dbtRunner`` (docs.getdbt.com/reference/programmatic-invocations). The manifest is parsed
 once per process and reused until a project file, the profile or the environment changes.
 
-The parse sees the warehouse by its file name only (``warehouse.duckdb``, not its folder): dbt
-keeps the manifest of its last parse for a partial parse, and drops it when the profile's
-connection (the DuckDB path among it) changes, so each temporary or per-deployment warehouse
-cost a full parse (2.5 s idle, 10-20 s on a busy machine) in every step process. The manifest
-depends on the file name alone (dbt-duckdb names the catalog after it: ``"warehouse"."main".x``);
-the build itself runs with the real path (dbtRunner reads the profile again for each command).
+The parse sees one fixed lake (``PARSE_LAKE``), not the real one: dbt keeps the manifest of its
+last parse for a partial parse, and drops it when the profile's connection (the lake's catalog
+among it) changes, so each temporary or per-deployment warehouse cost a full parse (2.5 s idle,
+10-20 s on a busy machine) in every step process. The manifest does not depend on where the lake
+is (its tables are always ``"warehouse"."main".x``); the build attaches the real one.
 dbt's structured events go through dagster-dbt's own ``DbtCoreCliEventMessage``, so the step
 yields the same Output and AssetCheckResult events as the subprocess path.
 
 dbtRunner does not support concurrent invocations in one process: a lock serialises them (the
-``warehouse`` pool admits one dbt step at a time anyway). ``FACTORY_DBT_SUBPROCESS=1`` uses the
+steps of one process run one after another anyway). ``FACTORY_DBT_SUBPROCESS=1`` uses the
 subprocess path, and so does a selection too large for command-line flags (dagster-dbt then
 writes a selector into a temporary copy of the project).
 """
@@ -33,7 +32,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -53,6 +51,7 @@ _INVOCATION_FOLDER = re.compile(r"(?:\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 PROJECT_FILES = ("*.sql", "*.yml", "*.yaml", "*.csv", "*.md")
 _LOCK = threading.Lock()
 _MANIFESTS: dict[str, object] = {}  # fingerprint -> dbt Manifest
+PARSE_LAKE = ("sqlite:warehouse.sqlite", "warehouse.sqlite.files/")  # what every parse sees
 
 
 def prune_targets(target: Path, keep: int | None = None) -> list[Path]:
@@ -87,7 +86,6 @@ class InProcessInvocation:
     success: bool
     exception: BaseException | None
     target_path: Path
-    warehouse_path: str | None = None  # the DuckDB file dbt built in
     _to_events: object = field(default=None, repr=False)
 
     def stream(self) -> Iterator:
@@ -127,22 +125,23 @@ def _fingerprint(project_dir: Path, argv: Sequence[str]) -> str:
 
 @contextmanager
 def _parse_warehouse() -> Iterator[None]:
-    """FACTORY_WAREHOUSE as its file name alone while dbt parses (the catalog's name stays).
+    """FACTORY_WAREHOUSE and FACTORY_WAREHOUSE_DATA fixed while dbt parses.
 
-    Every warehouse of one name then parses alike: dbt's partial parse (across processes) and
-    the manifests cached here (in one) serve them all, whatever their folders. A path with a
-    scheme (``md:``, ``s3://``: dbt-duckdb names those catalogs its own way) parses as it is.
+    Every lake then parses alike: dbt's partial parse (across processes) and the manifests
+    cached here (in one) serve them all, wherever their catalogs and files are; the build
+    itself attaches the real lake (dbtRunner reads the profile again for each command).
     """
-    name = env_name("warehouse")
-    path = os.environ.get(name)
-    if not path or urlparse(path).scheme:
-        yield
-        return
-    os.environ[name] = Path(path).name
+    names = (env_name("warehouse"), env_name("warehouse_data"))
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict(zip(names, PARSE_LAKE, strict=True)))
     try:
         yield
     finally:
-        os.environ[name] = path
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _manifest(project_args: list[str], project_dir: Path):  # noqa: ANN202
@@ -198,7 +197,7 @@ def run(
         try:
             result = runner.invoke(argv)
         finally:
-            warehouse_path = release_duckdb()
+            release_duckdb()  # its catalog connection closed: nothing held between steps
     context.log.info(f"dbt {' '.join(argv)} (in process)")
 
     def to_events(events: list[dict]) -> Iterator:
@@ -211,6 +210,5 @@ def run(
         success=bool(result.success),
         exception=result.exception,
         target_path=target_path,
-        warehouse_path=warehouse_path,
         _to_events=to_events,
     )

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.ingest import LandingFileError, ValidatedFile, validate
@@ -20,7 +19,7 @@ from factory_assets.lib.specs.source import SourceSpec
 from factory_assets.lib.warehouse import replace_partitions, replace_tables
 from factory_assets.metadata import table_metadata
 from factory_assets.partitions import batches_for, partitions_for
-from factory_assets.resources import LandingZone
+from factory_assets.resources import LandingZone, Warehouse
 
 KINDS = {"polars", "duckdb"}  # and the source's file_format
 
@@ -95,7 +94,7 @@ def _asset_args(spec: SourceSpec) -> dict:
     }
 
 
-def _load_files(context, duckdb: DuckDBResource, spec: SourceSpec, files: list, column: str):  # noqa: ANN001, ANN202
+def _load_files(context, duckdb: Warehouse, spec: SourceSpec, files: list, column: str):  # noqa: ANN001, ANN202
     """Validate every file of the run, then replace exactly its partitions (and quarantine).
 
     ``files``: (partition value, path, period the rows describe or None) per partition; the
@@ -145,7 +144,7 @@ def _periodic_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _asset(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
+        context: dg.AssetExecutionContext, duckdb: Warehouse, landing: LandingZone
     ) -> dg.MaterializeResult:
         periods = [spec.period(key) for key in context.partition_keys]
         files = [
@@ -170,7 +169,7 @@ def _batch_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _asset(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingZone
+        context: dg.AssetExecutionContext, duckdb: Warehouse, landing: LandingZone
     ) -> dg.MaterializeResult:
         landing_dir = _landing_dir(landing)
         files = [(b, spec.batch_file(landing_dir, b), None) for b in context.partition_keys]
@@ -184,7 +183,7 @@ def _snapshot_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     table, schema = f"raw_{spec.name}", spec.schema
 
     @dg.asset(**_asset_args(spec))
-    def _asset(duckdb: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
+    def _asset(duckdb: Warehouse, landing: LandingZone) -> dg.MaterializeResult:
         path = spec.landing_file(_landing_dir(landing))
         try:
             validated = validate(path, schema)

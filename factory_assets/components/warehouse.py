@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -11,26 +11,24 @@ from dagster_dbt import DbtCliResource, DbtProjectComponent
 
 from factory_assets.components import dbt_in_process
 from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags
+from factory_assets.lib.lake import contended
 from factory_assets.metadata import table_metadata
-from factory_assets.settings import env_name, exported, settings
-
-LOCK_MARKERS = ("could not set lock", "conflicting lock")
+from factory_assets.settings import env_name, settings
 
 
 class WarehouseDbtComponent(DbtProjectComponent):
-    """DbtProjectComponent for a dbt-duckdb warehouse.
+    """DbtProjectComponent for the dbt-duckdb warehouse, a DuckLake (``lib/lake.py``).
 
-    dagster-dbt's own row-count fetch queries the database while dbt still runs, which a DuckDB
-    file (one process at a time) refuses. Here dbt runs to its end first; then the step opens
-    the file once and adds ``dagster/row_count`` and ``dagster/column_schema`` to every model it
-    built. dbt test results stream unchanged as asset checks.
+    dbt runs to its end first; then the step opens the lake once and adds ``dagster/row_count``
+    and ``dagster/column_schema`` to every model it built (one connection, not one per model as
+    dagster-dbt's own fetch). dbt test results stream unchanged as asset checks.
 
     dbt runs in the step's process (``dbt_in_process``: no interpreter start, no re-parse), or
     as dagster-dbt's subprocess with ``FACTORY_DBT_SUBPROCESS=1``; both yield the same events.
 
-    The component's YAML has no retry policy, so a dbt build that fails on the warehouse's file
-    lock asks for a retry itself, with the delays of the shared ``WAREHOUSE_RETRY``; other
-    failures (a failing dbt test) are not retried.
+    The component's YAML has no retry policy, so a dbt build whose commit lost a race on the
+    lake's catalog asks for a retry itself, with the delays of the shared ``WAREHOUSE_RETRY``;
+    other failures (a failing dbt test) are not retried.
     """
 
     @staticmethod
@@ -42,61 +40,52 @@ class WarehouseDbtComponent(DbtProjectComponent):
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         """Run dbt, then enrich each materialization with the table's metadata."""
         args = self.get_cli_args(context)
+        lake = settings().lake()
+        with lake.connect():  # the lake exists (a first build makes it) and its extensions load
+            pass
         with _profile_warehouse():
             invocation = dbt_in_process.run(context, dbt, args) or dbt.cli(
                 args, context=context, raise_on_error=False
             )
-        events = list(invocation.stream())
+            events = list(invocation.stream())
         # its own build folder is the newest; older ones go beyond FACTORY_DBT_KEEP_TARGETS
         dbt_in_process.prune_targets(Path(invocation.target_path).parent)
-        path = _warehouse_path(invocation)
-        try:
-            opened = duckdb.connect(path) if path else nullcontext()
-        except duckdb.IOException as err:  # the lock dbt met, most likely: still held
-            _retry_on_lock(context.retry_number + 1, err)
-            raise
-        with opened as conn:
+        with lake.connect(read_only=True) as conn:
             for event in events:
                 yield _with_table_metadata(context, conn, event)
         if not invocation.is_successful():
             error = invocation.get_error() or dg.Failure("dbt failed; see the step log")
-            _retry_on_lock(context.retry_number + 1, error)
+            _retry_on_contention(context.retry_number + 1, error)
             raise error
 
 
 @contextmanager
 def _profile_warehouse() -> Iterator[None]:
-    """FACTORY_WAREHOUSE set, for dbt's profile, while dbt starts (unless it is set already).
+    """FACTORY_WAREHOUSE and FACTORY_WAREHOUSE_DATA, as the lake's, while dbt runs.
 
     dbt reads the variables of its profile from the process environment only (in process, and
-    in dagster-dbt's subprocess, which copies it), and must build in the file the resources
-    open: the settings' default. The profile's own fallback cannot be that file: dbt runs on
-    the dbt component's copy of the project (under ``.local_defs_state``), from another folder.
+    in dagster-dbt's subprocess, which copies it), and must build in the lake the resources
+    open: the settings' (a path there reads as a SQLite catalog; the profile's ``ducklake:``
+    string needs it spelled ``sqlite:<path>``). The variables are put back after.
     """
-    if exported("warehouse"):
-        yield
-        return
-    name = env_name("warehouse")
-    os.environ[name] = str(settings().warehouse)
+    current = settings()
+    values = {env_name("warehouse"): current.warehouse,
+              env_name("warehouse_data"): current.lake().data_path}  # fmt: skip
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.pop(name, None)
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def _warehouse_path(invocation) -> str | None:  # noqa: ANN001
-    """The DuckDB file dbt built in (in process), or its adapter's (dagster-dbt's subprocess)."""
-    if isinstance(invocation, dbt_in_process.InProcessInvocation):
-        return invocation.warehouse_path
-    credentials = getattr(getattr(invocation.adapter, "config", None), "credentials", None)
-    return getattr(credentials, "path", None)
-
-
-def _retry_on_lock(attempt: int, error: Exception) -> None:
-    """Ask for retry ``attempt``, with exponential backoff, if dbt lost on the file lock."""
-    if attempt <= WAREHOUSE_RETRY.max_retries and any(
-        marker in str(error).lower() for marker in LOCK_MARKERS
-    ):
+def _retry_on_contention(attempt: int, error: Exception) -> None:
+    """Ask for retry ``attempt``, with exponential backoff, if dbt lost a race on the catalog."""
+    if attempt <= WAREHOUSE_RETRY.max_retries and contended(error):
         raise dg.RetryRequested(
             max_retries=WAREHOUSE_RETRY.max_retries,
             seconds_to_wait=WAREHOUSE_RETRY.calculate_delay(attempt),

@@ -1,7 +1,6 @@
 """The resources dict and the executor of the line, from the settings (``settings.py``)."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.results import ModelResults
 from factory_assets.resources import (
@@ -10,13 +9,14 @@ from factory_assets.resources import (
     ReportStore,
     RetrainPolicy,
     TrackingStore,
+    Warehouse,
 )
 from factory_assets.settings import Settings, env_name, exported, settings
 
 
 def _value(current: Settings, field: str) -> str | dg.EnvVar:
     """A set variable as ``dg.EnvVar`` (resolved at run start, shown by name), else the default."""
-    return dg.EnvVar(env_name(field)) if exported(field) else str(getattr(current, field))
+    return dg.EnvVar(env_name(field)) if exported(field) else str(getattr(current, field) or "")
 
 
 def executor() -> dg.ExecutorDefinition:
@@ -44,7 +44,9 @@ def resources() -> dg.Definitions:
     current = settings()
     return dg.Definitions(
         resources={
-            "duckdb": DuckDBResource(database=_value(current, "warehouse")),
+            "duckdb": Warehouse(
+                catalog=_value(current, "warehouse"), data_path=_value(current, "warehouse_data")
+            ),
             "landing": LandingZone(root=_value(current, "data_dir")),
             "reports": ReportStore(root=_value(current, "reports_dir")),
             "retrain_policy": RetrainPolicy(**current.retrain_overrides()),

@@ -55,19 +55,17 @@ def dbt_event_dict(message: object) -> dict:
     return msg_to_dict(message)
 
 
-def release_duckdb() -> str | None:
-    """Close dbt-duckdb's database in this process and return its file's path (None: none open).
+def release_duckdb() -> None:
+    """Close dbt-duckdb's database in this process (and with it its connection to the catalog).
 
-    dbt-duckdb keeps one database per process: it would hold the warehouse file's lock (other
-    processes could not open it) and its own configuration (this process's other connections to
-    the file would be refused).
+    dbt-duckdb keeps one database per process, with the lake attached and its own configuration:
+    closed after each build, no connection to the catalog outlives the step's dbt command.
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager as Manager
 
     try:
         env = Manager.env()
     except Exception:  # noqa: BLE001 (dbt-duckdb's bare Exception: no database open)
-        return None
+        return
     Manager.close_all_connections()  # forgets the database, without closing it
     env.close()
-    return getattr(env.creds, "path", None)

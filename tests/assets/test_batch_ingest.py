@@ -4,9 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
-from factory_assets.resources import LandingZone
+from factory_assets.resources import LandingZone, Warehouse
 from tests.assets.test_source_specs import _defs_from
 from tests.unit.test_batch_sources import CUSTOMERS
 
@@ -29,7 +28,7 @@ def test_a_batch_source_loads_each_batch_and_replaces_exactly_it(tmp_path: Path)
     _land(data, "01", ["c1,12,true", "c2,-1,false", "c3,3,false"])
     _land(data, "02", ["c4,1,true"])
     resources = {
-        "duckdb": DuckDBResource(database=str(warehouse)),
+        "duckdb": Warehouse(catalog=str(warehouse)),
         "landing": LandingZone(root=str(data)),
     }
     instance = dg.DagsterInstance.ephemeral()

@@ -7,7 +7,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.checks import build_suite_check
 from factory_assets.defs.quality.fct_flights_checks import (
@@ -15,6 +14,7 @@ from factory_assets.defs.quality.fct_flights_checks import (
     FCT_FLIGHTS_QUERY,
 )
 from factory_assets.examples.nycflights import lay_out_landing
+from factory_assets.resources import Warehouse
 from tests.conftest import LAST, LINE, run_assets
 
 DISTANCE_0_6000 = {"column": "distance_mi", "min_value": 0, "max_value": 6000}
@@ -222,7 +222,7 @@ def test_suites_validate_the_days_changed_since_their_last_pass(
                 date="flight_date",
             )
         ],
-        resources={"duckdb": DuckDBResource(database=str(copy_of_built))},
+        resources={"duckdb": Warehouse(catalog=str(copy_of_built))},
     )
     now = _one(copy_of_built, "select count(*) from fct_flights")[0]
     touch = (  # the newest day loaded again: without a fingerprint, only it would be validated

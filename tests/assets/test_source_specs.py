@@ -11,10 +11,9 @@ import polars as pl
 import pytest
 import yaml
 from dagster.components.testing import create_defs_folder_sandbox
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.spec_loading import BadSpec
-from factory_assets.resources import LandingZone
+from factory_assets.resources import LandingZone, Warehouse
 from factory_assets.specs import ROOT, source_spec
 from tests.unit.test_source_specs import BAD_SPECS, FUEL
 
@@ -73,7 +72,7 @@ def test_a_new_dataset_needs_only_a_yaml_spec(tmp_path: Path) -> None:
     _land(data, "2013-01-02", ["EWR,2013,1,2,3.10", "JFK,2013,1,2,-1", "LGA,2013,1,2,3.30"])
     _land(data, "2013-01-03", ["EWR,2013,1,3,3.20"])
     resources = {
-        "duckdb": DuckDBResource(database=str(warehouse)),
+        "duckdb": Warehouse(catalog=str(warehouse)),
         "landing": LandingZone(root=str(data)),
     }
 
@@ -112,7 +111,7 @@ def test_a_parquet_source_delivered_a_day_late(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     pl.DataFrame({**rows, "usd_per_gallon": [3.1, 3.2]}).write_parquet(path)
     resources = {
-        "duckdb": DuckDBResource(database=str(warehouse)),
+        "duckdb": Warehouse(catalog=str(warehouse)),
         "landing": LandingZone(root=str(data)),
     }
 

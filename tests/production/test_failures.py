@@ -93,7 +93,7 @@ def test_dbt_meeting_a_lock_held_outside_dagster_retries_with_backoff(
 ) -> None:
     # Another process (a notebook, the DuckDB CLI) has the warehouse open until released. dbt
     # fails on it at once and asks for a retry with WAREHOUSE_RETRY's backoff. (Python assets
-    # first wait inside DuckDBResource, which retries the connection ~100 s, then fail into
+    # first wait inside Warehouse, which retries the connection ~100 s, then fail into
     # WAREHOUSE_RETRY, too long to show here.)
     holder = subprocess.Popen(
         [

@@ -1,12 +1,11 @@
 """<model>_drift_report: a day's inputs and predictions against each champion's reference."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
 from factory_assets.lib.drift_period import DriftError, judge_drift
 from factory_assets.lib.model_line import ModelLine
-from factory_assets.resources import ReportStore, TrackingStore
+from factory_assets.resources import ReportStore, TrackingStore, Warehouse
 
 DRIFT_CHECK = "drift_within_threshold"
 _VALUES = {  # the judgement's plain values that Dagster shows as more than text
@@ -51,7 +50,7 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
     def _drift(
         context: dg.AssetExecutionContext,
         config: config_cls,
-        duckdb: DuckDBResource,
+        duckdb: Warehouse,
         tracking: TrackingStore,
         reports: ReportStore,
     ):  # noqa: ANN202 (yields each day's materialization and check evaluation)

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
 from factory_assets.components.model_line.live import judge_live_segments, live_metadata
@@ -12,7 +11,7 @@ from factory_assets.lib.holdout import evaluate_segment
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.tasks import metric_label
-from factory_assets.resources import TrackingStore
+from factory_assets.resources import TrackingStore, Warehouse
 
 TABLES = {
     "binary": "calibration",
@@ -64,7 +63,7 @@ def _metadata(results: dict, line: ModelLine) -> dict:
     return {"segments": dg.MetadataValue.md(markdown_table(header, rows)), **_leakage(results)}
 
 
-def _training_rows(duckdb: DuckDBResource, line: ModelLine, trained: dict, segments: list) -> dict:
+def _training_rows(duckdb: Warehouse, line: ModelLine, trained: dict, segments: list) -> dict:
     """The labelled rows of the trained models' training window (the leakage guard's), by segment.
 
     Read as training read them (``read_labelled``); segments that fell back get none.
@@ -98,7 +97,7 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
         context: dg.AssetExecutionContext,
         config: config_cls,
         trained: dict,
-        duckdb: DuckDBResource,
+        duckdb: Warehouse,
         tracking: TrackingStore,
     ) -> dg.Output:
         segments, trained = segments_of(context, line), by_segment(trained, line)

@@ -1,18 +1,18 @@
 """The evaluation station's live holdout: each segment's champion and challenger on served rows."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.lib.live_gate import judge_live, live_tags
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.tasks import metric_label
+from factory_assets.resources import Warehouse
 
 WHO = ("challenger", "champion", "served")
 
 
 def judge_live_segments(  # noqa: PLR0913
-    duckdb: DuckDBResource,
+    duckdb: Warehouse,
     line: ModelLine,
     config,  # noqa: ANN001 (the Holdout config)
     trained: dict,

@@ -1,7 +1,6 @@
 """<model>_online_snapshot: what the scoring service reads of the model, as Parquet files."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import period_tags, periods
 from factory_assets.execution import warehouse_step
@@ -10,7 +9,7 @@ from factory_assets.lib.online.contract import CONTRACT, Contract
 from factory_assets.lib.online.functions import feature_function
 from factory_assets.lib.online.lookup import build_lookup, ranges_sql, window_sql
 from factory_assets.lib.online.snapshot import write_snapshot
-from factory_assets.resources import OnlineStore
+from factory_assets.resources import OnlineStore, Warehouse
 
 
 def snapshot_of(spec, line: ModelLine, conn, keys: list[str]) -> tuple:  # noqa: ANN001
@@ -66,7 +65,7 @@ def build_online_snapshot(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa
         **warehouse_step(),
     )
     def _snapshot(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, online: OnlineStore
+        context: dg.AssetExecutionContext, duckdb: Warehouse, online: OnlineStore
     ) -> dg.MaterializeResult:
         with duckdb.get_connection() as conn:
             contract, manifest, frames = snapshot_of(spec, line, conn, list(context.partition_keys))

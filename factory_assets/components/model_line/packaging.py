@@ -1,7 +1,6 @@
 """<model>_package: ONNX + preprocessing + model card, registered in MLflow, through the gate."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
 from factory_assets.components.model_line.training import read_labelled
@@ -9,7 +8,7 @@ from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registration import fallback_reason, mark_fallback, package_segment
 from factory_assets.lib.training.export_cache import OnnxExports
-from factory_assets.resources import TrackingStore
+from factory_assets.resources import TrackingStore, Warehouse
 
 
 def _metadata(results: dict) -> dict:
@@ -57,7 +56,7 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
         config: config_cls,
         trained: dict,
         evaluation: dict,
-        duckdb: DuckDBResource,
+        duckdb: Warehouse,
         tracking: TrackingStore,
     ) -> dg.Output:
         segments = segments_of(context, line)

@@ -1,11 +1,11 @@
 """<model>_prediction_performance: served predictions judged once their labels have landed."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import judge_periods, period_monitor, periods
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.performance import judge_batch, judge_period
+from factory_assets.resources import Warehouse
 
 PERFORMANCE_CHECK = "performance_above_floor"
 
@@ -46,7 +46,7 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
             "each on its own."
         ),
     )
-    def _performance(context: dg.AssetExecutionContext, config: config_cls, duckdb: DuckDBResource):  # noqa: ANN202
+    def _performance(context: dg.AssetExecutionContext, config: config_cls, duckdb: Warehouse):  # noqa: ANN202
         if line.batches:
             batches = sorted(context.instance.get_dynamic_partitions(line.batches))
             judge = lambda key: judge_batch(key, batches, line, config, duckdb)  # noqa: E731

@@ -2,7 +2,6 @@
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import period_tags, periods
 from factory_assets.execution import warehouse_step
@@ -10,7 +9,7 @@ from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.scoring import champions, partition_values, score
 from factory_assets.lib.warehouse import replace_partitions
 from factory_assets.metadata import table_metadata
-from factory_assets.resources import TrackingStore
+from factory_assets.resources import TrackingStore, Warehouse
 
 # what a row of the predictions table holds, per task
 SERVED = {
@@ -66,9 +65,7 @@ def build_predictions(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: AN
         ),
         **warehouse_step(),
     )
-    def _predictions(
-        context: dg.AssetExecutionContext, duckdb: DuckDBResource, tracking: TrackingStore
-    ):  # noqa: ANN202 (yields its materialization, or nothing before the first champion)
+    def _predictions(context: dg.AssetExecutionContext, duckdb: Warehouse, tracking: TrackingStore):  # noqa: ANN202 (yields its materialization, or nothing before the first champion)
         keys = list(context.partition_keys)
         with duckdb.get_connection() as conn:
             features = conn.sql(line.periods_sql(), params=line.params(keys)).pl()

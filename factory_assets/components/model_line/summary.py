@@ -3,12 +3,11 @@
 import base64
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.tasks import metric_label
-from factory_assets.resources import ReportStore, TrackingStore
+from factory_assets.resources import ReportStore, TrackingStore, Warehouse
 
 
 def retrains(instance: dg.DagsterInstance, tracking: TrackingStore, line: ModelLine) -> list:
@@ -63,7 +62,7 @@ def build_summary(spec, line: ModelLine) -> dg.AssetsDefinition:  # noqa: ANN001
     )
     def _summary(
         context: dg.AssetExecutionContext,
-        duckdb: DuckDBResource,
+        duckdb: Warehouse,
         tracking: TrackingStore,
         reports: ReportStore,
     ) -> dg.MaterializeResult:

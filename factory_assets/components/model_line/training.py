@@ -2,7 +2,6 @@
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.components.model_line.common import output, segments_of, station
 from factory_assets.lib.markdown import markdown_table
@@ -15,10 +14,10 @@ from factory_assets.lib.training.segment import (
     train_segment,
 )
 from factory_assets.lib.training.train import val_metric
-from factory_assets.resources import TrackingStore
+from factory_assets.resources import TrackingStore, Warehouse
 
 
-def read_labelled(duckdb: DuckDBResource, line: ModelLine, window: tuple, segments: list) -> dict:
+def read_labelled(duckdb: Warehouse, line: ModelLine, window: tuple, segments: list) -> dict:
     """Labelled rows of ``window`` for each segment (None: all rows)."""
     params = [window[0], window[1]]
     if line.segments:
@@ -49,7 +48,7 @@ def holdout_of_run(context: dg.AssetExecutionContext, line: ModelLine, config) -
 
 def judge_before_training(
     context: dg.AssetExecutionContext,
-    duckdb: DuckDBResource,
+    duckdb: Warehouse,
     line: ModelLine,
     config,  # noqa: ANN001 (the station's Training config)
     frame: pl.DataFrame,
@@ -146,7 +145,7 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
     def _model(
         context: dg.AssetExecutionContext,
         config: config_cls,
-        duckdb: DuckDBResource,
+        duckdb: Warehouse,
         tracking: TrackingStore,
     ) -> dg.Output:
         from factory_assets.lib.packaging import code_version

@@ -1,12 +1,12 @@
 """flight_features: pre-departure features for every flight, the input of the flights model."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.features.flights import flight_features as build_flight_features
 from factory_assets.lib.warehouse import replace_tables
 from factory_assets.metadata import table_metadata
+from factory_assets.resources import Warehouse
 
 
 @dg.asset(
@@ -16,7 +16,7 @@ from factory_assets.metadata import table_metadata
     owners=["team:ml-platform"],
     **warehouse_step(),
 )
-def flight_features(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def flight_features(duckdb: Warehouse) -> dg.MaterializeResult:
     """Pre-departure features per flight, point in time.
 
     Schedule, route, plane, origin weather at the scheduled hour, and 28-day route and carrier

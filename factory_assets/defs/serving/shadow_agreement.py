@@ -2,7 +2,6 @@
 
 import dagster as dg
 import polars as pl
-from dagster_duckdb import DuckDBResource
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.online.contract import Contract
@@ -15,7 +14,7 @@ from factory_assets.lib.online.snapshot import current_snapshot
 from factory_assets.lib.tasks import Task
 from factory_assets.lib.warehouse import replace_tables
 from factory_assets.metadata import table_metadata
-from factory_assets.resources import OnlineStore
+from factory_assets.resources import OnlineStore, Warehouse
 
 
 def _labels(conn, contract: Contract, keys: list[str]) -> pl.DataFrame:  # noqa: ANN001
@@ -34,7 +33,7 @@ def _labels(conn, contract: Contract, keys: list[str]) -> pl.DataFrame:  # noqa:
     owners=["team:ml-platform"],
     **warehouse_step(),
 )
-def shadow_agreement(duckdb: DuckDBResource, online: OnlineStore) -> dg.MaterializeResult:
+def shadow_agreement(duckdb: Warehouse, online: OnlineStore) -> dg.MaterializeResult:
     """How often the shadow challenger agrees with the champion on live requests, per model.
 
     One row per (model, registered model, champion version, challenger version): rows scored,
