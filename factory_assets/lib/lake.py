@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ RETRY_SETTINGS = {"ducklake_max_retry_count": 50, "ducklake_retry_wait_ms": 50,
 # messages of a commit that lost a race on the catalog: a retry of the whole step succeeds
 CONTENTION_MARKERS = ("database is locked", "conflict", "could not set lock")
 _PACKAGED = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+_ATTACHED: dict[tuple, duckdb.DuckDBPyConnection] = {}  # (lake, read_only) -> its database
+_GUARD = threading.Lock()
 
 
 class LakeError(ValueError):
@@ -113,12 +116,39 @@ class Lake:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection with the lake attached as ``warehouse`` and in use; closed after."""
-        conn = open_lake(self, read_only=read_only)
+        """A connection with the lake attached as ``warehouse`` and in use; closed after.
+
+        It is a cursor of this process's one in-memory DuckDB for the lake (``attached``):
+        loading the extensions and attaching cost ~0.2 s, a cursor ~5 ms. Each transaction
+        still reads the newest snapshot any process committed.
+        """
+        cursor = attached(self, read_only).cursor()
         try:
-            yield conn
+            cursor.execute(f"USE {ALIAS}")
+            yield cursor
         finally:
-            conn.close()
+            cursor.close()
+
+
+def attached(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """This process's in-memory DuckDB with ``lake`` attached (opened on first use)."""
+    key = (lake, read_only)
+    with _GUARD:
+        base = _ATTACHED.get(key)
+        if base is not None and lake.exists():
+            return base
+        if base is not None:  # its catalog file was removed: a new lake may take its place
+            base.close()
+        _ATTACHED[key] = base = open_lake(lake, read_only)
+        return base
+
+
+def close_lakes() -> None:
+    """Close every lake this process attached (their catalog connections with them)."""
+    with _GUARD:
+        for base in _ATTACHED.values():
+            base.close()
+        _ATTACHED.clear()
 
 
 def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -127,7 +157,7 @@ def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     try:
         load_extensions(conn, lake.kind)
         for name, value in RETRY_SETTINGS.items():
-            conn.execute(f"SET {name} = {value}")
+            conn.execute(f"SET GLOBAL {name} = {value}")
         created = lake.kind == "sqlite" and not Path(lake.catalog).exists()
         if created:  # an empty SQLite file in WAL mode: the lake's tables are made in it
             Path(lake.catalog).parent.mkdir(parents=True, exist_ok=True)
