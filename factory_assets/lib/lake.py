@@ -231,3 +231,10 @@ def _folder(path: str) -> str:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+if __name__ == "__main__":  # `python -m factory_assets.lib.lake`: install the extensions
+    with duckdb.connect() as _conn:
+        for _kind in _PACKAGED:
+            load_extensions(_conn, _kind)
+    print("DuckLake extensions installed: ducklake, " + ", ".join(_PACKAGED.values()))
