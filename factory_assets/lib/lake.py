@@ -94,13 +94,20 @@ class Lake:
         """The ``ATTACH`` string, ``ducklake:sqlite:<file>`` or ``ducklake:postgres:<conninfo>``."""
         return f"ducklake:{self.kind}:{self.catalog}"
 
-    def attach_sql(self, read_only: bool = False, alias: str = ALIAS) -> str:
-        """``ATTACH`` of this lake as ``alias`` (string literals quoted for SQL)."""
+    def attach_sql(
+        self, read_only: bool = False, alias: str = ALIAS, snapshot: int | None = None
+    ) -> str:
+        """``ATTACH`` of this lake as ``alias`` (string literals quoted for SQL).
+
+        ``snapshot``: the lake as it was at that snapshot id (time travel; read only).
+        """
         options = [f"DATA_PATH {_quote(self.data_path)}"]
         if self.beside:
             options.append("OVERRIDE_DATA_PATH TRUE")
-        if read_only:
+        if read_only or snapshot is not None:
             options.append("READ_ONLY")
+        if snapshot is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
         return f"ATTACH {_quote(self.url)} AS {alias} ({', '.join(options)})"
 
     def exists(self) -> bool:
@@ -112,17 +119,27 @@ class Lake:
         return self.url if self.kind == "sqlite" else f"ducklake:postgres ({self.data_path})"
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection with the lake attached as ``warehouse`` and in use; closed after."""
-        conn = open_lake(self, read_only=read_only)
+    def connect(
+        self, read_only: bool = False, snapshot: int | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection with the lake attached as ``warehouse`` and in use; closed after.
+
+        ``snapshot``: the lake as it was at that snapshot id, read only (lib/lake_snapshots.py).
+        """
+        conn = open_lake(self, read_only=read_only, snapshot=snapshot)
         try:
             yield conn
         finally:
             conn.close()
 
 
-def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB with ``lake`` attached as ``warehouse`` and in use."""
+def open_lake(
+    lake: Lake, read_only: bool = False, snapshot: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB with ``lake`` attached as ``warehouse`` and in use.
+
+    ``snapshot``: attached read only as it was at that snapshot id.
+    """
     conn = duckdb.connect()
     try:
         load_extensions(conn, lake.kind)
@@ -134,7 +151,7 @@ def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             wal(lake.catalog)
         if created and "://" not in lake.data_path:
             Path(lake.data_path).mkdir(parents=True, exist_ok=True)
-        conn.execute(lake.attach_sql(read_only=read_only and not created))
+        conn.execute(lake.attach_sql(read_only=read_only and not created, snapshot=snapshot))
         conn.execute(f"USE {ALIAS}")
     except BaseException:
         conn.close()
