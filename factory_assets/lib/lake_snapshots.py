@@ -43,11 +43,16 @@ def labelled_frames(
     return {s: parts.get((s,), frame.clear()) for s in segments}
 
 
-def read_labelled(lake: Lake, line: ModelLine, window: Sequence, segments: list) -> tuple:
-    """``labelled_frames`` of the newest snapshot, and that snapshot's id.
+def read_labelled(
+    lake: Lake, line: ModelLine, window: Sequence, segments: list, snapshot: int | None = None
+) -> tuple:
+    """``labelled_frames`` and the id of the lake snapshot they come from.
 
-    Both are read in one transaction: a commit landing meanwhile changes neither.
+    The newest snapshot's, both read in one transaction (a commit landing meanwhile changes
+    neither); or, given ``snapshot``, that snapshot's (``read_labelled_at``).
     """
+    if snapshot is not None:
+        return read_labelled_at(lake, line, window, segments, snapshot), snapshot
     with lake.connect() as conn:
         conn.execute("begin transaction")
         try:

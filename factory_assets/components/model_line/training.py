@@ -145,7 +145,9 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
 
         segments, code, cfg = segments_of(context, line), code_version(), train_config(config)
         window = (cfg.train_window[0], cfg.val_window[1])
-        frames, snapshot = lake_snapshots.read_labelled(duckdb.lake(), line, window, segments)
+        frames, snapshot = lake_snapshots.read_labelled(
+            duckdb.lake(), line, window, segments, config.lake_snapshot
+        )
         if not line.segments:  # before any training time is spent
             judge_before_training(context, duckdb, line, config, frames[None])
         results = {}
