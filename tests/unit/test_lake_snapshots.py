@@ -29,10 +29,8 @@ SEGMENTED = ModelLine("m", "feats", COLUMNS, labels_from="labels",
 WINDOW = (dt.date(2024, 1, 1), dt.date(2024, 1, 3))
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    """A lake with three days of features; day 3's label has not landed."""
-    lake = Lake.parse(tmp_path / "lake.sqlite")
+def fill(lake: Lake) -> Lake:
+    """Three days of features in ``lake``; day 3's label has not landed."""
     with lake.connect() as conn:
         conn.execute(
             "create table feats as select i as item_id, date '2024-01-01' + (i // 4)::int as day, "
@@ -44,7 +42,13 @@ def lake(tmp_path: Path) -> Lake:
     return lake
 
 
-def _land_more(lake: Lake) -> None:
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    """A lake with a SQLite catalog, filled."""
+    return fill(Lake.parse(tmp_path / "lake.sqlite"))
+
+
+def land_more(lake: Lake) -> None:
     """A newer day, day 3's labels, and a restated label of day 1."""
     with lake.connect() as conn:
         conn.execute(
@@ -57,7 +61,7 @@ def _land_more(lake: Lake) -> None:
 def test_rows_read_at_their_snapshot_are_the_same_after_newer_days(lake: Lake) -> None:
     frames, snapshot = read_labelled(lake, LINE, WINDOW, [None])
     assert frames[None].height == 8  # day 3 has no labels yet
-    _land_more(lake)
+    land_more(lake)
     again = read_labelled_at(lake, LINE, WINDOW, [None], snapshot)[None]
     assert_frame_equal(again, frames[None])
     assert data_version(again, ("2024-01-01", "2024-01-03")) == data_version(
@@ -72,7 +76,7 @@ def test_rows_read_at_their_snapshot_are_the_same_after_newer_days(lake: Lake) -
 
 def test_a_segmented_line_reads_each_segment_at_the_snapshot(lake: Lake) -> None:
     frames, snapshot = read_labelled(lake, SEGMENTED, WINDOW, ["a", "b"])
-    _land_more(lake)
+    land_more(lake)
     again = read_labelled_at(lake, SEGMENTED, WINDOW, ["a", "b"], snapshot)
     for shop in ("a", "b"):
         assert_frame_equal(again[shop], frames[shop])
@@ -84,7 +88,7 @@ def test_a_transaction_reads_one_snapshot_while_another_process_commits(lake: La
         reader.execute("begin transaction")
         snapshot = current_snapshot(reader)
         before = labelled_frames(reader, LINE, WINDOW, [None])[None]
-        _land_more(lake)  # another connection commits three snapshots meanwhile
+        land_more(lake)  # another connection commits three snapshots meanwhile
         assert current_snapshot(reader) == snapshot
         assert_frame_equal(labelled_frames(reader, LINE, WINDOW, [None])[None], before)
         reader.execute("rollback")
