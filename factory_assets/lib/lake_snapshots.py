@@ -28,6 +28,16 @@ def current_snapshot(conn: duckdb.DuckDBPyConnection) -> int:
     return int(conn.sql(f"select id from {ALIAS}.current_snapshot()").fetchone()[0])
 
 
+def recorded_snapshot(results: dict, tag: str) -> int | None:
+    """The snapshot a station's results (by segment) recorded under ``tag``; None: none did.
+
+    A later station reads the same rows at it: the package scores the champion on the holdout
+    the evaluation judged the challenger on, the leakage guard reads the training rows.
+    """
+    found = {int(r[tag]) for r in results.values() if isinstance(r, dict) and r.get(tag)}
+    return max(found) if found else None  # one read per station: one snapshot
+
+
 def labelled_frames(
     conn: duckdb.DuckDBPyConnection, line: ModelLine, window: Sequence, segments: list
 ) -> dict:

@@ -14,6 +14,7 @@ from factory_assets.lib.lake_snapshots import (
     labelled_frames,
     read_labelled,
     read_labelled_at,
+    recorded_snapshot,
 )
 from factory_assets.lib.model_card import model_card
 from factory_assets.lib.model_line import ModelLine, Segments
@@ -146,3 +147,9 @@ def test_the_model_card_names_the_snapshots() -> None:
     )  # fmt: skip
     assert "- Lake snapshot (training rows): 7\n" in card
     assert "- Lake snapshot (evaluation rows): 9\n" in card
+
+
+def test_a_later_station_finds_the_snapshot_the_earlier_one_recorded() -> None:
+    results = {"a": {"lake_snapshot": "7"}, "b": {"lake_snapshot": "7"}, "c": {"fallback": "m"}}
+    assert recorded_snapshot(results, "lake_snapshot") == 7
+    assert recorded_snapshot({None: {"metrics": {}}}, "lake_snapshot") is None  # older results

@@ -9,7 +9,7 @@ from factory_assets.components.model_line.live import judge_live_segments, live_
 from factory_assets.components.model_line.training import read_labelled
 from factory_assets.lib import lake_snapshots
 from factory_assets.lib.holdout import evaluate_segment
-from factory_assets.lib.lake_snapshots import EVALUATION_TAG
+from factory_assets.lib.lake_snapshots import EVALUATION_TAG, TRAINING_TAG, recorded_snapshot
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.tasks import metric_label
@@ -68,14 +68,16 @@ def _metadata(results: dict, line: ModelLine) -> dict:
 def _training_rows(duckdb: Warehouse, line: ModelLine, trained: dict, segments: list) -> dict:
     """The labelled rows of the trained models' training window (the leakage guard's), by segment.
 
-    Read as training read them (``read_labelled``); segments that fell back get none.
+    Read as training read them (``read_labelled``, at its lake snapshot); segments that fell
+    back get none.
     """
     windows = {tuple(r["train_window"]) for r in trained.values() if "run_id" in r}
     if not windows:
         return {}
     start, end = (dt.date.fromisoformat(day) for day in max(windows))  # one window per run
     own = [s for s in segments if "run_id" in trained[s]]
-    return read_labelled(duckdb, line, (start, end), own)
+    snapshot = recorded_snapshot({s: trained[s] for s in own}, TRAINING_TAG)
+    return read_labelled(duckdb, line, (start, end), own, snapshot)
 
 
 def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001

@@ -19,9 +19,11 @@ from factory_assets.lib.training.train import val_metric
 from factory_assets.resources import TrackingStore, Warehouse
 
 
-def read_labelled(duckdb: Warehouse, line: ModelLine, window: tuple, segments: list) -> dict:
-    """Labelled rows of ``window`` for each segment (None: all rows)."""
-    return lake_snapshots.read_labelled(duckdb.lake(), line, window, segments)[0]
+def read_labelled(
+    duckdb: Warehouse, line: ModelLine, window: tuple, segments: list, snapshot: int | None = None
+) -> dict:
+    """Labelled rows of ``window`` for each segment (None: all rows), at ``snapshot`` or newest."""
+    return lake_snapshots.read_labelled(duckdb.lake(), line, window, segments, snapshot)[0]
 
 
 def holdout_of_run(context: dg.AssetExecutionContext, line: ModelLine, config) -> tuple:  # noqa: ANN001
