@@ -97,13 +97,20 @@ class Lake:
         """The ``ATTACH`` string, ``ducklake:sqlite:<file>`` or ``ducklake:postgres:<conninfo>``."""
         return f"ducklake:{self.kind}:{self.catalog}"
 
-    def attach_sql(self, read_only: bool = False, alias: str = ALIAS) -> str:
-        """``ATTACH`` of this lake as ``alias`` (string literals quoted for SQL)."""
+    def attach_sql(
+        self, read_only: bool = False, alias: str = ALIAS, snapshot: int | None = None
+    ) -> str:
+        """``ATTACH`` of this lake as ``alias`` (string literals quoted for SQL).
+
+        ``snapshot``: the lake as it was at that snapshot id (time travel; read only).
+        """
         options = [f"DATA_PATH {_quote(self.data_path)}"]
         if self.beside:
             options.append("OVERRIDE_DATA_PATH TRUE")
-        if read_only:
+        if read_only or snapshot is not None:
             options.append("READ_ONLY")
+        if snapshot is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
         return f"ATTACH {_quote(self.url)} AS {alias} ({', '.join(options)})"
 
     def exists(self) -> bool:
@@ -115,14 +122,17 @@ class Lake:
         return self.url if self.kind == "sqlite" else f"ducklake:postgres ({self.data_path})"
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, read_only: bool = False, snapshot: int | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection with the lake attached as ``warehouse`` and in use; closed after.
 
         It is a cursor of this process's one in-memory DuckDB for the lake (``attached``):
         loading the extensions and attaching cost ~0.2 s, a cursor ~5 ms. Each transaction
-        still reads the newest snapshot any process committed.
+        still reads the newest snapshot any process committed. ``snapshot``: the lake as it
+        was at that snapshot id, read only (lib/lake_snapshots.py).
         """
-        cursor = attached(self, read_only).cursor()
+        cursor = attached(self, read_only, snapshot).cursor()
         try:
             cursor.execute(f"USE {ALIAS}")
             yield cursor
@@ -130,16 +140,18 @@ class Lake:
             cursor.close()
 
 
-def attached(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def attached(
+    lake: Lake, read_only: bool = False, snapshot: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """This process's in-memory DuckDB with ``lake`` attached (opened on first use)."""
-    key = (lake, read_only)
+    key = (lake, read_only or snapshot is not None, snapshot)
     with _GUARD:
         base = _ATTACHED.get(key)
         if base is not None and lake.exists():
             return base
         if base is not None:  # its catalog file was removed: a new lake may take its place
             base.close()
-        _ATTACHED[key] = base = open_lake(lake, read_only)
+        _ATTACHED[key] = base = open_lake(lake, read_only, snapshot)
         return base
 
 
@@ -151,8 +163,13 @@ def close_lakes() -> None:
         _ATTACHED.clear()
 
 
-def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB with ``lake`` attached as ``warehouse`` and in use."""
+def open_lake(
+    lake: Lake, read_only: bool = False, snapshot: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB with ``lake`` attached as ``warehouse`` and in use.
+
+    ``snapshot``: attached read only as it was at that snapshot id.
+    """
     conn = duckdb.connect()
     try:
         load_extensions(conn, lake.kind)
@@ -164,7 +181,7 @@ def open_lake(lake: Lake, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             wal(lake.catalog)
         if created and "://" not in lake.data_path:
             Path(lake.data_path).mkdir(parents=True, exist_ok=True)
-        conn.execute(lake.attach_sql(read_only=read_only and not created))
+        conn.execute(lake.attach_sql(read_only=read_only and not created, snapshot=snapshot))
         conn.execute(f"USE {ALIAS}")
     except BaseException:
         conn.close()
