@@ -90,7 +90,8 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
     """One served model's drift on a window: (table, share, statistic, calibration, ref, columns).
 
     Per-column verdicts are Evidently's (from the profile; Evidently's own tests for a
-    reference too small to profile); the window statistic (the largest relative score) is
+    reference too small to profile); the window statistic (the largest relative score of a
+    column or, with ``config.relations``, of a numeric input's residual given the others) is
     judged against the null of the reference's own windows (lib/drift_calibration.py).
     """
     from factory_assets.lib.drift import (
@@ -123,9 +124,19 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
     scores = profile.drift(current, config.column_threshold)
     results = evidently_drift(ref, current, numerical, categorical) if small else scores
     null = calibration(
-        profile, ref, line, name, str(version.version), window, current, reports, profiles
+        profile,
+        ref,
+        line,
+        name,
+        str(version.version),
+        window,
+        current,
+        reports,
+        profiles,
+        config.relations,
     )
-    share, (statistic, column) = drifted_share(results), null.statistic(scores)
+    statistic, column = null.statistic(scores + null.residual_scores(current))
+    share = drifted_share(results)
     table = drift_table(results).with_columns(
         pl.lit(day).alias("day"),
         pl.lit(name).alias("model_name"),

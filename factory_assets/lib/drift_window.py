@@ -12,7 +12,7 @@ import polars as pl
 
 from factory_assets.lib.model_line import ModelLine
 
-STATISTIC = "max-relative-score/1"  # in the cache key: a new statistic never reads an old null
+STATISTIC = "max-relative-score/2"  # in the cache key: a new statistic never reads an old null
 
 
 def window_keys(line: ModelLine, key: str, size: int, batches: list[str] | None = None) -> list:
@@ -36,25 +36,41 @@ def period_labels(frame: pl.DataFrame, line: ModelLine) -> pl.Series | None:
     return moments.replace_strict(keys, default=None, return_dtype=pl.String)
 
 
-def calibration(profile, ref, line, name, version, window, current, reports, cache):  # noqa: ANN001, ANN201, PLR0913
+def related(profile) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """(numerical, categorical) profiled inputs whose relations are watched.
+
+    All but the prediction, which is a function of them.
+    """
+    from factory_assets.lib.monitoring import PREDICTION
+
+    inputs = [(c, p.numeric) for c, p in profile.columns.items() if c != PREDICTION]
+    return [c for c, numeric in inputs if numeric], [c for c, numeric in inputs if not numeric]
+
+
+def calibration(profile, ref, line, name, version, window, current, reports, cache, relations):  # noqa: ANN001, ANN201, PLR0913
     """The null of the window statistic for this champion and window, computed once.
 
-    Cached in ``cache`` (the process's reference cache) and as JSON in the report store, so a
-    new run (process) of the same champion reads it instead of recomputing.
+    With ``relations``, the statistic also watches each numeric input's residual given the
+    others (lib/drift_relations.py). Cached in ``cache`` (the process's reference cache) and as
+    JSON in the report store, so a new run (process) of the same champion reads it instead of
+    recomputing.
     """
     from factory_assets.lib.drift_calibration import Calibration, calibrate
 
     labels = period_labels(current, line)
     periods = int(labels.n_unique()) if labels is not None else 0
     rows = 0 if periods else current.height  # a window of periods does not depend on its rows
-    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows])
+    relate = related(profile) if relations else None
+    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows, relate])
     digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     key = ("calibration", name, version, digest)
     if key not in cache:
         path = reports.path(name, f"drift_null_v{version}_{digest}.json")
         found = Calibration.load(path)
         if found is None:
-            found = calibrate(profile, ref, period_labels(ref, line), periods, current.height)
+            found = calibrate(
+                profile, ref, period_labels(ref, line), periods, current.height, relate=relate
+            )
             found.save(path)
         cache[key] = found
     return cache[key]
