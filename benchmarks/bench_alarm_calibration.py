@@ -65,11 +65,11 @@ def _drift(profile, null, days: list[pl.DataFrame]) -> bool:  # noqa: ANN001
     return null.statistic(null.scores(profile, window))[0] > null.threshold(ALPHA)
 
 
-def _drift_trials(profile, null, frames: list, shifted: dict) -> tuple[float, dict, dict]:  # noqa: ANN001
-    """(False alarms a period, detection within 3, within a window) of one drift check."""
+def _drift_trials(profile, null, frames: list, shifted: dict) -> tuple:  # noqa: ANN001
+    """(False alarms a period, detection within 3, within a window, on the first period)."""
     judged = range(WINDOW - 1, len(frames))
     false_alarms = sum(_drift(profile, null, frames[: i + 1]) for i in judged) / len(judged)
-    detection, within_window = {}, {}
+    detection, within_window, at_once = {}, {}, {}
     onsets = list(range(WINDOW, len(frames) - WINDOW + 1))  # each with a whole window after it
     for name, after in shifted.items():
         first = []  # periods from the onset to the first alarm (None: none in a window)
@@ -79,7 +79,8 @@ def _drift_trials(profile, null, frames: list, shifted: dict) -> tuple[float, di
             first.append(next((k + 1 for k, alarm in enumerate(fired) if alarm), None))
         detection[name] = sum(k is not None and k <= 3 for k in first) / len(onsets)
         within_window[name] = sum(k is not None for k in first) / len(onsets)
-    return false_alarms, detection, within_window
+        at_once[name] = sum(k == 1 for k in first) / len(onsets)
+    return false_alarms, detection, within_window, at_once
 
 
 def _saturation(fahrenheit: pl.Expr) -> pl.Expr:
@@ -197,7 +198,7 @@ def main() -> dict:  # noqa: PLR0915
         ]
         for name, shift in shifts.items()
     }
-    _, detection, within_window = _drift_trials(profile, null, frames, shifted)
+    _, detection, within_window, at_once = _drift_trials(profile, null, frames, shifted)
     before = _drift_trials(profile, columns_only, frames, shifted)
     onsets = list(range(WINDOW, len(held) - WINDOW + 1))
     nulls = {"with_relations": null, "columns_only": columns_only}
@@ -234,6 +235,7 @@ def main() -> dict:  # noqa: PLR0915
         "false_alarm_rate": before[0],
         "detection_within_3": before[1],
         f"detection_within_{WINDOW}": before[2],
+        "detection_on_the_first_period": before[3],
         "threshold": columns_only.threshold(ALPHA),
         "calibration_s": columns_only_s,
         "check_s": columns_only_check_s,
@@ -256,6 +258,7 @@ def main() -> dict:  # noqa: PLR0915
             "false_alarm_rate": false_alarms,
             "detection_within_3": detection,
             f"drift_detection_within_{WINDOW}": within_window,
+            "drift_detection_on_the_first_period": at_once,
             "held_out_periods": periods,
             "onsets": len(onsets),
             "calibrated_threshold": null.threshold(ALPHA),
