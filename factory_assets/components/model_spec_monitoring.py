@@ -21,9 +21,11 @@ _f = spec_field
 class DriftSpec(dg.Model):
     """Drift check on a window of recent periods, with a threshold calibrated on the reference.
 
-    The window statistic is the largest per-column drift score relative to that column's median
-    on reference windows; its null distribution comes from windows of as many periods cut from
-    the champion's own training data, and the check fails above its (1 - alpha) quantile.
+    The window statistic is the largest standardised drift score over the inputs and
+    (``relations``) each numeric input's residual given the others: log(score / its median on
+    reference windows) over that log's spread on them. Its null distribution comes from windows
+    of as many periods cut from the champion's own training data, and the check fails above its
+    (1 - alpha) quantile.
     """
 
     window: int = _f(7, "Periods (or batches) ending with the judged one that are judged "
@@ -42,6 +44,12 @@ class DriftSpec(dg.Model):
         le=1.0,
     )
     column_threshold: float = _f(0.1, "Evidently's per-column drift threshold.", ge=0.0, le=1.0)
+    relations: bool = _f(
+        True,
+        "Also watch each numeric input's residual given the other inputs (LightGBM models "
+        "cross-fitted on the reference): a shift that breaks how inputs go together (a "
+        "thermometer reading high, the dew point not) while each stays in its usual range.",
+    )
     html_report: Literal["always", "drifted", "never"] = _f(
         "always", "When to save Evidently's HTML report."
     )

@@ -56,6 +56,11 @@ def _clean(series: pl.Series, numeric: bool) -> np.ndarray:
     return series.drop_nulls().cast(pl.String).to_numpy()
 
 
+def usable_rows(series: pl.Series, numeric: bool) -> int:
+    """Rows of ``series`` a drift check uses (not null; numbers also finite)."""
+    return int(_clean(series, numeric).size)
+
+
 def profile_column(
     series: pl.Series, numeric: bool, min_rows: int = MIN_REFERENCE_ROWS
 ) -> ColumnProfile:

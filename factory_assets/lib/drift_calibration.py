@@ -1,58 +1,81 @@
 """A drift threshold calibrated on the reference itself: how drifted do its own windows look?
 
-The statistic is the window's largest per-column drift score (Evidently's normed Wasserstein or
-Jensen-Shannon distance, as ``ReferenceProfile.drift`` computes them) relative to that column's
-median score on reference windows of the same size: continuous, so its (1 - alpha) quantile is a
-real threshold (the drifted share of ten columns moves in steps of a tenth and sits at 0.6 on an
-ordinary day of flights), and a shift of one input is not diluted by the many that did not move,
-as a mean would be; the null of the maximum is computed jointly over the columns, so alpha is
-the false-alarm rate of the whole check, not of each column. The null comes from windows of the
-same number of periods cut from the reference: every run of consecutive periods (wrapping
-around; periods hold weather spells and weekly rhythm that iid rows would hide), topped up with
-random sets of periods to at least ``DRAWS``. Without periods in the reference (no time axis, no
-batches), random row sets of the window's size are drawn. Each window is scored against the rest
-of the reference, as a new window is against a reference it is not in: exactly, from the profile
-(the normed Wasserstein distance to a mixture that holds a share f of the window is (1 - f)
-times that to the rest; Jensen-Shannon from the counts less the window's). It depends only on
-the reference and the window, so it is computed once per model version and window.
+The statistic is the window's largest standardised per-column drift score: each column's score
+(Evidently's normed Wasserstein or Jensen-Shannon distance, as ``ReferenceProfile.drift``
+computes them) as log(score / its median on reference windows of the same size), divided by
+the spread (standard deviation) of that log on them. Continuous, so its (1 - alpha) quantile is
+a real threshold (the drifted share of ten columns moves in steps of a tenth and sits at 0.6 on
+an ordinary day of flights); a shift of one input is not diluted by the many that did not move,
+as a mean would be; and each column counts by its own null's spread, so a column whose
+reference windows wander widely (a residual set by a few rows, a 28-day rate) does not raise the
+threshold every other column is held to, as it would were scores only divided by their
+medians. The null of the maximum is computed jointly over the columns, so alpha is the
+false-alarm rate of the whole check, not of each column, whatever the per-column scaling.
+The columns include, with
+``relate``, each numeric input's residual given the others (lib/drift_relations.py): a shift that
+breaks the relation between inputs (+10 °F on the thermometer, the dew point unchanged) is
+ordinary for every marginal of a winter of weather, and far out for the residual. The null
+comes from windows of the same number of periods cut from the reference: every run of
+consecutive periods (wrapping around; periods hold weather spells and weekly rhythm that iid
+rows would hide), topped up with random sets of periods to at least ``DRAWS``. Without periods
+in the reference (no time axis, no batches), random row sets of the window's size are drawn.
+Each window is scored against the rest of the reference, as a new window is against a
+reference it is not in: exactly, from the profile (the normed Wasserstein distance to a mixture
+that holds a share f of the window is (1 - f) times that to the rest; Jensen-Shannon from the
+counts less the window's). It depends only on the reference and the window, so it is computed
+once per model version and window.
 """
 
 import json
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from factory_assets.lib.drift import ColumnDrift, ReferenceProfile, wasserstein
+from factory_assets.lib.drift import ColumnDrift, ReferenceProfile, profile_column, wasserstein
+from factory_assets.lib.drift_relations import Relations, fit_relations
 
 DRAWS = 200  # null windows at least: the 0.99 quantile needs more than 100
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
 MIN_SCALE = 1e-6  # a column that never moves on reference windows (a constant)
+MIN_SPREAD = 0.05  # of a log score: windows that all score alike (a constant column)
 
 
 @dataclass(frozen=True)
 class Calibration:
     """The null distribution of the window statistic on a reference (sorted draws).
 
-    ``scales`` holds each column's median score on the reference's windows (what a column's
-    score is divided by); ``null`` the statistic of each reference window.
+    ``scales`` holds each column's median score on the reference's windows, ``spreads`` the
+    standard deviation of log(score / scale) on them; ``null`` the statistic of each reference
+    window; ``relations`` the
+    models whose residuals are watched beside the columns (None: marginals only).
     """
 
     periods: int  # the window's periods (0: a window of ``rows`` iid rows)
     rows: int
     scales: dict[str, float]
+    spreads: dict[str, float]
     null: tuple[float, ...]
+    relations: Relations | None = None
+
+    def residual_scores(self, current: pl.DataFrame) -> list[ColumnDrift]:
+        """The window's residuals' scores ([] without relations)."""
+        return self.relations.drift(current) if self.relations else []
+
+    def scores(self, profile: ReferenceProfile, current: pl.DataFrame) -> list[ColumnDrift]:
+        """The window's per-column scores and, with relations, its residuals' scores."""
+        return profile.drift(current) + self.residual_scores(current)
 
     def statistic(self, results: list[ColumnDrift]) -> tuple[float, str]:
         """(The window statistic, the column that sets it) of a window's per-column verdicts.
 
-        The largest score relative to its column's scale; 0 and "" with no checked column.
+        The largest standardised log score; 0 and "" with no checked column.
         """
         relative = {
-            r.column: r.score / max(self.scales[r.column], MIN_SCALE)
+            r.column: _standardised(r.score, self.scales[r.column], self.spreads[r.column])
             for r in results
             if r.method != "empty" and math.isfinite(r.score) and r.column in self.scales
         }
@@ -73,7 +96,9 @@ class Calibration:
         """Write as JSON, whole or not at all."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(asdict(self)))
+        data = {k: getattr(self, k) for k in ("periods", "rows", "scales", "spreads", "null")}
+        data["relations"] = self.relations.to_dict() if self.relations else None
+        tmp.write_text(json.dumps(data))
         tmp.replace(path)
 
     @classmethod
@@ -82,9 +107,18 @@ class Calibration:
         try:
             data = json.loads(path.read_text())
             scales = {str(k): float(v) for k, v in data["scales"].items()}
-            return cls(int(data["periods"]), int(data["rows"]), scales, tuple(data["null"]))
+            spreads = {str(k): float(v) for k, v in data["spreads"].items()}
+            relations = data.get("relations") and Relations.from_dict(data["relations"])
+            null = tuple(data["null"])
+            periods, rows = int(data["periods"]), int(data["rows"])
+            return cls(periods, rows, scales, spreads, null, relations or None)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+
+
+def _standardised(score, scale, spread):  # noqa: ANN001, ANN202 (floats or arrays)
+    """log(score / scale) / spread: a column's score against its null (NaN stays NaN)."""
+    return np.log(np.maximum(score, MIN_SCALE) / np.maximum(scale, MIN_SCALE)) / spread
 
 
 def _codes(profile, series: pl.Series) -> np.ndarray:  # noqa: ANN001
@@ -133,6 +167,7 @@ def calibrate(
     periods: int,
     rows: int,
     seed: int = 0,
+    relate: tuple[list[str], list[str]] | None = None,
 ) -> Calibration:
     """The null of the window statistic for windows of ``periods`` periods (or ``rows`` rows).
 
@@ -144,9 +179,18 @@ def calibrate(
             (of ``rows`` iid rows when the reference has no periods or too few of them).
         rows: rows of the judged window.
         seed: the random top-up's seed.
+        relate: (numerical, categorical) inputs whose relations are watched as well (numeric
+            ones as residuals given all the others); None: the profile's columns only.
     """
     rng = np.random.default_rng(seed)
     columns = {name: _codes(p, reference[name]) for name, p in profile.columns.items()}
+    relations, residuals = (None, {})
+    if relate:
+        relations, residuals = fit_relations(reference, *relate, period_of_row, seed)
+    profiles = dict(profile.columns)
+    for name, values in residuals.items():
+        profiles[name] = profile_column(pl.Series(name, values), True, 1)
+        columns[name] = values
     groups = []
     if period_of_row is not None:
         labels = period_of_row.cast(pl.String).fill_null("").to_numpy()
@@ -158,15 +202,24 @@ def calibrate(
         size = min(rows, reference.height // 2)
         windows = [rng.choice(reference.height, size, replace=False) for _ in range(DRAWS)]
         periods = 0
-    names = list(profile.columns)
+    names = list(profiles)
     scores = np.array(
-        [[_held_out_score(profile.columns[n], columns[n][idx]) for n in names] for idx in windows]
+        [[_held_out_score(profiles[n], columns[n][idx]) for n in names] for idx in windows]
     )
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column empty in every window
         medians = np.nanmedian(scores, axis=0) if scores.size else np.zeros(len(names))
     scales = {n: float(m) if math.isfinite(m) else 0.0 for n, m in zip(names, medians, strict=True)}
-    relative = scores / np.maximum([scales[n] for n in names], MIN_SCALE)
-    relative = np.where(np.isnan(relative), 0.0, relative)  # a column empty in a window
+    scale = np.array([scales[n] for n in names])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.nanstd(_standardised(scores, scale, 1.0), axis=0) if scores.size else scale
+    spread = np.where(np.isfinite(spread), np.maximum(spread, MIN_SPREAD), MIN_SPREAD)
+    spreads = {n: float(v) for n, v in zip(names, spread, strict=True)}
+    relative = _standardised(scores, scale, spread) if scores.size else scores
+    relative = np.where(np.isnan(relative), -np.inf, relative)  # a column empty in a window
     null = relative.max(axis=1) if relative.size else np.zeros(len(windows))
-    return Calibration(periods, rows, scales, tuple(sorted(float(v) for v in null)))
+    null = np.where(np.isfinite(null), null, 0.0)
+    return Calibration(
+        periods, rows, scales, spreads, tuple(sorted(float(v) for v in null)), relations
+    )

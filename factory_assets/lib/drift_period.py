@@ -89,18 +89,15 @@ def _not_evaluated(key: str) -> dict:
 def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN001
     """One served model's drift on a window: (table, share, statistic, calibration, ref, columns).
 
-    Per-column verdicts are Evidently's (from the profile; Evidently's own tests for a
-    reference too small to profile); the window statistic (the largest relative score) is
-    judged against the null of the reference's own windows (lib/drift_calibration.py).
+    Per-column verdicts are Evidently's (from the profile; Evidently's own tests for a column
+    with under 1,001 usable reference rows, as Evidently decides per column; a segment whose
+    whole reference is that small is not judged: ValueError); the window statistic (the
+    largest relative score of a column or, with ``config.relations``, of a numeric input's
+    residual given the others) is judged against the null of the reference's own windows
+    (lib/drift_calibration.py).
     """
-    from factory_assets.lib.drift import (
-        MIN_REFERENCE_ROWS,
-        ReferenceProfile,
-        drift_table,
-        drifted_share,
-        evidently_drift,
-    )
-    from factory_assets.lib.drift_window import calibration
+    from factory_assets.lib.drift import MIN_REFERENCE_ROWS, drift_table, drifted_share
+    from factory_assets.lib.drift_window import calibration, reference_profile, verdicts
     from factory_assets.lib.monitoring import monitored_columns
 
     duckdb, tracking, reports = resources
@@ -110,22 +107,29 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
         line.drift_ignore, c.numeric, c.categorical, line.task.kind != "multiclass"
     )
     columns = (tuple(numerical), tuple(categorical))
-    small = line.split and ref.height < MIN_REFERENCE_ROWS  # a small table without a time axis
-    if columns not in profiles:  # a small reference: scored for the statistic all the same
-        usable = [c for c in columns[0] + columns[1] if not small or ref[c].drop_nulls().len() > 1]
-        profiles[columns] = ReferenceProfile.from_frame(
-            ref,
-            [c for c in numerical if c in usable],
-            [c for c in categorical if c in usable],
-            2 if small else MIN_REFERENCE_ROWS,
+    if name != line.name and ref.height < MIN_REFERENCE_ROWS:
+        raise ValueError(
+            f"the reference of segment {name} has {ref.height} rows; a segment's drift is "
+            f"judged from {MIN_REFERENCE_ROWS}"
         )
-    profile = profiles[columns]
-    scores = profile.drift(current, config.column_threshold)
-    results = evidently_drift(ref, current, numerical, categorical) if small else scores
+    if columns not in profiles:
+        profiles[columns] = reference_profile(ref, numerical, categorical)
+    profile, tested = profiles[columns]
+    results, scores = verdicts(profile, tested, ref, current, columns, config.column_threshold)
     null = calibration(
-        profile, ref, line, name, str(version.version), window, current, reports, profiles
+        profile,
+        ref,
+        line,
+        name,
+        str(version.version),
+        window,
+        current,
+        reports,
+        profiles,
+        config.relations,
     )
-    share, (statistic, column) = drifted_share(results), null.statistic(scores)
+    statistic, column = null.statistic(scores + null.residual_scores(current))
+    share = drifted_share(results)
     table = drift_table(results).with_columns(
         pl.lit(day).alias("day"),
         pl.lit(name).alias("model_name"),

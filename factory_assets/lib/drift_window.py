@@ -12,7 +12,8 @@ import polars as pl
 
 from factory_assets.lib.model_line import ModelLine
 
-STATISTIC = "max-relative-score/1"  # in the cache key: a new statistic never reads an old null
+# in the cache key: a new statistic never reads an old null
+STATISTIC = "max-standardised-log-score/2"
 
 
 def window_keys(line: ModelLine, key: str, size: int, batches: list[str] | None = None) -> list:
@@ -23,6 +24,41 @@ def window_keys(line: ModelLine, key: str, size: int, batches: list[str] | None 
         return order[max(0, at - size + 1) : at + 1]
     period = line.calendar.period(key)
     return [line.calendar.shift(period, -back).key for back in range(size - 1, -1, -1)]
+
+
+def reference_profile(ref: pl.DataFrame, numerical: list, categorical: list) -> tuple:
+    """(The profile of every column with values, the columns Evidently judges by its tests).
+
+    Evidently judges a column by statistical tests (K-S, chi-square) where the reference has at
+    most 1,000 usable rows of it (a small table, a short window, a mostly null input); those
+    are profiled all the same, as the calibrated statistic uses every column's score.
+    """
+    from factory_assets.lib.drift import MIN_REFERENCE_ROWS, ReferenceProfile, usable_rows
+
+    rows = {c: usable_rows(ref[c], c in numerical) for c in [*numerical, *categorical]}
+    profile = ReferenceProfile.from_frame(
+        ref, [c for c in numerical if rows[c] > 1], [c for c in categorical if rows[c] > 1], 2
+    )
+    return profile, [c for c, n in rows.items() if n < MIN_REFERENCE_ROWS]
+
+
+def verdicts(profile, tested, ref, current, columns, threshold) -> tuple:  # noqa: ANN001, PLR0913
+    """(Evidently's verdict per column, every profiled column's score) of the window ``current``.
+
+    ``columns`` is (numerical, categorical). A column of ``tested`` is judged by Evidently's
+    own test; the others by the profile's normed Wasserstein or Jensen-Shannon distance.
+    """
+    from factory_assets.lib.drift import evidently_drift
+
+    numerical, categorical = columns
+    scores = profile.drift(current, threshold)
+    if not tested:
+        return scores, scores
+    judged = evidently_drift(
+        ref, current, [c for c in numerical if c in tested], [c for c in categorical if c in tested]
+    )
+    by_column = {r.column: r for r in scores} | {r.column: r for r in judged}
+    return [by_column[c] for c in [*numerical, *categorical]], scores
 
 
 def period_labels(frame: pl.DataFrame, line: ModelLine) -> pl.Series | None:
@@ -36,25 +72,41 @@ def period_labels(frame: pl.DataFrame, line: ModelLine) -> pl.Series | None:
     return moments.replace_strict(keys, default=None, return_dtype=pl.String)
 
 
-def calibration(profile, ref, line, name, version, window, current, reports, cache):  # noqa: ANN001, ANN201, PLR0913
+def related(profile) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """(numerical, categorical) profiled inputs whose relations are watched.
+
+    All but the prediction, which is a function of them.
+    """
+    from factory_assets.lib.monitoring import PREDICTION
+
+    inputs = [(c, p.numeric) for c, p in profile.columns.items() if c != PREDICTION]
+    return [c for c, numeric in inputs if numeric], [c for c, numeric in inputs if not numeric]
+
+
+def calibration(profile, ref, line, name, version, window, current, reports, cache, relations):  # noqa: ANN001, ANN201, PLR0913
     """The null of the window statistic for this champion and window, computed once.
 
-    Cached in ``cache`` (the process's reference cache) and as JSON in the report store, so a
-    new run (process) of the same champion reads it instead of recomputing.
+    With ``relations``, the statistic also watches each numeric input's residual given the
+    others (lib/drift_relations.py). Cached in ``cache`` (the process's reference cache) and as
+    JSON in the report store, so a new run (process) of the same champion reads it instead of
+    recomputing.
     """
     from factory_assets.lib.drift_calibration import Calibration, calibrate
 
     labels = period_labels(current, line)
     periods = int(labels.n_unique()) if labels is not None else 0
     rows = 0 if periods else current.height  # a window of periods does not depend on its rows
-    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows])
+    relate = related(profile) if relations else None
+    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows, relate])
     digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     key = ("calibration", name, version, digest)
     if key not in cache:
         path = reports.path(name, f"drift_null_v{version}_{digest}.json")
         found = Calibration.load(path)
         if found is None:
-            found = calibrate(profile, ref, period_labels(ref, line), periods, current.height)
+            found = calibrate(
+                profile, ref, period_labels(ref, line), periods, current.height, relate=relate
+            )
             found.save(path)
         cache[key] = found
     return cache[key]

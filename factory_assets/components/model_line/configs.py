@@ -77,6 +77,7 @@ class Drift(dg.Config):
     alpha: float  # false-alarm rate per period of the calibrated threshold
     max_drifted_share: float | None = None  # an optional extra bound on the drifted share
     column_threshold: float
+    relations: bool = True  # also watch each numeric input's residual given the others
     floors: dict[str, float] = {}  # the performance bounds the estimate before labels is held to
     # Evidently's HTML report: "always", "drifted" (only when the check fails) or "never";
     # the verdicts never depend on it

@@ -22,8 +22,8 @@ def build_drift_report(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefi
         DRIFT_CHECK,
         asset=key,
         partitions_def=periods(line),
-        description="The largest drift score of a model input (relative to its typical score on "
-        "reference windows) over the trailing "
+        description="The largest drift score of a model input, or of a numeric input's residual "
+        "given the others (standardised by its scores on reference windows), over the trailing "
         f"{spec.monitoring.drift.window} period(s) stays at or under its threshold, calibrated on "
         f"the champion's own training windows (alpha {spec.monitoring.drift.alpha}), for every "
         "model serving the period.",
