@@ -6,6 +6,7 @@ import getpass
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -232,6 +233,12 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if not replay.failed_runs else 1
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from factory_assets.lib.warehouse_migration import migrate_command
+
+    return migrate_command(args.source, settings().lake(), replace=args.replace)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``factory`` command."""
     parser = argparse.ArgumentParser(prog="factory", description=__doc__)
@@ -288,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--who", default=getpass.getuser())
     rollback.set_defaults(handler=_rollback)
+    migrate = sub.add_parser(
+        "migrate-warehouse", help="copy an old DuckDB-file warehouse's tables into the lake"
+    )
+    migrate.add_argument("source", type=Path, help="a .duckdb file or an EXPORT DATABASE folder")
+    migrate.add_argument("--replace", action="store_true", help="overwrite lake tables with rows")
+    migrate.set_defaults(handler=_migrate)
     args = parser.parse_args(argv)
     return args.handler(args)
 
