@@ -6,7 +6,6 @@ import getpass
 import shutil
 import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 
@@ -290,17 +289,17 @@ def main(argv: list[str] | None = None) -> int:
         help="Dagster's events, dbt's log and MLflow's on the console, not in the log file",
     )
     rep.set_defaults(handler=_replay)
+    migrate = sub.add_parser(
+        "migrate-warehouse", help="copy an old DuckDB-file warehouse's tables into the lake"
+    )
+    migrate.add_argument("source", help="a .duckdb file or an EXPORT DATABASE folder")
+    migrate.add_argument("--replace", action="store_true", help="overwrite lake tables with rows")
+    migrate.set_defaults(handler=_migrate)
     rollback = sub.add_parser("rollback", help="move a model's champion back one version")
     rollback.add_argument("--model", required=True, help="the registered model, e.g. flights")
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--who", default=getpass.getuser())
     rollback.set_defaults(handler=_rollback)
-    migrate = sub.add_parser(
-        "migrate-warehouse", help="copy an old DuckDB-file warehouse's tables into the lake"
-    )
-    migrate.add_argument("source", type=Path, help="a .duckdb file or an EXPORT DATABASE folder")
-    migrate.add_argument("--replace", action="store_true", help="overwrite lake tables with rows")
-    migrate.set_defaults(handler=_migrate)
     args = parser.parse_args(argv)
     return args.handler(args)
 

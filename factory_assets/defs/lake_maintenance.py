@@ -26,7 +26,11 @@ class Retention(dg.Config):
 
 
 def registered_snapshots(tracking: TrackingStore) -> set[int]:
-    """The lake snapshots that any registered model version names in its snapshot tags."""
+    """The lake snapshots that any registered model version names in its snapshot tags.
+
+    The same as ``lib.registry.registered_snapshots`` of issue 20's time travel (another branch):
+    once both are on main, that one replaces this.
+    """
     client = tracking.registry().client
     found: set[int] = set()
     token = None

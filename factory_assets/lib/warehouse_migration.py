@@ -132,7 +132,7 @@ def _occupied(conn: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) ->
     return [f"{s}.{t}" for s, t in tables if (s, t) in present and _count(conn, ALIAS, s, t)]
 
 
-def migrate(source: Path, lake: Lake, replace: bool = False) -> tuple[list[TableCount], int]:
+def migrate(source: str | Path, lake: Lake, replace: bool = False) -> tuple[list[TableCount], int]:
     """Copy every table of the warehouse ``source`` into ``lake``, in one transaction.
 
     Returns:
@@ -168,7 +168,7 @@ def migrate(source: Path, lake: Lake, replace: bool = False) -> tuple[list[Table
     return checked, views
 
 
-def migrate_command(source: Path, lake: Lake, replace: bool = False) -> int:
+def migrate_command(source: str | Path, lake: Lake, replace: bool = False) -> int:
     """``factory migrate-warehouse``: migrate, print the counts; 0 when every count matches."""
     try:
         checked, views = migrate(source, lake, replace)
