@@ -77,7 +77,11 @@ def _run(lake: Warehouse, tracking: TrackingStore, days: float, hours: float) ->
 def test_maintenance_merges_expires_and_keeps_registered_snapshots(
     tmp_path: Path, tracking: TrackingStore
 ) -> None:
-    warehouse = Warehouse(catalog=str(tmp_path / "warehouse.sqlite"))
+    check_maintenance(Warehouse(catalog=str(tmp_path / "warehouse.sqlite")), tracking)
+
+
+def check_maintenance(warehouse: Warehouse, tracking: TrackingStore) -> None:
+    """Daily writes, a registered version, the job twice: defaults, then everything due now."""
     lake = warehouse.lake()
     marks = _daily_writes(lake)
     _register(
