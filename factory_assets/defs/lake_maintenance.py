@@ -1,8 +1,9 @@
 """``lake_maintenance``: the lake's housekeeping job (lib/lake_maintenance.py) and its schedule.
 
 Daily writes leave a snapshot and small Parquet files each; the job expires old snapshots (but
-those registered model versions were trained and evaluated on), merges small files and deletes
-the files no snapshot needs any more, with DuckLake's own functions.
+those registered model versions were trained and evaluated on), rewrites files with many deleted
+rows, merges small files and deletes the files no snapshot needs any more, with DuckLake's own
+functions.
 """
 
 import datetime as dt
@@ -18,11 +19,13 @@ SNAPSHOT_TAGS = ("lake_snapshot", "lake_snapshot_evaluation")
 
 
 class Retention(dg.Config):
-    """How old a snapshot must be to expire, and a scheduled-for-deletion file to go."""
+    """When snapshots expire, let-go files are deleted and files with deleted rows rewritten."""
 
     expire_older_than_days: float = 7.0
     # a query may still read a file merged away or of an expired snapshot: give it time
     cleanup_older_than_hours: float = 12.0
+    # a file with this share of its rows deleted is written again without them
+    rewrite_delete_threshold: float = 0.25
 
 
 def registered_snapshots(tracking: TrackingStore) -> set[int]:
@@ -58,13 +61,14 @@ def maintain_lake(
     duckdb: Warehouse,
     tracking: TrackingStore,
 ) -> dg.Output:
-    """Expire old snapshots (keeping registered versions'), merge small files, clean up."""
+    """Expire old snapshots (keeping registered versions'), rewrite, merge, clean up."""
     keep = registered_snapshots(tracking)
     done = maintain(
         duckdb.lake(),
         keep,
         expire_older_than=dt.timedelta(days=config.expire_older_than_days),
         cleanup_older_than=dt.timedelta(hours=config.cleanup_older_than_hours),
+        delete_threshold=config.rewrite_delete_threshold,
     )
     context.log.info(
         f"{duckdb.lake().label()}: {done.files_before} -> {done.files_after} files, "
@@ -85,12 +89,13 @@ def maintain_lake(
 @dg.job(
     description=(
         "Housekeeping of the DuckLake warehouse: expire snapshots older than a week (never "
-        "those a registered model version points to), merge small files, delete the files no "
-        "snapshot needs. Files and bytes on disk before and after are in the step's metadata."
+        "those a registered model version points to), rewrite files with many deleted rows, "
+        "merge small files, delete the files no snapshot needs. Files and bytes on disk before "
+        "and after are in the step's metadata."
     )
 )
 def lake_maintenance() -> None:
-    """One op: DuckLake's expire, merge and cleanup functions."""
+    """One op: DuckLake's expire, rewrite, merge and cleanup functions."""
     maintain_lake()
 
 

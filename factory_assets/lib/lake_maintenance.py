@@ -1,14 +1,18 @@
-"""Housekeeping of the lake with DuckLake's own functions: expire, merge, clean up.
+"""Housekeeping of the lake with DuckLake's own functions: expire, rewrite, merge, clean up.
 
 Every daily write adds a snapshot and small Parquet files; nothing is ever deleted by itself
-(time travel can still read it). ``maintain`` runs, in the order DuckLake's ``CHECKPOINT`` does:
+(time travel can still read it). ``maintain`` runs, in the order DuckLake's ``CHECKPOINT`` does
+(but rewrite before merge, so that rewritten files merge in the same pass):
 
 1. ``ducklake_expire_snapshots(versions => [...])``: the snapshots older than an age, but never
    the newest one nor those a registered model version was trained or evaluated on (``keep``):
    they stay readable with ``AT (VERSION => n)``, and so do the files they reference;
-2. ``ducklake_merge_adjacent_files``: small files become one, time travel unchanged (a merged
+2. ``ducklake_rewrite_data_files``: a file with at least ``delete_threshold`` of its rows
+   deleted is written again without them (an incremental delete+insert leaves those: the line's
+   ``fct_flights`` files lose about half their rows the day after, when outcomes land);
+3. ``ducklake_merge_adjacent_files``: small files become one, time travel unchanged (a merged
    file records which snapshot wrote which rows);
-3. ``ducklake_cleanup_old_files(older_than => …)``: deletes the files that step 1 and 2 (or an
+4. ``ducklake_cleanup_old_files(older_than => …)``: deletes the files that steps 1-3 (or an
    earlier run) scheduled for deletion that long ago, so a query still reading them finishes.
 """
 
@@ -33,6 +37,7 @@ class Housekeeping:
     snapshots_before: int
     snapshots_expired: list[int]
     snapshots_kept: list[int]  # registered versions' snapshots that were old enough to expire
+    files_rewritten: int  # files written again without their deleted rows
     files_merged: int  # small files rewritten into ``files_written``
     files_written: int
     files_deleted: int
@@ -105,8 +110,11 @@ def maintain(
     keep: set[int],
     expire_older_than: dt.timedelta,
     cleanup_older_than: dt.timedelta,
+    delete_threshold: float = 0.25,
 ) -> Housekeeping:
-    """Expire old snapshots but ``keep``, merge small files, delete files no snapshot needs.
+    """Expire old snapshots but ``keep``, rewrite, merge, delete the files no snapshot needs.
+
+    ``delete_threshold``: the share of a file's rows that must be deleted for a rewrite.
 
     Each call is a commit of its own (DuckLake's functions commit themselves); one that loses a
     race with a writer fails whole, for the step's retry to run again.
@@ -121,6 +129,10 @@ def maintain(
             conn.execute(
                 f"call ducklake_expire_snapshots('{ALIAS}', versions => $v)", {"v": expire}
             )
+        rewritten = conn.execute(
+            f"call ducklake_rewrite_data_files('{ALIAS}', delete_threshold => $t)",
+            {"t": delete_threshold},
+        ).fetchall()
         merged = conn.execute(f"call ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
         deleted = _cleanup(conn, lake, cleanup_older_than)
         files_after, bytes_after = disk_use(conn, lake.data_path)
@@ -132,6 +144,7 @@ def maintain(
         snapshots_before=int(snapshots_before),
         snapshots_expired=expire,
         snapshots_kept=kept,
+        files_rewritten=sum(int(row[2]) for row in rewritten),
         files_merged=sum(int(row[2]) for row in merged),
         files_written=sum(int(row[3]) for row in merged),
         files_deleted=len(deleted),

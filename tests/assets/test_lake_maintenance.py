@@ -31,7 +31,8 @@ def _snapshot(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def _daily_writes(lake: Lake) -> dict[str, int]:
-    """30 days written as the line does (delete + insert per day), 5 of them written again."""
+    """30 days written as the line does (delete + insert per day), 5 of them written again, then
+    half the rows of 10 days deleted (as outcomes landing rewrite a day's rows)."""
     with lake.connect() as conn:
         conn.execute("create table fct_days (day integer, x double)")
         marks = {}
@@ -44,6 +45,7 @@ def _daily_writes(lake: Lake) -> dict[str, int]:
                 marks["trained"] = _snapshot(conn)
         marks["evaluated"] = _snapshot(conn)
         conn.execute(f"insert into fct_days select {DAYS}, random() from range({ROWS})")
+        conn.execute("delete from fct_days where day between 10 and 19 and x < 0.5")
         marks["expired"] = marks["trained"] - 3
     return marks
 
@@ -99,13 +101,14 @@ def check_maintenance(warehouse: Warehouse, tracking: TrackingStore) -> None:
     young = _run(warehouse, tracking, days=7, hours=12)  # the defaults: nothing is old enough
     assert (young["files_before"], young["bytes_before"]) == on_disk
     assert young["snapshots_expired"] == [] and young["files_deleted"] == 0
-    assert young["files_merged"] >= DAYS and young["files_written"] >= 1
+    assert young["files_rewritten"] == 10  # the days that lost half their rows
+    assert young["files_merged"] + young["files_rewritten"] >= DAYS and young["files_written"]
 
     done = _run(warehouse, tracking, days=0, hours=0)
     assert marks["expired"] in done["snapshots_expired"]
     assert {marks["trained"], marks["evaluated"]} == set(done["snapshots_kept"])
     assert done["files_after"] < young["files_before"]  # the small files are gone from disk
-    assert done["bytes_after"] < young["bytes_before"]
+    assert done["bytes_after"] < young["bytes_after"]  # kept snapshots keep their files
     assert (done["files_after"], done["bytes_after"]) == _folder(lake.data_path)
 
     with lake.connect(read_only=True) as conn:
@@ -114,10 +117,11 @@ def check_maintenance(warehouse: Warehouse, tracking: TrackingStore) -> None:
             assert _content(conn, marks[kept]) == before[kept]
         with pytest.raises(duckdb.Error, match="No snapshot found"):
             _content(conn, marks["expired"])
-        (data_files,) = conn.execute(
-            "select file_count from ducklake_table_info('warehouse') where table_name = 'fct_days'"
+        files = conn.execute(
+            "select file_count, delete_file_count from ducklake_table_info('warehouse') "
+            "where table_name = 'fct_days'"
         ).fetchone()
-    assert data_files == 1  # 36 daily writes, one file now
+    assert files == (1, 0)  # 37 writes and a delete: one file now, no deletes to apply
 
 
 @pytest.mark.parametrize(
