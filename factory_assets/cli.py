@@ -233,6 +233,12 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if not replay.failed_runs else 1
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from factory_assets.lib.warehouse_migration import migrate_command
+
+    return migrate_command(args.source, settings().lake(), replace=args.replace)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``factory`` command."""
     parser = argparse.ArgumentParser(prog="factory", description=__doc__)
@@ -284,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         help="Dagster's events, dbt's log and MLflow's on the console, not in the log file",
     )
     rep.set_defaults(handler=_replay)
+    migrate = sub.add_parser(
+        "migrate-warehouse", help="copy an old DuckDB-file warehouse's tables into the lake"
+    )
+    migrate.add_argument("source", help="a .duckdb file or an EXPORT DATABASE folder")
+    migrate.add_argument("--replace", action="store_true", help="overwrite lake tables with rows")
+    migrate.set_defaults(handler=_migrate)
     rollback = sub.add_parser("rollback", help="move a model's champion back one version")
     rollback.add_argument("--model", required=True, help="the registered model, e.g. flights")
     rollback.add_argument("--reason", required=True)

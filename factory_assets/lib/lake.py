@@ -173,6 +173,8 @@ def open_lake(
     conn = duckdb.connect()
     try:
         load_extensions(conn, lake.kind)
+        if lake.data_path.startswith("s3://"):
+            object_storage(conn)
         for name, value in RETRY_SETTINGS.items():
             conn.execute(f"SET GLOBAL {name} = {value}")
         created = lake.kind == "sqlite" and not Path(lake.catalog).exists()
@@ -219,18 +221,35 @@ def wal(catalog: str) -> None:
 def load_extensions(conn: duckdb.DuckDBPyConnection, kind: str) -> None:
     """Load ducklake and the catalog's scanner: from the pinned packages, else DuckDB's repo."""
     for name in ("ducklake", _PACKAGED[kind]):
-        try:
-            conn.execute(f"LOAD {name}")
-            continue
-        except duckdb.Error:
-            pass
-        try:
-            from duckdb_extensions import import_extension
+        load_extension(conn, name)
 
-            import_extension(name, con=conn)  # copies the packaged binary where LOAD looks
-        except ModuleNotFoundError:
-            conn.execute(f"INSTALL {name}")  # no package: DuckDB's own repository
+
+def load_extension(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load one extension: loaded already, from its ``duckdb-extension-*`` package, or INSTALL."""
+    try:
         conn.execute(f"LOAD {name}")
+        return
+    except duckdb.Error:
+        pass
+    try:
+        from duckdb_extensions import import_extension
+
+        import_extension(name, con=conn)  # copies the packaged binary where LOAD looks
+    except ModuleNotFoundError:
+        conn.execute(f"INSTALL {name}")  # no package: DuckDB's own repository
+    conn.execute(f"LOAD {name}")
+
+
+def object_storage(conn: duckdb.DuckDBPyConnection) -> None:
+    """An ``s3://`` data path: httpfs, and an S3 secret from AWS's credential chain.
+
+    The chain reads ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` /
+    ``AWS_REGION``, else a profile in ``~/.aws``, else the pod's or instance's role; nothing is
+    kept in the settings. Needs the ``httpfs`` and ``aws`` extensions (their packages, or INSTALL).
+    """
+    for name in ("httpfs", "aws"):
+        load_extension(conn, name)
+    conn.execute("CREATE OR REPLACE SECRET lake_s3 (TYPE s3, PROVIDER credential_chain)")
 
 
 def contended(error: BaseException) -> bool:

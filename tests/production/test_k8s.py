@@ -261,3 +261,15 @@ def test_production_instance_keeps_the_embedded_pools_and_secrets_out() -> None:
     assert prod["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert prod["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert "storage" not in embedded  # the default tier stays zero-server: SQLite in its home
+
+
+def test_helm_values_put_the_lake_catalog_in_postgres_and_its_files_in_object_storage() -> None:
+    """The k8s warehouse is a DuckLake: a Postgres catalog (password from libpq's PGPASSWORD in
+    a secret, never the conninfo) and an s3:// data path; no DuckDB file on a shared volume."""
+    from factory_assets.lib.lake import Lake
+
+    env = {e["name"]: e.get("value") for e in DEPLOYMENT["env"]}
+    lake = Lake.parse(env["FACTORY_WAREHOUSE"], env["FACTORY_WAREHOUSE_DATA"])
+    assert lake.kind == "postgres" and "password" not in lake.catalog
+    assert lake.data_path.startswith("s3://")
+    assert f"host={VALUES['postgresql']['postgresqlHost']}" in lake.catalog

@@ -1,0 +1,109 @@
+"""``lake_maintenance``: the lake's housekeeping job (lib/lake_maintenance.py) and its schedule.
+
+Daily writes leave a snapshot and small Parquet files each; the job expires old snapshots (but
+those registered model versions were trained and evaluated on), rewrites files with many deleted
+rows, merges small files and deletes the files no snapshot needs any more, with DuckLake's own
+functions.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from factory_assets.execution import warehouse_step
+from factory_assets.lib.lake_maintenance import maintain
+from factory_assets.resources import TrackingStore, Warehouse
+
+# the model version tags naming the lake snapshots a version's rows were read at
+SNAPSHOT_TAGS = ("lake_snapshot", "lake_snapshot_evaluation")
+
+
+class Retention(dg.Config):
+    """When snapshots expire, let-go files are deleted and files with deleted rows rewritten."""
+
+    expire_older_than_days: float = 7.0
+    # a query may still read a file merged away or of an expired snapshot: give it time
+    cleanup_older_than_hours: float = 12.0
+    # a file with this share of its rows deleted is written again without them
+    rewrite_delete_threshold: float = 0.25
+
+
+def registered_snapshots(tracking: TrackingStore) -> set[int]:
+    """The lake snapshots that any registered model version names in its snapshot tags.
+
+    The same as ``lib.registry.registered_snapshots`` of issue 20's time travel (another branch):
+    once both are on main, that one replaces this.
+    """
+    client = tracking.registry().client
+    found: set[int] = set()
+    token = None
+    while True:
+        page = client.search_model_versions(page_token=token)
+        for version in page:
+            found |= {int(v) for k, v in version.tags.items() if k in SNAPSHOT_TAGS and v.isdigit()}
+        token = page.token
+        if not token:
+            return found
+
+
+_STEP = warehouse_step()
+
+
+@dg.op(
+    pool=_STEP.get("pool"),
+    retry_policy=_STEP["retry_policy"],
+    tags=_STEP["op_tags"],
+    out=dg.Out(dict, description="what the pass did: files, bytes, snapshots"),
+)
+def maintain_lake(
+    context: dg.OpExecutionContext,
+    config: Retention,
+    duckdb: Warehouse,
+    tracking: TrackingStore,
+) -> dg.Output:
+    """Expire old snapshots (keeping registered versions'), rewrite, merge, clean up."""
+    keep = registered_snapshots(tracking)
+    done = maintain(
+        duckdb.lake(),
+        keep,
+        expire_older_than=dt.timedelta(days=config.expire_older_than_days),
+        cleanup_older_than=dt.timedelta(hours=config.cleanup_older_than_hours),
+        delete_threshold=config.rewrite_delete_threshold,
+    )
+    context.log.info(
+        f"{duckdb.lake().label()}: {done.files_before} -> {done.files_after} files, "
+        f"{done.bytes_before} -> {done.bytes_after} bytes, "
+        f"{len(done.snapshots_expired)} snapshots expired, {len(keep)} kept for models"
+    )
+    figures = done.metadata()
+    metadata = {k: v for k, v in figures.items() if isinstance(v, int)}
+    metadata |= {
+        "snapshots_expired_count": len(done.snapshots_expired),
+        "snapshots_kept": dg.MetadataValue.json(done.snapshots_kept),
+        "registered_snapshots": dg.MetadataValue.json(sorted(keep)),
+        "bytes_after_mb": round(done.bytes_after / 1e6, 2),
+    }
+    return dg.Output(figures, metadata=metadata)
+
+
+@dg.job(
+    description=(
+        "Housekeeping of the DuckLake warehouse: expire snapshots older than a week (never "
+        "those a registered model version points to), rewrite files with many deleted rows, "
+        "merge small files, delete the files no snapshot needs. Files and bytes on disk before "
+        "and after are in the step's metadata."
+    )
+)
+def lake_maintenance() -> None:
+    """One op: DuckLake's expire, rewrite, merge and cleanup functions."""
+    maintain_lake()
+
+
+lake_maintenance_schedule = dg.ScheduleDefinition(
+    name="lake_maintenance_schedule",
+    job=lake_maintenance,
+    cron_schedule="0 3 * * *",  # daily, before the line's daily runs (06:00)
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,  # as the lines' schedules
+    description="Run lake_maintenance every night.",
+)
