@@ -12,11 +12,8 @@ import dagster as dg
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.lake_maintenance import maintain
+from factory_assets.lib.registry import registered_snapshots
 from factory_assets.resources import TrackingStore, Warehouse
-
-# the model version tags naming the lake snapshots a version's rows were read at
-SNAPSHOT_TAGS = ("lake_snapshot", "lake_snapshot_evaluation")
-
 
 class Retention(dg.Config):
     """When snapshots expire, let-go files are deleted and files with deleted rows rewritten."""
@@ -26,24 +23,6 @@ class Retention(dg.Config):
     cleanup_older_than_hours: float = 12.0
     # a file with this share of its rows deleted is written again without them
     rewrite_delete_threshold: float = 0.25
-
-
-def registered_snapshots(tracking: TrackingStore) -> set[int]:
-    """The lake snapshots that any registered model version names in its snapshot tags.
-
-    The same as ``lib.registry.registered_snapshots`` of issue 20's time travel (another branch):
-    once both are on main, that one replaces this.
-    """
-    client = tracking.registry().client
-    found: set[int] = set()
-    token = None
-    while True:
-        page = client.search_model_versions(page_token=token)
-        for version in page:
-            found |= {int(v) for k, v in version.tags.items() if k in SNAPSHOT_TAGS and v.isdigit()}
-        token = page.token
-        if not token:
-            return found
 
 
 _STEP = warehouse_step()
@@ -62,7 +41,7 @@ def maintain_lake(
     tracking: TrackingStore,
 ) -> dg.Output:
     """Expire old snapshots (keeping registered versions'), rewrite, merge, clean up."""
-    keep = registered_snapshots(tracking)
+    keep = registered_snapshots(tracking.registry())
     done = maintain(
         duckdb.lake(),
         keep,
