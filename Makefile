@@ -59,6 +59,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
 	$(PIP) install torch==2.13.0 2>&1 | $(QUIET_PIP)
 	$(PIP) install -r requirements.lock 2>&1 | $(QUIET_PIP)
 	$(PIP) install --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
+	# DuckLake's extensions from their packages into DuckDB's extension folder: dbt, the DuckDB
+	# CLI and notebooks then LOAD them with no network (the line loads them itself anyway)
+	$(BIN)/python -m factory_assets.lib.lake
 	touch $@
 
 # The dbt manifest and the dbt component's state are prepared here, once, not at every load.

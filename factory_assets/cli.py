@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 
+from factory_assets import training_set
 from factory_assets.settings import PROJECT_ROOT, dagster_home, settings
 from factory_assets.specs import shipped_datasets
 
@@ -288,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--who", default=getpass.getuser())
     rollback.set_defaults(handler=_rollback)
+    training_set.add_parser(sub)
     args = parser.parse_args(argv)
     return args.handler(args)
 

@@ -55,3 +55,14 @@ def source_spec(name: str) -> SourceSpec:
     if name not in specs:
         raise KeyError(f"no landing source {name!r}; known: {', '.join(sorted(specs))}")
     return specs[name]
+
+
+@cache
+def shipped_lines() -> dict:
+    """The ModelLines of the shipped model specs (factory_assets/defs/models/), by model name."""
+    from factory_assets.components.model_spec import MANIFEST, ModelSpec
+    from factory_assets.lib.catalog import warehouse_tables
+
+    tables, known = warehouse_tables(MANIFEST), shipped_datasets()
+    specs = _tree().get_all_components(of_type=ModelSpec)
+    return {s.name: s.line(ROOT / "defs" / "models" / s.name, tables, known) for s in specs}

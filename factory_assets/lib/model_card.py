@@ -107,6 +107,7 @@ def model_card(
     task_tables: dict[str, str] | None = None,
     leakage: dict | None = None,
     baseline: dict | None = None,
+    snapshots: dict[str, str] | None = None,
 ) -> str:
     """A markdown model card; segment and importance tables arrive already as markdown.
 
@@ -115,7 +116,8 @@ def model_card(
     ``inputs``; ``window["train"]`` bounds what the limitations call in scope. ``task`` says
     what the served number is; ``task_tables`` (markdown: calibration, residuals by decile,
     confusion) follow the metrics; ``leakage`` is the leakage guard's verdict (lib/leakage.py);
-    ``baseline`` the gradient-boosted baseline's metrics on the same holdout, shown beside.
+    ``baseline`` the gradient-boosted baseline's metrics on the same holdout, shown beside;
+    ``snapshots`` the lake snapshot ids of the rows (``training``, ``evaluation``).
 
     An importance table of None or "" (importance not computed) shows as ``_none_``.
 
@@ -129,6 +131,7 @@ def model_card(
         f"Registry version: {version or 'not registered'}",
         _intended_use(description, label, features, label_table, inputs, task),
         f"## Data\n\n- Data version: `{data_version}`\n"
+        + "".join(f"- Lake snapshot ({k} rows): {v}\n" for k, v in (snapshots or {}).items())
         + "\n".join(f"- {key}: {_cell(value)}" for key, value in window.items()),
         f"## Code\n\n- Code version: `{code_version}`",
         "## Parameters\n\n" + _table(params, ("parameter", "value"), round_floats=False),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
+from factory_assets.lib.lake_snapshots import EVALUATION_TAG, TRAINING_TAG
 from factory_assets.lib.live_gate import live_tags
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registry import CHAMPION, GateConfig
@@ -116,7 +117,29 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
         segment_tables={k: v for k, v in evaluation["tables"].items() if k.startswith("by_")},
         importance_table=evaluation["tables"].get("importance"),
         gate=gate,
+        snapshots=_snapshots(model, evaluation),
     )
+
+
+def _snapshots(model: dict, evaluation: dict) -> dict[str, str]:
+    """The lake snapshot ids of the training and holdout rows (runs before them had none)."""
+    found = {"training": model.get(TRAINING_TAG), "evaluation": evaluation.get(EVALUATION_TAG)}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def snapshot_tags(model: dict, evaluation: dict) -> dict[str, str]:
+    """Version tags naming the lake snapshots and windows of the rows (lib/lake_snapshots.py).
+
+    ``factory training-set`` reads the rows back from them; the lake's maintenance keeps every
+    snapshot a registered version names.
+    """
+    found = _snapshots(model, evaluation)
+    tags = {TRAINING_TAG: found.get("training"), EVALUATION_TAG: found.get("evaluation")}
+    if "training" in found:
+        tags["val_end"] = model["val_window"][1]
+    if "evaluation" in found and evaluation.get("holdout"):
+        tags["holdout_start"], tags["holdout_end"] = evaluation["holdout"]
+    return {k: str(v) for k, v in tags.items() if v is not None}
 
 
 def package_segment(  # noqa: PLR0913
@@ -170,6 +193,7 @@ def package_segment(  # noqa: PLR0913
             "code_version": model["code_version"],
             "train_start": model["train_window"][0],
             "train_end": model["train_window"][1],
+            **snapshot_tags(model, evaluation),
             **holdout_tags(line, challenger),
             **live_tags(evaluation.get("live"), config.metric),
             "onnx_parity_max_abs_diff": f"{diff:.2e}",

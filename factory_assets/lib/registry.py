@@ -189,3 +189,21 @@ class Registry:
 
         target = Path(tempfile.mkdtemp(prefix=f"package-{version.name}-{version.version}-"))
         return Path(download_artifacts(artifact_uri=version.source, dst_path=str(target)))
+
+
+def registered_snapshots(registry: Registry) -> set[int]:
+    """The lake snapshot ids that registered versions name (training and evaluation rows).
+
+    The lake's maintenance keeps these snapshots when it expires others, so that
+    ``factory training-set`` can read every registered version's rows again.
+    """
+    from factory_assets.lib.lake_snapshots import SNAPSHOT_TAGS
+
+    found, token = set(), None
+    while True:  # the registry answers in pages
+        page = registry.client.search_model_versions(page_token=token)
+        for version in page:
+            found |= {int(version.tags[t]) for t in SNAPSHOT_TAGS if version.tags.get(t)}
+        token = page.token
+        if not token:
+            return found

@@ -41,6 +41,9 @@ class Training(dg.Config):
     holdout_start: str = ""
     holdout_end: str = ""
     min_rows: int = 30
+    # read the rows as the lake was at this snapshot id (a retrain of a version's recorded
+    # rows: its lake_snapshot tag); None: the newest
+    lake_snapshot: int | None = None
 
 
 class Holdout(dg.Config):

@@ -7,7 +7,9 @@ import dagster as dg
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
 from factory_assets.components.model_line.live import judge_live_segments, live_metadata
 from factory_assets.components.model_line.training import read_labelled
+from factory_assets.lib import lake_snapshots
 from factory_assets.lib.holdout import evaluate_segment
+from factory_assets.lib.lake_snapshots import EVALUATION_TAG, TRAINING_TAG, recorded_snapshot
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.tasks import metric_label
@@ -66,14 +68,16 @@ def _metadata(results: dict, line: ModelLine) -> dict:
 def _training_rows(duckdb: Warehouse, line: ModelLine, trained: dict, segments: list) -> dict:
     """The labelled rows of the trained models' training window (the leakage guard's), by segment.
 
-    Read as training read them (``read_labelled``); segments that fell back get none.
+    Read as training read them (``read_labelled``, at its lake snapshot); segments that fell
+    back get none.
     """
     windows = {tuple(r["train_window"]) for r in trained.values() if "run_id" in r}
     if not windows:
         return {}
     start, end = (dt.date.fromisoformat(day) for day in max(windows))  # one window per run
     own = [s for s in segments if "run_id" in trained[s]]
-    return read_labelled(duckdb, line, (start, end), own)
+    snapshot = recorded_snapshot({s: trained[s] for s in own}, TRAINING_TAG)
+    return read_labelled(duckdb, line, (start, end), own, snapshot)
 
 
 def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:  # noqa: ANN001
@@ -102,7 +106,7 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
     ) -> dg.Output:
         segments, trained = segments_of(context, line), by_segment(trained, line)
         window = (config.holdout_start, config.holdout_end)
-        holdouts = read_labelled(duckdb, line, window, segments)
+        holdouts, snapshot = lake_snapshots.read_labelled(duckdb.lake(), line, window, segments)
         trains = _training_rows(duckdb, line, trained, segments)
         results = {}
         for segment in segments:
@@ -110,10 +114,12 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
                 trained[segment], holdouts[segment], line, config, report, tracking,
                 trains.get(segment),
             )  # fmt: skip
+            results[segment][EVALUATION_TAG] = str(snapshot)
             if "fallback" in results[segment] and "run_id" in trained[segment]:
                 context.log.warning(f"{segment}: {results[segment]['reason']}: fallback")
         judge_live_segments(duckdb, line, config, trained, results, tracking)
         metadata = {**_metadata(results, line), **live_metadata(results, line)}
+        metadata[EVALUATION_TAG] = snapshot
         return dg.Output(output(results, line), metadata=metadata)
 
     return _evaluation

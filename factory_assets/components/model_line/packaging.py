@@ -4,6 +4,7 @@ import dagster as dg
 
 from factory_assets.components.model_line.common import by_segment, output, segments_of, station
 from factory_assets.components.model_line.training import read_labelled
+from factory_assets.lib.lake_snapshots import EVALUATION_TAG, recorded_snapshot
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.registration import fallback_reason, mark_fallback, package_segment
@@ -61,7 +62,9 @@ def build_package(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinitio
     ) -> dg.Output:
         segments = segments_of(context, line)
         trained, evaluation = by_segment(trained, line), by_segment(evaluation, line)
-        holdouts = read_labelled(duckdb, line, (config.holdout_start, config.holdout_end), segments)
+        window = (config.holdout_start, config.holdout_end)
+        judged = recorded_snapshot(evaluation, EVALUATION_TAG)  # the rows evaluation judged
+        holdouts = read_labelled(duckdb, line, window, segments, judged)
         results, exports = {}, OnnxExports()
         for segment in segments:
             reason = line.segments and fallback_reason(line, trained[segment], evaluation[segment])

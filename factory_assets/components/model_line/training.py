@@ -4,6 +4,8 @@ import dagster as dg
 import polars as pl
 
 from factory_assets.components.model_line.common import output, segments_of, station
+from factory_assets.lib import lake_snapshots
+from factory_assets.lib.lake_snapshots import TRAINING_TAG
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.tasks import metric_label
@@ -17,18 +19,11 @@ from factory_assets.lib.training.train import val_metric
 from factory_assets.resources import TrackingStore, Warehouse
 
 
-def read_labelled(duckdb: Warehouse, line: ModelLine, window: tuple, segments: list) -> dict:
-    """Labelled rows of ``window`` for each segment (None: all rows)."""
-    params = [window[0], window[1]]
-    if line.segments:
-        params.append([s for s in segments if s is not None])
-    with duckdb.get_connection() as conn:
-        frame = conn.sql(line.labelled_sql(bool(line.segments)), params=params).pl()
-    frame = frame.filter(pl.col(line.columns.label).is_not_null())
-    if not line.segments:
-        return {None: frame}
-    parts = frame.partition_by(line.segments.column, as_dict=True)
-    return {s: parts.get((s,), frame.clear()) for s in segments}
+def read_labelled(
+    duckdb: Warehouse, line: ModelLine, window: tuple, segments: list, snapshot: int | None = None
+) -> dict:
+    """Labelled rows of ``window`` for each segment (None: all rows), at ``snapshot`` or newest."""
+    return lake_snapshots.read_labelled(duckdb.lake(), line, window, segments, snapshot)[0]
 
 
 def holdout_of_run(context: dg.AssetExecutionContext, line: ModelLine, config) -> tuple:  # noqa: ANN001
@@ -152,7 +147,9 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
 
         segments, code, cfg = segments_of(context, line), code_version(), train_config(config)
         window = (cfg.train_window[0], cfg.val_window[1])
-        frames = read_labelled(duckdb, line, window, segments)
+        frames, snapshot = lake_snapshots.read_labelled(
+            duckdb.lake(), line, window, segments, config.lake_snapshot
+        )
         if not line.segments:  # before any training time is spent
             judge_before_training(context, duckdb, line, config, frames[None])
         results = {}
@@ -165,8 +162,10 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
                 continue
             space = spec.search.space if spec.search else None
             results[segment] = train_segment(
-                context.run_id, line, config, cfg, frame, segment, tracking, code, space
-            )
-        return dg.Output(output(results, line), metadata=_metadata(results, config, line))
+                context.run_id, line, config, cfg, frame, segment, tracking, code, space,
+                snapshot,
+            )  # fmt: skip
+        metadata = {**_metadata(results, config, line), TRAINING_TAG: snapshot}
+        return dg.Output(output(results, line), metadata=metadata)
 
     return _model

@@ -105,12 +105,14 @@ def train_segment(  # noqa: PLR0913
     tracking,  # noqa: ANN001 (a TrackingStore: registry(), tracking_uri, artifact_location)
     code: str,
     space: dict | None,
+    lake_snapshot: int | None = None,
 ) -> dict:
     """Train one model (or run its search) on ``frame``; its MLflow run holds everything.
 
     ``run_id`` is the Dagster run's, ``cfg`` is ``train_config(config)``, ``code`` the code
-    version (once per run, not per segment) and ``space`` the spec's search space (None: no
-    search). Returns the station's result for the segment.
+    version (once per run, not per segment), ``space`` the spec's search space (None: no
+    search) and ``lake_snapshot`` the id of the lake snapshot ``frame`` was read at (a tag of
+    the run beside the content hash). Returns the station's result for the segment.
     """
     from mlflow.entities import Param
 
@@ -136,6 +138,7 @@ def train_segment(  # noqa: PLR0913
     versions = {
         "data_version": data_version(frame, (cfg.train_start, cfg.val_window[1].isoformat())),
         "code_version": code,
+        **({"lake_snapshot": str(lake_snapshot)} if lake_snapshot is not None else {}),
     }
     name = line.registry_name(segment)
     run = registry.client.create_run(
