@@ -1,10 +1,11 @@
-"""dbt's parse in a fresh step process with a fresh warehouse folder: full path against file name.
+"""dbt's parse in a fresh step process with a fresh warehouse folder: the real lake or a fixed one.
 
 Every dbt step process parses the project once before it builds (components/dbt_in_process.py).
 A backfill, the Postgres tier and the tests start many such processes, each with the warehouse
-in a folder of its own (a temporary folder, a deployment's volume). When the parse saw the
-warehouse's full path, dbt's partial parse found the profile changed and parsed the whole
-project again; now it sees the file name only, and the saved parse serves. Each sample is one
+(a DuckLake: catalog and data path) in a folder of its own (a temporary folder, a deployment's
+volume). When the parse saw the lake's real catalog and data path, dbt's partial parse found the
+profile changed and parsed the whole project again; now it sees one fixed lake
+(``dbt_in_process.PARSE_LAKE``), and the saved parse serves. Each sample is one
 new Python process with a new warehouse folder; the time is the parse alone (the imports are
 outside it). The same process then parses for a second warehouse in another folder, as a test
 session or a replay does: recorded on its own (``warm_process_*``). Each side parses its own
@@ -28,18 +29,21 @@ REPEATS = 5
 GOAL = 1.5  # full-path parse seconds / file-name parse seconds
 PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 
-# One step process: parse the project as the old code did (the full path in the profile) or
-# through dbt_in_process._manifest; print the seconds and the relations of the models.
+# One step process: parse the project as the old code did (the real lake in the profile, as
+# the dbt step sets it) or through dbt_in_process._manifest; print the seconds and the relations.
 _STEP = """
 import json, os, sys, time
 from pathlib import Path
 from dbt.cli.main import dbtRunner
 from factory_assets.components import dbt_in_process
+from factory_assets.lib.lake import Lake
 project, full_path = Path(sys.argv[1]), sys.argv[2] == "full"
 args = ["--project-dir", str(project), "--profiles-dir", str(project)]
 seconds = []
 for warehouse in sys.argv[3:]:  # the first in a fresh process, the next in a warm one
-    os.environ["FACTORY_WAREHOUSE"] = warehouse
+    lake = Lake.parse(warehouse)
+    os.environ["FACTORY_WAREHOUSE"] = lake.url.removeprefix("ducklake:")
+    os.environ["FACTORY_WAREHOUSE_DATA"] = lake.data_path
     start = time.perf_counter()
     if full_path:
         result = dbtRunner().invoke(["parse", "--quiet", *args])
@@ -56,7 +60,7 @@ print(json.dumps({"seconds": seconds, "relations": relations}))
 def _step(project: Path, full_path: bool) -> dict:
     """One fresh process parsing ``project`` for two warehouses, each in a new folder."""
     with tempfile.TemporaryDirectory(prefix="dbt_parse_wh_") as folder:
-        warehouses = [str(Path(folder) / str(i) / "warehouse.duckdb") for i in range(2)]
+        warehouses = [str(Path(folder) / str(i) / "warehouse.sqlite") for i in range(2)]
         out = subprocess.run(
             [sys.executable, "-c", _STEP, str(project), "full" if full_path else "name"]
             + warehouses,
@@ -94,8 +98,8 @@ def main() -> None:
             raise AssertionError("the two parses name different relations; nothing written")
         record = write_result(
             NAME,
-            "dbt parse with the warehouse's full path in the profile (before)",
-            "dbt_in_process._manifest: the parse sees the warehouse's file name only",
+            "dbt parse with the lake's real catalog and data path in the profile (before)",
+            "dbt_in_process._manifest: the parse sees one fixed lake (PARSE_LAKE)",
             full,
             name,
             GOAL,
@@ -104,7 +108,7 @@ def main() -> None:
                 "warm_process_full_path_s": warm[True],
                 "warm_process_file_name_s": warm[False],
                 "load_average": os.getloadavg(),
-                "goal_text": f"full-path parse / file-name parse >= {GOAL} in a new step process",
+                "goal_text": f"real-lake parse / fixed-lake parse >= {GOAL} in a new step process",
             },
         )
     print(

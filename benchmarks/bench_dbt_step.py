@@ -66,7 +66,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dbt_step_") as tmp:
         root = Path(tmp)
         os.environ["FACTORY_DATA_DIR"] = str(root / "data")
-        os.environ["FACTORY_WAREHOUSE"] = str(root / "warehouse.duckdb")
+        os.environ["FACTORY_WAREHOUSE"] = str(root / "warehouse.sqlite")
         os.environ["FACTORY_STATE_DIR"] = str(root / "state")
         lay_out_landing(root / "data" / "landing", FIRST, WEEK[1])
         from factory_assets.definitions import defs as load_defs

@@ -181,7 +181,7 @@ def main(models: int = MODELS, names: list[str] | None = None) -> dict:
     values = choose_segments(frame, models)
     with tempfile.TemporaryDirectory(prefix="many_models_") as tmp:
         root = Path(tmp)
-        warehouse = root / "warehouse.duckdb"
+        warehouse = root / "warehouse.sqlite"
         rows = write_warehouse(warehouse, frame, values)
         load = load_times(root, values)
         configs = {n: measure(root / n, warehouse, values, CONFIGS[n]) for n in names}

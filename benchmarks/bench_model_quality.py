@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("nycflights", "chicago", "screenings")
 LANDING = {"chicago": ["--first", "2014-08-01"]}  # as the Makefile lands it
 WINDOW = 90  # periods (batches) a monthly GBDT learns from
-STATE_VARS = ("FACTORY_WAREHOUSE", "FACTORY_MLFLOW_TRACKING_URI", "FACTORY_MLFLOW_ARTIFACTS",
-              "FACTORY_REPORTS_DIR", "FACTORY_RESULTS_DIR", "FACTORY_ONLINE_DIR")  # fmt: skip
+STATE_VARS = ("FACTORY_WAREHOUSE", "FACTORY_WAREHOUSE_DATA", "FACTORY_MLFLOW_TRACKING_URI",
+              "FACTORY_MLFLOW_ARTIFACTS", "FACTORY_REPORTS_DIR", "FACTORY_RESULTS_DIR",
+              "FACTORY_ONLINE_DIR")  # fmt: skip
 
 
 def state_env(state: Path) -> dict[str, str]:
@@ -44,7 +45,10 @@ def state_env(state: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    return {**env, "FACTORY_STATE_DIR": str(state), "DAGSTER_HOME": str(home)}
+    # the lake's catalog named (not left to the default): a project .env cannot move it
+    warehouse = str(state / "warehouse.sqlite")  # its files beside it, warehouse.sqlite.files/
+    return {**env, "FACTORY_STATE_DIR": str(state), "FACTORY_WAREHOUSE": warehouse,
+            "DAGSTER_HOME": str(home)}  # fmt: skip
 
 
 def replay(dataset: str, days: int, state: Path, variables: dict | None = None) -> float:
@@ -236,18 +240,18 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--batch-group", type=int, default=4, help="batches per 'month'")
     args = parser.parse_args(argv or [])
-    import duckdb
+    from factory_assets.lib.lake import connect
 
     models, seconds = {}, {}
     for dataset in args.datasets:
         state = args.state / dataset
-        if args.reuse and (args.state / "warehouse.duckdb").exists():
+        if args.reuse and (args.state / "warehouse.sqlite").exists():
             state = args.state  # one state for every dataset, as `make year` leaves .factory/
         if not args.reuse:
             shutil.rmtree(state, ignore_errors=True)
             seconds[dataset] = round(replay(dataset, args.days, state), 1)
         started = time.perf_counter()
-        with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as conn:
+        with connect(state / "warehouse.sqlite", read_only=True) as conn:
             for spec, line in lines(dataset):
                 found = judge_model(conn, spec, line, state, args.batch_group)
                 if found is not None:

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     for policy in policies:
         rp.policy_env(policy, False)  # an unknown name fails before any replay
-    import duckdb
+    from factory_assets.lib.lake import connect
 
     name = "retrain_policy_value" + (f"_{args.days}d" if args.days else "")
     path = RESULTS_DIR / f"{name}.json"
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
                 seconds = round(bmq.replay(dataset, args.days, state,
                                            rp.policy_env(policy, batched)), 1)  # fmt: skip
             started = time.perf_counter()
-            with duckdb.connect(str(state / "warehouse.duckdb"), read_only=True) as conn:
+            with connect(state / "warehouse.sqlite", read_only=True) as conn:
                 for _, line in found:
                     judged = judge(conn, line, state, args.batch_group)
                     if judged is None:

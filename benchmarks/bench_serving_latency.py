@@ -42,15 +42,13 @@ def _rows(state, name: str) -> list[dict]:  # noqa: ANN001 (ServingState)
     """Request rows of ``name``: its snapshot's keys and sent inputs, or flights' raw rows."""
     online = state.online[name]
     if online.items == "flights":
-        import duckdb
-
         sql = (
             "select flight_date, scheduled_departure_hour * 100 + minute(scheduled_departure_at) "
             "as sched_dep_time, carrier_code as carrier, flight_number as flight, tailnum, "
             "origin, dest, cast(distance_mi as double) as distance from fct_flights "
             "where flight_date = ? order by flight_id"
         )
-        with duckdb.connect(str(state.settings.warehouse), read_only=True) as conn:
+        with state.settings.lake().connect(read_only=True) as conn:
             rows = conn.sql(sql, params=[online.as_of]).pl().to_dicts()
         return [{**r, "flight_date": r["flight_date"].isoformat()} for r in rows]
     c = online.contract

@@ -182,7 +182,7 @@ def check_outputs(root: Path, line, values: list[str]) -> dict:  # noqa: ANN001 
 # None of the modules imports torch, Lightning or MLflow: the run pays for those as it would.
 # Dagster's event log writes are timed too: a part of what the breakdown leaves to Dagster.
 TIMED = [
-    ("training: fit", "model_line.training", "_fit"),
+    ("training: fit", "lib.training.candidates", "fit_mlp"),  # the net with its MLflow logger
     ("training: whole segment", "model_line.training", "train_segment"),
     ("training: read rows", "model_line.training", "read_labelled"),
     ("evaluation: read rows", "model_line.evaluation", "read_labelled"),

@@ -121,11 +121,11 @@ def spec_attributes(values: list[str], training: dict | None = None) -> dict:
 
 
 def write_warehouse(path: Path, frame: pl.DataFrame, values: list[str]) -> int:
-    """The benchmark table in a fresh DuckDB file, only the chosen segments' rows."""
-    import duckdb
+    """The benchmark table in a fresh lake (``path``: its catalog), the chosen segments' rows."""
+    from factory_assets.lib.lake import connect
 
     rows = frame.filter(pl.col("segment").is_in(values))
-    with duckdb.connect(str(path)) as conn:
+    with connect(path) as conn:
         conn.register("rows", rows)
         conn.sql(f"create table {TABLE} as select * from rows")
     return rows.height

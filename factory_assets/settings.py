@@ -219,7 +219,10 @@ def settings() -> Settings:
     except ValidationError as err:
         bad = []
         for error in err.errors():
-            field = str(error["loc"][0]) if error["loc"] else ""
+            if not error["loc"]:  # a check across fields (the lake): no value shown, its
+                bad.append(error["msg"])  # input is every setting, secrets too
+                continue
+            field = str(error["loc"][0])
             name = env_name(field) if field in Settings.model_fields else field
             secret = field in {"serve_token", "mlflow_tracking_uri"}
             shown = "" if secret else f"={error['input']!r}"

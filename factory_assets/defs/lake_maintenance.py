@@ -15,6 +15,7 @@ from factory_assets.lib.lake_maintenance import maintain
 from factory_assets.lib.registry import registered_snapshots
 from factory_assets.resources import TrackingStore, Warehouse
 
+
 class Retention(dg.Config):
     """When snapshots expire, let-go files are deleted and files with deleted rows rewritten."""
 

@@ -1,7 +1,8 @@
-"""Writes to the DuckDB warehouse that appear whole or not at all.
+"""Writes to the warehouse (a DuckLake, ``lib/lake.py``) that appear whole or not at all.
 
 Every write is one transaction: a reader (or a crash) sees the table before or after it, never
 half of it. Table names come from code, never from data; values are bound as parameters.
+Questions about tables ask the database in use (the lake), not the in-memory one beside it.
 """
 
 from collections.abc import Iterable, Iterator
@@ -76,7 +77,8 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether ``table`` (a table or view of the current schema) exists yet."""
     listed = (
         "select count(*) from information_schema.tables "
-        "where table_name = ? and table_schema = current_schema()"
+        "where table_name = ? and table_schema = current_schema() "
+        "and table_catalog = current_database()"
     )
     return bool(conn.execute(listed, [table]).fetchall()[0][0])
 
@@ -86,7 +88,8 @@ def describe_table(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[int, li
     rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
     columns = conn.execute(
         "select column_name, data_type from information_schema.columns "
-        "where table_name = ? and table_schema = current_schema() order by ordinal_position",
+        "where table_name = ? and table_schema = current_schema() "
+        "and table_catalog = current_database() order by ordinal_position",
         [table],
     ).fetchall()
     return rows, columns

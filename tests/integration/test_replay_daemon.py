@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
+from factory_assets.lib.lake import copy_lake
 from factory_assets.private_api import finished_ticks
 from factory_assets.specs import shipped_datasets
 from tests.assets.test_models import MODEL, _config
@@ -38,10 +39,10 @@ def replayed(defs, built, landing_root, tmp_path_factory) -> Iterator[tuple]:  #
     state = tmp_path_factory.mktemp("replayed")
     (state / "dagster_home").mkdir()
     shutil.copy(ROOT / "dagster.yaml", state / "dagster_home" / "dagster.yaml")
-    shutil.copy(built[0], state / "warehouse.duckdb")
+    copy_lake(built[0], state / "warehouse.sqlite")
     env = {
         "FACTORY_STATE_DIR": str(state),
-        "FACTORY_WAREHOUSE": str(state / "warehouse.duckdb"),
+        "FACTORY_WAREHOUSE": str(state / "warehouse.sqlite"),
         "FACTORY_DATA_DIR": str(landing_root),
         "FACTORY_MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
         "FACTORY_MLFLOW_ARTIFACTS": (state / "artifacts").as_uri(),

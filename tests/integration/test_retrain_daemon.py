@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from factory_assets.examples.nycflights import daily_file
+from factory_assets.lib.lake import copy_lake
 from factory_assets.lib.registry import Registry
 from tests.assets.test_models import MODEL, _config
 from tests.conftest import ROOT
@@ -51,7 +52,7 @@ def _distort(landing: Path) -> None:
 def test_the_daemon_retrains_after_a_drifted_batch(
     defs, built, own_landing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
-    shutil.copy(built[0], os.environ["FACTORY_WAREHOUSE"])
+    copy_lake(built[0], os.environ["FACTORY_WAREHOUSE"])
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {
         "FACTORY_MLFLOW_TRACKING_URI": uri,

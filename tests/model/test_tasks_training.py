@@ -10,12 +10,12 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from factory_assets.lib.holdout import torch_predict
+from factory_assets.lib.lake import connect
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.packaging import check_parity, export_onnx, onnx_predict
 from factory_assets.lib.scoring import MODEL_FILE, PREPROCESSOR_FILE, PackagedModel, score
@@ -126,7 +126,7 @@ def test_the_predictions_table_gets_the_task_columns(trained: tuple, tmp_path: P
     scored = score(rows, line, {None: ("m", "1", PackagedModel(tmp_path), False)})
     columns = list(task.prediction_columns(np.zeros((0, 3) if task.outputs > 1 else 0)))
     assert scored.columns[: 2 + len(columns)] == ["id", "day", *columns]
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+    with connect(tmp_path / "w.sqlite") as conn:
         days = scored["_partition_date"].unique().to_list()
         for _ in range(2):  # replaced, not appended
             replace_partitions(conn, [("m_predictions", scored)], "_partition_date", days)

@@ -6,7 +6,6 @@ subprocess on a free loopback port, over a real MLflow store and the packaged ON
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import httpx
 import polars as pl
 import pytest
 
+from factory_assets.lib.lake import connect, copy_lake
 from factory_assets.lib.registry import Registry
 
 MODEL = ["flights_model", "flights_evaluation", "flights_package"]
@@ -38,7 +37,7 @@ CONFIG = {
 
 @dataclass
 class ServingLine:
-    """The stores of one line: warehouse copy, MLflow store, online directory."""
+    """The stores of one line: warehouse copy (a lake's catalog), MLflow store, online directory."""
 
     root: Path
     warehouse: Path
@@ -59,7 +58,7 @@ class ServingLine:
         return Registry(self.tracking_uri)
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+        with connect(self.warehouse, read_only=True) as conn:
             return conn.sql(sql, params=params or None).pl()
 
     def materialize(  # noqa: ANN201
@@ -89,9 +88,9 @@ class ServingLine:
 def serving_line(built, defs, tmp_path_factory) -> ServingLine:  # noqa: ANN001
     """A copy of the built warehouse, a champion (v1) and a current online snapshot."""
     root = tmp_path_factory.mktemp("serving")
-    shutil.copy(built[0], root / "warehouse.duckdb")
+    copy_lake(built[0], root / "warehouse.sqlite")
     line = ServingLine(
-        root, root / "warehouse.duckdb", f"sqlite:///{root / 'mlflow.db'}", root / "online"
+        root, root / "warehouse.sqlite", f"sqlite:///{root / 'mlflow.db'}", root / "online"
     )
     result = line.materialize(defs, MODEL, CONFIG)
     assert result.success, [e.message for e in result.all_events if e.is_failure]

@@ -11,11 +11,11 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from factory_assets.lib.lake import connect
 from factory_assets.lib.online.contract import Contract, model_root
 from factory_assets.lib.online.snapshot import current_snapshot
 from factory_assets.serving_app.app import create_app
@@ -54,7 +54,7 @@ def batch_rows(warehouse: Path, model: str, where: str) -> list[dict]:
         f"select p.*{', ' + sent if sent else ''} from {model}_predictions p "  # noqa: S608
         f"join {c.features} f using ({c.key}) where {where} order by p.{c.key}"
     )
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:
         return conn.sql(sql).pl().to_dicts()
 
 

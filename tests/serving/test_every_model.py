@@ -10,9 +10,9 @@ import shutil
 import time
 
 import dagster as dg
-import duckdb
 import pytest
 
+from factory_assets.lib.lake import connect
 from factory_assets.lib.online.lookup_online import LookupOnline
 from factory_assets.lib.online.request import InputError
 from factory_assets.lib.online.shadow import read_shadow_log
@@ -65,7 +65,7 @@ def line(built, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
 
 def _stores(mp: pytest.MonkeyPatch, root, online=None) -> None:  # noqa: ANN001
     """The line's stores (as ``own_stores`` set them), for the service."""
-    mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+    mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.sqlite"))
     mp.setenv("FACTORY_MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
     mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
     mp.setenv("FACTORY_ONLINE_DIR", str(online or root / "online"))
@@ -84,7 +84,7 @@ def test_online_predictions_equal_the_batch_of_a_whole_day(line, client) -> None
     assert health["status"] == "ok", health
     for model in MODELS:
         n = assert_online_equals_batch(
-            client, root / "warehouse.duckdb", model, f"p._partition_date = '{DAY}'"
+            client, root / "warehouse.sqlite", model, f"p._partition_date = '{DAY}'"
         )
         assert n > 500 and contract(model).name == model
 
@@ -109,7 +109,7 @@ def test_bad_input_gets_a_422_naming_the_field(line, client) -> None:  # noqa: A
     _, root = line
     (row,) = [
         {"flight_id": r["flight_id"], "distance_mi": r["distance_mi"]}
-        for r in batch_rows(root / "warehouse.duckdb", "cancellations", "true")[:1]
+        for r in batch_rows(root / "warehouse.sqlite", "cancellations", "true")[:1]
     ]
     unknown_key(client, "cancellations", row)
     url = "/v1/models/cancellations/predict"
@@ -136,7 +136,7 @@ def test_a_category_outside_the_vocabulary_is_named(line, client, tmp_path) -> N
     terms["request"] = ["carrier", "distance_mi"]
     (copy / "contract.json").write_text(json.dumps(terms))
     online = LookupOnline(copy)
-    row = batch_rows(root / "warehouse.duckdb", "cancellations", "true")[0]
+    row = batch_rows(root / "warehouse.sqlite", "cancellations", "true")[0]
     body = online.request_model.model_validate(
         {"rows": [{"flight_id": row["flight_id"], "carrier": "ZZ", "distance_mi": 100.0}]}
     )
@@ -184,7 +184,7 @@ def test_hot_swap_and_shadow_for_a_multiclass_model(line, monkeypatch) -> None: 
     defs, root = line
     _stores(monkeypatch, root)
     registry = Registry(f"sqlite:///{root / 'mlflow.db'}")
-    rows = batch_rows(root / "warehouse.duckdb", "delay_class", f"p._partition_date = '{DAY}'")
+    rows = batch_rows(root / "warehouse.sqlite", "delay_class", f"p._partition_date = '{DAY}'")
     body = {"rows": [{"flight_id": r["flight_id"]} for r in rows[:60]]}
     url = "/v1/models/delay_class/predict"
     env = {"FACTORY_SERVE_POLL_SECONDS": "0.2", "FACTORY_SERVE_SHADOW": "true"}
@@ -203,7 +203,7 @@ def test_hot_swap_and_shadow_for_a_multiclass_model(line, monkeypatch) -> None: 
         logged = lambda: read_shadow_log(root / "online" / "shadow")  # noqa: E731
         _wait_for(lambda: logged().filter(challenger_version=challenger).height >= 60, "log")
     assert _job(defs, ["shadow_agreement"]).execute_in_process().success
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+    with connect(root / "warehouse.sqlite", read_only=True) as conn:
         summary = conn.sql(
             "select * from shadow_agreement where challenger_version = ?", params=[challenger]
         ).pl()
@@ -215,7 +215,7 @@ def test_hot_swap_and_shadow_for_a_multiclass_model(line, monkeypatch) -> None: 
 
 def test_token_and_limits_for_a_lookup_model(line, monkeypatch) -> None:  # noqa: ANN001
     _stores(monkeypatch, line[1])
-    rows = batch_rows(line[1] / "warehouse.duckdb", "cancellations", "true")[:6]
+    rows = batch_rows(line[1] / "warehouse.sqlite", "cancellations", "true")[:6]
     body = {"rows": [{"flight_id": r["flight_id"], "distance_mi": r["distance_mi"]} for r in rows]}
     url = "/v1/models/cancellations/predict"
     env = {"FACTORY_SERVE_TOKEN": "s3cret", "FACTORY_SERVE_MAX_ROWS": "5"}

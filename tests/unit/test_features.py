@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from factory_assets.lib.features.flights import flight_features, rolling_late_rates
+from factory_assets.lib.lake import connect
 
 POST_DEPARTURE = {
     "departure_hhmm": pl.lit(1, pl.Int32),
@@ -21,7 +21,7 @@ POST_DEPARTURE = {
 @pytest.fixture(scope="module")
 def week(built) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # noqa: ANN001
     """fct_flights, fct_weather_hourly and dim_planes as dbt built them over the test days."""
-    with duckdb.connect(str(built[0]), read_only=True) as conn:
+    with connect(built[0], read_only=True) as conn:
         return tuple(
             conn.sql(f"select * from {table}").pl()
             for table in ("fct_flights", "fct_weather_hourly", "dim_planes")

@@ -1,12 +1,14 @@
-"""The live holdout's periods for weekly and batched lines, on a real (in-memory) DuckDB."""
+"""The live holdout's periods for weekly and batched lines, on a real DuckLake."""
 
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 
-import duckdb
 import pytest
 
 from factory_assets.lib import live_holdout as lh
 from factory_assets.lib.calendar import Calendar
+from factory_assets.lib.lake import connect
 from factory_assets.lib.model_line import ModelLine, Split, split_bucket
 from factory_assets.lib.tasks import Task
 from factory_assets.lib.training.dataset import ModelColumns
@@ -35,17 +37,17 @@ def test_days_group_into_weeks_and_a_week_touching_training_is_left_out() -> Non
 
 
 @pytest.fixture
-def batched() -> tuple:
+def batched(tmp_path: Path) -> Iterator[tuple]:
     """A batched line (key-hash split) with 4 served batches of 200 keys each."""
     split = Split(val=15, holdout=15, seed=13)
     line = ModelLine("b", "feats", ModelColumns("id", "_split_day", "label", (), ("x",)),
                      batches="b_batches", split=split, label_lag=1)  # fmt: skip
-    conn = duckdb.connect()
-    conn.execute("create table feats as select i as id, 'b' || (i // 200) as _batch, "
-                 "i * 0.1 as x, (i % 3 = 0) as label from range(800) t(i)")  # fmt: skip
-    conn.execute("create table b_predictions as select id, _batch, 0.5::float as probability, "
-                 "'b' as model_name, '1' as model_version from feats")  # fmt: skip
-    return line, conn, split
+    with connect(tmp_path / "w.sqlite") as conn:
+        conn.execute("create table feats as select i as id, 'b' || (i // 200) as _batch, "
+                     "i * 0.1 as x, (i % 3 = 0) as label from range(800) t(i)")  # fmt: skip
+        conn.execute("create table b_predictions as select id, _batch, 0.5::float as "
+                     "probability, 'b' as model_name, '1' as model_version from feats")  # fmt: skip
+        yield line, conn, split
 
 
 def test_a_batched_line_keeps_only_the_holdout_keys_of_its_newest_labelled_batches(batched) -> None:  # noqa: ANN001
@@ -62,7 +64,7 @@ def test_a_batched_line_keeps_only_the_holdout_keys_of_its_newest_labelled_batch
     assert none.periods == [] and "training or validation" in none.why_none
 
 
-def test_a_segment_is_judged_on_its_own_rows_only() -> None:
+def test_a_segment_is_judged_on_its_own_rows_only(tmp_path: Path) -> None:
     from factory_assets.lib.model_line import Segments
 
     calendar = Calendar("daily", dt.datetime(2024, 1, 1))
@@ -70,14 +72,14 @@ def test_a_segment_is_judged_on_its_own_rows_only() -> None:
     line = ModelLine("r", "feats", columns, calendar=calendar,
                      segments=Segments("station", ("a", "b"), 10, "r_all"),
                      task=Task("regression"))  # fmt: skip
-    conn = duckdb.connect()
-    conn.execute("create table feats as select i as id, date '2024-01-01' + (i // 20)::int as day, "
-                 "if(i % 2 = 0, 'a', 'b') as station, i * 0.1 as x, i * 1.0 as riders "
-                 "from range(100) t(i)")  # fmt: skip
-    conn.execute("create table r_predictions as select id, day, day as _partition_date, "
-                 "1.0 as prediction, 'r-' || station as model_name, '1' as model_version "
-                 "from feats")  # fmt: skip
-    live = lh.live_rows(conn, line, "a", 2, [("2023-01-01", "2024-01-01")])
+    with connect(tmp_path / "w.sqlite") as conn:
+        conn.execute("create table feats as select i as id, date '2024-01-01' + (i // 20)::int "
+                     "as day, if(i % 2 = 0, 'a', 'b') as station, i * 0.1 as x, i * 1.0 as "
+                     "riders from range(100) t(i)")  # fmt: skip
+        conn.execute("create table r_predictions as select id, day, day as _partition_date, "
+                     "1.0 as prediction, 'r-' || station as model_name, '1' as model_version "
+                     "from feats")  # fmt: skip
+        live = lh.live_rows(conn, line, "a", 2, [("2023-01-01", "2024-01-01")])
     assert live.periods == ["2024-01-04", "2024-01-05"]  # label_lag 0: the newest day too
     assert set(live.rows["station"].to_list()) == {"a"} and live.rows.height == 20
     assert set(live.rows[f"{lh.SERVED_PREFIX}model_name"].to_list()) == {"r-a"}

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from factory_assets import private_api as api
+from factory_assets.lib.lake import Lake, connect
 
 LIBRARIES = (
     "dagster",
@@ -110,7 +111,12 @@ def test_is_valid_cron_string(text: str, valid: bool) -> None:
 PROFILE = """tiny:
   target: dev
   outputs:
-    dev: {type: duckdb, path: "%s", threads: 1}
+    dev:
+      type: duckdb
+      path: ":memory:"
+      database: warehouse
+      threads: 1
+      attach: [{path: "ducklake:sqlite:%s", alias: warehouse, options: {data_path: "%s"}}]
 """
 MODEL_TESTS = """models:
   - name: one
@@ -128,7 +134,10 @@ def tiny_dbt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
     project = tmp_path_factory.mktemp("tiny_dbt")
     (project / "models").mkdir()
     (project / "dbt_project.yml").write_text("name: tiny\nversion: '1.0.0'\nprofile: tiny\n")
-    (project / "profiles.yml").write_text(PROFILE % (project / "tiny.duckdb"))
+    lake = Lake.parse(project / "tiny.sqlite")  # made as the dbt step makes it, then attached
+    with lake.connect():
+        pass
+    (project / "profiles.yml").write_text(PROFILE % (lake.catalog, lake.data_path))
     (project / "models" / "one.sql").write_text("select 1 as x")
     (project / "models" / "one.yml").write_text(MODEL_TESTS)
     messages: list = []
@@ -154,15 +163,24 @@ def test_dbt_event_dict_gives_the_json_log_shape(tiny_dbt: tuple[Path, list]) ->
 
 
 def test_release_duckdb_closes_the_database_of_this_process(tiny_dbt: tuple[Path, list]) -> None:
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
     project, _ = tiny_dbt
-    assert dbtRunner().invoke(["run", *_flags(project)]).success  # dbt-duckdb keeps the file open
+    assert dbtRunner().invoke(["run", *_flags(project)]).success  # dbt-duckdb keeps its database
     with bet("dbt.adapters.duckdb DuckDBConnectionManager.env/close_all_connections"):
-        assert api.release_duckdb() == str(project / "tiny.duckdb")
+        database = DuckDBConnectionManager.env().conn  # in memory, the lake attached to it
+        attached = database.execute("select database_name from duckdb_databases()").fetchall()
+        assert ("warehouse",) in attached
         assert api.release_duckdb() is None
-    # dbt's database is closed: this process may open the file with another configuration
-    duckdb.connect(str(project / "tiny.duckdb"), read_only=True).close()
+        with pytest.raises(duckdb.ConnectionException):  # closed, its catalog connection too
+            database.execute("select 1")
+        with pytest.raises(Exception, match="before creation"):  # and forgotten
+            DuckDBConnectionManager.env()
+        assert api.release_duckdb() is None  # nothing open: nothing to do
+    # the lake holds what dbt built, for this process's own connections (their own settings)
+    with connect(project / "tiny.sqlite", read_only=True) as conn:
+        assert conn.execute("select x from one").fetchall() == [(1,)]
 
 
 def _tiny_assets(project: Path, events: list[dict], seen: dict) -> dg.AssetsDefinition:

@@ -1,10 +1,13 @@
-"""Which rows a suite validates: changed_since and scoped_rows on a tiny DuckDB table."""
+"""Which rows a suite validates: changed_since and scoped_rows on a tiny table in a DuckLake."""
 
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
 
+from factory_assets.lib.lake import connect
 from factory_assets.lib.quality import changed_since, scoped_rows
 
 T = dt.datetime(2013, 5, 1, 12)
@@ -12,17 +15,17 @@ D = dt.date(2013, 5, 1)
 
 
 @pytest.fixture
-def conn() -> duckdb.DuckDBPyConnection:
+def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """fct_flights with days 1 … 10 of May, day 9 and 10 loaded an hour after the rest."""
-    conn = duckdb.connect()
-    conn.execute(
-        "create table fct_flights as select 'f' || i as flight_id, "
-        "$1::date + i::int as flight_date, "
-        "$2::timestamp + case when i >= 8 then interval 1 hour else interval 0 hour end "
-        "as _loaded_at from range(10) as t(i)",
-        [D, T],
-    )
-    return conn
+    with connect(tmp_path / "w.sqlite") as conn:
+        conn.execute(
+            "create table fct_flights as select 'f' || i as flight_id, "
+            "$1::date + i::int as flight_date, "
+            "$2::timestamp + case when i >= 8 then interval 1 hour else interval 0 hour end "
+            "as _loaded_at from range(10) as t(i)",
+            [D, T],
+        )
+        yield conn
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
+from factory_assets.lib.lake import connect
 from factory_assets.lib.replay_report import Retrain, judged, plot, read_history, summary_text
 
 DAYS = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(3)]
@@ -52,7 +52,7 @@ def test_the_plot_is_titled_with_the_model_and_its_label(
 
 
 def test_history_before_any_judged_period_reads_as_no_days(tmp_path: Path) -> None:
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+    with connect(tmp_path / "warehouse.sqlite") as conn:
         conn.sql("create table m_drift as select date '2024-03-01' as day, 0.25 as drifted_share")
         performance, drift = read_history(conn, "m_performance", "m_drift")
         assert performance.height == 0 and judged(performance, 1).height == 0

@@ -38,7 +38,8 @@ def test_every_variable_is_a_row_of_the_readme_table() -> None:
 def test_with_nothing_exported_the_stores_are_the_project_folders(scrubbed: None) -> None:
     current = settings()
     assert current.data_dir == ROOT / "data"
-    assert current.warehouse == ROOT / ".factory" / "warehouse.duckdb"
+    assert current.warehouse == f"sqlite:{ROOT / '.factory' / 'warehouse.sqlite'}"
+    assert current.lake().data_path == f"{ROOT / '.factory' / 'warehouse.sqlite.files'}/"
     assert current.mlflow_tracking_uri == f"sqlite:///{ROOT / '.factory' / 'mlflow.db'}"
     assert current.online_dir == ROOT / ".factory" / "online"
     assert current.executor == "multiprocess" and not current.dbt_subprocess
@@ -52,11 +53,53 @@ def test_unset_stores_follow_the_state_dir(
     monkeypatch.setenv("FACTORY_REPORTS_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("FACTORY_RETRAIN_TRAIN_DAYS", "60")
     current = settings()
-    assert current.warehouse == tmp_path / "warehouse.duckdb"
+    assert current.warehouse == f"sqlite:{tmp_path / 'warehouse.sqlite'}"
     assert current.results_dir == tmp_path / "model_results"
     assert current.reports_dir == tmp_path / "elsewhere"
     assert current.mlflow_artifacts == (tmp_path / "mlartifacts").as_uri()
     assert current.retrain_overrides() == {"train_days": 60}
+
+
+def test_the_warehouse_is_a_lake_catalog_a_path_or_postgres(
+    scrubbed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACTORY_WAREHOUSE", "lake/catalog.sqlite")  # relative: made absolute
+    lake = settings().lake()
+    assert settings().warehouse == f"sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+    assert (lake.kind, lake.data_path, lake.beside) == (
+        "sqlite", f"{tmp_path / 'lake' / 'catalog.sqlite.files'}/", True
+    )  # fmt: skip
+    monkeypatch.setenv("FACTORY_WAREHOUSE_DATA", str(tmp_path / "parquet"))
+    lake = settings().lake()
+    assert (lake.data_path, lake.beside) == (f"{tmp_path / 'parquet'}/", False)
+    monkeypatch.setenv("FACTORY_WAREHOUSE", "postgres:dbname=lake host=127.0.0.1")
+    monkeypatch.setenv("FACTORY_WAREHOUSE_DATA", "s3://bucket/lake")
+    current = settings()
+    assert current.warehouse == "postgres:dbname=lake host=127.0.0.1"
+    lake = current.lake()
+    assert (lake.kind, lake.catalog, lake.data_path) == (
+        "postgres", "dbname=lake host=127.0.0.1", "s3://bucket/lake/"
+    )  # fmt: skip
+
+
+def test_a_duckdb_warehouse_is_refused_naming_the_migration(
+    scrubbed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTORY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    with pytest.raises(SettingsError, match="factory migrate-warehouse") as raised:
+        settings()
+    assert "FACTORY_WAREHOUSE" in str(raised.value)
+
+
+def test_a_postgres_catalog_without_a_data_path_is_refused(
+    scrubbed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTORY_WAREHOUSE", "postgres:dbname=lake host=127.0.0.1")
+    monkeypatch.setenv("FACTORY_SERVE_TOKEN", "s3cret-token")
+    with pytest.raises(SettingsError, match="FACTORY_WAREHOUSE_DATA") as raised:
+        settings()
+    assert "s3cret" not in str(raised.value)  # the error of a check across fields shows no input
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,13 @@ import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
-import duckdb
 import polars as pl
 import pytest
 
 from factory_assets.lib.calendar import Calendar
 from factory_assets.lib.drift_period import drift_markdown, judge_drift
 from factory_assets.lib.holdout import holdout_fallback
+from factory_assets.lib.lake import connect
 from factory_assets.lib.model_line import ModelLine, Segments
 from factory_assets.lib.performance import day_rows, labelled_window, verdicts
 from factory_assets.lib.registration import fallback_reason
@@ -19,6 +19,7 @@ from factory_assets.lib.training.dataset import ModelColumns
 from factory_assets.lib.training.segment import segment_fallback
 from factory_assets.lib.training.train import TrainConfig
 from factory_assets.lib.warehouse import table_exists
+from factory_assets.resources import Warehouse
 
 D = dt.date(2024, 3, 1)
 LINE = ModelLine(
@@ -100,13 +101,12 @@ def test_a_period_with_no_rows_has_nothing_to_judge_and_one_never_scored_fails(
         columns=ModelColumns("id", "day", "y", (), ("x",)),
         calendar=Calendar("daily", dt.datetime(2024, 1, 1)),
     )
-    path = str(tmp_path / "w.duckdb")
-    store = SimpleNamespace(get_connection=lambda: duckdb.connect(path))
-    with duckdb.connect(path) as conn:
+    store = Warehouse(catalog=str(tmp_path / "w.sqlite"))
+    with store.get_connection() as conn:
         conn.sql("create table t as select 1 as id, date '2024-03-01' as day, 0.5 as x, true as y")
     with pytest.raises(DriftError, match="no table m_predictions yet: materialize m_predictions"):
         judge_drift("2024-03-01", line, None, store, None, None)
-    with duckdb.connect(path) as conn:
+    with store.get_connection() as conn:
         conn.sql("create table m_predictions (id int, day date, probability float, "
                  "model_name varchar, model_version varchar)")  # fmt: skip
     config = SimpleNamespace(window=1, floors={})
@@ -116,8 +116,8 @@ def test_a_period_with_no_rows_has_nothing_to_judge_and_one_never_scored_fails(
         judge_drift("2024-03-01", line, config, store, None, None)
 
 
-def test_table_exists_sees_tables_and_views_of_the_schema() -> None:
-    with duckdb.connect() as conn:
+def test_table_exists_sees_tables_and_views_of_the_schema(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.sqlite") as conn:
         assert not table_exists(conn, "t")
         conn.sql("create table t as select 1 as a")
         conn.sql("create view v as select * from t")

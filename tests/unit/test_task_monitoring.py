@@ -2,10 +2,11 @@
 
 Regression models are judged on RMSE, MAE and R² of the served value; multiclass models on log
 loss, accuracy, macro-F1 and recall per class of the served probabilities; a multiclass
-model's served class drifts as a category. Real DuckDB tables, no model needed.
+model's served class drifts as a category. Real tables in a DuckLake, no model needed.
 """
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
@@ -14,6 +15,7 @@ import polars as pl
 import pytest
 
 from factory_assets.lib.calendar import Calendar
+from factory_assets.lib.lake import connect
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.monitoring import monitored_columns
 from factory_assets.lib.performance import day_rows, metric_columns
@@ -52,9 +54,9 @@ def _served(conn: duckdb.DuckDBPyConnection, line: ModelLine, pred: np.ndarray, 
     return conn.sql(line.labelled_predictions_sql(), params=bounds).pl()
 
 
-def test_a_regression_is_judged_on_the_served_value() -> None:
+def test_a_regression_is_judged_on_the_served_value(tmp_path: Path) -> None:
     line = _line(REGRESSION)
-    with duckdb.connect() as conn:
+    with connect(tmp_path / "w.sqlite") as conn:
         frame = _served(conn, line, np.array([10.0, 20.0, 30.0, 44.0]), [10.0, 20.0, 30.0, 40.0])
         scored = conn.sql(line.scored_sql(), params=line.bounds([line.calendar.period_of(D)])).pl()
     assert frame.columns[:2] == ["served_at", "prediction"]
@@ -86,11 +88,11 @@ def test_a_regression_is_judged_on_the_served_value() -> None:
     assert verdicts(table, other, config, line)[1] == []
 
 
-def test_a_multiclass_model_is_judged_on_its_class_probabilities() -> None:
+def test_a_multiclass_model_is_judged_on_its_class_probabilities(tmp_path: Path) -> None:
     line = _line(MULTICLASS)
     probs = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
     labels = ["on_time", "late", "late", "very_late"]
-    with duckdb.connect() as conn:
+    with connect(tmp_path / "w.sqlite") as conn:
         frame = _served(conn, line, probs, labels)
         scored = conn.sql(line.scored_sql(), params=line.bounds([line.calendar.period_of(D)])).pl()
     assert scored["prediction"].to_list() == ["on_time", "late", "on_time", "very_late"]
@@ -110,9 +112,9 @@ def test_a_multiclass_model_is_judged_on_its_class_probabilities() -> None:
     assert failed_by == ["interval"] and "past the ceiling 0.05 (interval)" in failed[0]
 
 
-def test_a_wrong_label_in_the_served_window_names_the_values() -> None:
+def test_a_wrong_label_in_the_served_window_names_the_values(tmp_path: Path) -> None:
     line = _line(MULTICLASS)
-    with duckdb.connect() as conn:
+    with connect(tmp_path / "w.sqlite") as conn:
         frame = _served(conn, line, np.full((2, 3), 1 / 3), ["on_time", "cancelled"])
     with pytest.raises(ValueError, match="cancelled"):
         day_rows(frame, D, D, MULTICLASS)
@@ -142,9 +144,9 @@ def test_the_prediction_drifts_as_a_number_or_as_a_class() -> None:
     ],
 )
 def test_the_summary_gives_the_served_primary_metric_by_month(
-    task: Task, metrics: dict, line: str
+    task: Task, metrics: dict, line: str, tmp_path: Path
 ) -> None:
-    with duckdb.connect() as conn:
+    with connect(tmp_path / "w.sqlite") as conn:
         rows = pl.DataFrame(
             {"day": [D, D + dt.timedelta(days=30)], "model_name": ["m", "m"], "rows": [200, 200]}
         ).with_columns(**{m: pl.lit(v) for m, v in metrics.items()})

@@ -1,4 +1,4 @@
-"""Warehouse writes appear whole or not at all."""
+"""Warehouse writes appear whole or not at all, on a DuckLake as the stations open it."""
 
 import datetime as dt
 from pathlib import Path
@@ -7,7 +7,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from factory_assets.lib.warehouse import describe_table, replace_partitions, replace_tables
+from factory_assets.lib.lake import connect
+from factory_assets.lib.warehouse import (
+    describe_table,
+    replace_partitions,
+    replace_tables,
+    table_exists,
+)
 
 D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)
 
@@ -18,7 +24,7 @@ def _frame(day: dt.date, values: list[int]) -> pl.DataFrame:
 
 @pytest.fixture
 def conn(tmp_path: Path):  # noqa: ANN201
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+    with connect(tmp_path / "w.sqlite") as connection:
         yield connection
 
 
@@ -60,3 +66,23 @@ def test_replace_tables_swaps_all_or_nothing(conn) -> None:  # noqa: ANN001
             conn, [("a", pl.DataFrame({"x": [7, 8]})), ("b c", pl.DataFrame({"z": [3]}))]
         )
     assert conn.execute("select * from a").fetchall() == [(1,)]
+
+
+def test_a_write_is_seen_by_another_connection_only_once_committed(conn, tmp_path: Path) -> None:  # noqa: ANN001
+    replace_partitions(conn, [("t", _frame(D1, [1]))], "_partition_date", [D1])
+    with connect(tmp_path / "w.sqlite", read_only=True) as reader:
+        conn.execute("begin transaction")
+        conn.execute("delete from t")
+        conn.execute("insert into t values (?, 5), (?, 6)", [D1, D1])
+        assert reader.execute("select v from t").fetchall() == [(1,)]
+        conn.execute("commit")
+        assert reader.execute("select v from t order by v").fetchall() == [(5,), (6,)]
+
+
+def test_the_lake_is_asked_about_its_tables_not_the_in_memory_database(conn) -> None:  # noqa: ANN001
+    conn.execute("create table memory.main.only_in_memory as select 1 as x, 2 as y")
+    conn.execute("create table memory.main.a as select 'wrong' as z")
+    assert not table_exists(conn, "only_in_memory")
+    replace_tables(conn, [("a", pl.DataFrame({"x": [1, 2]}))])
+    assert table_exists(conn, "a")
+    assert describe_table(conn, "a") == (2, [("x", "BIGINT")])
