@@ -17,13 +17,13 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from factory_assets.lib.lake import ALIAS, Lake
+from factory_assets.lib.lake import ALIAS, Lake, open_lake
 
 SOURCE = "old"  # the old warehouse's name while attached beside the lake
 _ARRAY = re.compile(r"^(.*)\[\d+\]$")
@@ -143,7 +143,8 @@ def migrate(source: str | Path, lake: Lake, replace: bool = False) -> tuple[list
             would overwrite has rows; nothing is copied then.
     """
     source = Path(source).expanduser().absolute()
-    with _source_file(source) as path, lake.connect() as conn:
+    # a DuckDB of its own, not the process's shared one: the old file is attached beside the lake
+    with _source_file(source) as path, closing(open_lake(lake)) as conn:
         _attach(conn, path, source)
         tables, views = _tables(conn, SOURCE), _views(conn)
         occupied = [] if replace else _occupied(conn, tables)
