@@ -73,10 +73,14 @@ def replace_tables(
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``table`` (a table or view of the current schema) exists yet."""
+    """Whether ``table`` (a table or view of the current database and schema) exists yet.
+
+    The current database is the lake; the connection's own in-memory and temporary catalogs
+    (a registered frame among them) list tables of the same schema name and are not it.
+    """
     listed = (
-        "select count(*) from information_schema.tables "
-        "where table_name = ? and table_schema = current_schema()"
+        "select count(*) from information_schema.tables where table_name = ? "
+        "and table_catalog = current_database() and table_schema = current_schema()"
     )
     return bool(conn.execute(listed, [table]).fetchall()[0][0])
 
@@ -85,8 +89,9 @@ def describe_table(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[int, li
     """Row count and (column, type) pairs of a table or view, as DuckDB reports them."""
     rows = conn.execute(f"select count(*) from {table}").fetchall()[0][0]
     columns = conn.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_name = ? and table_schema = current_schema() order by ordinal_position",
+        "select column_name, data_type from information_schema.columns where table_name = ? "
+        "and table_catalog = current_database() and table_schema = current_schema() "
+        "order by ordinal_position",
         [table],
     ).fetchall()
     return rows, columns
