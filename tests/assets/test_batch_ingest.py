@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
+from factory_assets.lib import lake
 from factory_assets.resources import LandingZone, Warehouse
 from tests.assets.test_source_specs import _defs_from
 from tests.unit.test_batch_sources import CUSTOMERS
@@ -19,12 +19,12 @@ def _land(root: Path, batch: str, rows: list[str]) -> None:
 
 
 def _rows(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 
 def test_a_batch_source_loads_each_batch_and_replaces_exactly_it(tmp_path: Path) -> None:
-    data, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse.sqlite"
     _land(data, "01", ["c1,12,true", "c2,-1,false", "c3,3,false"])
     _land(data, "02", ["c4,1,true"])
     resources = {

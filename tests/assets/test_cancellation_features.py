@@ -1,15 +1,15 @@
 """ml_cancellation_features, the dbt model under the cancellation spec, on the test days."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 import yaml
 
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
+from factory_assets.lib import lake
 from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.lake import copy_lake
 from tests.conftest import run_assets
 
 KEY = dg.AssetKey("ml_cancellation_features")
@@ -53,15 +53,15 @@ WITH_OBSERVATION = """
 
 
 def _all(path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with lake.connect(path, read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 
 @pytest.fixture(scope="module")
 def features(defs, built, landing_root, tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:  # noqa: ANN001
     """A copy of the line built over the test days, then the model's own dbt step on it."""
-    path = tmp_path_factory.mktemp("cancellation") / "warehouse.duckdb"
-    shutil.copy(built[0], path)
+    path = tmp_path_factory.mktemp("cancellation") / "warehouse.sqlite"
+    copy_lake(built[0], path)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACTORY_WAREHOUSE", str(path))
         mp.setenv("FACTORY_DATA_DIR", str(landing_root))
@@ -184,7 +184,7 @@ def test_the_model_reads_the_view_in_key_order(features) -> None:  # noqa: ANN00
         "window": (line.window_sql(), [first, last]),
         "periods": (line.periods_sql(), line.bounds(periods)),
     }
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with lake.connect(path, read_only=True) as conn:
         for name, (sql, params) in reads.items():
             keys = conn.sql(sql, params=params).pl()["flight_id"].to_list()
             assert len(keys) > 5000 and keys == sorted(keys), name

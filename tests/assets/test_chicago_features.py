@@ -14,15 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 import yaml
 
 from factory_assets.components.model_spec import ModelSpec
 from factory_assets.examples.chicago import lay_out_chicago
+from factory_assets.lib import lake
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.ingest import SourceSchema, validate
+from factory_assets.lib.lake import Lake, copy_lake
 from factory_assets.lib.specs.source_fields import TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ def _spec(source: str) -> tuple[SourceSchema, int]:
 def _load_raw(landing: Path, path: Path) -> None:
     """raw_chicago_<source> as the ingest asset writes it: good rows, typed, with lineage."""
     loaded_at = dt.datetime(2015, 12, 9, 12)
-    with duckdb.connect(str(path)) as conn:
+    with lake.connect(path) as conn:
         for source in ("ridership", "weather"):
             schema, lag = _spec(f"chicago_{source}")
             frames = []
@@ -93,14 +94,16 @@ def _dbt(command: str, path: Path, target: Path) -> subprocess.CompletedProcess:
     args = [str(dbt), command, "--select", f"+{VIEW}", "--project-dir", str(DBT_DIR)]
     args += ["--profiles-dir", str(DBT_DIR), "--target-path", str(target)]
     args += ["--log-path", str(target / "logs")]
-    env = {**os.environ, "FACTORY_WAREHOUSE": str(path), "DO_NOT_TRACK": "true"}
+    where = Lake.parse(path)  # the profile attaches ducklake:<kind>:<catalog> and its data path
+    env = {**os.environ, "FACTORY_WAREHOUSE": f"{where.kind}:{where.catalog}",
+           "FACTORY_WAREHOUSE_DATA": where.data_path, "DO_NOT_TRACK": "true"}  # fmt: skip
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout[-4000:]
     return done
 
 
 def _rows(path: Path, sql: str, params: list | None = None) -> pl.DataFrame:
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with lake.connect(path, read_only=True) as conn:
         return conn.sql(sql, params=params).pl()
 
 
@@ -110,7 +113,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("chicago")
     for first, last in SPANS:
         lay_out_chicago(root / "landing", first, last)
-    path, target = root / "warehouse.duckdb", root / "target"
+    path, target = root / "warehouse.sqlite", root / "target"
     _load_raw(root / "landing", path)
     _dbt("build", path, target)
     return path, target
@@ -176,10 +179,10 @@ def test_the_label_lands_with_the_days_count_14_days_later(built) -> None:  # no
 
 def test_no_input_reads_a_count_of_the_last_13_days(built, tmp_path: Path) -> None:  # noqa: ANN001
     path, target = built
-    changed = tmp_path / "warehouse.duckdb"
-    shutil.copy(path, changed)
+    changed = tmp_path / "warehouse.sqlite"
+    copy_lake(path, changed)
     window = [CHANGED_DAY - dt.timedelta(days=13), CHANGED_DAY]
-    with duckdb.connect(str(changed)) as conn:
+    with lake.connect(changed) as conn:
         conn.execute(
             "update raw_chicago_ridership set rides = rides * 3 + 5 where date between ? and ?",
             window,

@@ -15,10 +15,10 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from factory_assets.examples.chicago import lay_out_chicago
+from factory_assets.lib import lake
 from tests.serving.online_check import assert_online_equals_batch, in_process
 
 FIRST, LAST = dt.date(2015, 5, 1), dt.date(2015, 10, 22)
@@ -103,7 +103,7 @@ def test_ridership_per_station_regression_falls_back_on_the_global_model(
     assert performance.metadata["evaluated"].value
     assert "rmse" in performance.metadata and "auc" not in performance.metadata
     assert ("ridership_drift_report", "drift_within_threshold") in checks
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         served = conn.execute(
             "select f.station, p.model_name, p.fallback, p.prediction "
             "from ridership_predictions p join ml_chicago_ridership_features f "
@@ -147,7 +147,7 @@ def test_a_day_chicago_misses_stops_its_line_only(
     shutil.copytree(chicago_landing, root)
     (root / "landing" / "chicago" / "weather" / "2015" / "10" / "weather_2015-10-22.csv").unlink()
     monkeypatch.setenv("FACTORY_DATA_DIR", str(root))
-    monkeypatch.setenv("FACTORY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("FACTORY_WAREHOUSE", str(tmp_path / "warehouse.sqlite"))
     instance = dg.DagsterInstance.ephemeral()
 
     missing = defs.resolve_job_def("chicago_daily_line").execute_in_process(

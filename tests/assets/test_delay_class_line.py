@@ -12,9 +12,9 @@ packaging (multiclass loss, metrics, gate and ONNX class probabilities).
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
+from factory_assets.lib import lake
 from factory_assets.lib.registry import CHAMPION, Registry
 from tests.conftest import own_stores, run_assets
 
@@ -41,7 +41,7 @@ def stores(built, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 def _rows(root: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 

@@ -1,19 +1,19 @@
-"""Ingest assets on a real DuckDB file: idempotent per day, all-or-nothing per run."""
+"""Ingest assets on a real DuckLake: idempotent per day, all-or-nothing per run."""
 
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from factory_assets.examples.nycflights import daily_file
+from factory_assets.lib import lake
 from tests.conftest import run_assets
 
 D2, D3 = dt.date(2013, 1, 2), dt.date(2013, 1, 3)
 
 
 def _rows(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 

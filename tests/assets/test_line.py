@@ -1,11 +1,9 @@
 """The line from landing files to flight_features, in process, on real files and a real dbt."""
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from factory_assets.checks import build_suite_check
@@ -14,6 +12,8 @@ from factory_assets.defs.quality.fct_flights_checks import (
     FCT_FLIGHTS_QUERY,
 )
 from factory_assets.examples.nycflights import lay_out_landing
+from factory_assets.lib import lake
+from factory_assets.lib.lake import copy_lake
 from factory_assets.resources import Warehouse
 from tests.conftest import LAST, LINE, run_assets
 
@@ -26,13 +26,13 @@ SUITES = [
 
 
 def _one(path: Path, sql: str) -> tuple:
-    with duckdb.connect(str(path), read_only=True) as conn:
+    with lake.connect(path, read_only=True) as conn:
         return conn.execute(sql).fetchall()[0]
 
 
 @pytest.fixture
 def copy_of_built(built, warehouse) -> Path:  # noqa: ANN001
-    shutil.copy(built[0], warehouse)
+    copy_lake(built[0], warehouse)
     return warehouse
 
 
@@ -75,12 +75,12 @@ def test_is_late_and_is_cancelled_follow_the_outcomes(built) -> None:  # noqa: A
 
 def test_fct_flights_rebuilds_only_the_reloaded_day(defs, copy_of_built) -> None:  # noqa: ANN001
     sql = "select flight_date, count(*), max(_loaded_at) from fct_flights group by all order by 1"
-    with duckdb.connect(str(copy_of_built), read_only=True) as conn:
+    with lake.connect(copy_of_built, read_only=True) as conn:
         before = conn.execute(sql).fetchall()
     day = dt.date(2013, 1, 5)
     assert run_assets(defs, ["raw_flights"], first=day, last=day).success
     assert run_assets(defs, DBT).success
-    with duckdb.connect(str(copy_of_built), read_only=True) as conn:
+    with lake.connect(copy_of_built, read_only=True) as conn:
         after = conn.execute(sql).fetchall()
     changed = [b[0] for b, a in zip(before, after, strict=True) if b != a]
     assert changed == [day]
@@ -88,7 +88,7 @@ def test_fct_flights_rebuilds_only_the_reloaded_day(defs, copy_of_built) -> None
 
 
 def test_a_failing_suite_stops_features_in_the_same_run(defs, copy_of_built) -> None:  # noqa: ANN001
-    with duckdb.connect(str(copy_of_built)) as conn:
+    with lake.connect(copy_of_built) as conn:
         conn.execute(
             "update fct_flights set distance_mi = -5 where flight_id in "
             "(select flight_id from fct_flights order by flight_id limit 7)"
@@ -116,14 +116,13 @@ def test_a_failing_suite_stops_features_in_the_same_run(defs, copy_of_built) -> 
 
 def test_labels_arrive_a_day_after_their_flights(built) -> None:  # noqa: ANN001
     path, _ = built
-    by_day = dict(
-        duckdb.connect(str(path), read_only=True)
-        .sql(
-            "select flight_date, bool_and(has_outcome) and count(is_late) > 0 "
-            "from fct_flights group by all"
+    with lake.connect(path, read_only=True) as conn:
+        by_day = dict(
+            conn.sql(
+                "select flight_date, bool_and(has_outcome) and count(is_late) > 0 "
+                "from fct_flights group by all"
+            ).fetchall()
         )
-        .fetchall()
-    )
     # the last landed day's outcomes come with the next day's delivery, not yet landed
     assert by_day.pop(dt.date(2013, 1, 8)) is False
     assert all(by_day.values()) and len(by_day) == 7
@@ -185,7 +184,7 @@ def test_suites_validate_the_days_changed_since_their_last_pass(
         f"select min(flight_id), max(flight_id) filter (where flight_date = '{day}') "
         "from fct_flights",
     )
-    with duckdb.connect(str(copy_of_built)) as conn:  # an old flight arrives again, on the new day
+    with lake.connect(copy_of_built) as conn:  # an old flight arrives again, on the new day
         conn.execute(
             "update fct_flights set flight_id = $1, _loaded_at = _loaded_at + interval 1 second "
             "where flight_id = $2",
@@ -198,7 +197,7 @@ def test_suites_validate_the_days_changed_since_their_last_pass(
     }
     assert failed["validated_through"] == second["fct_flights"]["validated_through"]
 
-    with duckdb.connect(str(copy_of_built)) as conn:  # fixed in place: no newer _loaded_at
+    with lake.connect(copy_of_built) as conn:  # fixed in place: no newer _loaded_at
         conn.execute(
             "update fct_flights set flight_id = $1 where flight_date = $2 and flight_id = $3",
             [new, day, old],
@@ -229,14 +228,14 @@ def test_suites_validate_the_days_changed_since_their_last_pass(
         "update fct_flights set _loaded_at = _loaded_at + interval 1 second "
         f"where flight_date = '{day}'"
     )
-    with duckdb.connect(str(copy_of_built)) as conn:
+    with lake.connect(copy_of_built) as conn:
         conn.execute(touch)
     changed = _suites(changed_suite, instance, [], SUITES[:1])["fct_flights"]
     assert changed["passed"] and changed["scope"] == "whole table"
     assert changed["rows_checked"] == now
     assert changed["suite_fingerprint"] != again["suite_fingerprint"]
     # and the project's suite, back, does not take the changed one's watermark either
-    with duckdb.connect(str(copy_of_built)) as conn:
+    with lake.connect(copy_of_built) as conn:
         conn.execute(touch)
     back = _suites(defs, instance, [], SUITES[:1])["fct_flights"]
     assert back["scope"] == "whole table" and back["rows_checked"] == now

@@ -8,10 +8,10 @@ warehouse). The fixed holdout (01-04) still speaks for v1; the newest served day
 import datetime as dt
 import re
 
-import duckdb
 import pytest
 
 from factory_assets.components.model_spec import MANIFEST
+from factory_assets.lib import lake
 from factory_assets.lib import live_holdout as lh
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.registration import gate_decision
@@ -71,9 +71,9 @@ def served(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
         unserved = _materialize(defs, MODEL, _config(("2013-01-01", "2013-01-02"), margin=-1.0))
         scored = run_assets(defs, ["flight_predictions"], first=TURN, last=dt.date(2013, 1, 8))
         assert first.success and unserved.success and scored.success
-        with duckdb.connect(str(root / "warehouse.duckdb")) as conn:
+        with lake.connect(root / "warehouse.sqlite") as conn:
             conn.execute(TURNED, [TURN])
-        yield root / "warehouse.duckdb", Registry(uri), unserved, defs
+        yield root / "warehouse.sqlite", Registry(uri), unserved, defs
 
 
 def test_no_served_rows_leave_the_gate_as_before(served) -> None:  # noqa: ANN001
@@ -89,7 +89,7 @@ def test_no_served_rows_leave_the_gate_as_before(served) -> None:  # noqa: ANN00
 def test_the_live_window_leaves_out_training_validation_and_unlanded_days(served) -> None:  # noqa: ANN001
     warehouse, _, _, _ = served
     line = _line()
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         # served 01-05…01-08; 01-08's labels land on 01-09 (label_lag 1): never read early
         everything = lh.live_rows(conn, line, None, 14, [])
         after = lh.live_rows(conn, line, None, 14, [("2013-01-05", "2013-01-06")])

@@ -2,16 +2,16 @@
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from factory_assets.components.model_line.build import build_line
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
+from factory_assets.lib import lake
 from factory_assets.lib.catalog import warehouse_tables
+from factory_assets.lib.lake import copy_lake
 from factory_assets.lib.registry import CHAMPION, Registry
 from tests.assets.test_models import MODEL, _config
 
@@ -75,10 +75,10 @@ def _metadata(result, key: str) -> dict:  # noqa: ANN001
 def stores(built, defs, landing_root, tmp_path_factory):  # noqa: ANN001, ANN201
     """A copy of the built warehouse, fresh MLflow and results stores, a global flights champion."""
     root = tmp_path_factory.mktemp("specs")
-    shutil.copy(built[0], root / "warehouse.duckdb")
+    copy_lake(built[0], root / "warehouse.sqlite")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.sqlite"))
         mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
         mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
         mp.setenv("FACTORY_RESULTS_DIR", str(root / "results"))
@@ -124,7 +124,7 @@ def test_a_segmented_spec_trains_two_segments_and_falls_back_for_the_third(store
         partition_key=DAY.isoformat()
     )
     assert scored.success
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
         rows = conn.sql(
             "select f.carrier, p.model_name, bool_and(p.fallback) as fallback, count(*) as n "
             "from late_by_carrier_predictions p join flight_features f using (flight_id) "
@@ -196,7 +196,7 @@ def test_the_cancellations_model_is_a_dbt_view_and_a_spec(stores) -> None:  # no
         partition_key=DAY.isoformat()
     )
     assert scored.success
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
         ((rows, flights, low, high),) = conn.sql(
             "select count(*), count(distinct flight_id), min(probability), max(probability) "
             "from cancellations_predictions"

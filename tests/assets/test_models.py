@@ -1,14 +1,14 @@
 """Train → evaluate → package → gate → score, on real files, a real dbt build and a real MLflow."""
 
 import datetime as dt
-import shutil
 
 import dagster as dg
-import duckdb
 import pytest
 
 from factory_assets.cli import main
+from factory_assets.lib import lake
 from factory_assets.lib.features.flights import CATEGORICAL, NUMERIC
+from factory_assets.lib.lake import copy_lake
 from factory_assets.lib.registry import CHALLENGER, CHAMPION, Registry
 
 IMPORTANCE_NAMES = set(CATEGORICAL + NUMERIC)
@@ -62,14 +62,14 @@ def _metadata(result, asset: str = "flights_package") -> dict:  # noqa: ANN001
 def line(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
     """A copy of the built warehouse, a fresh MLflow store, and a first champion (v1)."""
     root = tmp_path_factory.mktemp("models")
-    shutil.copy(built[0], root / "warehouse.duckdb")
+    copy_lake(built[0], root / "warehouse.sqlite")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.duckdb"))
+        mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.sqlite"))
         mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
         mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
         first = _materialize(defs, MODEL, _config(floors={"auc": 0.5, "brier": 0.25}))
-        yield root / "warehouse.duckdb", Registry(uri), first
+        yield root / "warehouse.sqlite", Registry(uri), first
 
 
 def test_the_first_model_passing_the_floors_becomes_champion(line) -> None:  # noqa: ANN001
@@ -114,7 +114,7 @@ def test_batch_scoring_writes_one_prediction_per_flight_of_the_day(line, defs) -
     warehouse, _, _ = line
     result = _materialize(defs, ["flight_predictions"], partition=DAY.isoformat())
     assert result.success
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         flights = conn.execute(
             "select count(*) from fct_flights where flight_date = ?", [DAY]
         ).fetchall()[0][0]
@@ -230,7 +230,7 @@ def test_a_gbdt_model_is_packaged_registered_and_scores_the_day(line, defs) -> N
     assert champion.tags["architecture"] == "gbdt"
     scored = _materialize(defs, ["flight_predictions"], partition=DAY.isoformat())
     assert scored.success
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         rows = conn.execute(
             "select count(*), min(probability), max(probability), any_value(model_version) "
             "from flight_predictions where flight_date = ?",

@@ -1,16 +1,16 @@
 """Drift report, delayed-label performance and the sensors that retrain, on a real line."""
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
+from factory_assets.lib import lake
+from factory_assets.lib.lake import copy_lake
 from factory_assets.private_api import check_records
 from factory_assets.resources import RetrainPolicy
 from factory_assets.specs import shipped_datasets
@@ -75,7 +75,7 @@ def test_drift_report_scores_every_input_and_links_the_html(defs, monitored) -> 
     report = Path(metadata["report"].value)
     assert report.is_file() and report.stat().st_size > 100_000
     assert "temperature_f" in report.read_text()  # a column of the DataDriftPreset
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
         rows = conn.sql("select column_name, method, score, drifted from flights_drift").fetchall()
     columns = {r[0] for r in rows}
     assert {"carrier", "route", "temperature_f", "prediction"} <= columns
@@ -136,7 +136,7 @@ def test_performance_waits_for_the_labels_of_the_day_before(defs, monitored) -> 
     assert result.success and _check(result, PERFORMANCE).passed
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["flight_date"].value == "2013-01-07"
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
         y, p = zip(
             *conn.sql(
                 "select t.is_late, p.probability from flight_predictions p join fct_flights t "
@@ -315,8 +315,8 @@ def _metadata(result, key: str) -> dict:  # noqa: ANN001
 @pytest.fixture
 def own_warehouse(monitored, tmp_path, monkeypatch) -> Path:  # noqa: ANN001
     """A copy of the monitored warehouse that the test may change."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(monitored[0] / "warehouse.duckdb", warehouse)
+    warehouse = tmp_path / "warehouse.sqlite"
+    copy_lake(monitored[0] / "warehouse.sqlite", warehouse)
     monkeypatch.setenv("FACTORY_WAREHOUSE", str(warehouse))
     return warehouse
 
@@ -326,7 +326,7 @@ def test_a_first_day_summary_says_performance_is_not_judged_yet(  # noqa: ANN001
 ) -> None:
     # `make demo DAYS=1`: one day drift-judged, its labels not landed: no performance table
     _, instance = monitored
-    with duckdb.connect(str(own_warehouse)) as conn:
+    with lake.connect(own_warehouse) as conn:
         conn.sql("drop table if exists flights_performance")
     config = _drift_config(html_report="never")
     assert _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config).success

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 import yaml
@@ -18,6 +17,7 @@ import yaml
 from factory_assets.components.model_line.automation import TRIGGER_DAY_TAG
 from factory_assets.components.model_spec import MANIFEST, ModelSpec
 from factory_assets.examples.screenings import lay_out_screenings, screenings_frame
+from factory_assets.lib import lake
 from factory_assets.lib.catalog import warehouse_tables
 from factory_assets.lib.model_line import split_bucket
 from factory_assets.lib.training.train import TrainConfig
@@ -40,7 +40,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "data"
     lay_out_screenings(root / "landing", range(1, 5))
     monkeypatch.setenv("FACTORY_DATA_DIR", str(root))
-    monkeypatch.setenv("FACTORY_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("FACTORY_WAREHOUSE", str(tmp_path / "warehouse.sqlite"))
     return root
 
 
@@ -132,7 +132,7 @@ def _split_keys(warehouse: Path) -> dict[str, list[str]]:
         "val": cfg.val_window,
         "holdout": (w["holdout_start"], w["holdout_end"]),
     }
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         return {
             part: conn.sql(line.labelled_sql(), params=list(window))
             .pl()[line.columns.key]
@@ -164,7 +164,7 @@ def test_a_model_without_dates_trains_on_a_key_split_and_is_monitored_per_batch(
     assert package.materialization.metadata["promoted"].value
 
     # the split: disjoint by key, all of the labelled rows, the same on every read and process
-    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse = tmp_path / "warehouse.sqlite"
     parts = _split_keys(warehouse)
     assert _split_keys(warehouse) == parts
     keys = [k for part in parts.values() for k in part]
@@ -191,7 +191,7 @@ def test_a_model_without_dates_trains_on_a_key_split_and_is_monitored_per_batch(
     performance = checks["performance_above_floor"]
     assert performance.metadata["day"].value == "05"  # labels come with their batch (lag 0)
     assert performance.metadata["evaluated"].value
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         ((served,),) = conn.execute(
             "select count(*) from malignancy_predictions where _batch = '05'"
         ).fetchall()

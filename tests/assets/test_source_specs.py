@@ -6,13 +6,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 import yaml
 from dagster.components.testing import create_defs_folder_sandbox
 
 from factory_assets.components.spec_loading import BadSpec
+from factory_assets.lib import lake
 from factory_assets.resources import LandingZone, Warehouse
 from factory_assets.specs import ROOT, source_spec
 from tests.unit.test_source_specs import BAD_SPECS, FUEL
@@ -63,12 +63,12 @@ def _land(root: Path, day: str, rows: list[str]) -> None:
 
 
 def _rows(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with lake.connect(warehouse, read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 
 def test_a_new_dataset_needs_only_a_yaml_spec(tmp_path: Path) -> None:
-    data, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse.sqlite"
     _land(data, "2013-01-02", ["EWR,2013,1,2,3.10", "JFK,2013,1,2,-1", "LGA,2013,1,2,3.30"])
     _land(data, "2013-01-03", ["EWR,2013,1,3,3.20"])
     resources = {
@@ -104,7 +104,7 @@ def test_a_new_dataset_needs_only_a_yaml_spec(tmp_path: Path) -> None:
 
 
 def test_a_parquet_source_delivered_a_day_late(tmp_path: Path) -> None:
-    data, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse.sqlite"
     spec = {**FUEL, "path": "fuel/{yyyy}/fuel_{date}.parquet", "file_format": "parquet"}
     rows = {"origin": ["EWR", "JFK"], "year": [2013] * 2, "month": [1] * 2, "day": [2, 3]}
     path = data / "landing" / "fuel" / "2013" / "fuel_2013-01-03.parquet"
