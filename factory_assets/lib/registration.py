@@ -87,6 +87,24 @@ def gate_decision(  # noqa: ANN201
     return decide_with_live(fixed, challenger, champion, live, config, champion_version)
 
 
+def served_window(model: dict) -> dict[str, str]:
+    """The served model's training window as version tags, and its refit's when refitted.
+
+    ``train_start``/``train_end`` bound what the served model learnt from (drift's reference,
+    the live holdout's exclusion); a refit also tags ``refit`` and the gated model's
+    ``gated_train_end`` (the holdout figures are that model's).
+    """
+    refit = model.get("refit")
+    if not refit:
+        return {"train_start": model["train_window"][0], "train_end": model["train_window"][1]}
+    return {
+        "train_start": refit["window"][0],
+        "train_end": refit["window"][1],
+        "refit": "train+validation+holdout",
+        "gated_train_end": model["train_window"][1],
+    }
+
+
 def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict) -> str:
     from factory_assets.lib.model_card import model_card
 
@@ -106,6 +124,7 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
             "train": model["train_window"],
             "validation": model["val_window"],
             "holdout": evaluation["holdout"],
+            **_refit_window(model),
         },
         params=model["config"],
         metrics=evaluation["metrics"],
@@ -117,6 +136,20 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
         importance_table=evaluation["tables"].get("importance"),
         gate=gate,
     )
+
+
+def _refit_window(model: dict) -> dict:
+    """The card's line for a served refit (lib/training/refit.py), none without one."""
+    refit = model.get("refit")
+    if not refit:
+        return {}
+    return {
+        "served (refit)": (
+            f"{refit['window'][0]} … {refit['window'][1]}: the same model refitted on train + "
+            f"validation + holdout ({refit['rows']} rows); the holdout metrics and the gate "
+            "judged the model trained on the train window"
+        )
+    }
 
 
 def package_segment(  # noqa: PLR0913
@@ -139,10 +172,13 @@ def package_segment(  # noqa: PLR0913
     """
     from factory_assets.lib.scoring import CARD_FILE, MODEL_FILE, PREPROCESSOR_FILE
     from factory_assets.lib.training import models
+    from factory_assets.lib.training.refit import served_folder
 
     registry, name = tracking.registry(), line.registry_name(segment)
-    # the run's model, or the baseline standing in for it (lib/holdout.py baseline_stand_in)
-    net, pre = load_run_model(tracking, model["run_id"], evaluation.get("model_folder", "training"))
+    # the run's model, or the baseline standing in for it (lib/holdout.py baseline_stand_in);
+    # its refit on train + validation + holdout when the model station made one
+    folder = served_folder(model, evaluation.get("model_folder", "training"))
+    net, pre = load_run_model(tracking, model["run_id"], folder)
     challenger = evaluation["metrics"]
     champion, champion_version = champion_metrics(registry, name, holdout, line)
     decision = gate_decision(challenger, champion, config, evaluation, champion_version)
@@ -168,8 +204,8 @@ def package_segment(  # noqa: PLR0913
         tags = {
             "data_version": model["data_version"],
             "code_version": model["code_version"],
-            "train_start": model["train_window"][0],
-            "train_end": model["train_window"][1],
+            # the served model's training window: drift's reference, the live holdout's bound
+            **served_window(model),
             **holdout_tags(line, challenger),
             **live_tags(evaluation.get("live"), config.metric),
             "onnx_parity_max_abs_diff": f"{diff:.2e}",
@@ -201,6 +237,7 @@ def package_segment(  # noqa: PLR0913
         "champion_before": champion_version or "none",
         "onnx_parity_max_abs_diff": diff,
         f"holdout_{line.task.primary}": challenger[line.task.primary],
+        "served_window": " … ".join(served_window(model)[k] for k in ("train_start", "train_end")),
         "model_card": card,
     }
 
