@@ -14,18 +14,28 @@ from factory_assets.lib.training.segment import load_run_model
 TASK_TABLES = ("calibration", "residuals", "confusion")  # lib/task_tables.py holdout_tables
 
 
-def champion_metrics(registry, name: str, holdout: pl.DataFrame, line: ModelLine) -> tuple:  # noqa: ANN001
+def champion_metrics(
+    registry, name: str, holdout: pl.DataFrame, line: ModelLine, tracking=None
+) -> tuple:  # noqa: ANN001
     """The current champion of ``name`` scored on the same holdout rows, with its version.
 
-    Its metrics are the line's task's (``Task.metrics`` of the package's predictions).
+    Its metrics are the line's task's (``Task.metrics`` of the package's predictions). A champion
+    that serves a refit is met through the model its own gate judged (with ``tracking``:
+    lib/training/refit.py ``gated_model``), trained on a training window only as the challenger.
     """
     from factory_assets.lib.scoring import load_alias
+    from factory_assets.lib.training.refit import gated_model
 
-    loaded = load_alias(registry, name, CHAMPION)
-    if loaded is None:
+    champion = registry.version(name, CHAMPION)
+    if champion is None:
         return None, None
-    champion, model = loaded
     y = line.task.encode(holdout[line.columns.label])
+    gated = gated_model(tracking, champion) if tracking is not None else None
+    if gated is not None:
+        from factory_assets.lib.holdout import torch_predict
+
+        return line.task.metrics(y, torch_predict(*gated, holdout)), champion.version
+    _, model = load_alias(registry, name, CHAMPION)
     return line.task.metrics(y, model.predict(holdout)), champion.version
 
 
@@ -180,7 +190,7 @@ def package_segment(  # noqa: PLR0913
     folder = served_folder(model, evaluation.get("model_folder", "training"))
     net, pre = load_run_model(tracking, model["run_id"], folder)
     challenger = evaluation["metrics"]
-    champion, champion_version = champion_metrics(registry, name, holdout, line)
+    champion, champion_version = champion_metrics(registry, name, holdout, line, tracking)
     decision = gate_decision(challenger, champion, config, evaluation, champion_version)
     metric = config.metric
     gate = {
@@ -235,6 +245,7 @@ def package_segment(  # noqa: PLR0913
         "promoted": decision.promote,
         "gate_reason": decision.reason,
         "champion_before": champion_version or "none",
+        f"champion_{metric}": gate[f"champion_{metric}"],  # on the holdout, as the gate scored it
         "onnx_parity_max_abs_diff": diff,
         f"holdout_{line.task.primary}": challenger[line.task.primary],
         "served_window": " … ".join(served_window(model)[k] for k in ("train_start", "train_end")),

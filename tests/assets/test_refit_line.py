@@ -2,7 +2,7 @@
 trained on the training window, the package serves its refit on training + validation + holdout.
 
 A real dbt build, a real MLflow store and the in-process line: train on Jan 1–4, validate on
-Jan 5–6, hold out Jan 7.
+Jan 5–6, hold out Jan 7; then the same training again, gated against the first as champion.
 """
 
 import shutil
@@ -70,11 +70,12 @@ def refitted(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
             asset_selection={dg.AssetKey(k) for k in MODEL}
         )
         result = job.execute_in_process(run_config=config, raise_on_error=False)
-        yield root / "warehouse.duckdb", uri, result
+        again = job.execute_in_process(run_config=config, raise_on_error=False)  # a retrain
+        yield root / "warehouse.duckdb", uri, result, again
 
 
 def test_the_served_version_is_trained_on_train_validation_and_holdout_rows(refitted) -> None:  # noqa: ANN001
-    warehouse, uri, result = refitted
+    warehouse, uri, result, _ = refitted
     assert result.success
     trained = _metadata(result, "flights_model")
     assert trained["served_model"].startswith("refit on 2013-01-01 … 2013-01-07")
@@ -94,7 +95,7 @@ def test_the_served_version_is_trained_on_train_validation_and_holdout_rows(refi
 
 
 def test_the_gate_judged_the_unrefit_model_and_the_package_serves_the_refit(refitted) -> None:  # noqa: ANN001
-    warehouse, uri, result = refitted
+    warehouse, uri, result, _ = refitted
     run_id = _metadata(result, "flights_model")["mlflow_run_id"]
     evaluated, packaged = (
         _metadata(result, "flights_evaluation"),
@@ -115,3 +116,22 @@ def test_the_gate_judged_the_unrefit_model_and_the_package_serves_the_refit(refi
     card = packaged["model_card"]
     assert "served (refit)" in card and "2013-01-01 … 2013-01-07" in card
     assert packaged["served_window"] == "2013-01-01 … 2013-01-07"
+
+
+def test_the_gate_scores_a_refitted_champions_gated_model_not_its_refit(refitted) -> None:  # noqa: ANN001
+    warehouse, uri, first, again = refitted
+    assert again.success
+    run_id = _metadata(first, "flights_model")["mlflow_run_id"]
+    packaged = _metadata(again, "flights_package")
+    assert str(packaged["champion_before"]) == "1"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        holdout = conn.execute(LABELLED.format(what="f.*, t.is_late"), ["2013-01-07"] * 2).pl()
+    y = Task().encode(holdout["is_late"])
+    gated = Task().metrics(y, models.predict_frame(*_run_model(uri, run_id, "training"), holdout))
+    refit = Task().metrics(y, models.predict_frame(*_run_model(uri, run_id, "refit"), holdout))
+    assert refit["auc"] > gated["auc"] + 0.01  # the refit learnt the holdout's day
+    # the champion (v1, serving its refit) was judged by the model its gate judged
+    assert packaged["champion_auc"] == round(gated["auc"], 4)
+    # the same training again: a tie with it, within the margin: not promoted
+    assert packaged["promoted"] is False
+    assert str(Registry(uri).version("flights", CHAMPION).version) == "1"

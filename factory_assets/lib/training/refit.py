@@ -118,3 +118,19 @@ def refit_metrics(record: dict | None) -> dict[str, float]:
         return {}
     keys = ("rows", "trees", "epochs")
     return {f"refit/{k}": float(record[k]) for k in keys if k in record}
+
+
+def gated_model(tracking, version) -> tuple | None:  # noqa: ANN001 (TrackingStore, ModelVersion)
+    """The model and preprocessor a refitted version's gate judged; None: it serves as gated.
+
+    Its run's ``training/``, or ``baseline/`` when the baseline stood in. The gate meets a
+    refitted champion through this model, like for like with the challenger (both trained on a
+    training window only): the refit may have learnt the challenger's holdout days, and it is
+    newer than the challenger's own training, as the challenger's refit will be newer than it.
+    """
+    if not version.tags.get("refit"):
+        return None
+    from factory_assets.lib.training.segment import load_run_model
+
+    folder = BASELINE if version.tags.get("stand_in") else "training"
+    return load_run_model(tracking, version.run_id, folder)
