@@ -88,8 +88,8 @@ class TrainingSpec(dg.Model):
         True,
         "Once trained, the chosen model (and the baseline) is refitted with the same "
         "architecture and hyper-parameters on training + validation + holdout (gbdt: the "
-        "early-stopped trees scaled to the rows; mlp: the best epoch's count; the validation "
-        "calibration kept), and the package serves the refit, so the served model has seen "
+        "early-stopped trees scaled to the rows; mlp: the best epoch's count; no calibration: "
+        "the refit's own outputs), and the package serves the refit, so the served model has seen "
         "the newest labelled days. The gate's figures are the un-refit model's. Not with "
         "training.split.",
     )

@@ -2,8 +2,8 @@
 
 Real LightGBM and a real Lightning net on a synthetic frame of 40 days: training the first 24,
 validation the next 6, the holdout the last 10. The refit reads all 40 days, keeps the
-validation calibration and the early-stopped size (trees scaled by the rows, the best epoch's
-count), and differs from the gated model.
+early-stopped size (trees scaled by the rows, the best epoch's count), serves its own outputs
+(the identity calibration, not validation's), and differs from the gated model.
 """
 
 import dataclasses
@@ -19,7 +19,12 @@ from factory_assets.lib.training import models
 from factory_assets.lib.training.candidates import Trial
 from factory_assets.lib.training.dataset import ModelColumns
 from factory_assets.lib.training.gbdt import GbdtConfig, train_gbdt
-from factory_assets.lib.training.refit import refit_run, refit_window, served_folder
+from factory_assets.lib.training.refit import (
+    IDENTITY,
+    refit_run,
+    refit_window,
+    served_folder,
+)
 from factory_assets.lib.training.train import TrainConfig, train_model
 
 COLUMNS = ModelColumns("id", "day", "y", ("shop",), ("size", "noise"))
@@ -67,7 +72,7 @@ def test_the_window_runs_from_training_through_the_holdout_unless_it_cannot() ->
     assert refit_window(CFG, HOLDOUT, split) is None  # key buckets, not days
 
 
-def test_trees_refit_on_every_row_with_scaled_trees_and_the_validation_calibration(frame) -> None:  # noqa: ANN001
+def test_trees_refit_on_every_row_with_scaled_trees_and_no_calibration(frame) -> None:  # noqa: ANN001
     fitted = train_gbdt(
         frame, CFG.train_window, CFG.val_window, GbdtConfig(num_threads=1), columns=COLUMNS
     )
@@ -81,7 +86,7 @@ def test_trees_refit_on_every_row_with_scaled_trees_and_the_validation_calibrati
     best = int(fitted.metrics["val/best_iteration"])
     assert record["trees"] == round(best * refit.train_rows / fitted.train_rows)
     assert refit.model.booster.current_iteration() == record["trees"]
-    assert refit.preprocessor.calibration == fitted.preprocessor.calibration
+    assert refit.preprocessor.calibration == IDENTITY != fitted.preprocessor.calibration
     assert record["window"] == ["2020-03-01", "2020-04-09"]
     assert record["folders"] == {"training": "refit", "baseline": "baseline_refit"}
     holdout = frame.filter(pl.col("day").is_between(*HOLDOUT))
@@ -90,7 +95,7 @@ def test_trees_refit_on_every_row_with_scaled_trees_and_the_validation_calibrati
     assert not np.allclose(gated, served)  # another model: it learnt the holdout's days
 
 
-def test_a_net_refits_for_its_best_epochs_keeping_its_calibration(frame) -> None:  # noqa: ANN001
+def test_a_net_refits_for_its_best_epochs_serving_its_own_outputs(frame) -> None:  # noqa: ANN001
     fitted = train_model(frame, CFG, columns=COLUMNS)
     trees = train_gbdt(
         frame, CFG.train_window, CFG.val_window, GbdtConfig(num_threads=1), columns=COLUMNS
@@ -102,7 +107,7 @@ def test_a_net_refits_for_its_best_epochs_keeping_its_calibration(frame) -> None
     assert (
         record["epochs"] == int(fitted.metrics["best_epoch"]) and record["rows"] == refit.train_rows
     )
-    assert refit.preprocessor.calibration == fitted.preprocessor.calibration
+    assert refit.preprocessor.calibration == IDENTITY != fitted.preprocessor.calibration
     assert outcomes["baseline_refit"].train_rows == refit.train_rows  # the baseline too
     model = {"refit": record}
     assert served_folder(model, "training") == "refit"

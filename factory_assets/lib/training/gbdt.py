@@ -234,16 +234,15 @@ def refit_gbdt(
     """``fitted``'s recipe on every labelled row of ``window`` (lib/training/refit.py).
 
     No early stopping: ``fitted``'s early-stopped number of trees, scaled by the rows (the
-    window's over ``fitted``'s training rows). The preprocessor is fitted on the window's rows;
-    the calibration is ``fitted``'s, from its validation window (none is left unseen).
+    window's over ``fitted``'s training rows). The preprocessor is fitted on the window's rows,
+    and the served probabilities are the trees' own (no calibration: lib/training/refit.py).
     """
     import lightgbm as lgb
 
     started = time.perf_counter()
     rows = _rows(frame, window, columns)
     y = _targets(task, rows, columns.label, "refit", window)
-    pre = Preprocessor.fit(rows, columns, task)
-    pre.calibration = dict(fitted.preprocessor.calibration)
+    pre = Preprocessor.fit(rows, columns, task)  # its calibration: the identity
     best = int(fitted.metrics.get("val/best_iteration") or 0)
     best = best or fitted.model.booster.current_iteration()
     trees = max(1, round(best * rows.height / max(fitted.train_rows, 1)))
