@@ -106,7 +106,8 @@ def test_the_gate_judged_the_unrefit_model_and_the_package_serves_the_refit(refi
     y = Task().encode(holdout["is_late"])
     gated = models.predict_frame(*_run_model(uri, run_id, "training"), holdout)
     refit = models.predict_frame(*_run_model(uri, run_id, "refit"), holdout)
-    # the evaluation's (and the gate's) holdout AUC is the un-refit model's
+    # the evaluation's (and the gate's) holdout AUC is the un-refit model's, and it says so
+    assert evaluated["judged_model"].endswith("refit on 2013-01-01 … 2013-01-07")
     assert evaluated["holdout_auc"] == pytest.approx(Task().metrics(y, gated)["auc"])
     assert packaged["holdout_auc"] == pytest.approx(evaluated["holdout_auc"])
     _, package = load_alias(Registry(uri), "flights", CHAMPION)
