@@ -227,6 +227,38 @@ def judge_model(conn, spec, line, state: Path, batch_group: int) -> dict | None:
     }
 
 
+def kept_records(record: dict, path: Path) -> dict:
+    """``record`` with the models of datasets it did not replay kept from the file at ``path``.
+
+    So one dataset's replay updates its own models and leaves the others' figures (each model
+    names its dataset; the replay's seconds are kept by dataset too).
+    """
+    if not path.exists():
+        return record
+    before = json.loads(path.read_text())
+    replayed = set(record["replay"]["datasets"])
+    kept = {k: m for k, m in before.get("models", {}).items() if m["dataset"] not in replayed}
+    if not kept:
+        return record
+    seconds = {
+        k: v
+        for k, v in before.get("replay", {}).get("seconds", {}).items()
+        if k.split("_judged")[0] not in replayed
+    }
+    models = {**kept, **record["models"]}
+    return {
+        **record,
+        "replay": {
+            **record["replay"],
+            "datasets": sorted(replayed | {m["dataset"] for m in kept.values()}),
+            "seconds": {**seconds, **record["replay"]["seconds"]},
+            "kept_from_before": sorted({m["dataset"] for m in kept.values()}),
+        },
+        "goal_met": all(m["goal_met"] for m in models.values()),
+        "models": models,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Replay (or reuse) each dataset's year, judge every model, write JSON and Markdown."""
     from benchmarks.model_quality_report import markdown
@@ -276,6 +308,7 @@ def main(argv: list[str] | None = None) -> dict:
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     name = "model_quality" + (f"_{args.days}d" if args.days else "")
+    record = kept_records(record, RESULTS_DIR / f"{name}.json")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     for suffix, text in ((".json", json.dumps(record, indent=2) + "\n"), (".md", markdown(record))):
         tmp = RESULTS_DIR / f".{name}{suffix}.tmp"

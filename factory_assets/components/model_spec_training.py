@@ -84,6 +84,15 @@ class TrainingSpec(dg.Model):
                                                 "0.1-99.9 % (robust), or mean/std.")  # fmt: skip
     embedding_cap: int = _f(16, "Widest embedding (1.6 * size^0.56 per category).", ge=1)
     seed: int = _f(13, "Seed of the split, the weights and the batch order.")
+    refit_on_all: bool = _f(
+        True,
+        "Once trained, the chosen model (and the baseline) is refitted with the same "
+        "architecture and hyper-parameters on training + validation + holdout (gbdt: the "
+        "early-stopped trees scaled to the rows; mlp: the best epoch's count; no calibration: "
+        "the refit's own outputs), and the package serves the refit, so the served model has seen "
+        "the newest labelled days. The gate's figures are the un-refit model's. Not with "
+        "training.split.",
+    )
 
     @pydantic.field_validator("candidates")
     @classmethod

@@ -41,14 +41,19 @@ def judge_live(  # noqa: PLR0913
     model: dict,
     predict,  # noqa: ANN001 (feature rows -> the challenger's predictions)
     registry,  # noqa: ANN001 (a Registry)
+    tracking=None,  # noqa: ANN001 (a TrackingStore: a refitted champion's gated model)
 ) -> dict:
     """The live holdout of one segment's challenger ``model`` and the segment's champion.
 
     Returns ``window`` (first, last, periods, rows; ``why_none`` when it cannot judge) and,
     when it can, ``champion_version`` and the task's metrics of ``challenger``, ``champion``
-    (its registered package re-scored) and ``served`` (what the predictions table holds).
+    (its registered package re-scored; a refitted champion's gated model with ``tracking``,
+    lib/training/refit.py ``gated_model``: like for like with the un-refit challenger) and
+    ``served`` (what the predictions table holds).
     """
+    from factory_assets.lib.holdout import torch_predict
     from factory_assets.lib.scoring import load_alias
+    from factory_assets.lib.training.refit import gated_model
 
     loaded = load_alias(registry, line.registry_name(segment), CHAMPION)
     if loaded is None:
@@ -62,13 +67,16 @@ def judge_live(  # noqa: PLR0913
     reason = line.task.why_cannot_judge(y, config.min_rows)
     if reason:
         return {"window": {**window, "why_none": reason}}
+    gated = gated_model(tracking, version) if tracking is not None else None
+    champion = package.predict(live.rows) if gated is None else torch_predict(*gated, live.rows)
     metrics = {
         "challenger": line.task.metrics(y, predict(live.rows)),
-        "champion": line.task.metrics(y, package.predict(live.rows)),
+        "champion": line.task.metrics(y, champion),
         "served": line.task.metrics(y, lh.served_predictions(live.rows, line)),
     }
     clean = {k: {m: float(v) for m, v in ms.items()} for k, ms in metrics.items()}
-    return {"window": window, "champion_version": str(version.version), **clean}
+    judged = {"champion_model": "gated (it serves a refit)"} if gated is not None else {}
+    return {"window": window, "champion_version": str(version.version), **judged, **clean}
 
 
 def live_tags(live: dict | None, metric: str) -> dict[str, str]:

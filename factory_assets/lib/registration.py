@@ -15,18 +15,28 @@ from factory_assets.lib.training.segment import load_run_model
 TASK_TABLES = ("calibration", "residuals", "confusion")  # lib/task_tables.py holdout_tables
 
 
-def champion_metrics(registry, name: str, holdout: pl.DataFrame, line: ModelLine) -> tuple:  # noqa: ANN001
+def champion_metrics(
+    registry, name: str, holdout: pl.DataFrame, line: ModelLine, tracking=None
+) -> tuple:  # noqa: ANN001
     """The current champion of ``name`` scored on the same holdout rows, with its version.
 
-    Its metrics are the line's task's (``Task.metrics`` of the package's predictions).
+    Its metrics are the line's task's (``Task.metrics`` of the package's predictions). A champion
+    that serves a refit is met through the model its own gate judged (with ``tracking``:
+    lib/training/refit.py ``gated_model``), trained on a training window only as the challenger.
     """
     from factory_assets.lib.scoring import load_alias
+    from factory_assets.lib.training.refit import gated_model
 
-    loaded = load_alias(registry, name, CHAMPION)
-    if loaded is None:
+    champion = registry.version(name, CHAMPION)
+    if champion is None:
         return None, None
-    champion, model = loaded
     y = line.task.encode(holdout[line.columns.label])
+    gated = gated_model(tracking, champion) if tracking is not None else None
+    if gated is not None:
+        from factory_assets.lib.holdout import torch_predict
+
+        return line.task.metrics(y, torch_predict(*gated, holdout)), champion.version
+    _, model = load_alias(registry, name, CHAMPION)
     return line.task.metrics(y, model.predict(holdout)), champion.version
 
 
@@ -88,6 +98,24 @@ def gate_decision(  # noqa: ANN201
     return decide_with_live(fixed, challenger, champion, live, config, champion_version)
 
 
+def served_window(model: dict) -> dict[str, str]:
+    """The served model's training window as version tags, and its refit's when refitted.
+
+    ``train_start``/``train_end`` bound what the served model learnt from (drift's reference,
+    the live holdout's exclusion); a refit also tags ``refit`` and the gated model's
+    ``gated_train_end`` (the holdout figures are that model's).
+    """
+    refit = model.get("refit")
+    if not refit:
+        return {"train_start": model["train_window"][0], "train_end": model["train_window"][1]}
+    return {
+        "train_start": refit["window"][0],
+        "train_end": refit["window"][1],
+        "refit": "train+validation+holdout",
+        "gated_train_end": model["train_window"][1],
+    }
+
+
 def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict) -> str:
     from factory_assets.lib.model_card import model_card
 
@@ -107,6 +135,7 @@ def _card(name: str, line: ModelLine, model: dict, evaluation: dict, gate: dict)
             "train": model["train_window"],
             "validation": model["val_window"],
             "holdout": evaluation["holdout"],
+            **_refit_window(model),
         },
         params=model["config"],
         metrics=evaluation["metrics"],
@@ -142,6 +171,20 @@ def snapshot_tags(model: dict, evaluation: dict) -> dict[str, str]:
     return {k: str(v) for k, v in tags.items() if v is not None}
 
 
+def _refit_window(model: dict) -> dict:
+    """The card's line for a served refit (lib/training/refit.py), none without one."""
+    refit = model.get("refit")
+    if not refit:
+        return {}
+    return {
+        "served (refit)": (
+            f"{refit['window'][0]} … {refit['window'][1]}: the same model refitted on train + "
+            f"validation + holdout ({refit['rows']} rows); the holdout metrics and the gate "
+            "judged the model trained on the train window"
+        )
+    }
+
+
 def package_segment(  # noqa: PLR0913
     run_id: str,
     line: ModelLine,
@@ -162,12 +205,15 @@ def package_segment(  # noqa: PLR0913
     """
     from factory_assets.lib.scoring import CARD_FILE, MODEL_FILE, PREPROCESSOR_FILE
     from factory_assets.lib.training import models
+    from factory_assets.lib.training.refit import served_folder
 
     registry, name = tracking.registry(), line.registry_name(segment)
-    # the run's model, or the baseline standing in for it (lib/holdout.py baseline_stand_in)
-    net, pre = load_run_model(tracking, model["run_id"], evaluation.get("model_folder", "training"))
+    # the run's model, or the baseline standing in for it (lib/holdout.py baseline_stand_in);
+    # its refit on train + validation + holdout when the model station made one
+    folder = served_folder(model, evaluation.get("model_folder", "training"))
+    net, pre = load_run_model(tracking, model["run_id"], folder)
     challenger = evaluation["metrics"]
-    champion, champion_version = champion_metrics(registry, name, holdout, line)
+    champion, champion_version = champion_metrics(registry, name, holdout, line, tracking)
     decision = gate_decision(challenger, champion, config, evaluation, champion_version)
     metric = config.metric
     gate = {
@@ -191,8 +237,8 @@ def package_segment(  # noqa: PLR0913
         tags = {
             "data_version": model["data_version"],
             "code_version": model["code_version"],
-            "train_start": model["train_window"][0],
-            "train_end": model["train_window"][1],
+            # the served model's training window: drift's reference, the live holdout's bound
+            **served_window(model),
             **snapshot_tags(model, evaluation),
             **holdout_tags(line, challenger),
             **live_tags(evaluation.get("live"), config.metric),
@@ -223,8 +269,10 @@ def package_segment(  # noqa: PLR0913
         "promoted": decision.promote,
         "gate_reason": decision.reason,
         "champion_before": champion_version or "none",
+        f"champion_{metric}": gate[f"champion_{metric}"],  # on the holdout, as the gate scored it
         "onnx_parity_max_abs_diff": diff,
         f"holdout_{line.task.primary}": challenger[line.task.primary],
+        "served_window": " … ".join(served_window(model)[k] for k in ("train_start", "train_end")),
         "model_card": card,
     }
 

@@ -56,7 +56,8 @@ class Recorded:
         return cls(
             snapshot=int(tags[TRAINING_TAG]),
             train_start=tags["train_start"],
-            train_end=tags["train_end"],
+            # a refitted version's train_end is its refit's: the gated model's window is recorded
+            train_end=tags.get("gated_train_end", tags["train_end"]),
             val_end=tags["val_end"],
             data_version=tags["data_version"],
             segment=tags.get("segment") or None,

@@ -102,7 +102,10 @@ def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"retrain_policy": RetrainPolicy(cooldown_days=0, **policy)},
+        # no schedule (the shipped spec's every_days 28): the checks' signals alone
+        resources={
+            "retrain_policy": RetrainPolicy(**{"cooldown_days": 0, "every_days": 0, **policy})
+        },
     )
     return defs.get_sensor_def("flights_retrain_sensor")(context)
 

@@ -63,7 +63,8 @@ def test_a_schedule_retrains_every_n_days_after_the_last_retrain(
     _judge(in_memory, 0, 28)  # May 1 … May 29: 28 days judged after the first
     assert not _tick(defs, in_memory, every_days=30).run_requests
     _judge(in_memory, 29, 33)  # … June 3
-    assert not _tick(defs, in_memory).run_requests, "the shipped spec has no schedule"
+    assert not _tick(defs, in_memory, every_days=0).run_requests, "every_days 0: no schedule"
+    assert _tick(defs, in_memory).run_requests, "the shipped spec retrains every 28 days"
     (request,) = _tick(defs, in_memory, every_days=30).run_requests
     assert request.tags["factory/trigger"] == SCHEDULE
     assert request.tags[TRIGGER_DAY_TAG] == "2013-06-03"  # the newest judged day

@@ -1,10 +1,12 @@
 """The model_quality benchmark's measures and baselines, on small synthetic frames."""
 
+import json
+
 import numpy as np
 import polars as pl
 
 from benchmarks import model_quality as mq
-from benchmarks.bench_model_quality import batch_groups
+from benchmarks.bench_model_quality import batch_groups, kept_records
 from factory_assets.lib.tasks import Task
 
 BINARY, REGRESSION = Task("binary"), Task("regression")
@@ -112,3 +114,32 @@ def test_a_segmented_line_compares_versions_within_a_segment_only() -> None:
     one = np.array(["a"] * 8 + ["b"] * 8)  # a: two versions; b: again two versions
     gaps = mq.segment_gaps(BINARY, *twice, one)
     assert gaps == mq.one_scale_gap(BINARY, y, p, months, versions)
+
+
+def test_one_datasets_replay_keeps_the_other_datasets_models_in_the_results(tmp_path) -> None:  # noqa: ANN001
+    before = {
+        "replay": {"datasets": ["chicago", "nycflights"], "seconds": {"chicago": 473.0,
+                   "chicago_judged": 2.0, "nycflights": 1556.0, "nycflights_judged": 9.0}},
+        "goal_met": False,
+        "models": {"ridership": {"dataset": "chicago", "goal_met": True},
+                   "flights": {"dataset": "nycflights", "goal_met": False}},
+    }  # fmt: skip
+    path = tmp_path / "model_quality.json"
+    path.write_text(json.dumps(before))
+    new = {
+        "replay": {"datasets": ["nycflights"], "seconds": {"nycflights": 1700.0}},
+        "goal_met": True,
+        "models": {"flights": {"dataset": "nycflights", "goal_met": True}},
+    }
+    merged = kept_records(new, path)
+    assert merged["models"] == {
+        "ridership": {"dataset": "chicago", "goal_met": True},  # kept
+        "flights": {"dataset": "nycflights", "goal_met": True},  # replaced
+    }
+    assert merged["goal_met"] is True
+    assert merged["replay"]["datasets"] == ["chicago", "nycflights"]
+    assert merged["replay"]["kept_from_before"] == ["chicago"]
+    assert merged["replay"]["seconds"] == {
+        "chicago": 473.0, "chicago_judged": 2.0, "nycflights": 1700.0
+    }  # fmt: skip
+    assert kept_records(new, tmp_path / "none.json") == new  # nothing before: as measured

@@ -36,6 +36,7 @@ class Training(dg.Config):
     gbdt_num_threads: int = 2
     trials: int = 0  # Optuna trials over the spec's search space; 0 trains once
     shuffle_labels: bool = False  # a sanity run: a model of noise must never reach champion
+    refit_on_all: bool = True  # serve a refit on train + validation + holdout (lib/training/refit)
     # the holdout the model will be judged on, and the fewest labelled rows validation and
     # holdout need: checked before any training time is spent ("" holdout: not checked)
     holdout_start: str = ""

@@ -120,6 +120,12 @@ def build_evaluation(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefini
         judge_live_segments(duckdb, line, config, trained, results, tracking)
         metadata = {**_metadata(results, line), **live_metadata(results, line)}
         metadata[EVALUATION_TAG] = snapshot
+        refit = (trained.get(None) or {}).get("refit") if not line.segments else None
+        if refit:  # the figures above are the gated model's; the package serves its refit
+            metadata["judged_model"] = (
+                f"the gated model (trained on its training window); the package serves its "
+                f"refit on {' … '.join(refit['window'])}"
+            )
         return dg.Output(output(results, line), metadata=metadata)
 
     return _evaluation

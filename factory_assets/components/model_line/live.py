@@ -39,6 +39,7 @@ def judge_live_segments(  # noqa: PLR0913
             result["live"] = judge_live(
                 conn, line, segment, config, model,
                 lambda frame, net=net, pre=pre: torch_predict(net, pre, frame), registry,
+                tracking,
             )  # fmt: skip
             tags = live_tags(result["live"], line.task.primary)
             registry.client.log_batch(model["run_id"], tags=[RunTag(k, v) for k, v in tags.items()])

@@ -79,6 +79,7 @@ def _metadata(results: dict, config, line: ModelLine) -> dict:  # noqa: ANN001
             "train_seconds": r["train_seconds"],
             "shuffle_labels": config.shuffle_labels,
             **_architecture(r, line),
+            **_refit(r),
         }
         if r["search"]:
             metadata["trials"] = dg.MetadataValue.md(r["search"])
@@ -114,6 +115,20 @@ def _architecture(r: dict, line: ModelLine) -> dict:
     return out
 
 
+def _refit(r: dict) -> dict:
+    """The served refit's window and rows (the figures above are the gated, un-refit model's)."""
+    refit = r.get("refit")
+    if not refit:
+        return {"served_model": "the gated model (training.refit_on_all off, or no holdout)"}
+    return {
+        "served_model": (
+            f"refit on {' … '.join(refit['window'])} (train + validation + holdout, "
+            f"{refit['rows']} rows); validation and holdout figures are the gated model's"
+        ),
+        "refit_rows": refit["rows"],
+    }
+
+
 def _val_metric(metrics: dict, line: ModelLine) -> dict:
     """The validation metric by its metadata name: val_auroc, val_rmse, val_log_loss."""
     key = val_metric(line.task.primary)
@@ -133,7 +148,9 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
             f"{', '.join(spec.training.candidates)} on validation) trained on the training "
             f"window of {line.features} and validated on the days after it, beside a "
             "gradient-boosted baseline; metrics go to MLflow with the data and code versions "
-            "(Optuna trials and auto's candidates as child runs)."
+            "(Optuna trials and auto's candidates as child runs). With training.refit_on_all "
+            "the chosen model and the baseline are also refitted on training + validation + "
+            "holdout: the refit is what the package serves, the gate judges the un-refit one."
         ),
         **station(spec, line, "models", {"pytorch", "mlflow"}, "gpu"),
     )
@@ -144,9 +161,13 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
         tracking: TrackingStore,
     ) -> dg.Output:
         from factory_assets.lib.packaging import code_version
+        from factory_assets.lib.training.refit import refit_window
 
         segments, code, cfg = segments_of(context, line), code_version(), train_config(config)
-        window = (cfg.train_window[0], cfg.val_window[1])
+        holdout = holdout_of_run(context, line, config)[0]
+        refit = refit_window(cfg, holdout, line, config.refit_on_all)
+        # through the holdout's end when the served model is refitted on it
+        window = refit or (cfg.train_window[0], cfg.val_window[1])
         frames, snapshot = lake_snapshots.read_labelled(
             duckdb.lake(), line, window, segments, config.lake_snapshot
         )
@@ -163,7 +184,7 @@ def build_model(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefinition:
             space = spec.search.space if spec.search else None
             results[segment] = train_segment(
                 context.run_id, line, config, cfg, frame, segment, tracking, code, space,
-                snapshot,
+                refit and (refit, holdout), snapshot,
             )  # fmt: skip
         metadata = {**_metadata(results, config, line), TRAINING_TAG: snapshot}
         return dg.Output(output(results, line), metadata=metadata)

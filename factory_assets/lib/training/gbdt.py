@@ -228,6 +228,33 @@ def train_gbdt(  # noqa: PLR0913
     return GbdtOutcome(model, pre, metrics, train.height, time.perf_counter() - started)
 
 
+def refit_gbdt(
+    frame: pl.DataFrame, window: tuple, fitted: GbdtOutcome, *, columns: ModelColumns, task: Task
+) -> GbdtOutcome:
+    """``fitted``'s recipe on every labelled row of ``window`` (lib/training/refit.py).
+
+    No early stopping: ``fitted``'s early-stopped number of trees, scaled by the rows (the
+    window's over ``fitted``'s training rows). The preprocessor is fitted on the window's rows,
+    and the served probabilities are the trees' own (no calibration: lib/training/refit.py).
+    """
+    import lightgbm as lgb
+
+    started = time.perf_counter()
+    rows = _rows(frame, window, columns)
+    y = _targets(task, rows, columns.label, "refit", window)
+    pre = Preprocessor.fit(rows, columns, task)  # its calibration: the identity
+    best = int(fitted.metrics.get("val/best_iteration") or 0)
+    best = best or fitted.model.booster.current_iteration()
+    trees = max(1, round(best * rows.height / max(fitted.train_rows, 1)))
+    categorical = list(range(len(pre.categorical)))
+    data = lgb.Dataset(features(*pre.transform(rows)), y, categorical_feature=categorical)
+    booster = lgb.train(_params(task, fitted.model.config), data, num_boost_round=trees)
+    text = float32_thresholds(booster.model_to_string())
+    model = GbdtModel(lgb.Booster(model_str=text), fitted.model.config)
+    seconds = time.perf_counter() - started
+    return GbdtOutcome(model, pre, {"refit/trees": float(trees)}, rows.height, seconds)
+
+
 def save(model: GbdtModel, directory) -> None:  # noqa: ANN001 (a Path)
     """Write ``gbdt.txt`` (LightGBM's model text) and ``gbdt.json`` (the recipe)."""
     import json

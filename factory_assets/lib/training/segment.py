@@ -105,6 +105,7 @@ def train_segment(  # noqa: PLR0913
     tracking,  # noqa: ANN001 (a TrackingStore: registry(), tracking_uri, artifact_location)
     code: str,
     space: dict | None,
+    refit: tuple | None = None,
     lake_snapshot: int | None = None,
 ) -> dict:
     """Train one model (or run its search) on ``frame``; its MLflow run holds everything.
@@ -112,7 +113,10 @@ def train_segment(  # noqa: PLR0913
     ``run_id`` is the Dagster run's, ``cfg`` is ``train_config(config)``, ``code`` the code
     version (once per run, not per segment), ``space`` the spec's search space (None: no
     search) and ``lake_snapshot`` the id of the lake snapshot ``frame`` was read at (a tag of
-    the run beside the content hash). Returns the station's result for the segment.
+    the run beside the content hash). ``refit`` (the refit window and the holdout,
+    lib/training/refit.py) also refits the chosen model and the baseline on the window, logged
+    under ``refit/`` and ``baseline_refit/``: what the package serves. Returns the station's
+    result for the segment.
     """
     from mlflow.entities import Param
 
@@ -129,6 +133,7 @@ def train_segment(  # noqa: PLR0913
         trial_table,
     )
     from factory_assets.lib.training.models import save
+    from factory_assets.lib.training.refit import refit_metrics, refit_run
 
     architectures(config)  # an unknown one fails before a run is created
     if config.shuffle_labels:
@@ -151,9 +156,14 @@ def train_segment(  # noqa: PLR0913
     outcome, seconds, client = chosen.outcome, sum(t.seconds for t in trials), registry.client
     baseline, reused = baseline_of(frame, cfg, line, trials)
     cfg = chosen.config or cfg  # a search's best
+    folders, refitted = {"training": chosen, BASELINE: baseline}, {}
+    if refit:
+        refitted, refit = refit_run(frame, cfg, *refit, line, folders)
     params = {**run_params(cfg, chosen, config), "shuffle_labels": config.shuffle_labels}
     if len(trials) > 1:
         params["candidates"] = ",".join(t.architecture for t in trials)
+    if refit:
+        params["refit_window"] = " … ".join(refit["window"])
     # one write, not one per parameter: on SQLite each is a transaction of 10-20 ms
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     logged = {} if params["architecture"] == "mlp" and len(trials) == 1 else outcome.metrics
@@ -162,10 +172,12 @@ def train_segment(  # noqa: PLR0913
         **(candidate_metrics(trials) if len(trials) > 1 else {}),
         **{f"{BASELINE}/{k}": v for k, v in baseline.outcome.metrics.items()},
         f"{BASELINE}/seconds": baseline.seconds,
+        **refit_metrics(refit),
     })  # fmt: skip
-    for folder, trial in (("training", chosen), (BASELINE, baseline)):
+    outcomes = {k: t.outcome for k, t in folders.items()} | refitted
+    for folder, fitted in outcomes.items():
         with tempfile.TemporaryDirectory() as tmp:
-            pre, model = trial.outcome.preprocessor, trial.outcome.net
+            pre, model = fitted.preprocessor, fitted.net
             save(model, pre, Path(tmp), cfg.hidden, cfg.dropout)
             client.log_artifacts(run.info.run_id, tmp, folder)
         TRAINED.put(cache_key(run.info.run_id, folder), model, pre)
@@ -185,6 +197,8 @@ def train_segment(  # noqa: PLR0913
         "metrics": outcome.metrics,
         "train_window": [cfg.train_start, cfg.train_end],
         "val_window": [d.isoformat() for d in cfg.val_window],
+        # the served model's refit (None: the gated model serves): its window, rows, folders
+        "refit": refit or None,
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "train_rows": outcome.train_rows,
         "train_seconds": round(seconds, 3),

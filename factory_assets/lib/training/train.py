@@ -89,6 +89,7 @@ def train_model(
     task: Task | None = None,
     logger: object = False,
     fast_dev_run: bool = False,
+    windows: tuple | None = None,
 ) -> TrainOutcome:
     """Fit an embedding + MLP net on the training window of ``frame`` (inputs + label).
 
@@ -100,6 +101,8 @@ def train_model(
             and validation metrics.
         logger: a Lightning logger (MLflow in the pipeline) or False.
         fast_dev_run: one batch of each loop, for tests.
+        windows: (training, validation) date windows instead of ``config``'s (a refit's:
+            lib/training/refit.py).
     """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
@@ -109,10 +112,11 @@ def train_model(
     from factory_assets.lib.training.tabular_module import TabularModule, TabularNet, embedding_dims
 
     L.seed_everything(config.seed, workers=True, verbose=False)
+    train_window, val_window = windows or (config.train_window, config.val_window)
     data = TabularDataModule(
         frame,
-        config.train_window,
-        config.val_window,
+        train_window,
+        val_window,
         columns=columns,
         seed=config.seed,
         batch_size=config.batch_size,
