@@ -17,6 +17,7 @@ benchmark copies it into one).
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -158,7 +159,8 @@ def _open(warehouse: str):  # noqa: ANN202
         return duckdb.connect(warehouse, read_only=True)
     from factory_assets.lib.lake import Lake, open_lake
 
-    return open_lake(Lake.parse(warehouse), read_only=True)
+    data = os.environ.get("FACTORY_WAREHOUSE_DATA") or None  # a Postgres catalog's files
+    return open_lake(Lake.parse(warehouse, data), read_only=True)
 
 
 def _read(conn, mode: str) -> dict:  # noqa: ANN001
