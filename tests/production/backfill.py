@@ -33,6 +33,7 @@ LINE = ["raw_flights", "raw_outcomes", "raw_weather", "stg_nycflights__flights",
         "fct_weather_hourly", "dim_planes", "dim_airports", "dim_carriers",
         "flight_features"]  # fmt: skip
 PER_DAY = "select flight_date::varchar, count(*) from fct_flights group by 1"
+RAW_PER_DAY = "select _partition_date::varchar, count(*) from raw_flights group by 1"
 SMALL = "select count(*) from fct_flights where flight_date = date '2013-01-02'"
 ROOT = Path(__file__).resolve().parents[2]  # this checkout
 
@@ -164,13 +165,18 @@ def _open(warehouse: str):  # noqa: ANN202
 
 
 def _read(conn, mode: str) -> dict:  # noqa: ANN001
-    """fct_flights' rows per day, or one day's count; none before its first build made it."""
-    listed = "select count(*) from information_schema.tables where table_name = 'fct_flights'"
-    if not conn.execute(listed).fetchall()[0][0]:
-        return {"days": {}, "no_table": True}
-    if mode == "days":
-        return {"days": dict(conn.execute(PER_DAY).fetchall())}
-    return {"rows": conn.execute(SMALL).fetchall()[0][0]}
+    """fct_flights' and raw_flights' rows per day, or one day's count; none before a table is."""
+    listed = "select table_name from information_schema.tables where table_schema = 'main'"
+    tables = {name for (name,) in conn.execute(listed).fetchall()}
+    if "fct_flights" not in tables and mode != "days":
+        return {"no_table": True}
+    if mode != "days":
+        return {"rows": conn.execute(SMALL).fetchall()[0][0]}
+    # raw_flights: the runs commit their loaded days one range at a time
+    return {
+        "days": dict(conn.execute(PER_DAY).fetchall()) if "fct_flights" in tables else {},
+        "raw_days": dict(conn.execute(RAW_PER_DAY).fetchall()) if "raw_flights" in tables else {},
+    }
 
 
 def start_reader(env: dict[str, str], folder: Path, mode: str = "days") -> tuple:
