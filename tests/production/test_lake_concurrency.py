@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from factory_assets.examples.nycflights import lay_out_landing
+from factory_assets.lib.lake import Lake
 from tests.conftest import FIRST
 from tests.production.backfill import backfill_while_reading
 from tests.production.tier import check_backfill, check_reads
@@ -47,6 +48,10 @@ def backfill(
     }
     if postgres["password"]:
         env["PGPASSWORD"] = postgres["password"]
+    # the lake exists before its readers come (a read-only attach never creates one), as in a
+    # deployment: a fresh Postgres database holds no lake until a writer makes it
+    with Lake.parse(env["FACTORY_WAREHOUSE"], env["FACTORY_WAREHOUSE_DATA"]).connect():
+        pass
     summary, reads = backfill_while_reading(env, DAYS[0], DAYS[-1], RUNS, root)
     print(f"\nbackfill on the Postgres catalog: {summary}")
     return summary, reads, env
