@@ -1,21 +1,27 @@
-"""How steps run, the same in every tier: the warehouse pool, retries, Kubernetes sizes.
+"""How steps run, the same in every tier: retries of contended commits, Kubernetes sizes.
 
-Every step that opens the DuckDB warehouse takes ``**warehouse_step()`` (or
-``**warehouse_step("gpu")`` for training): the ``warehouse`` pool (one writer at a time, limited
-in dagster.yaml), a retry with exponential backoff for lock contention from outside Dagster, and
-the ``dagster-k8s/config`` op tag that sizes the step's pod when the k8s_job_executor runs it.
-The tag is inert under the multiprocess executor, so the embedded tier ignores it.
+Every step that opens the warehouse (a DuckLake, ``lib/lake.py``) takes ``**warehouse_step()``
+(or ``**warehouse_step("gpu")`` for training): no pool, so steps of different runs and partitions
+write side by side; a retry with jittered linear backoff for a commit that lost a race on the
+lake's catalog (the whole step runs again, on the newest snapshot); and the
+``dagster-k8s/config`` op tag that sizes the step's pod when the k8s_job_executor runs it. The
+tag is inert under the multiprocess executor, so the embedded tier ignores it.
+
+The dbt step alone is in a pool, ``DBT_POOL`` (one build at a time, limited in dagster.yaml):
+its incremental models append the days they find missing, and two DuckLake commits that only
+append to one table never conflict, so two builds at once could both add the same day.
 """
 
 from typing import Literal
 
 import dagster as dg
 
-WAREHOUSE_POOL = "warehouse"
-# Waits ~1, 3, 7 s (exponential, +/- 1 s jitter): enough for a query from outside Dagster to
-# finish; a deterministic failure costs ~11 s more before the step fails for good.
+DBT_POOL = "dbt"
+# Waits a random 0-1, 0-2, … 0-10 s (linear, full jitter): four writers on two cores whose
+# commits collide on a SQLite catalog ("database is locked") spread out instead of colliding
+# again; a deterministic failure costs ~28 s more on average before the step fails for good.
 WAREHOUSE_RETRY = dg.RetryPolicy(
-    max_retries=3, delay=1.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=10, delay=1.0, backoff=dg.Backoff.LINEAR, jitter=dg.Jitter.FULL
 )
 K8S_CONFIG_TAG = "dagster-k8s/config"
 GPU_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}  # label set by NVIDIA GPU discovery
@@ -54,9 +60,8 @@ def k8s_op_tags(compute: Compute = "small") -> dict[str, dict]:
 
 
 def warehouse_step(compute: Compute = "small") -> dict:
-    """Pool, retry policy and pod size of a step that opens the warehouse (asset kwargs)."""
+    """Retry policy and pod size of a step that opens the warehouse (asset kwargs)."""
     return {
-        "pool": WAREHOUSE_POOL,
         "retry_policy": WAREHOUSE_RETRY,
         "op_tags": k8s_op_tags(compute),
     }

@@ -125,18 +125,13 @@ def test_dbt_tests_and_gx_suites_are_asset_checks(defs: dg.Definitions) -> None:
         assert graph.get_check_spec(checks[name]).blocking, name
 
 
-def test_warehouse_writers_share_one_pool(defs: dg.Definitions) -> None:
+def test_warehouse_writers_run_side_by_side_but_dbt_builds_one_at_a_time(
+    defs: dg.Definitions,
+) -> None:
     graph = defs.resolve_asset_graph()
-    for key in (
-        "raw_flights",
-        "raw_planes",
-        "fct_flights",
-        "flight_features",
-        "flights_model",
-        "flight_predictions",
-    ):
-        node = graph.get(dg.AssetKey(key))
-        assert node.pools == {"warehouse"}, key
+    for key in ("raw_flights", "raw_planes", "flight_features", "flights_model"):
+        assert not graph.get(dg.AssetKey(key)).pools, key
+    assert graph.get(dg.AssetKey("fct_flights")).pools == {"dbt"}
 
 
 def test_raw_assets_are_daily_over_2013(defs: dg.Definitions) -> None:

@@ -23,8 +23,8 @@ def executor() -> dg.ExecutorDefinition:
     """How a run executes its steps (FACTORY_EXECUTOR).
 
     ``multiprocess`` (default): up to 4 steps at once, each a subprocess. ``in_process``: steps
-    one after another in the run worker, no process start per step (for runs whose steps are
-    all in the ``warehouse`` pool anyway). ``k8s``: up to 4 steps at once, each its own pod,
+    one after another in the run worker, no process start per step (for small runs whose steps
+    are short). ``k8s``: up to 4 steps at once, each its own pod,
     sized by its ``dagster-k8s/config`` op tag (factory_assets/execution.py), with the image,
     env and secrets of the code location. Pools hold across runs with every executor.
     """

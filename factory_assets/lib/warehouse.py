@@ -66,11 +66,21 @@ def replace_tables(
     """Swap each table for its frame, all in one transaction."""
     with transaction(conn):
         for table, frame in writes:
-            conn.register("__incoming", frame.to_arrow())
-            try:
-                conn.execute(f"create or replace table {table} as select * from __incoming")
-            finally:
-                conn.unregister("__incoming")
+            swap_table(conn, table, frame)
+
+
+def swap_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Replace ``table`` by ``frame`` inside the caller's transaction.
+
+    A table built from other tables is read and swapped in one transaction: two runs that
+    rebuild it at once then conflict on the commit (DuckLake: both replaced the table), and
+    the step that lost retries on the newest rows, so an older build never lands over a newer.
+    """
+    conn.register("__incoming", frame.to_arrow())
+    try:
+        conn.execute(f"create or replace table {table} as select * from __incoming")
+    finally:
+        conn.unregister("__incoming")
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -1,7 +1,6 @@
 """Helpers of the production-tier tests: the daemon, queued runs, and what the runs left."""
 
 import datetime as dt
-import itertools
 import os
 import re
 import signal
@@ -13,15 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import polars as pl
 
-from factory_assets import private_api
 from factory_assets.examples.nycflights import daily_file
+from factory_assets.lib.lake import Lake
 from tests.conftest import ROOT
 from tests.production.faults import PAUSE_VAR
 
-LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked")
 TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
@@ -96,61 +93,42 @@ def run_worker(
     return found.group(1)
 
 
-def day_counts(path: Path, table: str) -> dict[str, int]:
-    with duckdb.connect(str(path), read_only=True) as conn:
-        rows = conn.execute(
-            f"select _partition_date::varchar, count(*) from {table} group by 1"
-        ).fetchall()
-    return dict(rows)
+def day_counts(
+    warehouse: Path | str, table: str, column: str = "_partition_date", data: str | None = None
+) -> dict:
+    """Rows of ``table`` per day (``column``) in the lake ``warehouse`` (and ``data``) names."""
+    with Lake.parse(warehouse, data).connect(read_only=True) as conn:
+        rows = conn.execute(f"select {column}::varchar, count(*) from {table} group by 1")
+        return dict(rows.fetchall())
 
 
 def landed_rows(landing: Path, source: str, day: dt.date) -> int:
     return pl.read_csv(daily_file(landing / "landing", source, day), infer_schema=False).height
 
 
-def submit_runs(
-    instance: dg.DagsterInstance,
-    ranges: list[tuple[dt.date, dt.date]],
-    assets: list[dg.AssetKey],
-    checks: list[dg.AssetCheckKey],
-) -> list[str]:
-    """Queue one run per day range, as a sensor's RunRequest would (the daemon launches them)."""
-    requests = [
-        dg.RunRequest(
-            asset_selection=assets,
-            asset_check_keys=checks,
-            tags={
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-            },
-        )
-        for first, last in ranges
-    ]
-    return private_api.submit_runs(instance, ROOT / "workspace.yaml", requests)
+def check_backfill(summary: dict, env: dict, days: list[dt.date], runs: int) -> dict[str, dict]:
+    """Every step succeeded; each day's rows are its landing file's, once. The final counts
+    per day of fct_flights (``fct``) and raw_flights (``raw``)."""
+    assert summary["statuses"] == ["SUCCESS"] * runs, summary
+    assert summary["step_failures"] == 0, summary
+    assert summary["most_steps_at_once"] > 1  # steps of different runs overlapped
+    landing = Path(env["FACTORY_DATA_DIR"])
+    landed = {d.isoformat(): landed_rows(landing, "flights", d) for d in days}
+    warehouse, data = env["FACTORY_WAREHOUSE"], env.get("FACTORY_WAREHOUSE_DATA")
+    raw = day_counts(warehouse, "raw_flights", data=data)
+    assert raw == landed
+    built = day_counts(warehouse, "fct_flights", "flight_date", data)
+    assert built == landed
+    assert day_counts(warehouse, "flight_features", "flight_date", data) == landed
+    return {"fct": built, "raw": raw}
 
 
-def wait_for(instance: dg.DagsterInstance, run_ids: list[str], timeout: float) -> list:
-    """The runs' records once all are finished (or the timeout passes)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        records = instance.get_run_records(dg.RunsFilter(run_ids=run_ids))
-        if all(r.dagster_run.status in TERMINAL for r in records) or time.monotonic() > deadline:
-            return records
-        time.sleep(2)
-
-
-def most_at_once(intervals: list[tuple[float, float]]) -> int:
-    """The largest number of intervals open at the same instant."""
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    return max(itertools.accumulate(step for _, step in edges))
-
-
-def lock_errors(instance: dg.DagsterInstance, run_ids: list[str]) -> list[str]:
-    """Every event of the runs that mentions a DuckDB file lock."""
-    found = []
-    for run_id in run_ids:
-        for event in instance.all_logs(run_id):
-            text = f"{event.user_message or ''} {event.dagster_event or ''}".lower()
-            if any(marker in text for marker in LOCK_MARKERS):
-                found.append(f"{run_id[:8]}: {text[:200]}")
-    return found
+def check_reads(reads: list[dict], final: dict[str, int], days: list[dt.date]) -> None:
+    """No read failed; each saw every day whole (its final count) or not at all."""
+    assert [r["error"] for r in reads if "error" in r] == []
+    for read in reads:
+        assert {day: final["fct"].get(day) for day in read["days"]} == read["days"], read
+        assert {day: final["raw"].get(day) for day in read["raw_days"]} == read["raw_days"]
+    # the reads went on while the runs loaded their days: some saw only part of them
+    assert any(0 < len(r["raw_days"]) < len(days) for r in reads)
+    assert any(r["days"] for r in reads)  # and fct_flights once built

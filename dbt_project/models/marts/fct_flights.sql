@@ -8,20 +8,30 @@
 }}
 
 -- Incremental by day: a run rebuilds only the days whose schedule or outcomes were (re)loaded
--- since the last build, replacing each such day whole (delete+insert on flight_date). Outcomes
--- land a day after the schedule, so a day is built twice: scheduled, then with its labels.
+-- since that day was built, replacing each such day whole (delete+insert on flight_date).
+-- Outcomes land a day after the schedule, so a day is built twice: scheduled, then with its
+-- labels. The watermark is each day's own, not the table's newest: runs of other days load side
+-- by side, and a load stamped earlier can commit after a later one was built.
 with
 {% if is_incremental() %}
-watermark as (
-    select coalesce(max(_loaded_at), timestamp '1900-01-01') as loaded_at from {{ this }}
+built as (
+    select flight_date, max(_loaded_at) as loaded_at, bool_or(has_outcome) as has_outcome
+    from {{ this }} group by flight_date
+),
+
+staged as (
+    select flight_date, max(_loaded_at) as loaded_at, false as has_outcome
+    from {{ ref('stg_nycflights__flights') }} group by flight_date
+    union all
+    select flight_date, max(_loaded_at) as loaded_at, true as has_outcome
+    from {{ ref('stg_nycflights__outcomes') }} group by flight_date
 ),
 
 changed_days as (
-    select flight_date from {{ ref('stg_nycflights__flights') }}
-    where _loaded_at > (select loaded_at from watermark)
-    union
-    select flight_date from {{ ref('stg_nycflights__outcomes') }}
-    where _loaded_at > (select loaded_at from watermark)
+    select staged.flight_date from staged left join built using (flight_date)
+    group by staged.flight_date
+    having max(staged.loaded_at) > coalesce(max(built.loaded_at), timestamp '1900-01-01')
+        or (bool_or(staged.has_outcome) and not coalesce(bool_or(built.has_outcome), false))
 ),
 {% endif %}
 

@@ -4,7 +4,7 @@ import dagster as dg
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.features.flights import flight_features as build_flight_features
-from factory_assets.lib.warehouse import replace_tables
+from factory_assets.lib.warehouse import swap_table, transaction
 from factory_assets.metadata import table_metadata
 from factory_assets.resources import Warehouse
 
@@ -22,12 +22,15 @@ def flight_features(duckdb: Warehouse) -> dg.MaterializeResult:
     Schedule, route, plane, origin weather at the scheduled hour, and 28-day route and carrier
     late-rates from earlier days only.
 
-    Built by lib/features/flights.py, the same function batch and online scoring call.
+    Built by lib/features/flights.py, the same function batch and online scoring call. Read
+    and swapped in one transaction: a run that rebuilt the table meanwhile (from newer days)
+    makes this commit conflict, and the retry reads the newest rows.
     """
     with duckdb.get_connection() as conn:
-        flights = conn.sql("select * from fct_flights").pl()
-        weather = conn.sql("select * from fct_weather_hourly").pl()
-        planes = conn.sql("select * from dim_planes").pl()
-        features = build_flight_features(flights, flights, weather, planes)
-        replace_tables(conn, [("flight_features", features)])
+        with transaction(conn):
+            flights = conn.sql("select * from fct_flights").pl()
+            weather = conn.sql("select * from fct_weather_hourly").pl()
+            planes = conn.sql("select * from dim_planes").pl()
+            features = build_flight_features(flights, flights, weather, planes)
+            swap_table(conn, "flight_features", features)
         return dg.MaterializeResult(metadata=table_metadata(conn, "flight_features"))
