@@ -97,7 +97,9 @@ def test_a_segmented_spec_trains_two_segments_and_falls_back_for_the_third(store
     project, root, registry = stores
     segments = {"column": "carrier", "values": ["UA", "B6", "HA"], "min_rows": 300,
                 "fallback": "flights"}  # fmt: skip
-    _, model_defs = _spec("late_by_carrier", segments=segments)
+    # the gated models serve (no refit on the holdout): four days of one carrier stay the reference
+    training = {**WINDOWS["training"], "refit_on_all": False}
+    _, model_defs = _spec("late_by_carrier", segments=segments, training=training)
     defs = dg.Definitions.merge(project, model_defs)
     chain = ["late_by_carrier_model", "late_by_carrier_evaluation", "late_by_carrier_package"]
     job = _job(defs, chain)
@@ -191,7 +193,10 @@ def test_the_cancellations_model_is_a_dbt_view_and_a_spec(stores) -> None:  # no
     package = _metadata(result, "cancellations_package")
     assert package["model_name"] == "cancellations" and package["promoted"] is True
     version = registry.version("cancellations", CHAMPION)
-    assert version.tags["train_end"] == "2013-01-04"
+    # the served version is refitted through the holdout's end; the gate judged the model
+    # trained to 2013-01-04
+    assert version.tags["gated_train_end"] == "2013-01-04"
+    assert version.tags["train_end"] == "2013-01-07" and version.tags["refit"]
     scored = _job(project, ["cancellations_predictions"]).execute_in_process(
         partition_key=DAY.isoformat()
     )
