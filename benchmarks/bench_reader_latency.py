@@ -12,6 +12,7 @@ the open connection.
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import tempfile
 from collections import Counter
@@ -28,10 +29,16 @@ RUNS = 4
 GOAL_P99_S = 0.1
 
 
+def _kind(message: str) -> str:
+    """An error message without this run's paths and process ids: one key per kind of error."""
+    message = re.sub(r'"[^"]*/[^"]*"', '"<path>"', message)
+    return re.sub(r"held in \S+ \(PID \d+\)", "held in <another process>", message)
+
+
 def _figures(reads: list[dict]) -> dict:
-    """Latency percentiles of the reads that found the table; errors by message."""
+    """Latency percentiles of the reads that found the table; errors by kind of message."""
     seconds = sorted(r["latency_s"] for r in reads if "rows" in r)
-    errors = Counter(r["error"] for r in reads if "error" in r)
+    errors = Counter(_kind(r["error"]) for r in reads if "error" in r)
     cut = statistics.quantiles(seconds, n=100) if len(seconds) > 1 else [None] * 99
     return {
         "reads": len(reads),
