@@ -11,6 +11,8 @@ factory_assets.spec_docs``); a test checks that the README holds it.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -241,6 +243,25 @@ def env_name(field: str) -> str:
     if field not in Settings.model_fields:
         raise KeyError(f"no setting {field!r}; known: {sorted(Settings.model_fields)}")
     return f"{PREFIX}{field.upper()}"
+
+
+@contextmanager
+def lake_variables(catalog: str, data_path: str) -> Iterator[None]:
+    """FACTORY_WAREHOUSE and FACTORY_WAREHOUSE_DATA set to these while inside; put back after.
+
+    dbt reads its profile's variables from the process environment only (dbt_project/profiles.yml).
+    """
+    values = {env_name("warehouse"): catalog, env_name("warehouse_data"): data_path}
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def exported(field: str) -> bool:

@@ -43,7 +43,7 @@ from factory_assets.private_api import (
     dbt_selection,
     release_duckdb,
 )
-from factory_assets.settings import env_name, settings
+from factory_assets.settings import lake_variables, settings
 
 # dagster-dbt's name for one invocation's target folder: <op>-<run id[:7]>-<uuid[:7]>, or the
 # uuid part alone outside a run. The subprocess path and ours use it.
@@ -131,17 +131,8 @@ def _parse_warehouse() -> Iterator[None]:
     cached here (in one) serve them all, wherever their catalogs and files are; the build
     itself attaches the real lake (dbtRunner reads the profile again for each command).
     """
-    names = (env_name("warehouse"), env_name("warehouse_data"))
-    before = {name: os.environ.get(name) for name in names}
-    os.environ.update(dict(zip(names, PARSE_LAKE, strict=True)))
-    try:
+    with lake_variables(*PARSE_LAKE):
         yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _manifest(project_args: list[str], project_dir: Path):  # noqa: ANN202

@@ -1,6 +1,5 @@
 """The dbt warehouse as Dagster assets, with row counts and column schemas on each model."""
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from factory_assets.components import dbt_in_process
 from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags
 from factory_assets.lib.lake import contended
 from factory_assets.metadata import table_metadata
-from factory_assets.settings import env_name, settings
+from factory_assets.settings import lake_variables, settings
 
 
 class WarehouseDbtComponent(DbtProjectComponent):
@@ -50,7 +49,7 @@ class WarehouseDbtComponent(DbtProjectComponent):
             events = list(invocation.stream())
         # its own build folder is the newest; older ones go beyond FACTORY_DBT_KEEP_TARGETS
         dbt_in_process.prune_targets(Path(invocation.target_path).parent)
-        with lake.connect(read_only=True) as conn:
+        with lake.connect() as conn:  # the database opened above: no second attach
             for event in events:
                 yield _with_table_metadata(context, conn, event)
         if not invocation.is_successful():
@@ -69,18 +68,8 @@ def _profile_warehouse() -> Iterator[None]:
     string needs it spelled ``sqlite:<path>``). The variables are put back after.
     """
     current = settings()
-    values = {env_name("warehouse"): current.warehouse,
-              env_name("warehouse_data"): current.lake().data_path}  # fmt: skip
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    with lake_variables(current.warehouse, current.lake().data_path):
         yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _retry_on_contention(attempt: int, error: Exception) -> None:
