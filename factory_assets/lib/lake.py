@@ -155,14 +155,6 @@ def attached(
         return base
 
 
-def close_lakes() -> None:
-    """Close every lake this process attached (their catalog connections with them)."""
-    with _GUARD:
-        for base in _ATTACHED.values():
-            base.close()
-        _ATTACHED.clear()
-
-
 def open_lake(
     lake: Lake, read_only: bool = False, snapshot: int | None = None
 ) -> duckdb.DuckDBPyConnection:
