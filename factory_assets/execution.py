@@ -7,9 +7,14 @@ lake's catalog (the whole step runs again, on the newest snapshot); and the
 ``dagster-k8s/config`` op tag that sizes the step's pod when the k8s_job_executor runs it. The
 tag is inert under the multiprocess executor, so the embedded tier ignores it.
 
-The dbt step alone is in a pool, ``DBT_POOL`` (one build at a time, limited in dagster.yaml):
-its incremental models append the days they find missing, and two DuckLake commits that only
-append to one table never conflict, so two builds at once could both add the same day.
+The dbt step alone is in a pool, ``DBT_POOL`` (one build at a time, limited in dagster.yaml),
+for speed, not for safety. Two builds at once are safe: an incremental model's build also
+rewrites its one-row guard (``dbt_project/macros/lake_build_guard.sql``), so the later of two
+overlapping commits fails as contended and its step retries, instead of both appending a day
+(two DuckLake commits that only append never conflict); that also covers a ``dbt build`` an
+analyst runs by hand while the line runs. But every overlap costs a whole dbt build again:
+4 runs at once over 30 days took 326 s with 18 retried steps on a SQLite catalog and 285 s
+with 8 on Postgres with builds side by side, 192 s and 176 s with the pool of one (2 cores).
 """
 
 from typing import Literal

@@ -103,12 +103,7 @@ def summary(run_ids: list[str]) -> dict:
         stats = [s for r in run_ids for s in instance.get_run_step_stats(r)]
         statuses = [instance.get_run_by_id(r).status.value for r in run_ids]
     kinds = [e.event_type_value for e in events]
-    edges = sorted([(s.start_time, 1) for s in stats if s.start_time and s.end_time]
-                   + [(s.end_time, -1) for s in stats if s.start_time and s.end_time])  # fmt: skip
-    running, most = 0, 0
-    for _, step in edges:
-        running += step
-        most = max(most, running)
+    dbt = [s for s in stats if s.step_key == "warehouse_dbt_build"]
     return {
         "run_ids": run_ids,
         "statuses": statuses,
@@ -122,8 +117,20 @@ def summary(run_ids: list[str]) -> dict:
                 if e.event_type_value == "STEP_UP_FOR_RETRY" and e.event_specific_data.error
             }  # fmt: skip
         ),
-        "most_steps_at_once": most,
+        "most_steps_at_once": _most_at_once(stats),
+        "most_dbt_builds_at_once": _most_at_once(dbt),
     }
+
+
+def _most_at_once(stats: list) -> int:
+    """The most of these steps running at one moment (start to end, retries included)."""
+    timed = [s for s in stats if s.start_time and s.end_time]
+    edges = sorted([(s.start_time, 1) for s in timed] + [(s.end_time, -1) for s in timed])
+    running, most = 0, 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
 
 
 def read_loop(warehouse: str, out: Path, stop: Path, mode: str = "days") -> None:
@@ -131,8 +138,11 @@ def read_loop(warehouse: str, out: Path, stop: Path, mode: str = "days") -> None
 
     ``mode``: ``days`` (rows per day, a new connection each read), ``small`` (one day's count, a
     new connection each read) or ``small-held`` (one day's count on one connection kept open).
+    The small reads list the tables only until ``fct_flights`` is there: then each read is the
+    one query.
     """
     held = _open(warehouse) if mode == "small-held" else None
+    found = False
     with out.open("w") as file:
         while not stop.exists():
             started = time.perf_counter()
@@ -140,7 +150,8 @@ def read_loop(warehouse: str, out: Path, stop: Path, mode: str = "days") -> None
             try:
                 conn = held or _open(warehouse)
                 try:
-                    record.update(_read(conn, mode))
+                    record.update(_read(conn, mode, found))
+                    found = found or "rows" in record
                 finally:
                     if held is None:
                         conn.close()
@@ -164,8 +175,13 @@ def _open(warehouse: str):  # noqa: ANN202
     return open_lake(Lake.parse(warehouse, data), read_only=True)
 
 
-def _read(conn, mode: str) -> dict:  # noqa: ANN001
-    """fct_flights' and raw_flights' rows per day, or one day's count; none before a table is."""
+def _read(conn, mode: str, found: bool = False) -> dict:  # noqa: ANN001
+    """fct_flights' and raw_flights' rows per day, or one day's count; none before a table is.
+
+    ``found``: fct_flights was there before (a small read then only counts).
+    """
+    if found and mode != "days":
+        return {"rows": conn.execute(SMALL).fetchall()[0][0]}
     listed = "select table_name from information_schema.tables where table_schema = 'main'"
     tables = {name for (name,) in conn.execute(listed).fetchall()}
     if "fct_flights" not in tables and mode != "days":

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from factory_assets.examples.nycflights import lay_out_landing
-from factory_assets.lib.lake import Lake
+from factory_assets.lib.lake import Lake, contended, open_lake
 from tests.conftest import FIRST
 from tests.production.backfill import backfill_while_reading
 from tests.production.tier import check_backfill, check_reads
@@ -65,3 +65,22 @@ def test_four_runs_at_once_over_30_days_on_the_postgres_catalog(backfill) -> Non
 def test_a_reader_of_the_postgres_catalog_never_fails_and_sees_whole_days(backfill) -> None:  # noqa: ANN001
     summary, reads, env = backfill
     check_reads(reads, check_backfill(summary, env, DAYS, RUNS), DAYS)
+
+
+def test_two_dbt_builds_at_once_conflict_on_the_postgres_catalog(backfill) -> None:  # noqa: ANN001
+    """The guard every incremental build updates (macros/lake_build_guard.sql) is a logical
+    conflict on Postgres, not a busy catalog: the later of two builds fails and is retried."""
+    _, _, env = backfill
+    found = Lake.parse(env["FACTORY_WAREHOUSE"], env["FACTORY_WAREHOUSE_DATA"])
+    first, second = open_lake(found), open_lake(found)
+    try:
+        for conn in (first, second):
+            conn.execute("begin")
+            conn.execute("update _build_guard.fct_flights set builds = builds + 1")
+        first.execute("commit")
+        with pytest.raises(Exception, match="(?i)conflict") as lost:  # noqa: PT011
+            second.execute("commit")
+        assert contended(lost.value)
+    finally:
+        first.close()
+        second.close()
