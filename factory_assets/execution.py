@@ -7,6 +7,9 @@ lake's catalog (the whole step runs again, on the newest snapshot); and the
 ``dagster-k8s/config`` op tag that sizes the step's pod when the k8s_job_executor runs it. The
 tag is inert under the multiprocess executor, so the embedded tier ignores it.
 
+Every such step also yields the CPU (``yield_cpu``, ``FACTORY_STEP_NICE``): on one machine,
+readers of the lake go first.
+
 The dbt step alone is in a pool, ``DBT_POOL`` (one build at a time, limited in dagster.yaml),
 for speed, not for safety. Two builds at once are safe: an incremental model's build also
 rewrites its one-row guard (``dbt_project/macros/lake_build_guard.sql``), so the later of two
@@ -17,6 +20,7 @@ analyst runs by hand while the line runs. But every overlap costs a whole dbt bu
 with 8 on Postgres with builds side by side, 192 s and 176 s with the pool of one (2 cores).
 """
 
+import os
 from typing import Literal
 
 import dagster as dg
@@ -70,3 +74,17 @@ def warehouse_step(compute: Compute = "small") -> dict:
         "retry_policy": WAREHOUSE_RETRY,
         "op_tags": k8s_op_tags(compute),
     }
+
+
+def yield_cpu(nice: int) -> None:
+    """Run this step's process ``nice`` below normal priority (at least; never raised back).
+
+    The line's steps are batch work: on one machine, a notebook, the DuckDB CLI or the Dagster
+    UI querying the lake while a backfill runs should get the CPU first. Linux keeps a niceness
+    per thread, and threads inherit their creator's: this is called in the step's main thread
+    before it opens the lake, so DuckDB's, dbt's and torch's worker threads run at it too.
+    Raising niceness needs no privilege; 0 leaves the process as it is. In a pod of its own
+    (the k8s executor) it changes nothing that matters.
+    """
+    if nice > 0 and hasattr(os, "setpriority") and os.getpriority(os.PRIO_PROCESS, 0) < nice:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
+from factory_assets.execution import yield_cpu
 from factory_assets.lib.calendar import Period
 from factory_assets.lib.lake import Lake
 from factory_assets.lib.sources import Dataset
@@ -29,6 +30,11 @@ class Warehouse(dg.ConfigurableResource):
 
     catalog: str  # a SQLite catalog's path, or postgres:<conninfo>
     data_path: str = ""  # unset: the SQLite catalog's <catalog>.files/ folder
+    step_nice: int = 0  # FACTORY_STEP_NICE: a step using the warehouse runs this much nicer
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """In the step's process, before it opens the lake: yield the CPU to readers."""
+        yield_cpu(self.step_nice)
 
     def lake(self) -> Lake:
         """Where the catalog and the data live."""

@@ -88,6 +88,14 @@ class Settings(BaseSettings):
         description="how a run executes its steps: `multiprocess` (4 at once), `in_process`, "
         "`k8s` (a pod per step)",
     )
+    step_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="niceness of a step that opens the warehouse (Unix `nice`, set once per step "
+        "process): on a shared machine readers, notebooks and the UI get the CPU first; 0: "
+        "steps run at normal priority",
+    )
     sensor_interval_s: int = Field(
         30, ge=1, description="seconds between two evaluations of a monitoring sensor"
     )

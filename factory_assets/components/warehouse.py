@@ -9,7 +9,7 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProjectComponent
 
 from factory_assets.components import dbt_in_process
-from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags
+from factory_assets.execution import WAREHOUSE_RETRY, k8s_op_tags, yield_cpu
 from factory_assets.lib.lake import contended
 from factory_assets.metadata import table_metadata
 from factory_assets.settings import lake_variables, settings
@@ -39,6 +39,7 @@ class WarehouseDbtComponent(DbtProjectComponent):
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
         """Run dbt, then enrich each materialization with the table's metadata."""
         args = self.get_cli_args(context)
+        yield_cpu(settings().step_nice)  # no Warehouse resource here to do it (execution.py)
         lake = settings().lake()
         with lake.connect():  # the lake exists (a first build makes it) and its extensions load
             pass

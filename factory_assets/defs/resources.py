@@ -45,7 +45,9 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "duckdb": Warehouse(
-                catalog=_value(current, "warehouse"), data_path=_value(current, "warehouse_data")
+                catalog=_value(current, "warehouse"),
+                data_path=_value(current, "warehouse_data"),
+                step_nice=current.step_nice,
             ),
             "landing": LandingZone(root=_value(current, "data_dir")),
             "reports": ReportStore(root=_value(current, "reports_dir")),
