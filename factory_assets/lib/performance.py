@@ -49,7 +49,7 @@ def day_rows(  # noqa: PLR0913
 
     binary: AUC, Brier, log loss, positive rate, mean prediction; regression: RMSE, MAE, R²,
     mean label and prediction; multiclass: log loss, accuracy, macro-F1, recall per class.
-    Each metric with its 95 % interval and standard error (``<metric>_low``, ``_high``,
+    Each metric with its 98 % interval and standard error (``<metric>_low``, ``_high``,
     ``_se``), binary and multiclass with the estimate before labels (``estimated_<metric>``);
     ``periods``: how many periods the rows were pooled from.
     """

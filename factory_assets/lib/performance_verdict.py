@@ -1,6 +1,6 @@
 """A period's performance verdict with its uncertainty: an interval, and a sequential test.
 
-A model fails a period when the 95 % interval of a bounded metric lies entirely past its bound
+A model fails a period when the 98 % interval of a bounded metric lies entirely past its bound
 (below a floor, above a ceiling), or when the anytime-valid sequential test over the periods
 its version has served so far rejects "it meets the bound" (lib/uncertainty.py: one-sided
 normal-mixture e-process, at level ``alpha`` split evenly over the bounded metrics). Periods

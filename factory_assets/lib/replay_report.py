@@ -183,7 +183,7 @@ def plot(
     evaluated = judged(performance, min_rows, primary).sort("day")
     days = evaluated["day"].to_list()
     top.plot(days, evaluated[primary].to_list(), lw=1, color="tab:blue", label=f"{name} (labels)")
-    if f"{primary}_low" in evaluated.columns:  # the verdict's 95 % interval, the estimate
+    if f"{primary}_low" in evaluated.columns:  # the verdict's 98 % interval, the estimate
         low, high = (evaluated[f"{primary}_{s}"].fill_nan(None) for s in ("low", "high"))
         top.fill_between(days, low.to_list(), high.to_list(), color="tab:blue", alpha=0.2)
         estimate = evaluated[f"estimated_{primary}"].fill_nan(None).to_list()
@@ -209,7 +209,7 @@ def plot(
         for axis in (top, bottom):
             axis.axvline(when, color="tab:red", ls=style, lw=0.8)
     top.set_title(
-        f"{model} ({label}): served {name} (95 % interval shaded) and input drift; "
+        f"{model} ({label}): served {name} (98 % interval shaded) and input drift; "
         "retrains in red (solid = promoted, dashed = rejected)"
     )
     fig.tight_layout()

@@ -18,7 +18,7 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
         asset=key,
         partitions_def=periods(line),
         description="The period's served predictions meet the floors (and ceilings) once their "
-        "labels have landed: fails when a metric's 95 % interval (AUC: DeLong; others: "
+        "labels have landed: fails when a metric's 98 % interval (AUC: DeLong; others: "
         "bootstrap) lies entirely past its bound, or when the anytime-valid sequential test over "
         f"the champion's periods rejects (alpha {spec.monitoring.performance.alpha}); "
         "failed_by says which.",
@@ -37,7 +37,7 @@ def build_performance(spec, line: ModelLine, config_cls: type) -> dg.AssetsDefin
         ],
         kinds={"duckdb"},
         description=(
-            f"The task's metrics, with 95 % intervals and the estimate before labels, of the "
+            f"The task's metrics, with 98 % intervals and the estimate before labels, of the "
             f"{line.name} predictions served {lag} period(s) before, "
             f"judged against their labels ({line.columns.label} from {line.label_table}), "
             f"which land {lag} period(s) late. When a period has fewer than min_rows labelled "
