@@ -34,7 +34,7 @@ from factory_assets.lib.drift_calibration import calibrate
 from factory_assets.lib.estimate import expected_auc
 from factory_assets.lib.features.flights import flight_features
 from factory_assets.lib.tasks import Task
-from factory_assets.lib.uncertainty import delong, e_process, interval, shortfall
+from factory_assets.lib.uncertainty import Z, delong, e_process, interval, shortfall
 
 NAME = "alarm_calibration"
 FIRST, DAYS, WINDOW, ALPHA, PERF_ALPHA = dt.date(2013, 1, 1), 90, 7, 0.01, 0.05
@@ -125,7 +125,7 @@ def _performance(y: np.ndarray, p: np.ndarray, floor_auc: float) -> tuple[bool, 
     auc, se = delong(y, p)
     brier = float(np.mean((p - y) ** 2))
     b = interval("brier", brier, y, p, Task("binary"))
-    fails = auc + 1.96 * se < floor_auc or b["brier_low"] > FLOORS["brier"]
+    fails = auc + Z * se < floor_auc or b["brier_low"] > FLOORS["brier"]  # the checks' level
     return fails, shortfall("auc", auc, se, floor_auc)
 
 
