@@ -34,7 +34,13 @@ from factory_assets.lib.drift_calibration import calibrate
 from factory_assets.lib.estimate import expected_auc
 from factory_assets.lib.features.flights import flight_features
 from factory_assets.lib.tasks import Task
-from factory_assets.lib.uncertainty import Z, delong, e_process, interval, shortfall
+from factory_assets.lib.uncertainty import (
+    delong,
+    e_process,
+    interval,
+    interval_fails,
+    shortfall,
+)
 
 NAME = "alarm_calibration"
 FIRST, DAYS, WINDOW, ALPHA, PERF_ALPHA = dt.date(2013, 1, 1), 90, 7, 0.01, 0.05
@@ -122,11 +128,14 @@ def _season(profile, nulls: dict, features: pl.DataFrame, serve) -> dict:  # noq
 
 def _performance(y: np.ndarray, p: np.ndarray, floor_auc: float) -> tuple[bool, float]:
     """(the interval test fails, the AUC shortfall in standard errors) of one period."""
-    auc, se = delong(y, p)
+    auc, _ = delong(y, p)
     brier = float(np.mean((p - y) ** 2))
-    b = interval("brier", brier, y, p, Task("binary"))
-    fails = auc + Z * se < floor_auc or b["brier_low"] > FLOORS["brier"]  # the checks' level
-    return fails, shortfall("auc", auc, se, floor_auc)
+    # the line's own intervals and rule (lib/uncertainty.py), at the checks' level
+    a, b = (interval(m, v, y, p, Task("binary")) for m, v in (("auc", auc), ("brier", brier)))
+    fails = interval_fails("auc", a["auc_low"], a["auc_high"], floor_auc) or interval_fails(
+        "brier", b["brier_low"], b["brier_high"], FLOORS["brier"]
+    )
+    return fails, shortfall("auc", auc, a["auc_se"], floor_auc)
 
 
 def _sequential(z: list[float]) -> np.ndarray:
