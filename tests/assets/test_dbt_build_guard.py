@@ -13,8 +13,9 @@ import dagster as dg
 import pytest
 
 from factory_assets.lib import lake
-from factory_assets.lib.lake import Lake, contended, copy_lake, open_lake
+from factory_assets.lib.lake import Lake, contended, copy_lake
 from tests.conftest import run_assets
+from tests.production.tier import guard_race
 
 GUARD = "_build_guard.fct_flights"
 DROPPED_DAY = "2013-01-03"
@@ -68,15 +69,5 @@ def test_only_incremental_models_have_a_guard(rebuilt) -> None:  # noqa: ANN001
 
 def test_two_builds_updating_the_guard_cannot_both_commit(rebuilt) -> None:  # noqa: ANN001
     path, _ = rebuilt
-    first, second = open_lake(Lake.parse(path)), open_lake(Lake.parse(path))
-    try:
-        for conn in (first, second):
-            conn.execute("begin")
-            conn.execute(f"update {GUARD} set builds = builds + 1")
-        first.execute("commit")
-        with pytest.raises(Exception) as lost:  # noqa: PT011 (duckdb's TransactionException)
-            second.execute("commit")
-        assert contended(lost.value), lost.value  # the dbt step retries such a failure
-    finally:
-        first.close()
-        second.close()
+    lost = guard_race(Lake.parse(path))
+    assert contended(lost), lost  # the dbt step retries such a failure

@@ -15,10 +15,10 @@ from collections.abc import Callable
 import pytest
 
 from factory_assets.examples.nycflights import lay_out_landing
-from factory_assets.lib.lake import Lake, contended, open_lake
+from factory_assets.lib.lake import Lake, contended
 from tests.conftest import FIRST
 from tests.production.backfill import backfill_while_reading
-from tests.production.tier import check_backfill, check_reads
+from tests.production.tier import check_backfill, check_reads, guard_race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(3600)]
 
@@ -71,16 +71,6 @@ def test_two_dbt_builds_at_once_conflict_on_the_postgres_catalog(backfill) -> No
     """The guard every incremental build updates (macros/lake_build_guard.sql) is a logical
     conflict on Postgres, not a busy catalog: the later of two builds fails and is retried."""
     _, _, env = backfill
-    found = Lake.parse(env["FACTORY_WAREHOUSE"], env["FACTORY_WAREHOUSE_DATA"])
-    first, second = open_lake(found), open_lake(found)
-    try:
-        for conn in (first, second):
-            conn.execute("begin")
-            conn.execute("update _build_guard.fct_flights set builds = builds + 1")
-        first.execute("commit")
-        with pytest.raises(Exception, match="(?i)conflict") as lost:  # noqa: PT011
-            second.execute("commit")
-        assert contended(lost.value)
-    finally:
-        first.close()
-        second.close()
+    lost = guard_race(Lake.parse(env["FACTORY_WAREHOUSE"], env["FACTORY_WAREHOUSE_DATA"]))
+    assert "conflict" in str(lost).lower(), lost
+    assert contended(lost)

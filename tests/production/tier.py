@@ -13,9 +13,10 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from factory_assets.examples.nycflights import daily_file
-from factory_assets.lib.lake import Lake
+from factory_assets.lib.lake import Lake, open_lake
 from tests.conftest import ROOT
 from tests.production.faults import PAUSE_VAR
 
@@ -132,3 +133,21 @@ def check_reads(reads: list[dict], final: dict[str, int], days: list[dt.date]) -
     # the reads went on while the runs loaded their days: some saw only part of them
     assert any(0 < len(r["raw_days"]) < len(days) for r in reads)
     assert any(r["days"] for r in reads)  # and fct_flights once built
+
+
+def guard_race(lake: Lake) -> Exception:
+    """Two transactions update fct_flights' build guard (dbt_project/macros/lake_build_guard.sql)
+    as two overlapping dbt builds would; the first commits. The error the second one's commit
+    raised (the test fails if it committed)."""
+    first, second = open_lake(lake), open_lake(lake)
+    try:
+        for conn in (first, second):
+            conn.execute("begin")
+            conn.execute("update _build_guard.fct_flights set builds = builds + 1")
+        first.execute("commit")
+        with pytest.raises(Exception) as lost:  # noqa: PT011 (duckdb's TransactionException)
+            second.execute("commit")
+        return lost.value
+    finally:
+        first.close()
+        second.close()
