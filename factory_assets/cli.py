@@ -10,6 +10,7 @@ import time
 import dagster as dg
 
 from factory_assets import training_set
+from factory_assets.execution import step_server_for_this_env
 from factory_assets.settings import PROJECT_ROOT, dagster_home, settings
 from factory_assets.specs import shipped_datasets
 
@@ -44,6 +45,7 @@ def run_job(
     run_config: dict | None = None,
 ) -> dg.JobExecutionResult:
     """Run a job on ``instance`` (multiprocess executor), over days [start, end] if given."""
+    step_server_for_this_env()
     recon = dg.build_reconstructable_job("factory_assets.cli", "job", reconstructable_args=(name,))
     tags = {}
     if start and end:

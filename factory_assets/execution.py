@@ -88,3 +88,27 @@ def yield_cpu(nice: int) -> None:
     """
     if nice > 0 and hasattr(os, "setpriority") and os.getpriority(os.PRIO_PROCESS, 0) < nice:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+_STEP_SERVER_ENV: dict[str, str] = {}  # the environment the step forkserver was started in
+
+
+def step_server_for_this_env() -> None:
+    """Before a run in this process: a step forkserver started in another environment is stopped.
+
+    The multiprocess executor forks step processes from one forkserver per process
+    (``factory_assets/preload.py``), and they inherit its environment from when it started. A
+    process that runs one job (a run worker) never sees a change; one that runs several (the
+    ``factory`` CLI, a test session) calls this before each, so that a run whose settings
+    changed starts a new server in the new environment. The stdlib has no public stop: this uses
+    ``multiprocessing.forkserver``'s own (private, in 3.8 to 3.14); the next step restarts it.
+    """
+    from multiprocessing import forkserver
+
+    current = dict(os.environ)
+    if _STEP_SERVER_ENV and current != _STEP_SERVER_ENV:
+        server = forkserver._forkserver  # noqa: SLF001
+        if hasattr(server, "_stop"):
+            server._stop()  # noqa: SLF001
+    _STEP_SERVER_ENV.clear()
+    _STEP_SERVER_ENV.update(current)

@@ -13,6 +13,8 @@ from factory_assets.resources import (
 )
 from factory_assets.settings import Settings, env_name, exported, settings
 
+PRELOAD = "factory_assets.preload"  # imported by the forkserver the step processes fork from
+
 
 def _value(current: Settings, field: str) -> str | dg.EnvVar:
     """A set variable as ``dg.EnvVar`` (resolved at run start, shown by name), else the default."""
@@ -22,11 +24,12 @@ def _value(current: Settings, field: str) -> str | dg.EnvVar:
 def executor() -> dg.ExecutorDefinition:
     """How a run executes its steps (FACTORY_EXECUTOR).
 
-    ``multiprocess`` (default): up to 4 steps at once, each a subprocess. ``in_process``: steps
-    one after another in the run worker, no process start per step (for small runs whose steps
-    are short). ``k8s``: up to 4 steps at once, each its own pod,
-    sized by its ``dagster-k8s/config`` op tag (factory_assets/execution.py), with the image,
-    env and secrets of the code location. Pools hold across runs with every executor.
+    ``multiprocess`` (default): up to 4 steps at once, each a subprocess forked from a server
+    that has imported the line's modules once per run (``factory_assets/preload.py``).
+    ``in_process``: steps one after another in the run worker, no process start per step (for
+    small runs whose steps are short). ``k8s``: up to 4 steps at once, each its own pod, sized by
+    its ``dagster-k8s/config`` op tag (factory_assets/execution.py), with the image, env and
+    secrets of the code location. Pools hold across runs with every executor.
     """
     kind = settings().executor
     if kind == "k8s":
@@ -35,7 +38,9 @@ def executor() -> dg.ExecutorDefinition:
         return k8s_job_executor.configured({"max_concurrent": 4})
     if kind == "in_process":
         return dg.in_process_executor
-    return dg.multiprocess_executor.configured({"max_concurrent": 4})
+    return dg.multiprocess_executor.configured(
+        {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": [PRELOAD]}}}
+    )
 
 
 @dg.definitions
