@@ -85,8 +85,8 @@ class Settings(BaseSettings):
     )
     executor: Literal["multiprocess", "in_process", "k8s"] = Field(
         "multiprocess",
-        description="how a run executes its steps: `multiprocess` (4 at once), `in_process`, "
-        "`k8s` (a pod per step)",
+        description="how a run executes its steps: `multiprocess` (4 at once, each forked from a "
+        "server that loaded the line once per run), `in_process`, `k8s` (a pod per step)",
     )
     step_nice: int = Field(
         10,
