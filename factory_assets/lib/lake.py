@@ -22,12 +22,13 @@ installed, DuckDB's ``INSTALL`` fetches them from its own repository.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -169,13 +170,11 @@ def open_lake(
             object_storage(conn)
         for name, value in RETRY_SETTINGS.items():
             conn.execute(f"SET GLOBAL {name} = {value}")
-        created = lake.kind == "sqlite" and not Path(lake.catalog).exists()
-        if created:  # an empty SQLite file in WAL mode: the lake's tables are made in it
-            Path(lake.catalog).parent.mkdir(parents=True, exist_ok=True)
-            wal(lake.catalog)
-        if created and "://" not in lake.data_path:
-            Path(lake.data_path).mkdir(parents=True, exist_ok=True)
-        conn.execute(lake.attach_sql(read_only=read_only and not created, snapshot=snapshot))
+        if lake.kind == "sqlite" and not Path(lake.catalog).exists():
+            create_sqlite_catalog(lake)
+            if "://" not in lake.data_path:
+                Path(lake.data_path).mkdir(parents=True, exist_ok=True)
+        conn.execute(lake.attach_sql(read_only=read_only, snapshot=snapshot))
         conn.execute(f"USE {ALIAS}")
     except BaseException:
         conn.close()
@@ -202,6 +201,34 @@ def copy_lake(source: str | Path, target: str | Path) -> Lake:
         src.backup(dst)
     shutil.copytree(old.data_path, new.data_path, dirs_exist_ok=True)
     return new
+
+
+def create_sqlite_catalog(lake: Lake) -> None:
+    """Make a new lake's SQLite catalog whole, or keep the one another process made first.
+
+    The lake's tables are created in a draft file of this thread (in WAL mode), which is then
+    linked into place: no process ever opens a catalog file that holds no lake yet (a reader
+    would fail on it: "Existing DuckLake ... does not exist"), and of two processes creating the
+    same lake, the first link wins and the other's draft is dropped.
+    """
+    final = Path(lake.catalog)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    draft = final.with_name(f"{final.name}.creating-{os.getpid()}-{threading.get_ident()}")
+    try:
+        wal(str(draft))
+        conn = duckdb.connect()
+        try:
+            load_extensions(conn, "sqlite")
+            conn.execute(replace(lake, catalog=str(draft)).attach_sql())
+        finally:
+            conn.close()  # the last connection: the WAL goes into the file
+        try:
+            os.link(draft, final)
+        except FileExistsError:
+            pass  # another process made it first: that one is the lake
+    finally:
+        for leftover in (draft, Path(f"{draft}-wal"), Path(f"{draft}-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 def wal(catalog: str) -> None:
