@@ -3,8 +3,9 @@
     A pre-hook of every model (dbt_project.yml), rendered for incremental models only.
 
     Two builds may run at once: the `dbt` pool's limit raised, or a `dbt build` run by hand while
-    the line builds (the pool of one is for speed, factory_assets/execution.py). DuckLake lets two transactions that only append to one table both commit, so
-    two builds of an incremental model that each find a day missing could both insert it. Each
+    the line builds (the pool of one is for speed, factory_assets/execution.py). DuckLake lets
+    two transactions that only append to one table both commit, so two builds of an incremental
+    model that each find a day missing could both insert it. Each
     incremental build's transaction therefore also rewrites its model's one-row guard table
     (schema `_build_guard`): DuckLake fails the later of two commits that rewrote the same rows
     ("Transaction conflict"), or a SQLite catalog refuses it ("database is locked"), and the
