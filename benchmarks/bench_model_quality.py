@@ -32,6 +32,9 @@ from benchmarks.common import RESULTS_DIR, machine
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("nycflights", "chicago", "screenings")
 LANDING = {"chicago": ["--first", "2014-08-01"]}  # as the Makefile lands it
+# the factory CLI of the checkout on PYTHONPATH
+FACTORY = [sys.executable, "-c", "import sys; from factory_assets.cli import main; "
+           "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
 WINDOW = 90  # periods (batches) a monthly GBDT learns from
 STATE_VARS = ("FACTORY_WAREHOUSE", "FACTORY_WAREHOUSE_DATA", "FACTORY_MLFLOW_TRACKING_URI",
               "FACTORY_MLFLOW_ARTIFACTS", "FACTORY_REPORTS_DIR", "FACTORY_RESULTS_DIR",
@@ -56,12 +59,10 @@ def replay(dataset: str, days: int, state: Path, variables: dict | None = None) 
 
     ``variables`` are set in the replay's environment (e.g. ``FACTORY_RETRAIN_*``).
     """
-    factory = [sys.executable, "-c", "import sys; from factory_assets.cli import main; "
-               "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
     env, started = {**state_env(state), **(variables or {})}, time.perf_counter()
-    land = [*factory, "landing", "--dataset", dataset, *LANDING.get(dataset, [])]
+    land = [*FACTORY, "landing", "--dataset", dataset, *LANDING.get(dataset, [])]
     subprocess.run(land, env=env, check=True, cwd=ROOT)
-    run = [*factory, "replay", "--dataset", dataset, "--days", str(days), "--batch-days", "7"]
+    run = [*FACTORY, "replay", "--dataset", dataset, "--days", str(days), "--batch-days", "7"]
     subprocess.run(run, env=env, check=False, cwd=ROOT)  # failed runs are listed, not fatal
     return time.perf_counter() - started
 

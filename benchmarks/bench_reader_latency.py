@@ -30,6 +30,7 @@ from benchmarks.lake_sides import ROOT, commit, export_baseline, landing, load, 
 from factory_assets.lib.lake import Lake
 from factory_assets.settings import settings
 from tests.production.backfill import run_backfill, start_reader, stop_reader
+from tests.production.conftest import admin, postgres_settings
 
 NAME = "reader_latency"
 FIRST = dt.date(2013, 1, 1)
@@ -141,26 +142,13 @@ def main() -> None:
 @contextmanager
 def postgres_catalog() -> Iterator[str]:
     """A fresh database on the local PostgreSQL server (libpq's variables), dropped after."""
-    import psycopg2
-
-    where = {"host": os.environ.get("PGHOST", "127.0.0.1"),
-             "port": os.environ.get("PGPORT", "5432"),
-             "user": os.environ.get("PGUSER", "postgres")}  # fmt: skip
+    where = postgres_settings()
     name = f"factory_bench_reader_{uuid.uuid4().hex[:8]}"
-
-    def admin(sql: str) -> None:
-        conn = psycopg2.connect(dbname="postgres", **where)
-        conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
-        try:
-            conn.cursor().execute(sql)
-        finally:
-            conn.close()
-
-    admin(f'create database "{name}"')
-    try:
-        yield " ".join(f"{k}={v}" for k, v in {"dbname": name, **where}.items())
+    admin(where, f'create database "{name}"')
+    try:  # the password stays in PGPASSWORD, as libpq reads it
+        yield f"dbname={name} host={where['host']} port={where['port']} user={where['user']}"
     finally:
-        admin(f'drop database if exists "{name}" with (force)')
+        admin(where, f'drop database if exists "{name}" with (force)')
 
 
 if __name__ == "__main__":

@@ -16,17 +16,16 @@ the lake alone.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bench_model_quality import FACTORY, LANDING
 from benchmarks.common import RESULTS_DIR, machine
 from benchmarks.lake_sides import BASELINE_COMMIT, ROOT, commit, export_baseline, load, side_env
 
 NAME = "year_time"
 DATASETS = os.environ.get("FACTORY_BENCH_YEAR_DATASETS", "nycflights,chicago,screenings")
-LANDING = {"chicago": ["--first", "2014-08-01"]}  # as the Makefile lands it
 GOAL = 1.15
 
 
@@ -34,12 +33,10 @@ def _year(tree: Path, state: Path, dataset: str) -> dict:
     """Land ``dataset`` and replay its year in ``tree`` with every store under ``state``."""
     warehouse = state / ("warehouse.sqlite" if tree == ROOT else "warehouse.duckdb")
     env = side_env(tree, state, warehouse, state / "data")
-    factory = [sys.executable, "-c", "import sys; from factory_assets.cli import main; "
-               "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
     before, started = load(), time.perf_counter()
-    land = [*factory, "landing", "--dataset", dataset, *LANDING.get(dataset, [])]
+    land = [*FACTORY, "landing", "--dataset", dataset, *LANDING.get(dataset, [])]
     subprocess.run(land, env=env, cwd=tree, check=True, capture_output=True)
-    run = [*factory, "replay", "--dataset", dataset, "--days", "0", "--batch-days", "7"]
+    run = [*FACTORY, "replay", "--dataset", dataset, "--days", "0", "--batch-days", "7"]
     done = subprocess.run(run, env=env, cwd=tree, check=False, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     failed = [line for line in done.stdout.splitlines() if "FAILURE" in line]

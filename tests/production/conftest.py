@@ -50,7 +50,8 @@ def require_postgres(settings: dict[str, str]) -> None:
         pytest.skip(message)
 
 
-def _admin(settings: dict[str, str], sql: str) -> None:
+def admin(settings: dict[str, str], sql: str) -> None:
+    """Run ``sql`` on the server's ``postgres`` database, outside a transaction."""
     import psycopg2
 
     conn = psycopg2.connect(dbname="postgres", **settings)
@@ -77,13 +78,13 @@ def new_database(postgres: dict[str, str]) -> Iterator[Callable[[str], str]]:
 
     def make(label: str) -> str:
         name = f"factory_test_{label}_{uuid.uuid4().hex[:8]}"
-        _admin(postgres, f'create database "{name}"')
+        admin(postgres, f'create database "{name}"')
         made.append(name)
         return name
 
     yield make
     for name in made:
-        _admin(postgres, f'drop database if exists "{name}" with (force)')
+        admin(postgres, f'drop database if exists "{name}" with (force)')
 
 
 def mlflow_uri(settings: dict[str, str], database: str) -> str:
