@@ -168,6 +168,7 @@ def calibrate(
     rows: int,
     seed: int = 0,
     relate: tuple[list[str], list[str]] | None = None,
+    fitted: tuple[Relations | None, dict[str, np.ndarray]] | None = None,
 ) -> Calibration:
     """The null of the window statistic for windows of ``periods`` periods (or ``rows`` rows).
 
@@ -181,11 +182,13 @@ def calibrate(
         seed: the random top-up's seed.
         relate: (numerical, categorical) inputs whose relations are watched as well (numeric
             ones as residuals given all the others); None: the profile's columns only.
+        fitted: ``fit_relations``'s answer for ``relate`` when already at hand (it depends on
+            the reference alone, not on the window, so a model fits it once for every window).
     """
     rng = np.random.default_rng(seed)
     columns = {name: _codes(p, reference[name]) for name, p in profile.columns.items()}
-    relations, residuals = (None, {})
-    if relate:
+    relations, residuals = fitted or (None, {})
+    if relate and fitted is None:
         relations, residuals = fit_relations(reference, *relate, period_of_row, seed)
     profiles = dict(profile.columns)
     for name, values in residuals.items():

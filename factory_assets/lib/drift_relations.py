@@ -27,6 +27,9 @@ from factory_assets.lib.drift import ColumnDrift, ColumnProfile, profile_column,
 FOLDS = 3  # blocks of periods (or of rows) the models are cross-fitted on
 MIN_R2 = 0.5  # a relation explains at least half of its column's variance
 MIN_ROWS = 1000  # a smaller reference is too thin to learn relations from
+# rows each fold model learns from at most: drawn at random from its training blocks (a 90-day
+# flights reference has ~80k rows; 20k fit its relations in a third of the time, R^2 alike)
+FIT_ROWS = 20_000
 SKETCH = 1001  # quantiles kept of each reference residual (what a new window is scored against)
 SUFFIX = "|others"  # a residual's name: "<column>|others"
 PARAMS = {
@@ -145,6 +148,19 @@ def _folds(period_of_row: pl.Series | None, rows: int, rng: np.random.Generator)
     return inverse * FOLDS // (inverse.max() + 1)
 
 
+def _sample(rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Which rows the fold models may learn from: all, or ``FIT_ROWS * FOLDS / (FOLDS - 1)``.
+
+    So that each fold's training rows (the other folds') number about ``FIT_ROWS``.
+    """
+    keep = FIT_ROWS * FOLDS // (FOLDS - 1)
+    if rows <= keep:
+        return np.ones(rows, dtype=bool)
+    mask = np.zeros(rows, dtype=bool)
+    mask[rng.choice(rows, keep, replace=False)] = True
+    return mask
+
+
 def fit_relations(
     reference: pl.DataFrame,
     numerical: list[str],
@@ -153,6 +169,9 @@ def fit_relations(
     seed: int = 0,
 ) -> tuple[Relations | None, dict[str, np.ndarray]]:
     """(The relations of ``reference``, its out-of-fold residuals), or (None, {}) with none.
+
+    Each fold model learns from at most about ``FIT_ROWS`` of its training rows; every reference
+    row gets its out-of-fold residual all the same.
 
     Args:
         reference: the reference rows.
@@ -170,7 +189,9 @@ def fit_relations(
         for c in categorical
     }
     x = _matrix(reference, numerical, categories)
-    fold = _folds(period_of_row, reference.height, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    fold = _folds(period_of_row, reference.height, rng)
+    sampled = _sample(reference.height, rng)
     first_category = len(numerical) - 1  # inputs less the target: numbers first
     models, sketches, stds, residuals = {}, {}, {}, {}
     for j, target in enumerate(numerical):
@@ -180,7 +201,7 @@ def fit_relations(
             continue
         residual, boosters = np.full(y.size, np.nan), []
         for k in range(FOLDS):
-            train = known & (fold != k)
+            train = known & (fold != k) & sampled
             data = lightgbm.Dataset(
                 inputs[train],
                 y[train],

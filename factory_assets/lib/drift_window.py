@@ -4,8 +4,12 @@ Periods are the line's calendar periods (hours, days, weeks, months) or its batc
 here assumes days.
 """
 
+import fcntl
 import hashlib
+import io
 import json
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -104,12 +108,70 @@ def calibration(profile, ref, line, name, version, window, current, reports, cac
         path = reports.path(name, f"drift_null_v{version}_{digest}.json")
         found = Calibration.load(path)
         if found is None:
+            labels, fitted = period_labels(ref, line), None
+            if relate:
+                champion = (name, version, window)
+                fitted = fitted_relations(ref, labels, champion, relate, reports, cache)
             found = calibrate(
-                profile, ref, period_labels(ref, line), periods, current.height, relate=relate
+                profile, ref, labels, periods, current.height, relate=relate, fitted=fitted
             )
             found.save(path)
         cache[key] = found
     return cache[key]
+
+
+def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  # noqa: ANN001
+    """``fit_relations`` of this champion's reference, fitted once for every window length.
+
+    ``champion`` is (model name, version, reference window).
+
+    The relations depend on the reference alone, while a calibration is per window length (the
+    first days of a line have windows of 1, 2, … periods): cached in ``cache`` and in the report
+    store, and fitted under a file lock, so steps of one run that need it at once fit it once.
+    """
+    from factory_assets.lib.drift_relations import Relations, fit_relations
+
+    name, version, window = champion
+    digest = hashlib.sha1(json.dumps([list(window), relate]).encode()).hexdigest()[:12]
+    key = ("relations", name, version, digest)
+    if key not in cache:
+        path = reports.path(name, f"drift_relations_v{version}_{digest}.npz")
+        with _locked(path):
+            try:
+                with np.load(path) as saved:
+                    data = json.loads(str(saved["relations"]))
+                    residuals = {k: saved[k] for k in saved.files if k != "relations"}
+                cache[key] = (Relations.from_dict(data) if data else None), residuals
+            except (OSError, ValueError, KeyError):
+                cache[key] = fit_relations(ref, *relate, labels)
+                _save_relations(path, *cache[key])
+    relations, residuals = cache[key]
+    return (relations, residuals) if relations is not None else (None, {})
+
+
+def _save_relations(path: Path, relations, residuals: dict) -> None:  # noqa: ANN001
+    """The relations (JSON) and the reference's residuals in one .npz, whole or not at all.
+
+    None (no relation worth watching) is saved too, as "null", so it is not fitted again.
+    """
+    buffer = io.BytesIO()
+    text = json.dumps(relations.to_dict() if relations else None)
+    np.savez(buffer, relations=np.array(text), **residuals)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+
+
+@contextmanager
+def _locked(path: Path):  # noqa: ANN202
+    """Hold an exclusive lock on ``path``'s lock file (beside it) while the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_name(f".{path.name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def served_sql(line: ModelLine) -> str:
