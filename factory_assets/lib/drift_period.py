@@ -1,54 +1,17 @@
 """One period's drift: each served model's inputs and predictions against its champion's reference.
 
 The ``<model>_drift_report`` station calls ``judge_drift`` per partition; the reference of a
-champion (its training rows with its own predictions, and their profiles) is built once per
-process.
+champion (its training rows with its own predictions) is built once (lib/drift_reference.py).
 """
 
 import polars as pl
 
+from factory_assets.lib.drift_reference import DriftError, reference
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions, table_exists
 
-_REFERENCES: dict = {}  # (store, model, version, window) -> (rows, profiles by columns)
-
-
-class DriftError(Exception):
-    """A period that cannot be judged: a served model has no usable champion reference."""
-
-
-def reference(duckdb, tracking, line: ModelLine, name: str):  # noqa: ANN001, ANN201
-    """The champion of ``name``, its training window, and its rows with its own predictions."""
-    from factory_assets.lib.scoring import load_alias
-
-    registry = tracking.registry()
-    champion = registry.version(name, "champion")
-    if champion is None:
-        raise DriftError(f"model {name!r} has no champion: nothing to compare with")
-    if "train_start" not in champion.tags:
-        raise DriftError(f"{name} v{champion.version} has no train_start/train_end tags")
-    window = (champion.tags["train_start"], champion.tags["train_end"])
-    if line.batches:  # the training rows of the batches it saw, not of those landed since
-        if "last_batch" not in champion.tags:
-            raise DriftError(f"{name} v{champion.version} has no last_batch tag")
-        window = (*window, champion.tags["last_batch"])
-    key = (tracking.tracking_uri, name, str(champion.version), window)
-    if key not in _REFERENCES:  # one champion's reference is fixed: build it once per process
-        _, model = load_alias(registry, name, "champion")
-        with duckdb.get_connection() as conn:
-            frame = conn.sql(line.window_sql(), params=list(window)).pl()
-        if "segment" in champion.tags:
-            frame = frame.filter(
-                pl.col(champion.tags["segment_column"]) == champion.tags["segment"]
-            )
-        served = line.task.prediction_columns(model.predict(frame))[line.task.output_column]
-        frame = frame.with_columns(served.alias("prediction"))
-        if len(_REFERENCES) > 64:
-            _REFERENCES.clear()
-        _REFERENCES[key] = (frame, {})
-    frame, profiles = _REFERENCES[key]
-    return champion, window, frame, profiles
+__all__ = ["DriftError", "drift_markdown", "drift_of", "judge_drift"]
 
 
 def drift_markdown(table: pl.DataFrame, max_rows: int = 200) -> str:
@@ -101,7 +64,7 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
     from factory_assets.lib.monitoring import monitored_columns
 
     duckdb, tracking, reports = resources
-    version, window, ref, profiles = reference(duckdb, tracking, line, name)
+    version, window, ref, profiles = reference(duckdb, tracking, line, name, reports)
     c = line.columns
     numerical, categorical = monitored_columns(
         line.drift_ignore, c.numeric, c.categorical, line.task.kind != "multiclass"
@@ -120,9 +83,7 @@ def drift_of(current, line, config, resources, name, day) -> tuple:  # noqa: ANN
         profile,
         ref,
         line,
-        name,
-        str(version.version),
-        window,
+        (name, str(version.version), window, version.run_id),
         current,
         reports,
         profiles,

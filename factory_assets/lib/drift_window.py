@@ -87,8 +87,11 @@ def related(profile) -> tuple[list[str], list[str]]:  # noqa: ANN001
     return [c for c, numeric in inputs if numeric], [c for c, numeric in inputs if not numeric]
 
 
-def calibration(profile, ref, line, name, version, window, current, reports, cache, relations):  # noqa: ANN001, ANN201, PLR0913
+def calibration(profile, ref, line, champion, current, reports, cache, relations):  # noqa: ANN001, ANN201, PLR0913
     """The null of the window statistic for this champion and window, computed once.
+
+    ``champion`` is (model name, version, reference window, MLflow run id): the run id keeps
+    the caches of two stores whose version 1 differ (a test's, a rebuilt state's) apart.
 
     With ``relations``, the statistic also watches each numeric input's residual given the
     others (lib/drift_relations.py). Cached in ``cache`` (the process's reference cache) and as
@@ -101,7 +104,10 @@ def calibration(profile, ref, line, name, version, window, current, reports, cac
     periods = int(labels.n_unique()) if labels is not None else 0
     rows = 0 if periods else current.height  # a window of periods does not depend on its rows
     relate = related(profile) if relations else None
-    identity = json.dumps([STATISTIC, sorted(profile.columns), list(window), periods, rows, relate])
+    name, version, window, run = champion
+    identity = json.dumps(
+        [STATISTIC, sorted(profile.columns), list(window), periods, rows, relate, run]
+    )
     digest = hashlib.sha1(identity.encode()).hexdigest()[:12]
     key = ("calibration", name, version, digest)
     if key not in cache:
@@ -110,7 +116,6 @@ def calibration(profile, ref, line, name, version, window, current, reports, cac
         if found is None:
             labels, fitted = period_labels(ref, line), None
             if relate:
-                champion = (name, version, window)
                 fitted = fitted_relations(ref, labels, champion, relate, reports, cache)
             found = calibrate(
                 profile, ref, labels, periods, current.height, relate=relate, fitted=fitted
@@ -123,7 +128,7 @@ def calibration(profile, ref, line, name, version, window, current, reports, cac
 def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  # noqa: ANN001
     """``fit_relations`` of this champion's reference, fitted once for every window length.
 
-    ``champion`` is (model name, version, reference window).
+    ``champion`` is (model name, version, reference window, MLflow run id).
 
     The relations depend on the reference alone, while a calibration is per window length (the
     first days of a line have windows of 1, 2, … periods): cached in ``cache`` and in the report
@@ -131,8 +136,8 @@ def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  #
     """
     from factory_assets.lib.drift_relations import Relations, fit_relations
 
-    name, version, window = champion
-    digest = hashlib.sha1(json.dumps([list(window), relate]).encode()).hexdigest()[:12]
+    name, version, window, run = champion
+    digest = hashlib.sha1(json.dumps([list(window), relate, run]).encode()).hexdigest()[:12]
     key = ("relations", name, version, digest)
     if key not in cache:
         path = reports.path(name, f"drift_relations_v{version}_{digest}.npz")

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from factory_assets.components.model_line.automation import RETRAIN_TAG, TRIGGER_DAY_TAG
-from factory_assets.lib import lake
+from factory_assets.lib import drift_reference, lake
 from factory_assets.lib.lake import copy_lake
 from factory_assets.private_api import check_records
 from factory_assets.resources import RetrainPolicy
@@ -83,6 +84,25 @@ def test_drift_report_scores_every_input_and_links_the_html(defs, monitored) -> 
     assert all(np.isfinite(r[2]) and r[1] in {"wasserstein", "jensenshannon"} for r in rows)
     share = sum(r[3] for r in rows) / len(rows)
     assert metadata["drifted_share"].value == pytest.approx(share)
+
+
+def test_a_champions_reference_is_kept_for_the_steps_of_later_runs(defs, monitored) -> None:  # noqa: ANN001
+    root, instance = monitored
+    config = _drift_config(html_report="never")
+    reports = Path(defs.resources["reports"].root) / "flights"  # the session's report store
+    for kept in reports.glob("drift_reference_v*.parquet"):  # earlier tests' champions
+        kept.unlink()
+    drift_reference._REFERENCES.clear()
+    first = _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
+    (saved,) = reports.glob("drift_reference_v*.parquet")
+    frame = pl.read_parquet(saved)
+    assert frame.height > 1000 and frame["prediction"].is_between(0, 1).all()
+    written = saved.stat()
+    drift_reference._REFERENCES.clear()  # a new step process: nothing cached in memory
+    again = _run(defs, ["flights_drift_report"], instance, DAY.isoformat(), config)
+    assert saved.stat().st_ino == written.st_ino  # read, not scored and written again
+    verdicts = [_check(r, DRIFT).metadata["drift_statistic"].value for r in (first, again)]
+    assert verdicts[0] == verdicts[1]
 
 
 def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None:  # noqa: ANN001

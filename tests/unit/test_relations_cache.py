@@ -31,7 +31,7 @@ def _reference(rows: int = ROWS) -> pl.DataFrame:
 def test_relations_are_saved_whole_and_read_back_equal(tmp_path) -> None:
     ref = _reference()
     reports = ReportStore(root=str(tmp_path))
-    champion = ("m", "3", ("2013-01-01", "2013-03-31"))
+    champion = ("m", "3", ("2013-01-01", "2013-03-31"), "run-a")
     fitted, residuals = fitted_relations(ref, ref["period"], champion, RELATE, reports, {})
     assert fitted is not None and residuals
     assert len(list((tmp_path / "m").glob("drift_relations_v3_*.npz"))) == 1
@@ -47,7 +47,7 @@ def test_relations_are_saved_whole_and_read_back_equal(tmp_path) -> None:
 def test_no_relation_is_remembered_too(tmp_path) -> None:
     small = _reference(rows=10)  # 300 rows: under MIN_ROWS
     reports = ReportStore(root=str(tmp_path))
-    champion = ("m", "1", ("a", "b"))
+    champion = ("m", "1", ("a", "b"), "run-b")
     assert fitted_relations(small, small["period"], champion, RELATE, reports, {}) == (None, {})
     assert fitted_relations(small, small["period"], champion, RELATE, reports, {}) == (None, {})
     assert len(list((tmp_path / "m").glob("drift_relations_v1_*.npz"))) == 1
@@ -64,7 +64,7 @@ def test_steps_that_need_it_at_once_fit_it_once(tmp_path, monkeypatch) -> None:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(drift_relations, "fit_relations", counted)
-    champion, answers = ("m", "2", ("x", "y")), []
+    champion, answers = ("m", "2", ("x", "y"), "run-c"), []
 
     def step() -> None:  # each with a process cache of its own, as forked steps have
         answers.append(fitted_relations(ref, ref["period"], champion, RELATE, reports, {})[0])
