@@ -108,11 +108,12 @@ class ReferenceProfile:
         return [column_drift(name, p, current[name], threshold) for name, p in self.columns.items()]
 
 
-def _integral(ordered: np.ndarray, prefix: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Integral of the reference CDF over [a, b] (vectorised; a <= b)."""
-    ka = np.searchsorted(ordered, a, side="right")
-    kb = np.searchsorted(ordered, b, side="right")
-    return (ka * (b - a) + (kb - ka) * b - (prefix[kb] - prefix[ka])) / ordered.size
+def _integral(prefix: np.ndarray, a: np.ndarray, b: np.ndarray, ka, kb) -> np.ndarray:  # noqa: ANN001
+    """Integral of the reference CDF over [a, b] (vectorised; a <= b).
+
+    ``ka``, ``kb``: how many reference values are <= a and <= b (``prefix`` has one more entry).
+    """
+    return (ka * (b - a) + (kb - ka) * b - (prefix[kb] - prefix[ka])) / (prefix.size - 1)
 
 
 def wasserstein(profile: ColumnProfile, current: np.ndarray) -> float:
@@ -130,8 +131,13 @@ def wasserstein(profile: ColumnProfile, current: np.ndarray) -> float:
     t = -(-cum * n // m)
     cross = np.where(t > 0, ordered[np.clip(t - 1, 0, n - 1)], -np.inf)
     mid = np.clip(cross, a, b)
-    below = g * (mid - a) - _integral(ordered, prefix, a, mid)
-    above = _integral(ordered, prefix, mid, b) - g * (b - mid)
+    # reference values <= each bound: a is [lo, xs], b is [xs, hi] (hi >= every value)
+    at_x = np.searchsorted(ordered, xs, side="right")
+    ka = np.concatenate([[np.searchsorted(ordered, lo, side="right")], at_x])
+    kb = np.concatenate([at_x, [n]])
+    km = np.searchsorted(ordered, mid, side="right")
+    below = g * (mid - a) - _integral(prefix, a, mid, ka, km)
+    above = _integral(prefix, mid, b, km, kb) - g * (b - mid)
     return float(np.sum(below + above))
 
 
