@@ -306,16 +306,24 @@ def test_a_replay_runs_each_day_then_the_sensors_and_summarises(defs, monitored)
     assert Path(text.rsplit("plot: ", 1)[1]).stat().st_size > 10_000
 
 
-def test_a_replay_in_batches_monitors_a_batch_in_one_run(defs, monitored) -> None:  # noqa: ANN001
+def test_a_replay_in_batches_monitors_a_batch_in_one_run(defs, monitored, monkeypatch) -> None:  # noqa: ANN001
+    from factory_assets import replay as replaying
     from factory_assets.replay import Replay, replay_periods
 
-    _, instance = monitored
+    root, instance = monitored
+    monkeypatch.setattr(replaying, "MAINTAIN_EVERY", 2)  # the lake is kept after the batch
     policy = RetrainPolicy(cooldown_days=0, train_days=3, val_days=2, holdout_days=1)
     replay = Replay(instance, defs, NYCFLIGHTS, html="never", policy=policy)
     replay.start_cursors()
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
+        before = conn.sql("select count(*) from flight_predictions").fetchall()
     replay_periods(replay, _period(DAY - dt.timedelta(days=1)), _period(DAY), batch=2)
     assert not replay.failed_runs
-    assert set(replay.seconds) >= {"batch line", "monitoring"}
+    assert set(replay.seconds) >= {"batch line", "monitoring", "lake maintenance"}
+    with lake.connect(root / "warehouse.sqlite", read_only=True) as conn:
+        assert conn.sql("select count(*) from flight_predictions").fetchall() == before
+        snapshots = conn.sql("select count(*) from ducklake_snapshots('warehouse')").fetchall()
+    assert snapshots[0][0] < 10  # expired at once but the newest and the registered ones
     # both days' drift verdicts come from one run, the newest of the instance's drift runs
     history = check_records(instance, DRIFT, newest=2)
     assert {r.partition for r in history} == {
