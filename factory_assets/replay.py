@@ -122,9 +122,9 @@ class Replay:
 
         A replay passes a week of data in seconds, so a week of retention would keep every
         snapshot: here snapshots expire and let-go files go at once (registered versions'
-        snapshots are kept all the same). Without it the year's small files and snapshots slow
-        every read as they pile up (by October a week of predictions read in 40 ms, 16 ms after
-        one 2 s pass).
+        snapshots are kept all the same). It keeps the lake's files few (by October of the
+        year 764 files, 90 after one 2 s pass; a week of predictions read in 40 ms, 16 ms
+        after), though the year's replay took as long with it as without (within 2 %).
         """
         config = {"expire_older_than_days": 0.0, "cleanup_older_than_hours": 0.0}
         job = self.defs.resolve_job_def("lake_maintenance")

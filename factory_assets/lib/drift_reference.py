@@ -78,7 +78,11 @@ def _read(path: Path) -> pl.DataFrame | None:
 
 
 def _write(path: Path, frame: pl.DataFrame) -> None:
-    """Whole or not at all: a draft renamed into place."""
+    """Whole or not at all: a draft renamed into place.
+
+    Not ``files.write_atomic``: steps of one run may write the same reference at once, unlocked,
+    so each writes a draft of its own (write_atomic's draft name is shared).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     frame.write_parquet(draft)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from factory_assets.lib.files import write_atomic
 from factory_assets.lib.model_line import ModelLine
 
 # in the cache key: a new statistic never reads an old null
@@ -150,8 +151,7 @@ def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  #
             except (OSError, ValueError, KeyError):
                 cache[key] = fit_relations(ref, *relate, labels)
                 _save_relations(path, *cache[key])
-    relations, residuals = cache[key]
-    return (relations, residuals) if relations is not None else (None, {})
+    return cache[key]
 
 
 def _save_relations(path: Path, relations, residuals: dict) -> None:  # noqa: ANN001
@@ -162,9 +162,7 @@ def _save_relations(path: Path, relations, residuals: dict) -> None:  # noqa: AN
     buffer = io.BytesIO()
     text = json.dumps(relations.to_dict() if relations else None)
     np.savez(buffer, relations=np.array(text), **residuals)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    write_atomic(path, buffer.getvalue())  # under the lock: one writer at a time
 
 
 @contextmanager
