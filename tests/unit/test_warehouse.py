@@ -13,6 +13,7 @@ from factory_assets.lib.warehouse import (
     replace_partitions,
     replace_tables,
     table_exists,
+    transaction,
 )
 
 D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)
@@ -86,3 +87,13 @@ def test_the_lake_is_asked_about_its_tables_not_the_in_memory_database(conn) -> 
     replace_tables(conn, [("a", pl.DataFrame({"x": [1, 2]}))])
     assert table_exists(conn, "a")
     assert describe_table(conn, "a") == (2, [("x", "BIGINT")])
+
+
+def test_asking_for_a_missing_table_inside_a_transaction_keeps_it(conn) -> None:  # noqa: ANN001
+    replace_tables(conn, [("a", pl.DataFrame({"x": [1]}))])
+    with transaction(conn):
+        conn.execute("insert into a values (2)")
+        assert not table_exists(conn, "not_yet")
+        assert table_exists(conn, "a")
+        conn.execute("insert into a values (3)")
+    assert conn.execute("select x from a order by x").fetchall() == [(1,), (2,), (3,)]
