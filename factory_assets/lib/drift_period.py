@@ -7,6 +7,7 @@ champion (its training rows with its own predictions) is built once (lib/drift_r
 import polars as pl
 
 from factory_assets.lib.drift_reference import DriftError, reference
+from factory_assets.lib.drift_window import window_keys
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
 from factory_assets.lib.warehouse import replace_partitions, table_exists
@@ -30,19 +31,37 @@ def drift_markdown(table: pl.DataFrame, max_rows: int = 200) -> str:
     return markdown_table(header, rows, max_rows=max_rows)
 
 
-def _scored(conn, key: str, line: ModelLine) -> pl.DataFrame:  # noqa: ANN001
-    """The period's feature rows with their predictions; DriftError if rows were not scored."""
+def _scored(conn, key: str, line: ModelLine, config, batches: list | None) -> tuple:  # noqa: ANN001
+    """(Scored rows, keys) of the window of ``config.window`` periods (batches) ending with ``key``.
+
+    The rows are the window's feature rows with their predictions, once ``key`` is scored: none
+    when ``key`` has no rows to score; DriftError if its rows were not scored. A dated line
+    reads the window once, each row marked whether it is ``key``'s (on a lake each read of the
+    join costs ~0.1 s); a batched one reads the batch, then the window.
+    """
     first = f"materialize {line.predictions} of {key} first"
     if not table_exists(conn, line.predictions):
         raise DriftError(f"no table {line.predictions} yet: {first}")
-    scored = conn.sql(line.scored_sql(), params=line.params([key])).pl()
+    keys = window_keys(line, key, config.window, batches)
+    if line.batches or len(keys) == 1:
+        scored = conn.sql(line.scored_sql(), params=line.params([key])).pl()
+        if scored.height and len(keys) > 1:
+            scored = conn.sql(line.scored_sql(), params=line.params(keys)).pl()
+    else:
+        date = line.columns.date
+        window = conn.sql(
+            f"select *, ({date} >= ? and {date} < ?) as __of_key from ({line.scored_sql()})",
+            params=[*line.params([key]), *line.params(keys)],
+        ).pl()
+        own = window.filter(pl.col("__of_key"))
+        scored = (window if own.height else own).drop("__of_key")
     if scored.height:
-        return scored
+        return scored, keys
     rows = conn.sql(f"select count(*) from ({line.periods_sql()})", params=line.params([key]))
     unscored = rows.fetchall()[0][0]
     if unscored:  # rows to judge, none scored: the predictions step has not run on them
         raise DriftError(f"none of the {unscored} rows of {line.features} in {key} scored: {first}")
-    return scored
+    return scored, keys
 
 
 def _not_evaluated(key: str) -> dict:
@@ -127,14 +146,11 @@ def judge_drift(
             training window.
     """
     from factory_assets.lib.drift import write_evidently_report
-    from factory_assets.lib.drift_window import estimates, window_keys
+    from factory_assets.lib.drift_window import estimates
 
     day = _day(line, key)
     with duckdb.get_connection() as conn:
-        scored = _scored(conn, key, line)
-        keys = window_keys(line, key, config.window, batches)
-        if scored.height and len(keys) > 1:
-            scored = conn.sql(line.scored_sql(), params=line.params(keys)).pl()
+        scored, keys = _scored(conn, key, line, config, batches)
         estimated, estimate_failed = estimates(conn, line, key, dict(config.floors))
     if scored.height == 0:  # a period (batch) with no rows: scored, with nothing to judge
         detail = f"no rows to score in {key}: nothing to judge"

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from factory_assets.lib.calendar import Calendar
-from factory_assets.lib.drift_period import drift_markdown, judge_drift
+from factory_assets.lib.drift_period import DriftError, drift_markdown, judge_drift
 from factory_assets.lib.holdout import holdout_fallback
 from factory_assets.lib.lake import connect
 from factory_assets.lib.model_line import ModelLine, Segments
@@ -93,8 +93,6 @@ def test_the_drift_table_shows_the_most_drifted_first_and_says_what_it_left_out(
 def test_a_period_with_no_rows_has_nothing_to_judge_and_one_never_scored_fails(
     tmp_path: Path,
 ) -> None:
-    from factory_assets.lib.drift_period import DriftError
-
     line = ModelLine(
         name="m",
         features="t",
@@ -114,6 +112,32 @@ def test_a_period_with_no_rows_has_nothing_to_judge_and_one_never_scored_fails(
     assert passed and verdict["evaluated"] is False and "nothing to judge" in metadata["detail"]
     with pytest.raises(DriftError, match="none of the 1 rows of t in 2024-03-01 scored"):
         judge_drift("2024-03-01", line, config, store, None, None)
+
+
+def test_a_window_is_read_once_with_its_period_and_not_without_it(tmp_path: Path) -> None:
+    from factory_assets.lib.drift_period import _scored
+
+    line = ModelLine(
+        name="m",
+        features="t",
+        columns=ModelColumns("id", "day", "y", (), ("x",)),
+        calendar=Calendar("daily", dt.datetime(2024, 1, 1)),
+    )
+    with connect(tmp_path / "w.sqlite") as conn:
+        conn.sql("create table t as select * from (values (1, date '2024-03-01', 0.5, true), "
+                 "(2, date '2024-03-02', 0.7, false), (3, date '2024-03-04', 0.1, true)) "
+                 "v(id, day, x, y)")  # fmt: skip
+        conn.sql("create table m_predictions as select id, day, 0.4 as probability, "
+                 "'m' as model_name, '1' as model_version from t where id < 3")  # fmt: skip
+        window = SimpleNamespace(window=2)
+        scored, keys = _scored(conn, "2024-03-02", line, window, None)
+        assert keys == ["2024-03-01", "2024-03-02"]
+        assert sorted(scored["id"].to_list()) == [1, 2] and "__of_key" not in scored.columns
+        assert set(scored.columns) >= {"x", "prediction", "model_name", "model_version"}
+        scored, _ = _scored(conn, "2024-03-03", line, window, None)  # no rows of its own
+        assert scored.height == 0
+        with pytest.raises(DriftError, match="none of the 1 rows of t in 2024-03-04 scored"):
+            _scored(conn, "2024-03-04", line, window, None)
 
 
 def test_table_exists_sees_tables_and_views_of_the_schema(tmp_path: Path) -> None:
