@@ -124,7 +124,8 @@ class Replay:
         snapshot: here snapshots expire and let-go files go at once (registered versions'
         snapshots are kept all the same). It keeps the lake's files few (by October of the
         year 764 files, 90 after one 2 s pass; a week of predictions read in 40 ms, 16 ms
-        after), though the year's replay took as long with it as without (within 2 %).
+        after), though the year's replay took as long with it as without (within 2 %). The
+        same job lets go of the drift caches of versions no longer served (report store).
         """
         config = {"expire_older_than_days": 0.0, "cleanup_older_than_hours": 0.0}
         job = self.defs.resolve_job_def("lake_maintenance")

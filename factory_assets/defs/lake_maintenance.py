@@ -1,19 +1,22 @@
-"""``lake_maintenance``: the lake's housekeeping job (lib/lake_maintenance.py) and its schedule.
+"""``lake_maintenance``: the housekeeping job (lib/lake_maintenance.py) and its schedule.
 
 Daily writes leave a snapshot and small Parquet files each; the job expires old snapshots (but
 those registered model versions were trained and evaluated on), rewrites files with many deleted
 rows, merges small files and deletes the files no snapshot needs any more, with DuckLake's own
-functions.
+functions. Beside it, the report store lets go of the drift caches of model versions no longer
+served (lib/report_retention.py).
 """
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
 from factory_assets.execution import warehouse_step
 from factory_assets.lib.lake_maintenance import maintain
 from factory_assets.lib.registry import registered_snapshots
-from factory_assets.resources import TrackingStore, Warehouse
+from factory_assets.lib.report_retention import kept_versions, prune
+from factory_assets.resources import ReportStore, TrackingStore, Warehouse
 
 
 class Retention(dg.Config):
@@ -66,17 +69,44 @@ def maintain_lake(
     return dg.Output(figures, metadata=metadata)
 
 
+class ReportRetention(dg.Config):
+    """Which model versions keep their drift caches in the report store."""
+
+    # besides every version with an alias (champion, challenger): the newest of each model
+    newest_versions: int = 3
+
+
+@dg.op(out=dg.Out(list, description="the cache files deleted"))
+def prune_reports(
+    context: dg.OpExecutionContext,
+    config: ReportRetention,
+    tracking: TrackingStore,
+    reports: ReportStore,
+) -> dg.Output:
+    """Delete the drift caches of versions neither aliased nor among their model's newest."""
+    kept = kept_versions(tracking.registry(), config.newest_versions)
+    deleted = prune(Path(reports.root), kept)
+    context.log.info(f"{len(deleted)} cache files of versions no longer served deleted")
+    metadata = {
+        "files_deleted": len(deleted),
+        "versions_kept": dg.MetadataValue.json({k: sorted(v) for k, v in sorted(kept.items())}),
+    }
+    return dg.Output([str(p) for p in deleted], metadata=metadata)
+
+
 @dg.job(
     description=(
         "Housekeeping of the DuckLake warehouse: expire snapshots older than a week (never "
         "those a registered model version points to), rewrite files with many deleted rows, "
         "merge small files, delete the files no snapshot needs. Files and bytes on disk before "
-        "and after are in the step's metadata."
+        "and after are in the step's metadata. Beside it, the report store deletes the drift "
+        "caches of model versions neither aliased nor among their model's newest."
     )
 )
 def lake_maintenance() -> None:
-    """One op: DuckLake's expire, rewrite, merge and cleanup functions."""
+    """Two ops: DuckLake's expire, rewrite, merge and cleanup functions; the reports' retention."""
     maintain_lake()
+    prune_reports()
 
 
 lake_maintenance_schedule = dg.ScheduleDefinition(

@@ -37,6 +37,7 @@ import polars as pl
 
 from factory_assets.lib.drift import ColumnDrift, ReferenceProfile, profile_column, wasserstein
 from factory_assets.lib.drift_relations import Relations, fit_relations
+from factory_assets.lib.files import write_atomic
 
 DRAWS = 200  # null windows at least: the 0.99 quantile needs more than 100
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
@@ -94,12 +95,9 @@ class Calibration:
 
     def save(self, path: Path) -> None:
         """Write as JSON, whole or not at all."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
         data = {k: getattr(self, k) for k in ("periods", "rows", "scales", "spreads", "null")}
         data["relations"] = self.relations.to_dict() if self.relations else None
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        write_atomic(path, json.dumps(data).encode())
 
     @classmethod
     def load(cls, path: Path) -> "Calibration | None":

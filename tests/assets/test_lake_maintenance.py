@@ -9,7 +9,7 @@ import pytest
 
 from factory_assets.defs.lake_maintenance import lake_maintenance
 from factory_assets.lib.lake import Lake
-from factory_assets.resources import TrackingStore, Warehouse
+from factory_assets.resources import ReportStore, TrackingStore, Warehouse
 
 DAYS = 30
 ROWS = 500
@@ -65,14 +65,18 @@ def _register(tracking: TrackingStore, tags: dict[str, str]) -> None:
 
 def _run(lake: Warehouse, tracking: TrackingStore, days: float, hours: float) -> dict:
     config = {"expire_older_than_days": days, "cleanup_older_than_hours": hours}
+    state = Path(tracking.tracking_uri.removeprefix("sqlite:///")).parent
+    reports = ReportStore(root=str(state / "reports"))
     result = lake_maintenance.execute_in_process(
-        resources={"duckdb": lake, "tracking": tracking},
+        resources={"duckdb": lake, "tracking": tracking, "reports": reports},
         run_config={"ops": {"maintain_lake": {"config": config}}},
     )
     assert result.success
-    [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    outputs = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    [output] = [e for e in outputs if e.step_key == "maintain_lake"]
     metadata = output.event_specific_data.metadata
     assert metadata["bytes_after"].value == result.output_for_node("maintain_lake")["bytes_after"]
+    assert result.output_for_node("prune_reports") == []  # the one version is the newest
     return result.output_for_node("maintain_lake")
 
 
