@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from factory_assets.lib.files import write_atomic
+
 THRESHOLD = 0.1  # Evidently's default for both methods
 MIN_REFERENCE_ROWS = 1001  # at or below 1,000 rows Evidently switches to K-S / chi-square tests
 
@@ -273,8 +275,5 @@ def write_evidently_report(
         evidently_dataset(current, numerical, categorical),
         evidently_dataset(reference, numerical, categorical),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    snapshot.save_html(str(tmp))
-    tmp.replace(path)
+    write_atomic(path, snapshot.get_html_str(as_iframe=False).encode())  # as save_html writes
     return path

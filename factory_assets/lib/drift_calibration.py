@@ -93,10 +93,16 @@ class Calibration:
         """A few quantiles of the null, for the check's metadata."""
         return {f"null_q{round(q * 100)}": float(np.quantile(self.null, q)) for q in QUANTILES}
 
-    def save(self, path: Path) -> None:
-        """Write as JSON, whole or not at all."""
+    def save(self, path: Path, with_relations: bool = True) -> None:
+        """Write as JSON, whole or not at all.
+
+        ``with_relations=False``: the relations' models are kept elsewhere (a champion's
+        relations file, lib/drift_window.py), so the file holds none and ``load`` answers
+        without them (the models are most of its size: ~5.5 MB for flights).
+        """
         data = {k: getattr(self, k) for k in ("periods", "rows", "scales", "spreads", "null")}
-        data["relations"] = self.relations.to_dict() if self.relations else None
+        kept = self.relations if with_relations else None
+        data["relations"] = kept.to_dict() if kept else None
         write_atomic(path, json.dumps(data).encode())
 
     @classmethod

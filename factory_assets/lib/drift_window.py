@@ -4,6 +4,7 @@ Periods are the line's calendar periods (hours, days, weeks, months) or its batc
 here assumes days.
 """
 
+import dataclasses
 import fcntl
 import hashlib
 import io
@@ -97,7 +98,8 @@ def calibration(profile, ref, line, champion, current, reports, cache, relations
     With ``relations``, the statistic also watches each numeric input's residual given the
     others (lib/drift_relations.py). Cached in ``cache`` (the process's reference cache) and as
     JSON in the report store, so a new run (process) of the same champion reads it instead of
-    recomputing.
+    recomputing; the JSON leaves out the relations' models, which the champion's relations file
+    holds once for every window length.
     """
     from factory_assets.lib.drift_calibration import Calibration, calibrate
 
@@ -121,9 +123,44 @@ def calibration(profile, ref, line, champion, current, reports, cache, relations
             found = calibrate(
                 profile, ref, labels, periods, current.height, relate=relate, fitted=fitted
             )
-            found.save(path)
+            found.save(path, with_relations=False)
+        elif relate:
+            watched = saved_relations(ref, line, champion, relate, reports, cache)
+            found = dataclasses.replace(found, relations=watched)
         cache[key] = found
     return cache[key]
+
+
+def _relations_file(champion: tuple, relate: tuple, reports) -> tuple:  # noqa: ANN001
+    """(The cache key, the report store's file) of a champion's relations."""
+    name, version, window, run = champion
+    digest = hashlib.sha1(json.dumps([list(window), relate, run]).encode()).hexdigest()[:12]
+    path = reports.path(name, f"drift_relations_v{version}_{digest}.npz")
+    return ("relations", name, version, digest), path
+
+
+def saved_relations(ref, line, champion, relate, reports, cache):  # noqa: ANN001, ANN201, PLR0913
+    """The champion's relations without the reference's residuals: read once, or fitted.
+
+    A check of a window whose null is already calibrated needs the models only: they are read
+    from the relations file alone (not its residuals, ~30 MB for flights); without the file
+    they are fitted and saved as ``fitted_relations`` does.
+    """
+    from factory_assets.lib.drift_relations import Relations
+
+    key, path = _relations_file(champion, relate, reports)
+    models = ("models", *key[1:])
+    if key in cache:
+        return cache[key][0]
+    if models not in cache:
+        try:
+            with np.load(path) as saved:  # a member is read only when asked for
+                data = json.loads(str(saved["relations"]))
+            cache[models] = Relations.from_dict(data) if data else None
+        except (OSError, ValueError, KeyError):
+            labels = period_labels(ref, line)
+            return fitted_relations(ref, labels, champion, relate, reports, cache)[0]
+    return cache[models]
 
 
 def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  # noqa: ANN001
@@ -137,11 +174,8 @@ def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  #
     """
     from factory_assets.lib.drift_relations import Relations, fit_relations
 
-    name, version, window, run = champion
-    digest = hashlib.sha1(json.dumps([list(window), relate, run]).encode()).hexdigest()[:12]
-    key = ("relations", name, version, digest)
+    key, path = _relations_file(champion, relate, reports)
     if key not in cache:
-        path = reports.path(name, f"drift_relations_v{version}_{digest}.npz")
         with _locked(path):
             try:
                 with np.load(path) as saved:

@@ -1,6 +1,7 @@
 """Drift report, delayed-label performance and the sensors that retrain, on a real line."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -103,6 +104,14 @@ def test_a_champions_reference_is_kept_for_the_steps_of_later_runs(defs, monitor
     assert saved.stat().st_ino == written.st_ino  # read, not scored and written again
     verdicts = [_check(r, DRIFT).metadata["drift_statistic"].value for r in (first, again)]
     assert verdicts[0] == verdicts[1]
+    null = json.loads(next(reports.glob("drift_null_v*.json")).read_text())
+    assert null["relations"] is None  # the models are in the champion's relations file
+    (relations,) = reports.glob("drift_relations_v*.npz")
+    with np.load(relations) as saved:
+        models = json.loads(str(saved["relations"]))["models"]
+    [(_, cache)] = drift_reference._REFERENCES.values()  # the second run's, read from files
+    [null] = [v for k, v in cache.items() if k[0] == "calibration"]
+    assert models and null.relations.models == {k: tuple(v) for k, v in models.items()}
 
 
 def test_the_drift_check_fails_only_above_its_threshold(defs, monitored) -> None:  # noqa: ANN001
