@@ -199,11 +199,18 @@ def registered_snapshots(registry: Registry) -> set[int]:
     """
     from factory_assets.lib.lake_snapshots import SNAPSHOT_TAGS
 
-    found, token = set(), None
-    while True:  # the registry answers in pages
-        page = registry.client.search_model_versions(page_token=token)
-        for version in page:
-            found |= {int(version.tags[t]) for t in SNAPSHOT_TAGS if version.tags.get(t)}
+    found = set()
+    for version in pages(registry.client.search_model_versions):
+        found |= {int(version.tags[t]) for t in SNAPSHOT_TAGS if version.tags.get(t)}
+    return found
+
+
+def pages(search) -> list:  # noqa: ANN001 (an MlflowClient search method)
+    """Every item an MLflow search answers, page after page."""
+    found, token = [], None
+    while True:
+        page = search(page_token=token)
+        found += list(page)
         token = page.token
         if not token:
             return found

@@ -13,7 +13,7 @@ is not a registered model's.
 import re
 from pathlib import Path
 
-from factory_assets.lib.registry import Registry
+from factory_assets.lib.registry import Registry, pages
 
 # a cache file (or its lock) of one model version: drift_<kind>_v<version>_<digest>.<ext>
 CACHE = re.compile(
@@ -22,26 +22,18 @@ CACHE = re.compile(
 
 
 def kept_versions(registry: Registry, newest: int) -> dict[str, set[int]]:
-    """Per registered model: its versions with an alias and its ``newest`` latest versions."""
-    client, kept = registry.client, {}
-    for model in _pages(client.search_registered_models):  # its aliases: version searches
-        numbers = sorted(  # leave them out
-            int(v.version) for v in _pages(client.search_model_versions, f"name = '{model.name}'")
-        )
-        aliased = {int(v) for v in (model.aliases or {}).values()}
-        kept[model.name] = aliased | set(numbers[-newest:] if newest > 0 else [])
+    """Per registered model: its versions with an alias and its ``newest`` latest versions.
+
+    Aliases come from the registered models: a version search leaves them empty.
+    """
+    numbers: dict[str, list[int]] = {}
+    for version in pages(registry.client.search_model_versions):
+        numbers.setdefault(version.name, []).append(int(version.version))
+    kept = {}
+    for model in pages(registry.client.search_registered_models):
+        latest = sorted(numbers.get(model.name, []))[-newest:] if newest > 0 else []
+        kept[model.name] = {int(v) for v in (model.aliases or {}).values()} | set(latest)
     return kept
-
-
-def _pages(search, *args: str) -> list:  # noqa: ANN001
-    """Every item of an MLflow search that answers in pages."""
-    found, token = [], None
-    while True:
-        page = search(*args, page_token=token)
-        found += list(page)
-        token = page.token
-        if not token:
-            return found
 
 
 def prune(root: Path, kept: dict[str, set[int]]) -> list[Path]:
