@@ -5,17 +5,14 @@ here assumes days.
 """
 
 import dataclasses
-import fcntl
 import hashlib
-import io
 import json
-from contextlib import contextmanager
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import polars as pl
 
-from factory_assets.lib.files import write_atomic
+from factory_assets.lib.drift_relations_store import fitted_relations, saved_relations
 from factory_assets.lib.model_line import ModelLine
 
 # in the cache key: a new statistic never reads an old null
@@ -125,90 +122,11 @@ def calibration(profile, ref, line, champion, current, reports, cache, relations
             )
             found.save(path, with_relations=False)
         elif relate:
-            watched = saved_relations(ref, line, champion, relate, reports, cache)
+            labels = partial(period_labels, ref, line)  # asked for only if it must fit
+            watched = saved_relations(ref, labels, champion, relate, reports, cache)
             found = dataclasses.replace(found, relations=watched)
         cache[key] = found
     return cache[key]
-
-
-def _relations_file(champion: tuple, relate: tuple, reports) -> tuple:  # noqa: ANN001
-    """(The cache key, the report store's file) of a champion's relations."""
-    name, version, window, run = champion
-    digest = hashlib.sha1(json.dumps([list(window), relate, run]).encode()).hexdigest()[:12]
-    path = reports.path(name, f"drift_relations_v{version}_{digest}.npz")
-    return ("relations", name, version, digest), path
-
-
-def saved_relations(ref, line, champion, relate, reports, cache):  # noqa: ANN001, ANN201, PLR0913
-    """The champion's relations without the reference's residuals: read once, or fitted.
-
-    A check of a window whose null is already calibrated needs the models only: they are read
-    from the relations file alone (not its residuals, ~30 MB for flights); without the file
-    they are fitted and saved as ``fitted_relations`` does.
-    """
-    from factory_assets.lib.drift_relations import Relations
-
-    key, path = _relations_file(champion, relate, reports)
-    models = ("models", *key[1:])
-    if key in cache:
-        return cache[key][0]
-    if models not in cache:
-        try:
-            with np.load(path) as saved:  # a member is read only when asked for
-                data = json.loads(str(saved["relations"]))
-            cache[models] = Relations.from_dict(data) if data else None
-        except (OSError, ValueError, KeyError):
-            labels = period_labels(ref, line)
-            return fitted_relations(ref, labels, champion, relate, reports, cache)[0]
-    return cache[models]
-
-
-def fitted_relations(ref, labels, champion, relate, reports, cache) -> tuple:  # noqa: ANN001
-    """``fit_relations`` of this champion's reference, fitted once for every window length.
-
-    ``champion`` is (model name, version, reference window, MLflow run id).
-
-    The relations depend on the reference alone, while a calibration is per window length (the
-    first days of a line have windows of 1, 2, … periods): cached in ``cache`` and in the report
-    store, and fitted under a file lock, so steps of one run that need it at once fit it once.
-    """
-    from factory_assets.lib.drift_relations import Relations, fit_relations
-
-    key, path = _relations_file(champion, relate, reports)
-    if key not in cache:
-        with _locked(path):
-            try:
-                with np.load(path) as saved:
-                    data = json.loads(str(saved["relations"]))
-                    residuals = {k: saved[k] for k in saved.files if k != "relations"}
-                cache[key] = (Relations.from_dict(data) if data else None), residuals
-            except (OSError, ValueError, KeyError):
-                cache[key] = fit_relations(ref, *relate, labels)
-                _save_relations(path, *cache[key])
-    return cache[key]
-
-
-def _save_relations(path: Path, relations, residuals: dict) -> None:  # noqa: ANN001
-    """The relations (JSON) and the reference's residuals in one .npz, whole or not at all.
-
-    None (no relation worth watching) is saved too, as "null", so it is not fitted again.
-    """
-    buffer = io.BytesIO()
-    text = json.dumps(relations.to_dict() if relations else None)
-    np.savez(buffer, relations=np.array(text), **residuals)
-    write_atomic(path, buffer.getvalue())  # under the lock: one writer at a time
-
-
-@contextmanager
-def _locked(path: Path):  # noqa: ANN202
-    """Hold an exclusive lock on ``path``'s lock file (beside it) while the block runs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_name(f".{path.name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def served_sql(line: ModelLine) -> str:

@@ -7,7 +7,7 @@ import polars as pl
 
 from factory_assets.lib import drift_relations
 from factory_assets.lib.drift_relations import fit_relations
-from factory_assets.lib.drift_window import fitted_relations
+from factory_assets.lib.drift_relations_store import fitted_relations
 from factory_assets.resources import ReportStore
 
 ROWS, PERIODS = 200, 30
