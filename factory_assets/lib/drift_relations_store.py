@@ -30,9 +30,9 @@ def saved_relations(ref, labels, champion, relate, reports, cache):  # noqa: ANN
     """The champion's relations without the reference's residuals: read once, or fitted.
 
     A check of a window whose null is already calibrated needs the models only: they are read
-    from the relations file alone (not its residuals, ~30 MB for flights); without the file
-    they are fitted and saved as ``fitted_relations`` does (``labels()``: the reference's
-    periods, asked for only then).
+    from the relations file alone (not its residuals, ~30 MB for a 110k-row reference);
+    without the file they are fitted and saved as ``fitted_relations`` does (``labels()``:
+    the reference's periods, asked for only then).
     """
     key, path = _relations_file(champion, relate, reports)
     models = ("models", *key[1:])

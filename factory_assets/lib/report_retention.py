@@ -1,9 +1,9 @@
 """Retention of the report store: the drift caches of model versions no longer served.
 
 For each champion, drift keeps caches in the model's report folder (lib/drift_reference.py,
-lib/drift_window.py): its scored reference (Parquet, ~2 MB for 90 days of flights), its input
-relations and their residuals (.npz, ~30 MB) and a calibrated null per window length (JSON,
-~5.5 MB each). Without retention a replayed year of flights left ~0.5 GB of them by October.
+lib/drift_window.py): its scored reference (Parquet, ~2 MB for a 110k-row reference), its input
+relations and their residuals (.npz, ~30 MB) and a calibrated null per window length (JSON).
+Without retention a replayed year of the example dataset left ~0.5 GB of them by October.
 They can always be computed again, so those of a version that holds no alias (champion,
 challenger) and is not among its model's newest ``newest`` versions are deleted. What people
 read (each period's HTML report, the monitoring summary) is left alone, as is every folder that
