@@ -98,7 +98,7 @@ class Calibration:
 
         ``with_relations=False``: the relations' models are kept elsewhere (a champion's
         relations file, lib/drift_window.py), so the file holds none and ``load`` answers
-        without them (the models are most of its size: ~5.5 MB for flights).
+        without them (the models are most of its size: ~5.5 MB with ten watched relations).
         """
         data = {k: getattr(self, k) for k in ("periods", "rows", "scales", "spreads", "null")}
         kept = self.relations if with_relations else None
