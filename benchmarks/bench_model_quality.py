@@ -50,8 +50,9 @@ def state_env(state: Path) -> dict[str, str]:
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     # the lake's catalog named (not left to the default): a project .env cannot move it
     warehouse = str(state / "warehouse.sqlite")  # its files beside it, warehouse.sqlite.files/
+    # its own landing zone too: replays side by side never share a file
     return {**env, "FACTORY_STATE_DIR": str(state), "FACTORY_WAREHOUSE": warehouse,
-            "DAGSTER_HOME": str(home)}  # fmt: skip
+            "FACTORY_DATA_DIR": str(state / "data"), "DAGSTER_HOME": str(home)}  # fmt: skip
 
 
 def replay(dataset: str, days: int, state: Path, variables: dict | None = None) -> float:
