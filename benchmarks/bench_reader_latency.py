@@ -7,8 +7,9 @@ each time (``small``: the DuckDB CLI run per query). Each reader has a backfill 
 each catalog alike, so one reader's CPU (a new connection costs ~0.2 s of a core) never counts
 against the other on a 2-core machine. Latency p50/p99 of the reads that found the table, and
 every error. Baseline: the commit before the lake, one DuckDB file; its reader can only open a
-new read-only connection per query, and meets the writers' lock. Goal: p99 < 100 ms on the open
-connection. The candidate's steps run at ``FACTORY_STEP_NICE`` (default 10), the readers at
+new read-only connection per query, and meets the writers' lock
+(``FACTORY_BENCH_READER_BASELINE=reuse`` keeps the last record's, with its date). Goal: p99 <
+100 ms on the open connection. The candidate's steps run at ``FACTORY_STEP_NICE`` (default 10), the readers at
 normal priority, as a notebook beside the line would. The candidate runs on the embedded SQLite
 catalog and on a Postgres catalog (the production tier's, a fresh database on the local server).
 On SQLite a reader that meets a writer's lock waits in SQLite's retry and busy handler, which in
