@@ -3,18 +3,17 @@
 While a backfill of the flights line runs as 4 runs at once (``FACTORY_BENCH_READER_DAYS``, 16
 days, ``tests/production/backfill.py``), a reader process counts one day of ``fct_flights`` in a
 loop: on one connection kept open (``small-held``: a notebook, a BI tool), or on a new connection
-each time (``small``: the DuckDB CLI run per query). Each reader has a backfill of its own, on
-each catalog alike, so one reader's CPU (a new connection costs ~0.2 s of a core) never counts
-against the other on a 2-core machine. Latency p50/p99 of the reads that found the table, and
-every error. Baseline: the commit before the lake, one DuckDB file; its reader can only open a
-new read-only connection per query, and meets the writers' lock
-(``FACTORY_BENCH_READER_BASELINE=reuse`` keeps the last record's, with its date). Goal: p99 <
-100 ms on the open connection. The candidate's steps run at ``FACTORY_STEP_NICE`` (default 10), the readers at
-normal priority, as a notebook beside the line would. The candidate runs on the embedded SQLite
-catalog and on a Postgres catalog (the production tier's, a fresh database on the local server).
-On SQLite a reader that meets a writer's lock waits in SQLite's retry and busy handler, which in
-the packaged ``sqlite_scanner`` sleeps a whole second (``over_1_s``: it calls ``sleep``, not
-``usleep``).
+each time (``small``: the DuckDB CLI run per query). Each reader has a backfill of its own, on each
+catalog alike, so one reader's CPU (a new connection costs ~0.2 s of a core) never counts against
+the other on a 2-core machine. Latency p50/p99 of the reads that found the table, and every error.
+Baseline: the commit before the lake, one DuckDB file; its reader can only open a new read-only
+connection per query, and meets the writers' lock (``FACTORY_BENCH_READER_BASELINE=reuse`` keeps
+the last record's, with its date). Goal: p99 < 100 ms on the open connection. The candidate's steps
+run at ``FACTORY_STEP_NICE`` (default 10), the readers at normal priority, as a notebook beside the
+line would. The candidate runs on the embedded SQLite catalog and on a Postgres catalog (the
+production tier's, a fresh database on the local server). On SQLite a reader that meets a writer's
+lock waits in SQLite's retry and busy handler, which in the packaged ``sqlite_scanner`` sleeps a
+whole second (``over_1_s``: it calls ``sleep``, not ``usleep``).
 """
 
 import datetime as dt
@@ -105,13 +104,7 @@ def _baseline(folder: Path, data: Path) -> dict:
     """The DuckDB file's side, measured now or (``REUSE_BASELINE``) as the last record has it."""
     path = RESULTS_DIR / f"{NAME}.json"
     if REUSE_BASELINE and path.exists():
-        last = json.loads(path.read_text())
-        side = last["baseline_side"]
-        if "measured_at" in side:
-            return side
-        # a record from before each reader had its own backfill: runs and load beside "small"
-        small = {**side["small"], "runs": side["runs"], "load": side["load"]}
-        return {"small": small, "measured_at": last["measured_at"]}
+        return json.loads(path.read_text())["baseline_side"]  # "measured_at" inside
     tree = export_baseline(folder)
     small = _side(tree, folder / "duckdb", "warehouse.duckdb", data, "small")
     return {"small": small, "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -144,9 +137,7 @@ def main() -> None:
         # the candidate's steps run this much nicer than the readers (the baseline's do not)
         "candidate_step_nice": settings().step_nice,
         "goal": f"p99 < {GOAL_P99_S * 1000:.0f} ms on the open connection, 0 errors",
-        "goal_met": bool(
-            p99 is not None and p99 < GOAL_P99_S * 1000 and held["errors"] == 0
-        ),  # fmt: skip
+        "goal_met": bool(p99 is not None and p99 < GOAL_P99_S * 1000 and held["errors"] == 0),
         "goal_met_on_postgres_catalog": bool(
             p99_pg is not None and p99_pg < GOAL_P99_S * 1000 and held_pg["errors"] == 0
         ),
