@@ -87,7 +87,7 @@ def _store(record: dict, name: str) -> None:
         os.replace(tmp, RESULTS_DIR / f"{name}{suffix}")
 
 
-def replay_all(pairs: list[tuple[str, str]], args: argparse.Namespace) -> dict:
+def replay_all(pairs: list[tuple[str, str]], batched: dict, args: argparse.Namespace) -> dict:
     """Replay each (dataset, policy) afresh, ``args.jobs`` at a time; their seconds by pair.
 
     Each replay is its own ``factory`` process with its own state and landing zone, so running
@@ -99,8 +99,8 @@ def replay_all(pairs: list[tuple[str, str]], args: argparse.Namespace) -> dict:
         dataset, policy = pair
         state = args.state / dataset / policy
         shutil.rmtree(state, ignore_errors=True)
-        batched = any(line.batches for _, line in bmq.lines(dataset))
-        return round(bmq.replay(dataset, args.days, state, rp.policy_env(policy, batched)), 1)
+        variables = rp.policy_env(policy, batched[dataset])
+        return round(bmq.replay(dataset, args.days, state, variables), 1)
 
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         return dict(zip(pairs, pool.map(one, pairs), strict=True))
@@ -123,17 +123,19 @@ def main(argv: list[str] | None = None) -> dict:
         rp.policy_env(policy, False)  # an unknown name fails before any replay
     from factory_assets.lib.lake import connect
 
+    found = {dataset: bmq.lines(dataset) for dataset in args.dataset}
+    batched = {d: any(line.batches for _, line in lines) for d, lines in found.items()}
+    pairs = [(dataset, policy) for dataset in args.dataset for policy in policies]
+    seconds = {} if args.reuse else replay_all(pairs, batched, args)
+    # read after the replays: a run of other datasets that finished meanwhile is kept
     name = "retrain_policy_value" + (f"_{args.days}d" if args.days else "")
     path = RESULTS_DIR / f"{name}.json"
     record = json.loads(path.read_text()) if path.exists() else {"models": {}, "replays": {}}
-    pairs = [(dataset, policy) for dataset in args.dataset for policy in policies]
-    seconds = {} if args.reuse else replay_all(pairs, args)
     for dataset, policy in pairs:
-        found, state = bmq.lines(dataset), args.state / dataset / policy
-        batched = any(line.batches for _, line in found)
+        state = args.state / dataset / policy
         started = time.perf_counter()
         with connect(state / "warehouse.sqlite", read_only=True) as conn:
-            for _, line in found:
+            for _, line in found[dataset]:
                 judged = judge(conn, line, state, args.batch_group)
                 if judged is None:
                     continue
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
             "replay_seconds": seconds[dataset, policy] if ran else earlier.get("replay_seconds"),
             "side_by_side": args.jobs if ran else earlier.get("side_by_side", 1),
             "judge_seconds": round(time.perf_counter() - started, 1),
-            "variables": {k: v for k, v in rp.policy_env(policy, batched).items() if v},
+            "variables": {k: v for k, v in rp.policy_env(policy, batched[dataset]).items() if v},
         }
     summarise(record)
     record |= {
