@@ -31,24 +31,31 @@ def _midranks(x: np.ndarray) -> np.ndarray:
     return rankdata(x, method="average")
 
 
+def _placements(y: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """(AUC, per-positive and per-negative placement values) of ``p``; None under 2 a class."""
+    pos, neg = p[y == 1], p[y == 0]
+    m, n = pos.size, neg.size
+    if m < 2 or n < 2:
+        return None
+    tz = _midranks(np.concatenate([pos, neg]))
+    tx, ty = _midranks(pos), _midranks(neg)
+    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (tz[:m] - tx) / n  # per positive: the share of negatives it outranks
+    v01 = 1.0 - (tz[m:] - ty) / m  # per negative: the share of positives outranking it
+    return float(auc), v10, v01
+
+
 def delong(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """(AUC, its DeLong standard error) of scores ``p`` against 0/1 labels ``y``.
 
     NaN for both when a class has fewer than two rows (no variance to estimate).
     """
     y = np.asarray(y, dtype=float).ravel()
-    p = np.asarray(p, dtype=float).ravel()
-    pos, neg = p[y == 1], p[y == 0]
-    m, n = pos.size, neg.size
-    if m < 2 or n < 2:
+    placed = _placements(y, np.asarray(p, dtype=float).ravel())
+    if placed is None:
         return float("nan"), float("nan")
-    tz = _midranks(np.concatenate([pos, neg]))
-    tx, ty = _midranks(pos), _midranks(neg)
-    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v10 = (tz[:m] - tx) / n  # per positive: the share of negatives it outranks
-    v01 = 1.0 - (tz[m:] - ty) / m  # per negative: the share of positives outranking it
-    se = math.sqrt(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
-    return float(auc), se
+    auc, v10, v01 = placed
+    return auc, math.sqrt(np.var(v10, ddof=1) / v10.size + np.var(v01, ddof=1) / v01.size)
 
 
 def row_losses(metric: str, y: np.ndarray, pred: np.ndarray, task: Task) -> np.ndarray | None:
@@ -134,3 +141,47 @@ def e_value(shortfalls: list[float] | np.ndarray, rho: float = RHO) -> float:
     """
     z = np.asarray([s for s in shortfalls if np.isfinite(s)], dtype=float)
     return float(e_process(z, rho)[-1]) if z.size else 1.0
+
+
+def paired_gain(
+    metric: str, y: np.ndarray, pred: np.ndarray, other: np.ndarray, task: Task
+) -> tuple[float, float]:
+    """(gain, its standard error) of ``pred`` over ``other`` on the same rows, better-positive.
+
+    The two are scored on the same rows, so their errors are correlated and the gain's error
+    is far smaller than either metric's: AUC by DeLong's paired covariance (placement values
+    of both on the same positives and negatives), a mean of row terms (brier, log loss,
+    accuracy, MAE) by the row differences, RMSE and R² through the squared errors' mean
+    difference, anything else by a seeded paired bootstrap. NaN when it cannot be estimated.
+    """
+    y, a, b = np.asarray(y), np.asarray(pred, dtype=float), np.asarray(other, dtype=float)
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    if metric == "auc" and task.kind == "binary":
+        y = y.astype(float).ravel()
+        mine, theirs = _placements(y, a.ravel()), _placements(y, b.ravel())
+        if mine is None or theirs is None:
+            return float("nan"), float("nan")
+        d10, d01 = mine[1] - theirs[1], mine[2] - theirs[2]
+        se = math.sqrt(np.var(d10, ddof=1) / d10.size + np.var(d01, ddof=1) / d01.size)
+        return mine[0] - theirs[0], se
+    square = "mse" if metric in ("rmse", "r2") and task.kind == "regression" else metric
+    rows_a = row_losses("rmse" if square == "mse" else metric, y, a, task)
+    rows_b = row_losses("rmse" if square == "mse" else metric, y, b, task)
+    if rows_a is not None and y.size >= 2:  # noqa: PLR2004 (a variance needs two rows)
+        d = rows_a - rows_b
+        gain, se = float(d.mean()), float(np.std(d, ddof=1) / math.sqrt(d.size))
+        if square != "mse":
+            return sign * gain, se
+        if metric == "r2":  # 1 - mse / var(y): the same var(y) for both
+            scale = float(np.var(y)) or float("nan")
+            return -gain / scale, se / scale
+        total = math.sqrt(rows_a.mean()) + math.sqrt(rows_b.mean())  # rmse_a - rmse_b = d / total
+        return -gain / total, se / total
+    rng, diffs = np.random.default_rng(0), np.empty(DRAWS)
+    for i in range(DRAWS):
+        rows = rng.integers(0, y.size, y.size)
+        diffs[i] = task.score(y[rows], a[rows], metric) - task.score(y[rows], b[rows], metric)
+    diffs = diffs[np.isfinite(diffs)]
+    if diffs.size < DRAWS // 2:
+        return float("nan"), float("nan")
+    return task.score(y, a, metric) - task.score(y, b, metric), float(np.std(diffs, ddof=1))
