@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> dict:
     found = {dataset: bmq.lines(dataset) for dataset in args.dataset}
     batched = {d: any(line.batches for _, line in lines) for d, lines in found.items()}
     pairs = [(dataset, policy) for dataset in args.dataset for policy in policies]
+    head = ["git", "rev-parse", "--short", "HEAD"]
+    commit = subprocess.run(head, cwd=bmq.ROOT, capture_output=True, text=True, check=False)
+    commit = commit.stdout.strip() or None
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     seconds = {} if args.reuse else replay_all(pairs, batched, args)
     # read after the replays: a run of other datasets that finished meanwhile is kept
     name = "retrain_policy_value" + (f"_{args.days}d" if args.days else "")
@@ -151,6 +156,9 @@ def main(argv: list[str] | None = None) -> dict:
             "side_by_side": args.jobs if ran else earlier.get("side_by_side", 1),
             "judge_seconds": round(time.perf_counter() - started, 1),
             "variables": {k: v for k, v in rp.policy_env(policy, batched[dataset]).items() if v},
+            # which code served: a record merges replays of different commits
+            "commit": commit if ran else earlier.get("commit"),
+            "replayed_at": now if ran else earlier.get("replayed_at"),
         }
     summarise(record)
     record |= {
