@@ -153,10 +153,11 @@ def decide_with_live(  # noqa: PLR0913
         f"{name} {mine:.4f} vs the champion's {theirs:.4f}, gain {gain:+.4f} "
         f"({uncertainty.LEVEL:.0%} interval {low:+.4f} … {high:+.4f})"
     )
-    if gain >= margin and low > 0:
+    bound = min(0.0, margin)  # a run's negative margin (accept a worse one) lowers the bar too
+    if gain >= margin and low > bound:
         return GateDecision(True, f"{on_live}: beats it by at least {margin} and beyond the "
                             f"live rows' noise (the live holdout decides); {on_fixed}")  # fmt: skip
-    if gain < -margin or high < 0:
+    if gain < -abs(margin) or high < bound:
         return GateDecision(False, f"{on_live}: worse on the newest served periods (the live "
                             f"holdout decides, the champion stays); {on_fixed}")  # fmt: skip
     return GateDecision(

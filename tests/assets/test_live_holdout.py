@@ -184,6 +184,11 @@ def test_a_lead_on_the_live_holdout_within_its_noise_keeps_the_champion() -> Non
     small = {**live, "challenger": {"auc": 0.7015}, "gain": {"auc": {"gain": 0.0015, "se": 1e-4}}}
     assert not decide_with_live(fixed, {"auc": 0.71}, {"auc": 0.70}, small, Config, "6").promote
 
+    class Loose:  # a run's negative margin: a challenger up to that much worse is let through
+        metric, margin = "auc", -1.0
+
+    assert decide_with_live(fixed, {"auc": 0.71}, {"auc": 0.70}, live, Loose, "6").promote
+
 
 def test_the_floors_come_before_the_live_holdout() -> None:
     class Config:
