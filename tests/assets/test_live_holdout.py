@@ -121,6 +121,11 @@ def test_a_champion_worse_on_the_newest_served_days_is_replaced(served) -> None:
     metadata, evaluation = _metadata(result), _evaluation(result)
     assert evaluation["live_window"] == "2013-01-07 … 2013-01-07"
     assert evaluation["live_challenger_auc"] > evaluation["live_champion_auc"] + 0.002
+    # the paired gain the gate reads: the two AUCs' difference, beyond its 98 % interval's noise
+    gain = evaluation["live_challenger_auc"] - evaluation["live_champion_auc"]
+    assert evaluation["live_gain_auc"] == pytest.approx(gain, abs=1e-9)
+    assert 0 < evaluation["live_gain_auc_se"] < gain / 2.33
+    assert "gain (98% interval)" in _metadata(result, "flights_evaluation")["live_holdout"]
     # the champion re-scored from its package is what it served on those rows
     assert abs(evaluation["live_served_auc"] - evaluation["live_champion_auc"]) < 1e-3
     reason = metadata["gate_reason"]
@@ -129,11 +134,14 @@ def test_a_champion_worse_on_the_newest_served_days_is_replaced(served) -> None:
     assert metadata["promoted"] is True, reason
     assert "live holdout 2013-01-07 … 2013-01-07" in reason and "the live holdout decides" in reason
     assert "fixed holdout AUC" in reason  # both comparisons, with their figures
+    assert "beyond the live rows' noise" in reason and "98% interval +0." in reason
     assert str(registry.version("flights", CHAMPION).version) == metadata["model_version"]
     tags = registry.client.get_model_version("flights", metadata["model_version"]).tags
     assert tags["live_holdout"] == "2013-01-07 … 2013-01-07"
     assert tags["live_champion_version"] == before
     assert float(tags["live_challenger_auc"]) > float(tags["live_champion_auc"])
+    assert float(tags["live_gain_auc"]) == pytest.approx(gain, abs=1e-4)
+    assert float(tags["live_gain_auc_se"]) > 0
     run = registry.client.get_run(registry.client.get_model_version("flights",
                                   metadata["model_version"]).run_id)  # fmt: skip
     assert run.data.tags["live_rows"] == str(evaluation["live_rows"])

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from factory_assets.lib import uncertainty
 from factory_assets.lib.live_gate import judge_live, live_tags
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.model_line import ModelLine
@@ -45,13 +46,22 @@ def judge_live_segments(  # noqa: PLR0913
             registry.client.log_batch(model["run_id"], tags=[RunTag(k, v) for k, v in tags.items()])
 
 
+def _gain(live: dict, metric: str) -> str:
+    """The challenger's paired gain over the champion and its interval, as the gate reads it."""
+    gain = live.get("gain", {}).get(metric)
+    if not gain:
+        return ""
+    half = uncertainty.Z * gain["se"]
+    return f"{gain['gain']:+.4f} ({gain['gain'] - half:+.4f} … {gain['gain'] + half:+.4f})"
+
+
 def _row(segment: str | None, live: dict, metric: str) -> tuple:
     w = live["window"]
     if "challenger" not in live:
-        return (segment or "(all)", "", "", "", "", "", "", f"none: {w.get('why_none')}")
+        return (segment or "(all)", "", "", "", "", "", "", "", f"none: {w.get('why_none')}")
     window = f"{w['first']} … {w['last']}"
     figures = (f"{live[who][metric]:.4f}" for who in WHO)
-    return (segment or "(all)", window, w["periods"], w["rows"], *figures,
+    return (segment or "(all)", window, w["periods"], w["rows"], *figures, _gain(live, metric),
             f"champion v{live['champion_version']}")  # fmt: skip
 
 
@@ -62,13 +72,18 @@ def live_metadata(results: dict, line: ModelLine) -> dict:
     if not found:
         return {}
     name = metric_label(metric)
+    level = f"{uncertainty.LEVEL:.0%}"
     header = ["segment", "live window", "periods", "rows", f"challenger {name}",
-              f"champion {name}", f"served {name}", "note"]  # fmt: skip
+              f"champion {name}", f"served {name}", f"gain ({level} interval)",
+              "note"]  # fmt: skip
     table = [_row(s, live, metric) for s, live in found.items()]
     metadata = {"live_holdout": dg.MetadataValue.md(markdown_table(header, table))}
     if list(found) == [None] and "challenger" in found[None]:
         live = found[None]
         metadata |= {f"live_{who}_{metric}": float(live[who][metric]) for who in WHO}
+        gain = live.get("gain", {}).get(metric)
+        if gain:
+            metadata |= {f"live_gain_{metric}": gain["gain"], f"live_gain_{metric}_se": gain["se"]}
         metadata |= {"live_window": f"{live['window']['first']} … {live['window']['last']}",
                      "live_rows": live["window"]["rows"]}  # fmt: skip
     return metadata
