@@ -53,8 +53,12 @@ def job(keys: str) -> dg.JobDefinition:
 
 
 def ranges(first: dt.date, last: dt.date, runs: int) -> list[tuple[str, str]]:
-    """The days first … last in ``runs`` contiguous ranges, as long as can be equal."""
+    """The days first … last in ``runs`` contiguous ranges, as long as can be equal.
+
+    Fewer days than runs: one range a day (no run gets an empty range).
+    """
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    runs = min(runs, len(days))
     size, extra = divmod(len(days), runs)
     out, start = [], 0
     for i in range(runs):
@@ -78,7 +82,7 @@ def concurrent_runs(first: dt.date, last: dt.date, runs: int) -> dict:
     """Reference tables once, then ``runs`` runs of LINE at once; what they did."""
     with dg.DagsterInstance.get() as instance:  # in this process: not what is measured
         assert job(",".join(REFERENCE)).execute_in_process(instance=instance).success
-    started = time.monotonic()
+    started, parts = time.monotonic(), ranges(first, last, runs)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", MODULE, "one", a, b],
@@ -86,13 +90,13 @@ def concurrent_runs(first: dt.date, last: dt.date, runs: int) -> dict:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for a, b in ranges(first, last, runs)
+        for a, b in parts
     ]
     outputs = [p.communicate()[0] for p in procs]
     wall = time.monotonic() - started
     run_ids = [line.split()[1] for out in outputs for line in out.splitlines()
                if line.startswith("RUN ")]  # fmt: skip
-    assert len(run_ids) == runs, "\n".join(o[-3000:] for o in outputs)
+    assert len(run_ids) == len(parts), "\n".join(o[-3000:] for o in outputs)
     return {"wall_s": round(wall, 1), **summary(run_ids)}
 
 
