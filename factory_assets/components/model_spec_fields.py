@@ -125,8 +125,8 @@ class EvaluationSpec(dg.Model):
         "The live holdout: the newest labelled periods (batches) the line served, outside the "
         "challenger's training and validation (a split model: its holdout keys). Champion and "
         "challenger are scored on the same rows; with at least min_rows of them the gate "
-        "promotes a challenger only when it beats the champion there by gate.margin and the "
-        "98 % interval of its paired gain lies above 0; otherwise the champion stays. 0: off.",
+        "promotes a challenger that beats the champion there by gate.margin and refuses one "
+        "worse there by more, and the fixed holdout decides a tie. 0: off.",
         ge=0,
         le=366,
     )
