@@ -172,9 +172,9 @@ def test_a_challenger_worse_on_the_live_holdout_is_refused_whatever_the_fixed_on
     assert kept.promote and "within 0.002, the fixed holdout decides" in kept.reason
     stale = decide_with_live(fixed, {"auc": 0.70}, {"auc": 0.65}, live, Config, "4")
     assert stale.promote and "judged version 3, not the champion" in stale.reason
-    refit = {**live, "champion_model": "its refit (which serves worse than its gated model)"}
+    refit = {**live, "champion_model": "gated (it serves a refit)"}
     named = decide_with_live(fixed, {"auc": 0.70}, {"auc": 0.65}, refit, Config, "3")
-    assert "vs the champion's (its refit (which serves worse" in named.reason
+    assert "vs the champion's (gated (it serves a refit)) 0.6600" in named.reason
 
 
 def test_the_floors_come_before_the_live_holdout() -> None:
