@@ -149,13 +149,12 @@ def decide_with_live(  # noqa: PLR0913
         return GateDecision(fixed.promote, f"{fixed.reason}; {why}: the fixed holdout decides")
     w, mine, theirs = live["window"], live["challenger"][metric], live["champion"][metric]
     gain = mine - theirs if higher else theirs - mine
-    se = live.get("gain", {}).get(metric, {}).get("se", float("nan"))
+    low, high = uncertainty.bounds(gain, live.get("gain", {}).get(metric, {}).get("se", math.nan))
     whom = "the champion's" + (f" ({live['champion_model']})" if live.get("champion_model") else "")
     on_live = (
         f"live holdout {w['first']} … {w['last']} ({w['rows']} rows, {w['periods']} periods) "
         f"{name} {mine:.4f} vs {whom} {theirs:.4f}, gain {gain:+.4f} "
-        f"({uncertainty.LEVEL:.0%} interval {gain - uncertainty.Z * se:+.4f} … "
-        f"{gain + uncertainty.Z * se:+.4f})"
+        f"({uncertainty.LEVEL:.0%} interval {low:+.4f} … {high:+.4f})"
     )
     if gain >= margin:
         return GateDecision(True, f"{on_live}: beats it by at least {margin} on the newest "

@@ -109,6 +109,11 @@ def interval(metric: str, value: float, y: np.ndarray, pred: np.ndarray, task: T
     return {f"{metric}_low": low, f"{metric}_high": high, f"{metric}_se": se}
 
 
+def bounds(value: float, se: float) -> tuple[float, float]:
+    """``value`` ± ``Z`` standard errors: the LEVEL interval of a normal estimate, unclipped."""
+    return value - Z * se, value + Z * se
+
+
 def interval_fails(metric: str, low: float, high: float, bound: float) -> bool:
     """Whether the interval lies entirely on the wrong side of the bound (floor or ceiling)."""
     return high < bound if HIGHER_IS_BETTER[metric] else low > bound
@@ -164,13 +169,13 @@ def paired_gain(
         d10, d01 = mine[1] - theirs[1], mine[2] - theirs[2]
         se = math.sqrt(np.var(d10, ddof=1) / d10.size + np.var(d01, ddof=1) / d01.size)
         return mine[0] - theirs[0], se
-    square = "mse" if metric in ("rmse", "r2") and task.kind == "regression" else metric
-    rows_a = row_losses("rmse" if square == "mse" else metric, y, a, task)
-    rows_b = row_losses("rmse" if square == "mse" else metric, y, b, task)
+    squared = metric in ("rmse", "r2") and task.kind == "regression"  # both from the MSE
+    rows_a = row_losses("rmse" if squared else metric, y, a, task)  # rmse's terms: squared errors
+    rows_b = row_losses("rmse" if squared else metric, y, b, task)
     if rows_a is not None and y.size >= 2:  # noqa: PLR2004 (a variance needs two rows)
         d = rows_a - rows_b
         gain, se = float(d.mean()), float(np.std(d, ddof=1) / math.sqrt(d.size))
-        if square != "mse":
+        if not squared:
             return sign * gain, se
         if metric == "r2":  # 1 - mse / var(y): the same var(y) for both
             scale = float(np.var(y)) or float("nan")

@@ -51,8 +51,8 @@ def _gain(live: dict, metric: str) -> str:
     gain = live.get("gain", {}).get(metric)
     if not gain:
         return ""
-    half = uncertainty.Z * gain["se"]
-    return f"{gain['gain']:+.4f} ({gain['gain'] - half:+.4f} … {gain['gain'] + half:+.4f})"
+    low, high = uncertainty.bounds(gain["gain"], gain["se"])
+    return f"{gain['gain']:+.4f} ({low:+.4f} … {high:+.4f})"
 
 
 def _row(segment: str | None, live: dict, metric: str) -> tuple:
