@@ -39,12 +39,14 @@ def _streams(state: Path, line) -> dict | None:  # noqa: ANN001
     from factory_assets.lib.training.refit import gated_model
     from factory_assets.resources import TrackingStore
 
+    if line.segments:  # one registered model per segment: not judged here
+        return None
     uri = f"sqlite:///{state / 'mlflow.db'}"
     tracking = TrackingStore(tracking_uri=uri, artifact_location=str(state / "mlartifacts"))
     client = Registry(uri).client
     with lake.connect(state / "warehouse.sqlite", read_only=True) as conn:
         rows = bmq.served_rows(conn, line)
-    if rows.is_empty() or line.segments:
+    if rows.is_empty():
         return None
     y, task, metric = line.task.encode(rows[line.columns.label]), line.task, line.task.primary
     served = lh.served_predictions(rows, line)
@@ -121,7 +123,12 @@ def main(argv: list[str] | None = None) -> dict:
         "what": "refit: what was served (each version's package); gated: the same versions at "
         "the same periods, each scoring with the model its gate judged; v1_gated: the first "
         "champion's gated model throughout (frozen, no refit).",
-        "state": str(args.state),
+        # where the replays were read: relative to the checkout, or the folder's name
+        "state": str(
+            args.state.relative_to(bmq.ROOT)
+            if args.state.is_relative_to(bmq.ROOT)
+            else args.state.name
+        ),
         "machine": machine(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from benchmarks import bench_model_quality as bmq
 from benchmarks import retrain_policy as rp
 from benchmarks.common import RESULTS_DIR, machine
+from factory_assets.lib.packaging import code_version
 
 DEFAULT_POLICIES = ("frozen", "monthly", "current")
 
@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
     found = {dataset: bmq.lines(dataset) for dataset in args.dataset}
     batched = {d: any(line.batches for _, line in lines) for d, lines in found.items()}
     pairs = [(dataset, policy) for dataset in args.dataset for policy in policies]
-    head = ["git", "rev-parse", "--short", "HEAD"]
-    commit = subprocess.run(head, cwd=bmq.ROOT, capture_output=True, text=True, check=False)
-    commit = commit.stdout.strip() or None
+    commit = code_version(bmq.ROOT)  # the replays run this checkout's code
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     seconds = {} if args.reuse else replay_all(pairs, batched, args)
     # read after the replays: a run of other datasets that finished meanwhile is kept
