@@ -13,15 +13,14 @@ The rule (``decide_with_live``), after the leakage guard and the floors on the f
 
 A champion that serves a refit (lib/training/refit.py) is met through its gated model: like
 for like with the un-refit challenger. Meeting it through the weaker of its refit and its gated
-model instead (what is served, when the refit went wrong) was tried over nycflights' year and
-did not pay: flights served the same stream, cancellations lost 0.010 AUC pooled through one
-December promotion won against a weak refit
-(benchmarks/results/retrain_policy_value_weaker_champion.md).
+model instead (what is served, when the refit went wrong) was tried over a replayed year and
+did not pay: one model served the same stream, another lost 0.010 AUC pooled through one
+promotion won against a weak refit (benchmarks/results/retrain_policy_value_weaker_champion.md).
 
 Each reason names both comparisons, their figures and the challenger's paired gain with its
 98 % interval (lib/uncertainty.py ``paired_gain``: for AUC, DeLong's paired form). The interval
 informs; it does not decide: requiring it to clear 0 kept fresher challengers out and served
-worse over nycflights' year (flights' lift over the frozen champion fell from +0.0040 pooled /
+worse over the same year (the lift over the frozen champion fell from +0.0040 AUC pooled /
 +0.0077 per day to −0.0009 / −0.0028; benchmarks/results/retrain_policy_value_paired_gate.md).
 """
 
