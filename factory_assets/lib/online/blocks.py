@@ -48,27 +48,29 @@ class Table:
 class FeatureBlock:
     """Feature rows of a batch of requests as arrays: what ``features`` gives, without Polars.
 
-    ``values`` and ``valid`` hold the numeric features (``columns``, in the order of the
-    ``flight_features`` columns); ``labels`` the string ones. ``frame()`` is the same rows as
+    ``ids`` and ``dates`` hold each row's key and date, ``index`` their columns' names in the
+    feature table; ``values`` and ``valid`` the numeric features (``columns``, in the order of
+    the feature table's columns); ``labels`` the string ones. ``frame()`` is the same rows as
     the Polars path's DataFrame (for the shadow log and the tests).
     """
 
-    flight_id: list[str]
-    flight_date: list[dt.date]
+    ids: list
+    dates: list[dt.date]
     labels: dict[str, list[str]]
     columns: tuple[str, ...]
     values: np.ndarray  # float64 [rows, columns], 0 where null
     valid: np.ndarray  # bool [rows, columns]
-    schema: pl.Schema  # of the flight_features rows
+    schema: pl.Schema  # of the feature table's rows (empty: the block has no ``frame()``)
+    index: tuple[str, ...] = ()  # the key's and the date's column in ``schema``
 
     @property
     def height(self) -> int:
         """Number of rows."""
-        return len(self.flight_id)
+        return len(self.ids)
 
     def frame(self) -> pl.DataFrame:
         """The rows as a DataFrame, with the columns and types of ``OnlineFeatures.features``."""
-        given: dict[str, list] = {"flight_id": self.flight_id, "flight_date": self.flight_date}
+        given: dict[str, list] = dict(zip(self.index, (self.ids, self.dates), strict=False))
         given |= self.labels
         for j, column in enumerate(self.columns):
             values, valid = self.values[:, j].tolist(), self.valid[:, j].tolist()

@@ -137,8 +137,8 @@ class FastPath:
             self._join(keys, distance) if len(keys) <= SMALL_BATCH else self._gather(keys, distance)
         )
         return FeatureBlock(
-            flight_id=ids,
-            flight_date=[f.flight_date for f in flights],
+            ids=ids,
+            dates=[f.flight_date for f in flights],
             labels={
                 "carrier": [f.carrier for f in flights],
                 "origin": [f.origin for f in flights],
@@ -149,6 +149,7 @@ class FastPath:
             values=values,
             valid=valid,
             schema=self.schema,
+            index=("flight_id", "flight_date"),
         )
 
     # The columns of a block, in the order of self.columns: calendar, distance (from the

@@ -57,8 +57,8 @@ class FlightsOnline:
         probabilities = model.predict(block)
         predictions = [
             {"flight_id": i, "probability": p, "model": name, "version": model.version}
-            for i, p in zip(block.flight_id, probabilities.tolist(), strict=True)
+            for i, p in zip(block.ids, probabilities.tolist(), strict=True)
         ]
-        keys = [{"flight_id": i} for i in block.flight_id]
-        shadow = [(name, block, probabilities, keys, block.flight_date)]
+        keys = [{"flight_id": i} for i in block.ids]
+        shadow = [(name, block, probabilities, keys, block.dates)]
         return Answer(predictions, {name: model.version}, shadow)

@@ -240,7 +240,7 @@ class LookupOnline:
                 out = {k: v[j] for k, v in columns.items()}
                 predictions[i] = {**rows.keys[i], **out, "model": name, "version": model.version}
             versions[name] = model.version
-            shadow.append((name, part, pred, part.flight_id, part.flight_date))
+            shadow.append((name, part, pred, part.ids, part.dates))
         return Answer(predictions, versions, shadow)
 
 
@@ -258,8 +258,8 @@ class _Rows:
     def block(self, numeric: list[str], rows: list[int] | None) -> FeatureBlock:
         """The rows (all, or ``rows``) as the FeatureBlock ``OnlineScorer`` scores.
 
-        Its ``flight_id`` holds each row's keys (a dict), its ``flight_date`` each row's date:
-        what the shadow log writes of a row.
+        Its ``ids`` hold each row's keys (a dict), its ``dates`` each row's date: what the
+        shadow log writes of a row. It has no schema: the scorer takes its arrays.
         """
         if rows is None:
             return FeatureBlock(self.keys, self.dates, self.labels, tuple(numeric), self.values,

@@ -109,7 +109,7 @@ class OnlineScorer:
         return np.ascontiguousarray(cat), num
 
     def predict(self, block: FeatureBlock) -> np.ndarray:
-        """Probability of a late arrival for each row of ``block``."""
+        """The model's output for each row of ``block`` (as ``PackagedModel.predict`` gives it)."""
         if block.height == 0:
             return np.empty(0, dtype=np.float32)
         inputs = self.inputs(block)
