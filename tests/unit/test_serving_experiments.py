@@ -1,4 +1,4 @@
-"""refit_vs_gated's probation: a version's gated model serves once its refit lost to it."""
+"""Pure parts of two benchmarks: refit_vs_gated's probation, blend_streams' blend in time."""
 
 import numpy as np
 
@@ -41,3 +41,19 @@ def test_a_version_too_short_for_its_trial_keeps_its_refit() -> None:
     served, moved = probation(BINARY, y, refit, gated, versions, periods, days=DAYS - 1)
     assert moved == []
     assert np.array_equal(served, refit)
+
+
+def test_a_blend_in_time_averages_each_version_with_the_one_it_replaced() -> None:
+    from benchmarks.bench_blend_streams import with_previous
+
+    versions = np.array(["1", "1", "3", "3", "5"])  # in the order they served
+    served = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
+    asked = []
+
+    def previous_of(version: str, mask: np.ndarray) -> np.ndarray:
+        asked.append((version, mask.nonzero()[0].tolist()))
+        return np.full(int(mask.sum()), float(version) / 10)
+
+    out = with_previous(versions, served, previous_of)
+    assert asked == [("1", [2, 3]), ("3", [4])]  # the champion each one replaced, on its rows
+    assert np.allclose(out, [0.2, 0.4, 0.35, 0.45, 0.65])  # the first version alone
