@@ -89,9 +89,10 @@ def _replay(state: Path, line) -> pl.DataFrame | None:  # noqa: ANN001
 
 
 def streams(states: dict[str, Path], pairs: list[tuple[str, str]], line) -> dict | None:  # noqa: ANN001
-    """Every stream's record for one model: each replay, each with its predecessors, each pair."""
+    """One model's streams: each replay that served it, each with its predecessors, each pair."""
     found = {name: _replay(state, line) for name, state in states.items()}
-    if any(frame is None for frame in found.values()):
+    found = {name: frame for name, frame in found.items() if frame is not None}
+    if not found:  # no replay served this model
         return None
     key, names = line.columns.key, list(found)
     rows = found[names[0]].select(key, "_period", "_month", line.columns.label)
@@ -104,7 +105,8 @@ def streams(states: dict[str, Path], pairs: list[tuple[str, str]], line) -> dict
         )
     preds = {c: np.asarray(rows[c].to_list(), dtype=float) for c in rows.columns[4:]}
     for a, b in pairs:
-        preds[f"{a}+{b}"] = (preds[a] + preds[b]) / 2.0
+        if a in preds and b in preds:  # both replays served this model
+            preds[f"{a}+{b}"] = (preds[a] + preds[b]) / 2.0
     y = line.task.encode(rows[line.columns.label])
     periods, months = rows["_period"].to_numpy(), rows["_month"].to_numpy()
     records = {n: rp.served_record(line.task, y, p, periods, months) for n, p in preds.items()}
