@@ -29,17 +29,16 @@ import polars as pl
 
 from benchmarks import bench_model_quality as bmq
 from benchmarks import retrain_policy as rp
-from benchmarks.common import RESULTS_DIR, machine
+from benchmarks.common import machine, store_record
 from factory_assets.lib.markdown import markdown_table
 
 
 def served_model(tracking, version) -> tuple:  # noqa: ANN001 (TrackingStore, ModelVersion)
     """The model and preprocessor a version's package serves: its refit where it has one."""
-    from factory_assets.lib.training.candidates import BASELINE
-    from factory_assets.lib.training.refit import FOLDERS
+    from factory_assets.lib.training.refit import FOLDERS, judged_folder
     from factory_assets.lib.training.segment import load_run_model
 
-    folder = BASELINE if version.tags.get("stand_in") else "training"
+    folder = judged_folder(version)
     folder = FOLDERS[folder] if version.tags.get("refit") else folder
     return load_run_model(tracking, version.run_id, folder)
 
@@ -63,12 +62,8 @@ def _replay(state: Path, line) -> pl.DataFrame | None:  # noqa: ANN001
     from factory_assets.lib import lake
     from factory_assets.lib import live_holdout as lh
     from factory_assets.lib.holdout import torch_predict
-    from factory_assets.lib.registry import Registry
-    from factory_assets.resources import TrackingStore
 
-    uri = f"sqlite:///{state / 'mlflow.db'}"
-    tracking = TrackingStore(tracking_uri=uri, artifact_location=str(state / "mlartifacts"))
-    client = Registry(uri).client
+    tracking, client = bmq.replay_stores(state)
     with lake.connect(state / "warehouse.sqlite", read_only=True) as conn:
         rows = bmq.served_rows(conn, line)
     if rows.is_empty():
@@ -152,10 +147,9 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": machine(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "blend_streams.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS_DIR / "blend_streams.md").write_text(markdown(record))
-    print(markdown(record))
+    text = markdown(record)
+    store_record("blend_streams", record, text)
+    print(text)
     return record
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from benchmarks import model_quality as mq
-from benchmarks.common import RESULTS_DIR, machine
+from benchmarks.common import RESULTS_DIR, machine, store_record
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("nycflights", "chicago", "screenings")
@@ -105,6 +105,16 @@ def served_rows(conn, line) -> pl.DataFrame:  # noqa: ANN001
         .replace_strict({v: p.start.strftime("%Y-%m") for v, p in periods.items()})
         .alias("_month"),
     )
+
+
+def replay_stores(state: Path) -> tuple:
+    """A replay's MLflow tracking store and registry client (``state``'s mlflow.db, artifacts)."""
+    from factory_assets.lib.registry import Registry
+    from factory_assets.resources import TrackingStore
+
+    uri = f"sqlite:///{state / 'mlflow.db'}"
+    tracking = TrackingStore(tracking_uri=uri, artifact_location=str(state / "mlartifacts"))
+    return tracking, Registry(uri).client
 
 
 def labelled(conn, line, first, last) -> pl.DataFrame:  # noqa: ANN001
@@ -311,12 +321,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     name = "model_quality" + (f"_{args.days}d" if args.days else "")
     record = kept_records(record, RESULTS_DIR / f"{name}.json")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    for suffix, text in ((".json", json.dumps(record, indent=2) + "\n"), (".md", markdown(record))):
-        tmp = RESULTS_DIR / f".{name}{suffix}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, RESULTS_DIR / f"{name}{suffix}")
-    print(markdown(record))
+    text = markdown(record)
+    store_record(name, record, text)
+    print(text)
     return record
 
 

@@ -20,7 +20,6 @@ differed a little. Results: ``results/refit_vs_gated.json`` and ``.md``.
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from benchmarks import bench_model_quality as bmq
 from benchmarks import retrain_policy as rp
-from benchmarks.common import RESULTS_DIR, machine
+from benchmarks.common import machine, store_record
 from factory_assets.lib.markdown import markdown_table
 from factory_assets.lib.tasks import HIGHER_IS_BETTER
 
@@ -66,15 +65,11 @@ def _streams(state: Path, line, days: int) -> dict | None:  # noqa: ANN001
     from factory_assets.lib import lake
     from factory_assets.lib import live_holdout as lh
     from factory_assets.lib.holdout import torch_predict
-    from factory_assets.lib.registry import Registry
     from factory_assets.lib.training.refit import gated_model
-    from factory_assets.resources import TrackingStore
 
     if line.segments:  # one registered model per segment: not judged here
         return None
-    uri = f"sqlite:///{state / 'mlflow.db'}"
-    tracking = TrackingStore(tracking_uri=uri, artifact_location=str(state / "mlartifacts"))
-    client = Registry(uri).client
+    tracking, client = bmq.replay_stores(state)
     with lake.connect(state / "warehouse.sqlite", read_only=True) as conn:
         rows = bmq.served_rows(conn, line)
     if rows.is_empty():
@@ -174,10 +169,9 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": machine(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "refit_vs_gated.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS_DIR / "refit_vs_gated.md").write_text(markdown(record))
-    print(markdown(record))
+    text = markdown(record)
+    store_record("refit_vs_gated", record, text)
+    print(text)
     return record
 
 

@@ -16,7 +16,6 @@ measure, in the metric's better direction. Results merge into ``results/retrain_
 import argparse
 import datetime as dt
 import json
-import os
 import shutil
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from benchmarks import bench_model_quality as bmq
 from benchmarks import retrain_policy as rp
-from benchmarks.common import RESULTS_DIR, machine
+from benchmarks.common import RESULTS_DIR, machine, store_record
 from factory_assets.lib.packaging import code_version
 
 DEFAULT_POLICIES = ("frozen", "monthly", "current")
@@ -77,15 +76,6 @@ def summarise(record: dict) -> None:
         metric, runs = model["metric"], model["policies"]
         model["lift"] = rp.lift(metric, runs.get("current"), runs.get("frozen"))
         model["current_vs_monthly"] = rp.lift(metric, runs.get("current"), runs.get("monthly"))
-
-
-def _store(record: dict, name: str) -> None:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    for suffix, text in ((".json", json.dumps(record, indent=2) + "\n"),
-                         (".md", rp.markdown(record))):  # fmt: skip
-        tmp = RESULTS_DIR / f".{name}{suffix}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, RESULTS_DIR / f"{name}{suffix}")
 
 
 def replay_all(pairs: list[tuple[str, str]], batched: dict, args: argparse.Namespace) -> dict:
@@ -170,8 +160,9 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": machine(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    _store(record, name)
-    print(rp.markdown(record))
+    text = rp.markdown(record)
+    store_record(name, record, text)
+    print(text)
     return record
 
 

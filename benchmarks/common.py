@@ -113,3 +113,12 @@ def write_result(
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def store_record(name: str, record: dict[str, Any], text: str) -> None:
+    """Write ``results/<name>.json`` (the record) and ``.md`` (``text``), each whole or none."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    for suffix, body in ((".json", json.dumps(record, indent=2) + "\n"), (".md", text)):
+        tmp = RESULTS_DIR / f".{name}{suffix}.tmp"
+        tmp.write_text(body)
+        os.replace(tmp, RESULTS_DIR / f"{name}{suffix}")

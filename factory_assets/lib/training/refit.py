@@ -138,5 +138,9 @@ def gated_model(tracking, version) -> tuple | None:  # noqa: ANN001 (TrackingSto
         return None
     from factory_assets.lib.training.segment import load_run_model
 
-    folder = BASELINE if version.tags.get("stand_in") else "training"
-    return load_run_model(tracking, version.run_id, folder)
+    return load_run_model(tracking, version.run_id, judged_folder(version))
+
+
+def judged_folder(version) -> str:  # noqa: ANN001 (a ModelVersion)
+    """The run folder of the model a version's gate judged: ``baseline`` if it stood in."""
+    return BASELINE if version.tags.get("stand_in") else "training"
