@@ -65,7 +65,7 @@ def served_record(
             "month": month,
             "rows": int((months == month).sum()),
             "pooled": value,
-            "per_period": mq.mean([daily[p] for p in set(periods[months == month].tolist())]),
+            "per_period": mq.mean([daily[p] for p in np.unique(periods[months == month])]),
         }
         for month, value in monthly.items()
     ]
