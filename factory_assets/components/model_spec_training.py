@@ -63,8 +63,10 @@ class TrainingSpec(dg.Model):
         "(LightGBM, training.gbdt); auto: trains every one of training.candidates and sends "
         "the best on validation (val/score) to the gate.",
     )
-    candidates: list[Literal["mlp", "gbdt"]] = _f(
-        ["mlp", "gbdt"], "architecture auto: the architectures it trains and chooses from.",
+    candidates: list[Literal["mlp", "gbdt", "blend"]] = _f(
+        ["mlp", "gbdt", "blend"], "architecture auto: the architectures it trains and chooses "
+        "from; blend (with mlp and gbdt) is the mean of their predictions, judged on the same "
+        "validation rows, trained no further, served as one ONNX graph.",
         min_length=1,
     )  # fmt: skip
     gbdt: GbdtSpec = _f(GbdtSpec(), "The trees' recipe (architecture gbdt, or auto's gbdt).")
@@ -98,7 +100,9 @@ class TrainingSpec(dg.Model):
     @classmethod
     def _distinct_candidates(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise rule("a candidate is listed twice", "distinct architectures: mlp, gbdt")
+            raise rule("a candidate is listed twice", "distinct architectures: mlp, gbdt, blend")
+        if "blend" in value and not {"mlp", "gbdt"} <= set(value):
+            raise rule("blend averages the mlp and gbdt candidates", "list mlp and gbdt with it")
         return value
 
 

@@ -32,6 +32,12 @@ BAD = {
         "a candidate is listed twice",
         "distinct architectures",
     ),
+    "a blend without its parts": (
+        {"training__architecture": "auto", "training__candidates": ["mlp", "blend"]},
+        "training.candidates",
+        "blend averages the mlp and gbdt candidates",
+        "list mlp and gbdt with it",
+    ),
 }
 
 

@@ -3,7 +3,9 @@
 A label set by a sharp interaction of a category and a threshold on a number: trees learn it at
 once, a tiny net after one epoch does not, so auto keeps the trees (which are then the baseline
 too). A smooth label with trees cut down to one stump: auto keeps the net, and the baseline is
-fitted beside it. Each candidate is a child run; the choice is on the run and in the result.
+fitted beside it; with the blend among the candidates (the default), the mean of that net and
+stump beats both and is served. Each trained candidate is a child run; the choice is on the run
+and in the result.
 """
 
 import datetime as dt
@@ -84,14 +86,17 @@ def test_auto_keeps_the_trees_where_a_sharp_interaction_decides(tracking) -> Non
     assert result["metrics"]["val/auroc"] == pytest.approx(trees)
     table = result["candidates"].splitlines()
     assert table[0].startswith("| candidate | val AUC")
-    assert [r.split("|")[1].strip() for r in table[2:]] == ["mlp", "gbdt"]
-    assert table[3].rstrip(" |").endswith("chosen") and "chosen" not in table[2]
+    assert [r.split("|")[1].strip() for r in table[2:]] == ["mlp", "gbdt", "blend"]
+    assert table[3].rstrip(" |").endswith("chosen") and "chosen" not in table[2] + table[4]
     assert result["baseline"]["reused"] is True  # trees of the default recipe: one fit
     assert result["baseline"]["metrics"]["val/auroc"] == pytest.approx(trees)
     run = tracking.registry().client.get_run(result["run_id"])
     assert run.data.params["architecture"] == "gbdt"
-    assert run.data.params["candidates"] == "mlp,gbdt"
+    assert run.data.params["candidates"] == "mlp,gbdt,blend"
     assert run.data.metrics["candidate/mlp/val/auroc"] == pytest.approx(net)
+    # the poor net, calibrated, is nearly constant: the blend ranks as the trees at best, and
+    # of equal scores the first listed (gbdt) is kept
+    assert run.data.metrics["candidate/blend/val/auroc"] <= trees
     assert run.data.metrics["baseline/val/auroc"] == pytest.approx(trees)
     assert children["gbdt"].data.params["gbdt_num_leaves"] == "31"  # its recipe, on its run
     segment.TRAINED.__init__()  # as another process would: read back from MLflow
@@ -99,9 +104,12 @@ def test_auto_keeps_the_trees_where_a_sharp_interaction_decides(tracking) -> Non
     assert model.architecture == "gbdt" and pre.calibration["scale"] != 1.0
 
 
+STUMP = {"gbdt_max_trees": 1, "gbdt_num_leaves": 2}
+
+
 def test_auto_keeps_the_net_where_the_trees_are_a_stump(tracking) -> None:  # noqa: ANN001
-    stump = {"gbdt_max_trees": 1, "gbdt_num_leaves": 2}
-    result = _train(_frame("smooth"), tracking, hidden=[16], max_epochs=4, lr=1e-2, **stump)
+    result = _train(_frame("smooth"), tracking, hidden=[16], max_epochs=4, lr=1e-2, **STUMP,
+                    candidates=["mlp", "gbdt"])  # fmt: skip
     children = _children(tracking, result["run_id"])
     trees, net = (children[c].data.metrics["val/auroc"] for c in ("gbdt", "mlp"))
     assert net > trees + 0.02
@@ -111,6 +119,21 @@ def test_auto_keeps_the_net_where_the_trees_are_a_stump(tracking) -> None:  # no
     model, _ = load_run_model(tracking, result["run_id"])
     baseline, _ = load_run_model(tracking, result["run_id"], "baseline")
     assert getattr(model, "architecture", "mlp") == "mlp" and baseline.architecture == "gbdt"
+
+
+def test_auto_serves_the_blend_where_the_mean_beats_both(tracking) -> None:  # noqa: ANN001
+    result = _train(_frame("smooth"), tracking, hidden=[16], max_epochs=4, lr=1e-2, **STUMP)
+    children = _children(tracking, result["run_id"])
+    assert set(children) == {"mlp", "gbdt"}  # the blend trains nothing: no run of its own
+    trees, net = (children[c].data.metrics["val/auroc"] for c in ("gbdt", "mlp"))
+    blended = result["metrics"]["val/auroc"]
+    assert result["architecture"] == "blend" and blended > max(trees, net)
+    run = tracking.registry().client.get_run(result["run_id"])
+    assert run.data.params["architecture"] == "blend" and "gbdt_num_leaves" in run.data.params
+    segment.TRAINED.__init__()  # read back from MLflow: both parts, each with its calibration
+    model, _ = load_run_model(tracking, result["run_id"])
+    assert [(n, m.__class__.__name__) for n, m, _ in model.parts] == [
+        ("mlp", "TabularNet"), ("gbdt", "GbdtModel")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("architecture", "candidates"), [("xgboost", []), ("auto", ["rf"])])

@@ -25,9 +25,10 @@ class Training(dg.Config):
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     scaling: Literal["robust", "standard"] = "robust"
     embedding_cap: int = 16
-    # mlp, gbdt or auto (the best of ``candidates`` on validation); the trees' recipe, flat
+    # mlp, gbdt or auto (the best of ``candidates`` on validation, blend: the mean of mlp and
+    # gbdt); the trees' recipe, flat
     architecture: str = "mlp"
-    candidates: list[str] = ["mlp", "gbdt"]
+    candidates: list[str] = ["mlp", "gbdt", "blend"]
     gbdt_learning_rate: float = 0.05
     gbdt_max_trees: int = 500
     gbdt_num_leaves: int = 31

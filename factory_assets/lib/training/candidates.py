@@ -1,7 +1,8 @@
 """Which architecture a training run fits, how ``auto`` chooses, and the baseline beside it.
 
 ``architecture: auto`` trains each of the spec's ``candidates`` (mlp, gbdt) on the same windows
-and keeps the best on validation (``val/score``: the task's primary metric, higher is better).
+and keeps the best on validation (``val/score``: the task's primary metric, higher is better);
+``blend`` among them also judges the mean of the two (lib/training/blend.py, nothing trained).
 Every training also fits the baseline: gradient-boosted trees of the default recipe
 (``GbdtConfig()``), on the same inputs and windows, so that evaluation and the gate can tell
 whether the model is at least as good as plain trees. A tree model of the default recipe is its
@@ -22,6 +23,7 @@ from factory_assets.lib.training.gbdt import GbdtConfig
 from factory_assets.lib.training.train import TrainConfig, val_metric
 
 ARCHITECTURES = ("mlp", "gbdt")  # what a run trains; auto chooses among its candidates
+BLEND = "blend"  # auto's candidate averaging its mlp and gbdt (trains nothing)
 BASELINE = "baseline"  # the artifact folder and metric prefix of the baseline on a model's run
 
 
@@ -84,17 +86,24 @@ def search_mlp(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking
 def architectures(config) -> list[str]:  # noqa: ANN001 (the station's Training config)
     """What a run of ``config`` trains: its architecture, or auto's candidates.
 
+    auto's ``blend`` is not trained: it is judged after its parts (``train_trials``).
+
     Raises:
-        ValueError: an architecture or candidate other than mlp and gbdt (auto: none at all).
+        ValueError: an architecture or candidate other than mlp and gbdt (auto: none at all;
+            its blend without both mlp and gbdt).
     """
     auto = config.architecture == "auto"
     names = list(config.candidates) if auto else [config.architecture]
+    blend = auto and BLEND in names
+    names = [n for n in names if n != BLEND or not auto]
     unknown = [n for n in names if n not in ARCHITECTURES] or ([] if names else ["(none)"])
+    if blend and not all(n in names for n in ARCHITECTURES):
+        unknown = [f"{BLEND} without both {' and '.join(ARCHITECTURES)}"]
     if unknown:
         raise ValueError(
             f"training architecture {config.architecture!r} with candidates "
             f"{list(config.candidates)}: {unknown[0]!r} is unknown; allowed: mlp, gbdt, auto "
-            "(candidates: mlp, gbdt)"
+            "(candidates: mlp, gbdt, blend)"
         )
     return names
 
@@ -139,6 +148,11 @@ def train_trials(
         if auto:
             client.set_terminated(target)
         trials.append(trial)
+    if auto and BLEND in config.candidates:
+        from factory_assets.lib.training.blend import blend_trial
+
+        blended = blend_trial(trials, frame, cfg, line)
+        trials += [blended] if blended is not None else []
     return trials, search
 
 
@@ -212,6 +226,8 @@ def run_params(cfg: TrainConfig, chosen: Trial, config) -> dict:  # noqa: ANN001
     """The parameters of the chosen model: the net's knobs, or the windows and the trees'."""
     if chosen.architecture == "mlp":
         return {**cfg.params(), "architecture": "mlp"}
+    if chosen.architecture == BLEND:
+        return {**cfg.params(), "architecture": BLEND, **gbdt_config(config, cfg.seed).params()}
     kept = ("train_start", "train_end", "val_days", "seed")
     windows = {k: v for k, v in cfg.params().items() if k in kept}
     return {**windows, "architecture": "gbdt", **gbdt_config(config, cfg.seed).params()}

@@ -1,7 +1,8 @@
 """Every trained architecture behind one set of functions: predict, save, load, export, parity.
 
-A trained model is a TabularNet (``mlp``, the torch net) or a GbdtModel (``gbdt``, LightGBM
-trees); stations ask this module, never the model's type. Both read the fitted Preprocessor's
+A trained model is a TabularNet (``mlp``, the torch net), a GbdtModel (``gbdt``, LightGBM
+trees) or a BlendModel (``blend``: both averaged, lib/training/blend.py); stations ask this
+module, never the model's type. Both read the fitted Preprocessor's
 (cat, num) and serve the task's predictions (lib/tasks.py shapes) through an ONNX graph of the
 same signature (lib/packaging.py ``OUTPUT_NAMES``). torch and lightgbm are imported inside.
 """
@@ -21,12 +22,16 @@ MODEL_FILE = "model.json"  # {"architecture": ...}; a run saved before it holds 
 
 
 def architecture(model: object) -> str:
-    """``gbdt`` for a tree model, ``mlp`` for a net."""
+    """``gbdt`` for a tree model, ``blend`` for a blend, ``mlp`` for a net."""
     return getattr(model, "architecture", "mlp")
 
 
 def predict_served(model: object, pre: Preprocessor, cat: np.ndarray, num: np.ndarray):  # noqa: ANN201
     """What the model's package serves for (cat, num): [n], or [n, classes] for multiclass."""
+    if architecture(model) == "blend":
+        from factory_assets.lib.training.blend import predict_served as blended
+
+        return blended(model, cat, num)
     if architecture(model) == "gbdt":
         from factory_assets.lib.training.gbdt import predict_served as trees
 
@@ -46,6 +51,10 @@ def predict_frame(model: object, pre: Preprocessor, frame: pl.DataFrame) -> np.n
 
 def export(model: object, pre: Preprocessor, path: Path, exports=None) -> Path:  # noqa: ANN001
     """Write the model's ONNX graph to ``path`` (``exports``: the net's graph cache, or None)."""
+    if architecture(model) == "blend":
+        from factory_assets.lib.training.blend import export as blended
+
+        return blended(model, path, exports)
     if architecture(model) == "gbdt":
         from factory_assets.lib.training.gbdt_onnx import export as trees
 
@@ -60,6 +69,10 @@ def check_parity(  # noqa: PLR0913
     model: object, pre: Preprocessor, path: Path, cat: np.ndarray, num: np.ndarray, atol: float
 ) -> float:
     """Max difference between the model's own predictions and its ONNX file's (ParityError)."""
+    if architecture(model) == "blend":
+        from factory_assets.lib.training.blend import check_parity as blended
+
+        return blended(model, path, cat, num, atol)
     if architecture(model) == "gbdt":
         from factory_assets.lib.training.gbdt_onnx import check_parity as trees
 
@@ -76,7 +89,11 @@ def save(model: object, pre: Preprocessor, directory: Path, hidden=None, dropout
     """
     directory.mkdir(parents=True, exist_ok=True)
     name = architecture(model)
-    if name == "gbdt":
+    if name == "blend":
+        from factory_assets.lib.training import blend
+
+        blend.save(model, pre, directory, hidden, dropout)
+    elif name == "gbdt":
         from factory_assets.lib.training import gbdt
 
         gbdt.save(model, directory)
@@ -93,6 +110,10 @@ def load(directory: Path) -> tuple[object, Preprocessor]:
     """The model and preprocessor ``save`` wrote; a directory without ``model.json``: a net."""
     found = directory / MODEL_FILE
     name = json.loads(found.read_text())["architecture"] if found.exists() else "mlp"
+    if name == "blend":
+        from factory_assets.lib.training import blend
+
+        return blend.load(directory)
     if name == "gbdt":
         from factory_assets.lib.training import gbdt
 
@@ -105,6 +126,8 @@ def load(directory: Path) -> tuple[object, Preprocessor]:
 
 def size_bytes(model: object) -> int:
     """Memory the model's weights (or trees, as text) take, for the in-process cache."""
+    if architecture(model) == "blend":
+        return sum(size_bytes(m) for _, m, _ in model.parts)
     if architecture(model) == "gbdt":
         return len(model.booster.model_to_string())
     return sum(t.numel() * t.element_size() for t in model.state_dict().values())
@@ -112,4 +135,6 @@ def size_bytes(model: object) -> int:
 
 def copied(model: object) -> object:
     """A copy no caller's change reaches (a net's weights; trees are never changed: as is)."""
+    if architecture(model) == "blend":
+        return type(model)([(n, copied(m), p) for n, m, p in model.parts])
     return model if architecture(model) == "gbdt" else copy.deepcopy(model)

@@ -10,7 +10,8 @@ validation and holdout windows together, and the package serves the refit:
 - gbdt: the early-stopped number of trees, scaled by the rows (all over training's), no early
   stopping (lib/training/gbdt.py ``refit_gbdt``);
 - mlp: the best epoch's number of epochs, no early stopping (the holdout rows stand as the
-  loop's validation rows; nothing is chosen on them).
+  loop's validation rows; nothing is chosen on them);
+- blend: each part as above (a part that is also the baseline is refitted once).
 
 Neither keeps the calibration fitted on validation: it corrects the gated model towards the
 validation days, which the refit has learnt, so the refit would be corrected twice (nycflights,
@@ -58,8 +59,29 @@ def refit_outcome(
     window: tuple,
     holdout: tuple,
     line: ModelLine,
+    done: dict | None = None,
 ) -> object:
-    """``trial``'s model refitted on ``window`` of ``frame``: a GbdtOutcome or TrainOutcome."""
+    """``trial``'s model refitted on ``window`` of ``frame``: a Gbdt-, Train- or BlendOutcome.
+
+    ``done``: refits by ``id(trial)``, shared by the run's folders and a blend's parts.
+    """
+    done = {} if done is None else done
+    if id(trial) in done:
+        return done[id(trial)]
+    if trial.architecture == "blend":
+        from factory_assets.lib.training.blend import refit
+
+        def part(t):  # noqa: ANN001, ANN202
+            return refit_outcome(t, cfg, frame, window, holdout, line, done)
+
+        done[id(trial)] = refit(trial, part)
+        return done[id(trial)]
+    done[id(trial)] = _refit_one(trial, cfg, frame, window, holdout, line)
+    return done[id(trial)]
+
+
+def _refit_one(trial, cfg, frame, window, holdout, line) -> object:  # noqa: ANN001, PLR0913
+    """A net's or trees' refit (``refit_outcome``)."""
     fitted = trial.outcome
     if trial.architecture == "gbdt":
         from factory_assets.lib.training.gbdt import refit_gbdt
@@ -96,11 +118,9 @@ def refit_run(
 
     outcomes, done, seconds = {}, {}, 0.0
     for folder, trial in trials.items():
-        if id(trial) not in done:
-            started = time.perf_counter()
-            done[id(trial)] = refit_outcome(trial, cfg, frame, window, holdout, line)
-            seconds += time.perf_counter() - started
-        outcomes[FOLDERS[folder]] = done[id(trial)]
+        started = time.perf_counter()
+        outcomes[FOLDERS[folder]] = refit_outcome(trial, cfg, frame, window, holdout, line, done)
+        seconds += time.perf_counter() - started
     served = outcomes[FOLDERS["training"]]
     record = {
         "window": [window[0].isoformat(), window[1].isoformat()],

@@ -1,0 +1,254 @@
+"""The blend: the mean of the net's and the trees' served predictions, one more candidate of auto.
+
+``architecture: auto`` with ``blend`` among its candidates (the default) also judges, on the
+same validation rows, the mean of what its ``mlp`` and ``gbdt`` candidates serve: probabilities
+(each calibrated on validation), class probabilities or values. It trains nothing more. Chosen
+when its validation score is the best; then the package serves both models in one ONNX graph of
+the usual signature (``cat``, ``num`` in, the task's output out), so registry, batch and online
+scoring, drift and the edge package read it as any other. A refit (lib/training/refit.py)
+refits each part.
+
+Both parts read one (cat, num): their preprocessors must transform alike (the same fit on the
+same training rows; calibration aside, each part keeps its own). Where they do not (a spec
+scaling the net's inputs otherwise), there is no blend candidate.
+
+Measured before it was built, on the replayed nycflights year (README, "The same year again"):
+the shipped trees served beside the net, averaged, scored above each alone and above a GBDT
+retrained monthly (flights AUC 0.7168 pooled per month, delay_class log loss 0.6308).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from factory_assets.lib.training.dataset import Preprocessor
+
+ARCHITECTURE = "blend"
+PARTS = ("mlp", "gbdt")  # what a blend averages, in this order
+
+
+@dataclass
+class BlendModel:
+    """Models averaged: (architecture, model, its own preprocessor) per part."""
+
+    parts: list[tuple[str, object, Preprocessor]] = field(default_factory=list)
+    architecture: str = ARCHITECTURE
+
+
+@dataclass
+class BlendOutcome:
+    """A blend, its shared preprocessor, validation metrics, and the trials it averages."""
+
+    model: BlendModel
+    preprocessor: Preprocessor
+    metrics: dict[str, float]
+    train_rows: int
+    trials: list = field(default_factory=list)  # candidates.Trial per part (a refit's input)
+    accelerator: str = "cpu"
+    precision: str = "blend"
+
+    @property
+    def net(self) -> BlendModel:
+        """The model, under the name the net's outcome (TrainOutcome) uses."""
+        return self.model
+
+
+def _fit_only(pre: Preprocessor) -> dict:
+    """What a preprocessor does to rows: its state without the calibration."""
+    state = dataclasses.asdict(pre)
+    state.pop("calibration")
+    return state
+
+
+def shared(pres: list[Preprocessor]) -> Preprocessor | None:
+    """The blend's preprocessor (the first part's, identity calibration); None: they differ."""
+    first = _fit_only(pres[0])
+    if any(_fit_only(p) != first for p in pres[1:]):
+        return None
+    return dataclasses.replace(pres[0], calibration={"scale": 1.0, "shift": 0.0})
+
+
+def of(outcomes: list, names: list[str]) -> tuple[BlendModel, Preprocessor] | None:
+    """The blend of fitted ``outcomes`` (TrainOutcome, GbdtOutcome) named by architecture."""
+    pre = shared([o.preprocessor for o in outcomes])
+    if pre is None:
+        return None
+    parts = [(n, o.net, o.preprocessor) for n, o in zip(names, outcomes, strict=True)]
+    return BlendModel(parts), pre
+
+
+def predict_served(model: BlendModel, cat: np.ndarray, num: np.ndarray) -> np.ndarray:
+    """The mean of the parts' served predictions (each through its own calibration)."""
+    from factory_assets.lib.training.models import predict_served as served
+
+    outputs = [np.asarray(served(m, p, cat, num), dtype=np.float64) for _, m, p in model.parts]
+    return np.mean(outputs, axis=0)
+
+
+def blend_trial(trials: list, frame: pl.DataFrame, cfg, line):  # noqa: ANN001, ANN201
+    """The blend candidate of auto from its ``mlp`` and ``gbdt`` trials, judged on validation.
+
+    None when a part is missing or the parts' preprocessors transform differently.
+    """
+    import time
+
+    from factory_assets.lib.training.candidates import Trial
+    from factory_assets.lib.training.gbdt import _rows, _targets, val_metrics
+
+    found = {t.architecture: t for t in trials}
+    if not all(name in found for name in PARTS):
+        return None
+    started = time.perf_counter()
+    parts = [found[name] for name in PARTS]
+    blended = of([t.outcome for t in parts], list(PARTS))
+    if blended is None:
+        return None
+    model, pre = blended
+    val = _rows(frame, cfg.val_window, line.columns)
+    y = _targets(line.task, val, line.columns.label, "validation", cfg.val_window)
+    metrics = val_metrics(line.task, y, predict_served(model, *pre.transform(val)))
+    rows = max(t.outcome.train_rows for t in parts)
+    outcome = BlendOutcome(model, pre, metrics, rows, parts, parts[0].outcome.accelerator)
+    seconds = time.perf_counter() - started
+    return Trial(ARCHITECTURE, outcome, seconds, found["mlp"].config)
+
+
+def save(model: BlendModel, pre: Preprocessor, directory: Path, hidden, dropout) -> None:  # noqa: ANN001
+    """Each part under ``parts/<architecture>/`` (models.save), and the shared preprocessor."""
+    from factory_assets.lib.training import models
+
+    for name, part, part_pre in model.parts:
+        models.save(part, part_pre, directory / "parts" / name, hidden, dropout)
+    (directory / "preprocessor.json").write_text(pre.to_json())
+    (directory / "blend.json").write_text(json.dumps({"parts": [n for n, _, _ in model.parts]}))
+
+
+def load(directory: Path) -> tuple[BlendModel, Preprocessor]:
+    """The blend and preprocessor ``save`` wrote."""
+    from factory_assets.lib.training import models
+
+    names = json.loads((directory / "blend.json").read_text())["parts"]
+    parts = [(n, *models.load(directory / "parts" / n)) for n in names]
+    pre = Preprocessor.from_json((directory / "preprocessor.json").read_text())
+    return BlendModel(parts), pre
+
+
+def _prefixed(proto, prefix: str):  # noqa: ANN001, ANN202 (onnx ModelProto)
+    """A part's graph with every name prefixed, reading the shared ``cat`` and ``num``."""
+    from onnx import compose, helper
+
+    renamed = compose.add_prefix(proto, prefix)
+    graph = renamed.graph
+    feeds = [
+        helper.make_node("Identity", [i.name.removeprefix(prefix)], [i.name]) for i in graph.input
+    ]
+    return graph, feeds, renamed
+
+
+def merged_graph(protos: list):  # noqa: ANN201 (onnx ModelProtos -> ModelProto)
+    """One graph of the parts' graphs: the same inputs, the mean of their one output."""
+    from onnx import TensorProto, helper
+
+    nodes, initializers, value_info, functions, outs = [], [], [], [], []
+    opsets: dict[str, int] = {}
+    for i, proto in enumerate(protos):
+        graph, feeds, renamed = _prefixed(proto, f"part{i}/")
+        nodes += [*feeds, *graph.node]
+        initializers += list(graph.initializer)
+        value_info += list(graph.value_info)
+        functions += list(renamed.functions)
+        (out,) = graph.output
+        outs.append(out.name)
+        for opset in proto.opset_import:
+            opsets[opset.domain] = max(opsets.get(opset.domain, 0), opset.version)
+    first = protos[0].graph
+    (served,) = first.output
+    name = served.name
+    half = helper.make_tensor("blend_weight", TensorProto.FLOAT, [], [1.0 / len(protos)])
+    nodes.append(helper.make_node("Sum", outs, ["blend_sum"]))
+    nodes.append(helper.make_node("Mul", ["blend_sum", "blend_weight"], [name]))
+    body = helper.make_graph(
+        nodes,
+        "blend",
+        list(first.input),
+        [served],
+        initializer=[*initializers, half],
+        value_info=value_info,
+    )
+    model = helper.make_model(
+        body,
+        opset_imports=[helper.make_opsetid(d, v) for d, v in sorted(opsets.items())],
+        functions=functions,
+        producer_name="factory-blend",
+    )
+    model.ir_version = max(p.ir_version for p in protos)
+    return model
+
+
+def export(model: BlendModel, path: Path, exports=None) -> Path:  # noqa: ANN001
+    """Write the blend's graph to ``path`` whole or not at all (temp file, then rename)."""
+    import tempfile
+
+    import onnx
+
+    from factory_assets.lib.training import models
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
+    try:
+        with tempfile.TemporaryDirectory() as parts_dir:
+            protos = []
+            for name, part, part_pre in model.parts:
+                written = models.export(part, part_pre, Path(parts_dir) / f"{name}.onnx", exports)
+                protos.append(onnx.load(str(written)))
+        proto = merged_graph(protos)
+        onnx.checker.check_model(proto)
+        tmp.write_bytes(proto.SerializeToString())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def check_parity(  # noqa: PLR0913
+    model: BlendModel, path: Path, cat: np.ndarray, num: np.ndarray, atol: float
+) -> float:
+    """Max difference between the parts' mean and onnxruntime's (relative above 1; ParityError)."""
+    from factory_assets.lib.packaging import ParityError, onnx_predict
+
+    expected = predict_served(model, cat, num)
+    actual = onnx_predict(path, cat, num)
+    if expected.shape != actual.shape:
+        raise ParityError(f"shape differs: blend {expected.shape}, onnx {actual.shape}")
+    scale = np.maximum(np.abs(expected), 1.0)
+    diff = float(np.max(np.abs(expected - actual) / scale)) if expected.size else 0.0
+    if not diff <= atol:
+        raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
+    return diff
+
+
+def refit(trial, refit_part) -> BlendOutcome:  # noqa: ANN001 (a Trial; Trial -> outcome)
+    """The blend of its parts' refits (``refit_part``: one part's refit, shared with others).
+
+    Raises:
+        ValueError: the refitted parts' preprocessors transform differently.
+    """
+    outcomes = [refit_part(t) for t in trial.outcome.trials]
+    names = [t.architecture for t in trial.outcome.trials]
+    blended = of(outcomes, names)
+    if blended is None:
+        raise ValueError(f"the refits of {names} fitted different preprocessors: no blend")
+    metrics = {
+        f"refit/{n}/{k.removeprefix('refit/')}": v
+        for n, o in zip(names, outcomes, strict=True)
+        for k, v in o.metrics.items()
+    }
+    rows = max(o.train_rows for o in outcomes)
+    return BlendOutcome(*blended, metrics, rows, [], outcomes[0].accelerator)
