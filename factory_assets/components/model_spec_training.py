@@ -57,11 +57,12 @@ class TrainingSpec(dg.Model):
         "seeded by training.seed).",
     )
     val_days: int = _f(14, "Days after train_end that validate (early stopping, search).", ge=1)
-    architecture: Literal["mlp", "gbdt", "auto"] = _f(
+    architecture: Literal["mlp", "gbdt", "blend", "auto"] = _f(
         "mlp",
         "mlp: embeddings for categories + an MLP (Lightning); gbdt: gradient-boosted trees "
-        "(LightGBM, training.gbdt); auto: trains every one of training.candidates and sends "
-        "the best on validation (val/score) to the gate.",
+        "(LightGBM, training.gbdt); blend: both, serving the mean of their predictions; auto: "
+        "trains every one of training.candidates and sends the best on validation (val/score) "
+        "to the gate.",
     )
     candidates: list[Literal["mlp", "gbdt", "blend"]] = _f(
         ["mlp", "gbdt", "blend"], "architecture auto: the architectures it trains and chooses "

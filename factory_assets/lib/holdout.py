@@ -164,7 +164,8 @@ def baseline_stand_in(  # noqa: PLR0913
     # "reused": the baseline is auto's gbdt candidate (not fitted twice); chosen, it is the model
     reused = (model.get("baseline") or {}).get("reused")
     is_baseline = model.get("architecture") == "gbdt" and reused
-    if not model.get("candidates") or is_baseline or not result["baseline_metrics"]:
+    chose = model.get("candidates") and model.get("asked", "auto") == "auto"
+    if not chose or is_baseline or not result["baseline_metrics"]:
         return result
     why = baseline_reason(result["metrics"], result["baseline_metrics"], line.task.primary)
     if why is None:

@@ -200,7 +200,7 @@ def test_auto_shows_its_candidates_and_the_baseline_beside_the_model(line) -> No
     _, registry, first = line
     trained = _metadata(first, "flights_model")  # the spec's architecture: auto
     rows = trained["candidates"].splitlines()[2:]
-    assert sorted(r.split("|")[1].strip() for r in rows) == ["gbdt", "mlp"]
+    assert sorted(r.split("|")[1].strip() for r in rows) == ["blend", "gbdt", "mlp"]
     chosen = next(r.split("|")[1].strip() for r in rows if "chosen" in r)
     assert trained["architecture"] == chosen
     assert 0.0 <= trained["baseline_val_auroc"] <= 1.0
@@ -215,19 +215,23 @@ def test_auto_shows_its_candidates_and_the_baseline_beside_the_model(line) -> No
     )
 
 
-def test_a_gbdt_model_is_packaged_registered_and_scores_the_day(line, defs) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("architecture", ["gbdt", "blend"])
+def test_a_tree_or_blend_model_is_packaged_registered_and_scores_the_day(  # noqa: ANN001
+    line, defs, architecture: str
+) -> None:
     warehouse, registry, _ = line
     config = _config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0)  # wins over the champion
-    config["ops"]["flights_model"]["config"]["architecture"] = "gbdt"
+    config["ops"]["flights_model"]["config"]["architecture"] = architecture
+    config["ops"]["flights_package"]["config"]["beat_baseline"] = False  # no stand-in: it serves
     result = _materialize(defs, MODEL, config)
     assert result.success
-    assert _metadata(result, "flights_model")["architecture"] == "gbdt"
+    assert _metadata(result, "flights_model")["architecture"] == architecture
     packaged = _metadata(result)
     assert packaged["promoted"] is True, packaged["gate_reason"]
     assert packaged["onnx_parity_max_abs_diff"] <= 1e-5
     champion = registry.version("flights", CHAMPION)
     assert str(champion.version) == packaged["model_version"]
-    assert champion.tags["architecture"] == "gbdt"
+    assert champion.tags["architecture"] == architecture
     scored = _materialize(defs, ["flight_predictions"], partition=DAY.isoformat())
     assert scored.success
     with lake.connect(warehouse, read_only=True) as conn:

@@ -1,7 +1,7 @@
 """A spec's architecture fields fail loading with the file, the field and what is allowed.
 
 The same throwaway dg project as test_model_spec.py: gbdt trains no net for a search to tune,
-an architecture is one of mlp, gbdt, auto, and auto lists each candidate once.
+an architecture is one of mlp, gbdt, blend, auto, and auto lists each candidate once.
 """
 
 import re
@@ -24,7 +24,7 @@ BAD = {
         {"training__architecture": "xgboost"},
         "training.architecture",
         "'xgboost'",
-        "mlp, gbdt, auto",
+        "mlp, gbdt, blend, auto",
     ),
     "a candidate twice": (
         {"training__architecture": "auto", "training__candidates": ["gbdt", "gbdt"]},

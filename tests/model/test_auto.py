@@ -144,6 +144,6 @@ def test_an_unknown_architecture_fails_before_a_run_starts(
                       candidates=candidates)  # fmt: skip
     line = ModelLine("unknowns", "features", COLUMNS, task=Task())
     cfg = segment.train_config(config)
-    with pytest.raises(ValueError, match="is unknown; allowed: mlp, gbdt, auto"):
+    with pytest.raises(ValueError, match="is unknown; allowed: mlp, gbdt, blend, auto"):
         train_segment("run-2", line, config, cfg, _frame("smooth"), None, tracking, "c0", None)
     assert tracking.registry().client.get_experiment_by_name("unknowns") is None

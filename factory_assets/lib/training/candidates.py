@@ -92,6 +92,8 @@ def architectures(config) -> list[str]:  # noqa: ANN001 (the station's Training 
         ValueError: an architecture or candidate other than mlp and gbdt (auto: none at all;
             its blend without both mlp and gbdt).
     """
+    if config.architecture == BLEND:
+        return list(ARCHITECTURES)  # both trained, their mean served
     auto = config.architecture == "auto"
     names = list(config.candidates) if auto else [config.architecture]
     blend = auto and BLEND in names
@@ -102,8 +104,8 @@ def architectures(config) -> list[str]:  # noqa: ANN001 (the station's Training 
     if unknown:
         raise ValueError(
             f"training architecture {config.architecture!r} with candidates "
-            f"{list(config.candidates)}: {unknown[0]!r} is unknown; allowed: mlp, gbdt, auto "
-            "(candidates: mlp, gbdt, blend)"
+            f"{list(config.candidates)}: {unknown[0]!r} is unknown; allowed: mlp, gbdt, blend, "
+            "auto (candidates: mlp, gbdt, blend)"
         )
     return names
 
@@ -113,10 +115,15 @@ def train_trials(
 ) -> tuple[list, object]:  # noqa: ANN001, PLR0913
     """The trials of the run's architecture: one, or one per candidate of ``auto``.
 
-    Each candidate of ``auto`` trains in a child run of ``run`` (a search's trials too).
+    Each candidate of ``auto`` (and each part of ``blend``) trains in a child run of ``run``
+    (a search's trials too); the blend follows its parts.
     Returns the trials (lib/training/candidates.py) and the search (None: none ran).
+
+    Raises:
+        ValueError: architecture blend whose parts read their inputs differently.
     """
-    auto, client = config.architecture == "auto", tracking.registry().client
+    auto = config.architecture in ("auto", BLEND)
+    client = tracking.registry().client
     names = architectures(config)
     trials, search = [], None
     for name in names:
@@ -148,10 +155,16 @@ def train_trials(
         if auto:
             client.set_terminated(target)
         trials.append(trial)
-    if auto and BLEND in config.candidates:
+    forced = config.architecture == BLEND
+    if forced or (auto and BLEND in config.candidates):
         from factory_assets.lib.training.blend import blend_trial
 
         blended = blend_trial(trials, frame, cfg, line)
+        if blended is None and forced:
+            raise ValueError(
+                "architecture blend: the net's and the trees' preprocessors transform the "
+                "inputs differently (training.scaling other than robust?): no blend to serve"
+            )
         trials += [blended] if blended is not None else []
     return trials, search
 
@@ -178,8 +191,10 @@ def fit_gbdt(frame: pl.DataFrame, cfg: TrainConfig, recipe: GbdtConfig, line: Mo
     return Trial("gbdt", outcome, time.perf_counter() - started)
 
 
-def choose(trials: list[Trial]) -> Trial:
-    """The trial of the best ``val/score`` (the first listed among equals)."""
+def choose(trials: list[Trial], architecture: str = "auto") -> Trial:
+    """The trial of the best ``val/score`` (the first listed among equals); blend: the blend."""
+    if architecture == BLEND:
+        return next(t for t in trials if t.architecture == BLEND)
     return max(trials, key=lambda t: t.score)  # max keeps the first of equal keys
 
 

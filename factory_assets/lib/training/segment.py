@@ -152,7 +152,7 @@ def train_segment(  # noqa: PLR0913
         tags={"dagster_run_id": run_id, "factory/segment": segment or "", **versions},
     )
     trials, search = train_trials(frame, cfg, config, line, tracking, run, space)
-    chosen = choose(trials)
+    chosen = choose(trials, config.architecture)
     outcome, seconds, client = chosen.outcome, sum(t.seconds for t in trials), registry.client
     baseline, reused = baseline_of(frame, cfg, line, trials)
     cfg = chosen.config or cfg  # a search's best
@@ -188,6 +188,7 @@ def train_segment(  # noqa: PLR0913
         "segment": segment,
         "config": params,
         "architecture": chosen.architecture,
+        "asked": config.architecture,  # the spec's: auto's choice may meet a stand-in, not blend's
         "candidates": trial_table(trials, chosen, line) if len(trials) > 1 else None,
         "baseline": {
             "metrics": baseline.outcome.metrics,
