@@ -4,9 +4,9 @@
 same validation rows, the mean of what its ``mlp`` and ``gbdt`` candidates serve: probabilities
 (each calibrated on validation), class probabilities or values. It trains nothing more. Chosen
 when its validation score is the best; then the package serves both models in one ONNX graph of
-the usual signature (``cat``, ``num`` in, the task's output out), so registry, batch and online
-scoring, drift and the edge package read it as any other. A refit (lib/training/refit.py)
-refits each part.
+the usual signature (``cat``, ``num`` in, the task's output out; lib/training/blend_onnx.py),
+so registry, batch and online scoring and drift read it as any other. A refit
+(lib/training/refit.py) refits each part.
 
 Both parts read one (cat, num): their preprocessors must transform alike (the same fit on the
 same training rows; calibration aside, each part keeps its own). Where they do not (a spec
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,100 +137,6 @@ def load(directory: Path) -> tuple[BlendModel, Preprocessor]:
     parts = [(n, *models.load(directory / "parts" / n)) for n in names]
     pre = Preprocessor.from_json((directory / "preprocessor.json").read_text())
     return BlendModel(parts), pre
-
-
-def _prefixed(proto, prefix: str):  # noqa: ANN001, ANN202 (onnx ModelProto)
-    """A part's graph with every name prefixed, reading the shared ``cat`` and ``num``."""
-    from onnx import compose, helper
-
-    renamed = compose.add_prefix(proto, prefix)
-    graph = renamed.graph
-    feeds = [
-        helper.make_node("Identity", [i.name.removeprefix(prefix)], [i.name]) for i in graph.input
-    ]
-    return graph, feeds, renamed
-
-
-def merged_graph(protos: list):  # noqa: ANN201 (onnx ModelProtos -> ModelProto)
-    """One graph of the parts' graphs: the same inputs, the mean of their one output."""
-    from onnx import TensorProto, helper
-
-    nodes, initializers, value_info, functions, outs = [], [], [], [], []
-    opsets: dict[str, int] = {}
-    for i, proto in enumerate(protos):
-        graph, feeds, renamed = _prefixed(proto, f"part{i}/")
-        nodes += [*feeds, *graph.node]
-        initializers += list(graph.initializer)
-        value_info += list(graph.value_info)
-        functions += list(renamed.functions)
-        (out,) = graph.output
-        outs.append(out.name)
-        for opset in proto.opset_import:
-            opsets[opset.domain] = max(opsets.get(opset.domain, 0), opset.version)
-    first = protos[0].graph
-    (served,) = first.output
-    name = served.name
-    half = helper.make_tensor("blend_weight", TensorProto.FLOAT, [], [1.0 / len(protos)])
-    nodes.append(helper.make_node("Sum", outs, ["blend_sum"]))
-    nodes.append(helper.make_node("Mul", ["blend_sum", "blend_weight"], [name]))
-    body = helper.make_graph(
-        nodes,
-        "blend",
-        list(first.input),
-        [served],
-        initializer=[*initializers, half],
-        value_info=value_info,
-    )
-    model = helper.make_model(
-        body,
-        opset_imports=[helper.make_opsetid(d, v) for d, v in sorted(opsets.items())],
-        functions=functions,
-        producer_name="factory-blend",
-    )
-    model.ir_version = max(p.ir_version for p in protos)
-    return model
-
-
-def export(model: BlendModel, path: Path, exports=None) -> Path:  # noqa: ANN001
-    """Write the blend's graph to ``path`` whole or not at all (temp file, then rename)."""
-    import tempfile
-
-    import onnx
-
-    from factory_assets.lib.training import models
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
-    try:
-        with tempfile.TemporaryDirectory() as parts_dir:
-            protos = []
-            for name, part, part_pre in model.parts:
-                written = models.export(part, part_pre, Path(parts_dir) / f"{name}.onnx", exports)
-                protos.append(onnx.load(str(written)))
-        proto = merged_graph(protos)
-        onnx.checker.check_model(proto)
-        tmp.write_bytes(proto.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def check_parity(  # noqa: PLR0913
-    model: BlendModel, path: Path, cat: np.ndarray, num: np.ndarray, atol: float
-) -> float:
-    """Max difference between the parts' mean and onnxruntime's (relative above 1; ParityError)."""
-    from factory_assets.lib.packaging import ParityError, onnx_predict
-
-    expected = predict_served(model, cat, num)
-    actual = onnx_predict(path, cat, num)
-    if expected.shape != actual.shape:
-        raise ParityError(f"shape differs: blend {expected.shape}, onnx {actual.shape}")
-    scale = np.maximum(np.abs(expected), 1.0)
-    diff = float(np.max(np.abs(expected - actual) / scale)) if expected.size else 0.0
-    if not diff <= atol:
-        raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
-    return diff
 
 
 def refit(trial, refit_part) -> BlendOutcome:  # noqa: ANN001 (a Trial; Trial -> outcome)

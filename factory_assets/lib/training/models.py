@@ -52,7 +52,7 @@ def predict_frame(model: object, pre: Preprocessor, frame: pl.DataFrame) -> np.n
 def export(model: object, pre: Preprocessor, path: Path, exports=None) -> Path:  # noqa: ANN001
     """Write the model's ONNX graph to ``path`` (``exports``: the net's graph cache, or None)."""
     if architecture(model) == "blend":
-        from factory_assets.lib.training.blend import export as blended
+        from factory_assets.lib.training.blend_onnx import export as blended
 
         return blended(model, path, exports)
     if architecture(model) == "gbdt":
@@ -70,7 +70,7 @@ def check_parity(  # noqa: PLR0913
 ) -> float:
     """Max difference between the model's own predictions and its ONNX file's (ParityError)."""
     if architecture(model) == "blend":
-        from factory_assets.lib.training.blend import check_parity as blended
+        from factory_assets.lib.training.blend_onnx import check_parity as blended
 
         return blended(model, path, cat, num, atol)
     if architecture(model) == "gbdt":
