@@ -84,7 +84,7 @@ def search_mlp(frame, cfg: TrainConfig, trials: int, space: dict, line, tracking
 
 
 def architectures(config) -> list[str]:  # noqa: ANN001 (the station's Training config)
-    """What a run of ``config`` trains: its architecture, or auto's candidates.
+    """What a run of ``config`` trains: its architecture, auto's candidates, blend's parts.
 
     auto's ``blend`` is not trained: it is judged after its parts (``train_trials``).
 

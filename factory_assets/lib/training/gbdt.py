@@ -117,14 +117,18 @@ def float32_thresholds(text: str) -> str:
     return "\n".join(lines)
 
 
-def _rows(frame: pl.DataFrame, window: tuple, columns: ModelColumns) -> pl.DataFrame:
+def labelled_rows(frame: pl.DataFrame, window: tuple, columns: ModelColumns) -> pl.DataFrame:
+    """The rows of ``frame`` in ``window`` (inclusive dates) whose label is known."""
     start, end = window
     return frame.filter(
         pl.col(columns.date).is_between(start, end), pl.col(columns.label).is_not_null()
     )
 
 
-def _targets(task: Task, rows: pl.DataFrame, label: str, name: str, window: tuple) -> np.ndarray:
+def window_targets(
+    task: Task, rows: pl.DataFrame, label: str, name: str, window: tuple
+) -> np.ndarray:
+    """The task's targets of ``rows``; a LabelError names the ``name`` window it read."""
     try:
         return task.encode(rows[label])
     except LabelError as error:
@@ -198,14 +202,15 @@ def train_gbdt(  # noqa: PLR0913
 
     task = task or Task()
     started = time.perf_counter()
-    train, val = _rows(frame, train_window, columns), _rows(frame, val_window, columns)
+    train = labelled_rows(frame, train_window, columns)
+    val = labelled_rows(frame, val_window, columns)
     if train.height == 0 or val.height == 0:
         raise ValueError(
             f"no labelled rows in the training window {train_window} "
             f"or the validation window {val_window}"
         )
-    y_train = _targets(task, train, columns.label, "training", train_window)
-    y_val = _targets(task, val, columns.label, "validation", val_window)
+    y_train = window_targets(task, train, columns.label, "training", train_window)
+    y_val = window_targets(task, val, columns.label, "validation", val_window)
     pre = Preprocessor.fit(train, columns, task)
     x_train, x_val = features(*pre.transform(train)), features(*pre.transform(val))
     categorical = list(range(len(pre.categorical)))
@@ -240,8 +245,8 @@ def refit_gbdt(
     import lightgbm as lgb
 
     started = time.perf_counter()
-    rows = _rows(frame, window, columns)
-    y = _targets(task, rows, columns.label, "refit", window)
+    rows = labelled_rows(frame, window, columns)
+    y = window_targets(task, rows, columns.label, "refit", window)
     pre = Preprocessor.fit(rows, columns, task)  # its calibration: the identity
     best = int(fitted.metrics.get("val/best_iteration") or 0)
     best = best or fitted.model.booster.current_iteration()
