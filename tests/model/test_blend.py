@@ -160,3 +160,6 @@ def test_no_blend_where_the_parts_read_their_inputs_differently(fitted: tuple) -
     other = [Trial("mlp", standard, 1.0, CFG), trials[1]]
     assert blend.blend_trial(other, frame, CFG, line) is None
     assert blend.blend_trial(trials[:1], frame, CFG, line) is None  # no trees: nothing to blend
+    assert blend.with_blend(other, frame, CFG, line, required=False) == other  # auto: no blend
+    with pytest.raises(ValueError, match="architecture blend: .* transform the inputs differently"):
+        blend.with_blend(other, frame, CFG, line, required=True)

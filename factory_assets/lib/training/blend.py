@@ -120,6 +120,21 @@ def blend_trial(trials: list, frame: pl.DataFrame, cfg, line):  # noqa: ANN001, 
     return Trial(ARCHITECTURE, outcome, seconds, found["mlp"].config)
 
 
+def with_blend(trials: list, frame: pl.DataFrame, cfg, line, required: bool) -> list:  # noqa: ANN001
+    """``trials`` and their blend (``blend_trial``) where there is one.
+
+    Raises:
+        ValueError: ``required`` (architecture blend) and no blend.
+    """
+    blended = blend_trial(trials, frame, cfg, line)
+    if blended is None and required:
+        raise ValueError(
+            "architecture blend: the net's and the trees' preprocessors transform the "
+            "inputs differently (training.scaling other than robust?): no blend to serve"
+        )
+    return [*trials, blended] if blended is not None else trials
+
+
 def save(model: BlendModel, pre: Preprocessor, directory: Path, hidden, dropout) -> None:  # noqa: ANN001
     """Each part under ``parts/<architecture>/`` (models.save), and the shared preprocessor."""
     from factory_assets.lib.training import models

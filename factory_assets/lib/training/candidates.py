@@ -155,17 +155,10 @@ def train_trials(
         if auto:
             client.set_terminated(target)
         trials.append(trial)
-    forced = config.architecture == BLEND
-    if forced or (auto and BLEND in config.candidates):
-        from factory_assets.lib.training.blend import blend_trial
+    if config.architecture == BLEND or (auto and BLEND in config.candidates):
+        from factory_assets.lib.training.blend import with_blend
 
-        blended = blend_trial(trials, frame, cfg, line)
-        if blended is None and forced:
-            raise ValueError(
-                "architecture blend: the net's and the trees' preprocessors transform the "
-                "inputs differently (training.scaling other than robust?): no blend to serve"
-            )
-        trials += [blended] if blended is not None else []
+        trials = with_blend(trials, frame, cfg, line, required=config.architecture == BLEND)
     return trials, search
 
 
