@@ -210,13 +210,43 @@ def check_parity(  # noqa: PLR0913
         )
     expected = expected if expected.ndim == 2 else expected.reshape(-1)  # noqa: PLR2004
     actual = onnx_predict(onnx_path, cat, num)
+    return parity_diff("torch", expected, actual, atol, max(1.0, float(served.label_std)))
+
+
+def parity_diff(
+    source: str, expected: np.ndarray, actual: np.ndarray, atol: float, floor: float = 1.0
+) -> float:
+    """Max difference of onnxruntime's ``actual`` from ``source``'s ``expected`` predictions.
+
+    Absolute, and relative where the value is above ``floor`` (at least 1; a net also passes its
+    regression label's std): float32 holds about 7 digits, so a prediction of thousands cannot
+    agree to 1e-5 absolute.
+
+    Raises:
+        ParityError: above ``atol``, NaN, or outputs of different shapes.
+    """
     if expected.shape != actual.shape:
-        raise ParityError(f"shape differs: torch {expected.shape}, onnx {actual.shape}")
-    scale = np.maximum(np.abs(expected), max(1.0, float(served.label_std)))
+        raise ParityError(f"shape differs: {source} {expected.shape}, onnx {actual.shape}")
+    scale = np.maximum(np.abs(expected), floor)
     diff = float(np.max(np.abs(expected - actual) / scale)) if expected.size else 0.0
     if not diff <= atol:  # also catches NaN
         raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
     return diff
+
+
+def write_graph(proto, path: Path) -> Path:  # noqa: ANN001 (an onnx ModelProto)
+    """Check ``proto`` and write it to ``path`` whole or not at all (temp file, then rename)."""
+    import onnx
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
+    try:
+        onnx.checker.check_model(proto)
+        tmp.write_bytes(proto.SerializeToString())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def data_version(frame: pl.DataFrame, window: tuple[str, str]) -> str:

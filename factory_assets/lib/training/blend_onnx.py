@@ -9,7 +9,6 @@ online scoring and drift read it as any model's graph.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -75,37 +74,22 @@ def export(model: BlendModel, path: Path, exports=None) -> Path:  # noqa: ANN001
 
     import onnx
 
+    from factory_assets.lib.packaging import write_graph
     from factory_assets.lib.training import models
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
-    try:
-        with tempfile.TemporaryDirectory() as parts_dir:
-            protos = []
-            for name, part, part_pre in model.parts:
-                written = models.export(part, part_pre, Path(parts_dir) / f"{name}.onnx", exports)
-                protos.append(onnx.load(str(written)))
-        proto = merged_graph(protos)
-        onnx.checker.check_model(proto)
-        tmp.write_bytes(proto.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    with tempfile.TemporaryDirectory() as parts_dir:
+        protos = []
+        for name, part, part_pre in model.parts:
+            written = models.export(part, part_pre, Path(parts_dir) / f"{name}.onnx", exports)
+            protos.append(onnx.load(str(written)))
+    return write_graph(merged_graph(protos), path)
 
 
-def check_parity(  # noqa: PLR0913
+def check_parity(
     model: BlendModel, path: Path, cat: np.ndarray, num: np.ndarray, atol: float
 ) -> float:
     """Max difference between the parts' mean and onnxruntime's (relative above 1; ParityError)."""
-    from factory_assets.lib.packaging import ParityError, onnx_predict
+    from factory_assets.lib.packaging import onnx_predict, parity_diff
 
     expected = predict_served(model, cat, num)
-    actual = onnx_predict(path, cat, num)
-    if expected.shape != actual.shape:
-        raise ParityError(f"shape differs: blend {expected.shape}, onnx {actual.shape}")
-    scale = np.maximum(np.abs(expected), 1.0)
-    diff = float(np.max(np.abs(expected - actual) / scale)) if expected.size else 0.0
-    if not diff <= atol:
-        raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
-    return diff
+    return parity_diff("blend", expected, onnx_predict(path, cat, num), atol)

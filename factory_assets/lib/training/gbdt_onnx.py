@@ -10,7 +10,6 @@ batch and online scoring, drift and the edge package read it as they read the ne
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -104,18 +103,9 @@ def graph(model: GbdtModel, pre: Preprocessor):  # noqa: ANN201 (an onnx ModelPr
 
 def export(model: GbdtModel, pre: Preprocessor, path: Path) -> Path:
     """Write the served graph to ``path`` whole or not at all (temp file, then rename)."""
-    import onnx
+    from factory_assets.lib.packaging import write_graph
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.onnx")
-    try:
-        proto = graph(model, pre)
-        onnx.checker.check_model(proto)
-        tmp.write_bytes(proto.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_graph(graph(model, pre), path)
 
 
 def check_parity(  # noqa: PLR0913
@@ -133,14 +123,7 @@ def check_parity(  # noqa: PLR0913
     Raises:
         ParityError: above ``atol``, NaN, or outputs of different shapes.
     """
-    from factory_assets.lib.packaging import ParityError, onnx_predict
+    from factory_assets.lib.packaging import onnx_predict, parity_diff
 
     expected = predict_served(model, pre, cat, num)
-    actual = onnx_predict(onnx_path, cat, num)
-    if expected.shape != actual.shape:
-        raise ParityError(f"shape differs: lightgbm {expected.shape}, onnx {actual.shape}")
-    scale = np.maximum(np.abs(expected), 1.0)
-    diff = float(np.max(np.abs(expected - actual) / scale)) if expected.size else 0.0
-    if not diff <= atol:
-        raise ParityError(f"max abs diff {diff:.3g} > atol {atol:.1g} on {expected.size} rows")
-    return diff
+    return parity_diff("lightgbm", expected, onnx_predict(onnx_path, cat, num), atol)
