@@ -14,45 +14,18 @@ import pytest
 
 from factory_assets.lib.packaging import OUTPUT_NAMES, ParityError, onnx_predict
 from factory_assets.lib.scoring import MODEL_FILE, PREPROCESSOR_FILE, PackagedModel
-from factory_assets.lib.tasks import Task
 from factory_assets.lib.training import gbdt_onnx, models
-from factory_assets.lib.training.dataset import ModelColumns
 from factory_assets.lib.training.gbdt import GbdtConfig, predict_served, train_gbdt
+from tests.model.shops import COLUMNS, START, TASKS, shop_frame
 
-CLASSES = ("low", "mid", "high")
-TASKS = {
-    "binary": Task("binary"),
-    "regression": Task("regression"),
-    "multiclass": Task("multiclass", CLASSES),
-}
-COLUMNS = ModelColumns("id", "day", "y", ("shop",), ("size", "noise"))
-START = dt.date(2020, 3, 1)
 TRAIN = (START, START + dt.timedelta(days=23))
 VAL = (START + dt.timedelta(days=24), START + dt.timedelta(days=29))
 FAST = GbdtConfig(max_trees=60, num_threads=1)
 
 
 def _frame(kind: str, rows: int = 3000, seed: int = 1) -> pl.DataFrame:
-    """Rows over 30 days; the label follows the shop and the size; some sizes are null."""
-    rng = np.random.default_rng(seed)
-    shop = rng.choice(["a", "b", "c", "d"], rows)
-    size = rng.normal(size=rows)
-    signal = size + (shop == "c") * 1.5 - (shop == "a") + rng.normal(scale=0.6, size=rows)
-    labels = {
-        "binary": signal > 0.2,
-        "regression": 2000.0 + 300.0 * signal,  # label units in thousands: relative parity
-        "multiclass": np.asarray(CLASSES)[np.digitize(signal, [-0.5, 0.8])],
-    }[kind]
-    return pl.DataFrame(
-        {
-            "id": np.arange(rows),
-            "day": [START + dt.timedelta(days=int(d)) for d in rng.integers(0, 30, rows)],
-            "shop": shop,
-            "size": pl.Series(size).scatter(np.flatnonzero(rng.random(rows) < 0.05), None),
-            "noise": rng.normal(size=rows),
-            "y": labels,
-        }
-    )
+    """Rows over 30 days: tests/model/shops.py."""
+    return shop_frame(kind, rows, seed)
 
 
 @pytest.fixture(scope="module", params=list(TASKS))
