@@ -68,7 +68,9 @@ def line(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
         mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.sqlite"))
         mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
         mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
-        first = _materialize(defs, MODEL, _config(floors={"auc": 0.5, "brier": 0.25}))
+        config = _config(floors={"auc": 0.5, "brier": 0.25})
+        config["ops"]["flights_model"]["config"]["architecture"] = "auto"  # as a spec may ask
+        first = _materialize(defs, MODEL, config)
         yield root / "warehouse.sqlite", Registry(uri), first
 
 
@@ -198,7 +200,7 @@ def test_promotion_then_rollback_records_who_and_why(line, defs, instance, capsy
 
 def test_auto_shows_its_candidates_and_the_baseline_beside_the_model(line) -> None:  # noqa: ANN001
     _, registry, first = line
-    trained = _metadata(first, "flights_model")  # the spec's architecture: auto
+    trained = _metadata(first, "flights_model")  # architecture: auto (the fixture's)
     rows = trained["candidates"].splitlines()[2:]
     assert sorted(r.split("|")[1].strip() for r in rows) == ["blend", "gbdt", "mlp"]
     chosen = next(r.split("|")[1].strip() for r in rows if "chosen" in r)
