@@ -5,12 +5,14 @@ its own state directory (``--reuse`` reads one a replay left instead), then, for
 the dataset, scores the same served, labelled rows three ways: (a) what the factory served (its
 predictions table), (b) a frozen scikit-learn HistGradientBoosting trained once on the spec's
 training window, (c) the same retrained before each month on the 90 periods before it (labels
-landed by then), all on the spec's own inputs. A month is a calendar month of the line's
-periods; a batched line's months are groups of ``--batch-group`` batches. The results, per
-model and measure (pooled per month, mean of per-period values), go to
-``results/model_quality[_<days>d].json`` and ``.md``.
+landed by then; ``--window N`` another length, recorded apart), all on the spec's own inputs.
+A month is a calendar month of the line's periods; a batched line's months are groups of
+``--batch-group`` batches. The results, per model and measure (pooled per month, mean of
+per-period values), go to
+``results/model_quality[_<days>d][_window<N>].json`` and ``.md``.
 
     python -m benchmarks.bench_model_quality [--datasets nycflights] [--days 21] [--reuse]
+        [--window 365]
 """
 
 import argparse
@@ -35,7 +37,7 @@ LANDING = {"chicago": ["--first", "2014-08-01"]}  # as the Makefile lands it
 # the factory CLI of the checkout on PYTHONPATH
 FACTORY = [sys.executable, "-c", "import sys; from factory_assets.cli import main; "
            "sys.exit(main(sys.argv[1:]))"]  # fmt: skip
-WINDOW = 90  # periods (batches) a monthly GBDT learns from
+WINDOW = 90  # periods (batches) a monthly GBDT learns from (the issue's baseline; --window)
 STATE_VARS = ("FACTORY_WAREHOUSE", "FACTORY_WAREHOUSE_DATA", "FACTORY_MLFLOW_TRACKING_URI",
               "FACTORY_MLFLOW_ARTIFACTS", "FACTORY_REPORTS_DIR", "FACTORY_RESULTS_DIR",
               "FACTORY_ONLINE_DIR")  # fmt: skip
@@ -136,8 +138,8 @@ def _empty(line, n: int) -> np.ndarray:  # noqa: ANN001
     return np.zeros((n, len(line.task.classes)) if line.task.kind == "multiclass" else n)
 
 
-def dated_baselines(conn, spec, line, rows: pl.DataFrame) -> tuple:  # noqa: ANN001
-    """Frozen (spec's training window) and monthly (90 landed periods before) GBDT predictions."""
+def dated_baselines(conn, spec, line, rows: pl.DataFrame, window: int = WINDOW) -> tuple:  # noqa: ANN001
+    """Frozen (spec's training window) and monthly (``window`` landed periods before) GBDTs."""
     fit, w = _fitter(line), spec.windows()
     frozen = fit(labelled(conn, line, w["train_start"], w["train_end"]))(rows)
     monthly = _empty(line, rows.height)
@@ -145,7 +147,7 @@ def dated_baselines(conn, spec, line, rows: pl.DataFrame) -> tuple:  # noqa: ANN
         part = (rows["_month"] == month).to_numpy()
         start = dt.date.fromisoformat(f"{month}-01")
         end = line.labelled_through(start - dt.timedelta(days=1))
-        first = line.calendar.shift(line.calendar.period_of(end), -(WINDOW - 1)).first_day
+        first = line.calendar.shift(line.calendar.period_of(end), -(window - 1)).first_day
         monthly[part] = fit(labelled(conn, line, first, end))(rows.filter(part))
     return frozen, monthly
 
@@ -160,7 +162,7 @@ def batch_groups(rows: pl.DataFrame, size: int) -> pl.DataFrame:
     return rows.with_columns(pl.col("_period").replace_strict(names).alias("_month"))
 
 
-def batched_baselines(conn, spec, line, rows: pl.DataFrame) -> tuple:  # noqa: ANN001
+def batched_baselines(conn, spec, line, rows: pl.DataFrame, window: int = WINDOW) -> tuple:  # noqa: ANN001
     """Frozen (training buckets of the batches before the first served) and per-group GBDTs."""
     from factory_assets.lib.model_line import SPLIT_DAY
 
@@ -181,7 +183,7 @@ def batched_baselines(conn, spec, line, rows: pl.DataFrame) -> tuple:  # noqa: A
     for group in sorted(set(rows["_month"].to_list())):
         part = (rows["_month"] == group).to_numpy()
         at = order.index(group.split(" … ")[0]) - line.label_lag
-        known = order[max(0, at - WINDOW) : max(0, at)]
+        known = order[max(0, at - window) : max(0, at)]
         train = every.filter(pl.col(batch).cast(pl.String).is_in(known))
         monthly[part] = fit(train)(rows.filter(part))
     return frozen, monthly
@@ -203,7 +205,9 @@ def registry_counts(state: Path, line) -> dict:  # noqa: ANN001
     return {"versions_registered": len(versions), "promotions": promoted}
 
 
-def judge_model(conn, spec, line, state: Path, batch_group: int) -> dict | None:  # noqa: ANN001
+def judge_model(
+    conn, spec, line, state: Path, batch_group: int, window: int = WINDOW
+) -> dict | None:  # noqa: ANN001
     """The benchmark's record of one model (None: nothing labelled was served)."""
     from factory_assets.lib import live_holdout as lh
     from factory_assets.lib.tasks import HIGHER_IS_BETTER
@@ -213,9 +217,9 @@ def judge_model(conn, spec, line, state: Path, batch_group: int) -> dict | None:
         return None
     if line.batches:
         rows = batch_groups(rows, batch_group)
-        frozen, monthly = batched_baselines(conn, spec, line, rows)
+        frozen, monthly = batched_baselines(conn, spec, line, rows, window)
     else:
-        frozen, monthly = dated_baselines(conn, spec, line, rows)
+        frozen, monthly = dated_baselines(conn, spec, line, rows, window)
     p = lh.SERVED_PREFIX
     versions = rows.select(pl.concat_str(f"{p}model_name", pl.lit(" v"), f"{p}model_version"))
     versions = versions.to_series().to_numpy()
@@ -283,6 +287,11 @@ def main(argv: list[str] | None = None) -> dict:
         "--reuse", action="store_true", help="read the replays left in --state (or --state/<d>)"
     )
     parser.add_argument("--batch-group", type=int, default=4, help="batches per 'month'")
+    parser.add_argument(
+        "--window", type=int, default=WINDOW,
+        help=f"periods the monthly GBDT learns from (default {WINDOW}, the goal's baseline; "
+        "another value writes model_quality_window<N>)",
+    )  # fmt: skip
     args = parser.parse_args(argv or [])
     from factory_assets.lib.lake import connect
 
@@ -297,7 +306,7 @@ def main(argv: list[str] | None = None) -> dict:
         started = time.perf_counter()
         with connect(state / "warehouse.sqlite", read_only=True) as conn:
             for spec, line in lines(dataset):
-                found = judge_model(conn, spec, line, state, args.batch_group)
+                found = judge_model(conn, spec, line, state, args.batch_group, args.window)
                 if found is not None:
                     models[line.name] = {"dataset": dataset, **found}
         seconds[f"{dataset}_judged"] = round(time.perf_counter() - started, 1)
@@ -312,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
         "baselines": "sklearn HistGradientBoosting(categorical_features=..., max_iter=200, "
         f"learning_rate=0.05, random_state=0): frozen on the spec's training window; monthly on "
-        f"the {WINDOW} periods (batches) before each month whose labels had landed",
+        f"the {args.window} periods (batches) before each month whose labels had landed",
         "goal": "margin_vs_monthly >= 0 for every model on both measures",
         "goal_met": all(m["goal_met"] for m in models.values()) if models else False,
         "models": models,
@@ -320,6 +329,7 @@ def main(argv: list[str] | None = None) -> dict:
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     name = "model_quality" + (f"_{args.days}d" if args.days else "")
+    name += f"_window{args.window}" if args.window != WINDOW else ""
     record = kept_records(record, RESULTS_DIR / f"{name}.json")
     text = markdown(record)
     store_record(name, record, text)
