@@ -23,7 +23,7 @@ HOLDOUT = {
 DAY = dt.date(2013, 1, 8)
 
 
-def _config(shuffle: bool = False, **gate: float) -> dict:
+def _config(shuffle: bool = False, architecture: str | None = None, **gate: float) -> dict:
     train = {
         "train_start": "2013-01-01",
         "train_end": "2013-01-04",
@@ -31,6 +31,8 @@ def _config(shuffle: bool = False, **gate: float) -> dict:
         "max_epochs": 2,
         "shuffle_labels": shuffle,
     }
+    if architecture is not None:  # else the spec's
+        train["architecture"] = architecture
     return {
         "ops": {
             "flights_model": {"config": train},
@@ -68,8 +70,7 @@ def line(built, defs, tmp_path_factory):  # noqa: ANN001, ANN201
         mp.setenv("FACTORY_WAREHOUSE", str(root / "warehouse.sqlite"))
         mp.setenv("FACTORY_MLFLOW_TRACKING_URI", uri)
         mp.setenv("FACTORY_MLFLOW_ARTIFACTS", (root / "artifacts").as_uri())
-        config = _config(floors={"auc": 0.5, "brier": 0.25})
-        config["ops"]["flights_model"]["config"]["architecture"] = "auto"  # as a spec may ask
+        config = _config(architecture="auto", floors={"auc": 0.5, "brier": 0.25})
         first = _materialize(defs, MODEL, config)
         yield root / "warehouse.sqlite", Registry(uri), first
 
@@ -222,8 +223,8 @@ def test_a_tree_or_blend_model_is_packaged_registered_and_scores_the_day(  # noq
     line, defs, architecture: str
 ) -> None:
     warehouse, registry, _ = line
-    config = _config(floors={"auc": 0.5, "brier": 0.25}, margin=-1.0)  # wins over the champion
-    config["ops"]["flights_model"]["config"]["architecture"] = architecture
+    # wins over the champion
+    config = _config(architecture=architecture, floors={"auc": 0.5, "brier": 0.25}, margin=-1.0)
     config["ops"]["flights_package"]["config"]["beat_baseline"] = False  # no stand-in: it serves
     result = _materialize(defs, MODEL, config)
     assert result.success
